@@ -1,0 +1,54 @@
+# hepatrack — a thin wrapper over CMake. `make demo` and `make check` work on a fresh Debian 12
+# machine: each first installs the Debian packages it needs (apt-get, only when some are missing).
+
+JOBS     ?= $(shell nproc)
+BUILD    ?= build
+ASAN     ?= build-asan
+DATA     ?= $(CURDIR)/demo-data
+
+# Everything the build, the tests and the demo use, by Debian package name.
+DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang libclang-rt-14-dev \
+	libdcmtk-dev dcmtk libopenjp2-7-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev \
+	libssl-dev zlib1g-dev libpng-dev python3 util-linux
+
+.PHONY: all deps build asan check demo clean format
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEBIAN_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHT_WERROR=ON
+	cmake --build $(BUILD) -j$(JOBS)
+
+# The sanitizer build uses clang, which also builds the libFuzzer harnesses.
+asan: deps
+	CC=clang CXX=clang++ cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DHT_WERROR=ON \
+	  -DHT_SANITIZE=ON -DHT_FUZZ=ON
+	cmake --build $(ASAN) -j$(JOBS)
+
+# Every test once in the regular build (fuzz excepted), then unit + integration + fuzz again
+# under AddressSanitizer and UBSan.
+check: build asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE fuzz
+	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) -L 'unit|integration|fuzz'
+
+demo: build
+	@sh tools/demo.sh $(BUILD) $(DATA)
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,81 @@
+/*
+ * hepatrack — the instance archive: where received DICOM files live under the data directory.
+ *
+ * Layout: <data>/instances/<3 hex>/<64 hex>.dcm, where the 64 hex digits are the SHA-256 of the
+ * SOP Instance UID and the folder is its first three digits. No UID or name text ever becomes a
+ * path. All 4096 folders are created when the archive is opened, so storing an instance never
+ * creates one. A file is written to a temporary name beside its final one, fsync'd, renamed into
+ * place, and the folder fsync'd: a reader never sees a partial file, and after ht_archive_write
+ * returns the file survives a crash or power loss.
+ *
+ * Ownership: ht_archive_open returns an object freed with ht_archive_free. Paths are relative
+ * to the data directory ("instances/abc/abc…dcm") in caller-provided buffers.
+ */
+#ifndef HEPATRACK_ARCHIVE_H
+#define HEPATRACK_ARCHIVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hepatrack/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "instances/" + 3 + "/" + 64 + ".dcm" + NUL, with room to spare. */
+#define HT_ARCHIVE_PATH_MAX 96
+/* A SHA-256 digest in lower-case hex, with its NUL. */
+#define HT_SHA256_HEX_SIZE 65
+
+typedef struct ht_archive ht_archive;
+
+/**
+ * Open (creating when needed) the archive under `data_dir`.
+ * @return HT_OK, or HT_EPERM / HT_ENOSPC / HT_EIO naming the folder that could not be made.
+ */
+int ht_archive_open(ht_archive **out, const char *data_dir);
+
+/** Free an archive. Accepts NULL. */
+void ht_archive_free(ht_archive *archive);
+
+/** The data directory the archive was opened on (borrowed). */
+const char *ht_archive_data_dir(const ht_archive *archive);
+
+/** Relative archive path of a SOP Instance UID, into `out` (HT_ARCHIVE_PATH_MAX bytes). */
+void ht_archive_path_for(const char *sop_instance_uid, char *out);
+
+/**
+ * Durably write `len` bytes as `rel_path`, replacing any file there.
+ * @return HT_OK; HT_ENOSPC (disk full), HT_EPERM (read-only or not permitted) or HT_EIO, with
+ *         nothing left behind: the temporary file is removed on every error.
+ */
+int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len);
+
+/** Remove a file (and fsync its folder). HT_ENOTFOUND if it is not there. */
+int ht_archive_remove(ht_archive *archive, const char *rel_path);
+
+/**
+ * Read a stored file into memory (free *out with ht_free).
+ * @return HT_OK, HT_ENOTFOUND, HT_EIO.
+ */
+int ht_archive_read(ht_archive *archive, const char *rel_path, uint8_t **out, size_t *len);
+
+/** Called by ht_archive_walk for each file; return non-zero to stop the walk with that code. */
+typedef int (*ht_archive_walk_cb)(void *payload, const char *rel_path, int is_temporary);
+
+/**
+ * Visit every file under instances/, in no particular order. Temporary files (left by a crash
+ * mid-write) are reported with is_temporary = 1; anything else that does not look like an
+ * archive file name is reported as temporary too, so that nothing goes unnoticed.
+ */
+int ht_archive_walk(ht_archive *archive, ht_archive_walk_cb cb, void *payload);
+
+/** SHA-256 of `len` bytes as lower-case hex into `out` (HT_SHA256_HEX_SIZE bytes). */
+void ht_sha256_hex(const uint8_t *data, size_t len, char *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * hepatrack — ingest: one instance in. Validate, archive, index; shared by `hepatrack import`,
+ * the DICOM receiver and (later) STOW.
+ *
+ * ht_ingest_buffer returns only once the instance's file is durable and its index row is
+ * committed, so a caller may acknowledge it. Calls from many threads are grouped into one index
+ * transaction (group commit), so that durability costs one commit per batch, not per instance.
+ *
+ * Ownership: ht_ingest_open returns an object freed with ht_ingest_free, which waits for the
+ * last commit. The data buffer passed to ht_ingest_buffer is borrowed for the call only.
+ */
+#ifndef HEPATRACK_INGEST_H
+#define HEPATRACK_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hepatrack/archive.h"
+#include "hepatrack/error.h"
+#include "hepatrack/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ht_ingest ht_ingest;
+
+typedef enum ht_ingest_outcome {
+    HT_INGEST_NEW = 0,   /* stored and indexed */
+    HT_INGEST_DUPLICATE, /* the same instance (same SOP Instance UID and dataset) was there */
+    HT_INGEST_CONFLICT   /* the UID was there with other content: first copy kept, recorded */
+} ht_ingest_outcome;
+
+typedef struct ht_ingest_result {
+    ht_ingest_outcome outcome;
+    char sop_instance_uid[65];
+    char sop_class_uid[65];
+    char study_instance_uid[65];
+    char warnings[512]; /* from the file layer ("" when none), truncated */
+} ht_ingest_result;
+
+/**
+ * Open the archive and index under `data_dir` (creating them) and start the committer.
+ * @return HT_OK or the archive's / store's error (HT_EPERM, HT_ENOSPC, HT_EDB...).
+ */
+int ht_ingest_open(ht_ingest **out, const char *data_dir);
+
+/** Wait for pending commits, stop the committer, close everything. Accepts NULL. */
+void ht_ingest_free(ht_ingest *ingest);
+
+/**
+ * Ingest one Part 10 object held in memory. Thread-safe.
+ *
+ * @param source  where it came from ("import:/path/file.dcm", "dicom:AE@host"), recorded.
+ * @param[out] result  the outcome and the instance's UIDs (filled as far as known on error).
+ * @return HT_OK (see result->outcome); HT_EPARSE for an unreadable object; HT_EINVALID for a
+ *         missing or malformed required UID; HT_EUNSUPPORTED for a SOP Class that is not a
+ *         storage class or a transfer syntax the file layer cannot read; HT_ENOSPC, HT_EPERM,
+ *         HT_EIO, HT_EDB when storing failed — in every error case nothing of the object is
+ *         left in the archive or the index.
+ */
+int ht_ingest_buffer(ht_ingest *ingest,
+                     const uint8_t *data,
+                     size_t len,
+                     const char *source,
+                     ht_ingest_result *result);
+
+/** The index and archive behind an ingest (borrowed; do not use while ingesting). */
+ht_store *ht_ingest_store(ht_ingest *ingest);
+ht_archive *ht_ingest_archive(ht_ingest *ingest);
+
+/** Path of the index database under a data directory, malloc'ed (free with ht_free). */
+char *ht_ingest_index_path(const char *data_dir);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * hepatrack — the index: a SQLite database (WAL mode) of patients, studies, series and instances.
+ *
+ * All SQL of hepatrack lives in src/store/, so that another database can replace SQLite as one
+ * module's change. The schema is versioned with PRAGMA user_version and migrated forward when
+ * the store is opened.
+ *
+ * Threads: one ht_store is used by one thread at a time; callers serialize (ingest holds its own
+ * lock). Several processes may open the same database: WAL lets readers run beside a writer.
+ *
+ * Ownership: ht_store_open returns an object freed with ht_store_free. Rows passed to callbacks
+ * are borrowed and valid only during the call.
+ */
+#ifndef HEPATRACK_STORE_H
+#define HEPATRACK_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hepatrack/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ht_store ht_store;
+
+/** The schema version this build writes; ht_store_open migrates older databases up to it. */
+#define HT_STORE_SCHEMA_VERSION 2
+
+/**
+ * Open (creating when needed) the index database at `path` and migrate it.
+ * @return HT_OK; HT_EDB when the file is not a database or is newer than this build; HT_EPERM,
+ *         HT_ENOSPC, HT_EIO for file-system failures.
+ */
+int ht_store_open(ht_store **out, const char *path);
+
+/** Close the database. Accepts NULL. */
+void ht_store_free(ht_store *store);
+
+/** The database's schema version (PRAGMA user_version). */
+int ht_store_schema_version(ht_store *store);
+
+/** Start, commit or roll back a transaction. Commit makes it durable (synchronous=FULL). */
+int ht_store_begin(ht_store *store);
+int ht_store_commit(ht_store *store);
+int ht_store_rollback(ht_store *store);
+
+/** Everything the index records about one stored instance. Strings may be "" but not NULL. */
+typedef struct ht_instance_record {
+    const char *patient_id, *issuer_of_patient_id, *patient_name, *patient_birth_date,
+        *patient_sex;
+    const char *study_instance_uid, *study_date, *study_time, *accession_number,
+        *study_description;
+    const char *series_instance_uid, *modality, *series_description, *body_part_examined,
+        *contrast_bolus_agent;
+    int has_series_number;
+    int32_t series_number;
+    int has_slice_thickness;
+    double slice_thickness;
+    int has_pixel_spacing;
+    double pixel_spacing[2];
+    const char *sop_class_uid, *sop_instance_uid, *transfer_syntax_uid;
+    int has_instance_number;
+    int32_t instance_number;
+    int has_image_position;
+    double image_position[3];
+    int has_image_orientation;
+    double image_orientation[6];
+    uint32_t rows, columns, number_of_frames;
+    const char *archive_path;
+    uint64_t size;           /* bytes of the whole file */
+    uint64_t dataset_offset; /* where the dataset begins in the file */
+    const char *sha256;      /* of the dataset bytes (after the File Meta) */
+    const char *received_at; /* ISO 8601 UTC */
+    const char *source;      /* "import:<path>" or "dicom:<AE>@<host>" */
+} ht_instance_record;
+
+/**
+ * Add an instance, creating its patient, study and series rows when they are new.
+ * @return HT_OK; HT_EEXISTS if the SOP Instance UID is already indexed; HT_EDB, HT_ENOSPC.
+ */
+int ht_store_add_instance(ht_store *store, const ht_instance_record *rec);
+
+/**
+ * Look up an instance by SOP Instance UID.
+ * @param[out] sha256  its dataset checksum (HT_SHA256_HEX_SIZE bytes), when found.
+ * @return HT_OK, HT_ENOTFOUND, HT_EDB.
+ */
+int ht_store_find_instance(ht_store *store, const char *sop_instance_uid, char *sha256);
+
+/** Remove an instance row (and its series, study, patient when they become empty). */
+int ht_store_delete_instance(ht_store *store, const char *sop_instance_uid);
+
+/** Record that `sop_instance_uid` arrived again with other content; the stored copy is kept. */
+int ht_store_add_conflict(ht_store *store,
+                          const char *sop_instance_uid,
+                          const char *stored_sha256,
+                          const char *received_sha256,
+                          uint64_t received_size,
+                          const char *source,
+                          const char *received_at);
+
+/** A value's type in a row handed to a callback. */
+typedef enum ht_value_type {
+    HT_VALUE_NULL = 0,
+    HT_VALUE_INT,
+    HT_VALUE_REAL,
+    HT_VALUE_TEXT,
+    HT_VALUE_NUMBERS /* text of backslash-separated numbers, a DICOM multi-valued DS */
+} ht_value_type;
+
+/** One row: column names (DICOM keywords where one exists), types and values as text. */
+typedef struct ht_row {
+    int ncols;
+    const char *const *names;
+    const ht_value_type *types;
+    const char *const *values; /* NULL for HT_VALUE_NULL */
+} ht_row;
+
+/** Called once per row; a non-zero return stops the listing and is returned by it. */
+typedef int (*ht_row_cb)(void *payload, const ht_row *row);
+
+typedef enum ht_list_kind {
+    HT_LIST_PATIENTS = 0,
+    HT_LIST_STUDIES,
+    HT_LIST_SERIES,
+    HT_LIST_INSTANCES,
+    HT_LIST_CONFLICTS
+} ht_list_kind;
+
+/** Filters for listings; NULL members do not filter. */
+typedef struct ht_list_filter {
+    const char *patient_id;
+    const char *issuer; /* only with patient_id; "" matches patients without an issuer */
+    const char *study_instance_uid;
+    const char *series_instance_uid;
+} ht_list_filter;
+
+/**
+ * List rows of one kind, in a stable order (patients by ID, studies by date, series by number,
+ * instances by number).
+ * @return HT_OK, the callback's non-zero return, or HT_EDB.
+ */
+int ht_store_list(ht_store *store,
+                  ht_list_kind kind,
+                  const ht_list_filter *filter,
+                  ht_row_cb cb,
+                  void *payload);
+
+/**
+ * Describe whatever `uid` names: an instance, a series or a study (in that order of search).
+ * @param[out] kind  which one it was.
+ * @return HT_OK, HT_ENOTFOUND, HT_EDB.
+ */
+int ht_store_show(ht_store *store, const char *uid, ht_list_kind *kind, ht_row_cb cb,
+                  void *payload);
+
+/** One indexed file, as ht_store_each_file reports it. */
+typedef struct ht_file_entry {
+    const char *sop_instance_uid;
+    const char *archive_path;
+    const char *sha256;
+    uint64_t size;
+    uint64_t dataset_offset;
+} ht_file_entry;
+
+typedef int (*ht_file_cb)(void *payload, const ht_file_entry *entry);
+
+/** Visit every indexed instance's file entry, ordered by archive path. */
+int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
+
+/** Number of rows of one kind (for summaries and tests). */
+int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * hepatrack — small shared helpers: memory, strings, files, time.
+ * Everything here uses libc only.
+ */
+#ifndef HEPATRACK_UTIL_H
+#define HEPATRACK_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hepatrack/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Free memory that hepatrack handed to the caller (strings, buffers). Accepts NULL. */
+void ht_free(void *ptr);
+
+/** strdup that records HT_ENOMEM on failure. @return a malloc'ed copy (free with ht_free) or NULL. */
+char *ht_strdup(const char *s);
+
+/** printf into a new malloc'ed string. @return the string (free with ht_free), or NULL (HT_ENOMEM). */
+char *ht_strprintf(const char *fmt, ...) HT_PRINTF_(1, 2);
+
+/**
+ * Read a whole regular file into memory.
+ * @param[out] out  malloc'ed buffer (free with ht_free), NUL-terminated beyond *len; NULL on error.
+ * @param max_len   refuse files larger than this (HT_EINVALID), so a caller never allocates what a
+ *                  file merely claims.
+ * @return HT_OK, HT_ENOTFOUND, HT_EPERM, HT_EINVALID or HT_EIO, with the path in the message.
+ */
+int ht_file_read(const char *path, size_t max_len, uint8_t **out, size_t *len);
+
+/**
+ * Create a directory and its parents (mode 0755); existing directories are fine.
+ * @return HT_OK or an errno-derived code naming the path.
+ */
+int ht_mkdir_p(const char *path);
+
+/** fsync a directory by path. @return HT_OK or an errno-derived code. */
+int ht_fsync_dir(const char *path);
+
+/** Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least 25 bytes). */
+void ht_time_now_iso(char *buf, size_t size);
+
+/** Monotonic clock in seconds, for durations. */
+double ht_time_monotonic(void);
+
+/** Lower-case hex encoding of `len` bytes into `out` (2*len+1 bytes). */
+void ht_hex_encode(const uint8_t *data, size_t len, char *out);
+
+/**
+ * A set of strings (open addressing, copies its keys). Not thread-safe.
+ * ht_strset_add returns 1 if the key was added, 0 if it was present, HT_ENOMEM on failure.
+ */
+typedef struct ht_strset ht_strset;
+ht_strset *ht_strset_new(void);
+void ht_strset_free(ht_strset *set);
+int ht_strset_add(ht_strset *set, const char *key);
+int ht_strset_contains(const ht_strset *set, const char *key);
+size_t ht_strset_size(const ht_strset *set);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

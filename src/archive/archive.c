@@ -1,0 +1,239 @@
+#define _GNU_SOURCE
+#include "hepatrack/archive.h"
+#include "hepatrack/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define FANOUT 4096
+#define TEMP_PREFIX ".tmp-"
+/* Written once every folder exists, so that later opens skip 4096 mkdir calls. */
+#define LAYOUT_MARKER "instances/.layout-v1"
+
+struct ht_archive {
+    char *data_dir;
+    int data_fd; /* the data directory, for *at() calls */
+    atomic_uint_fast64_t temp_counter;
+};
+
+static int errno_error(const char *what, const char *path)
+{
+    int e = errno;
+    return ht_error_set(ht_error_from_errno(e), "%s '%s': %s", what, path, strerror(e));
+}
+
+static int create_layout(ht_archive *a)
+{
+    char dir[32];
+
+    if (faccessat(a->data_fd, LAYOUT_MARKER, F_OK, 0) == 0)
+        return HT_OK;
+    if (mkdirat(a->data_fd, "instances", 0755) != 0 && errno != EEXIST)
+        return errno_error("cannot create folder", "instances");
+    for (unsigned i = 0; i < FANOUT; i++) {
+        snprintf(dir, sizeof(dir), "instances/%03x", i);
+        if (mkdirat(a->data_fd, dir, 0755) != 0 && errno != EEXIST)
+            return errno_error("cannot create folder", dir);
+    }
+    int fd = openat(a->data_fd, LAYOUT_MARKER, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno_error("cannot create", LAYOUT_MARKER);
+    close(fd);
+    return HT_OK;
+}
+
+int ht_archive_open(ht_archive **out, const char *data_dir)
+{
+    ht_archive *a;
+    int err;
+
+    *out = NULL;
+    if ((err = ht_mkdir_p(data_dir)) < 0)
+        return err;
+    a = calloc(1, sizeof(*a));
+    if (!a)
+        return ht_error_set(HT_ENOMEM, "out of memory opening the archive");
+    a->data_dir = ht_strdup(data_dir);
+    a->data_fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!a->data_dir || a->data_fd < 0) {
+        err = a->data_dir ? errno_error("cannot open data directory", data_dir) : HT_ENOMEM;
+        ht_archive_free(a);
+        return err;
+    }
+    if ((err = create_layout(a)) < 0) {
+        ht_archive_free(a);
+        return err;
+    }
+    *out = a;
+    return HT_OK;
+}
+
+void ht_archive_free(ht_archive *archive)
+{
+    if (!archive)
+        return;
+    if (archive->data_fd >= 0)
+        close(archive->data_fd);
+    free(archive->data_dir);
+    free(archive);
+}
+
+const char *ht_archive_data_dir(const ht_archive *archive)
+{
+    return archive->data_dir;
+}
+
+void ht_archive_path_for(const char *sop_instance_uid, char *out)
+{
+    char hex[HT_SHA256_HEX_SIZE];
+    ht_sha256_hex((const uint8_t *)sop_instance_uid, strlen(sop_instance_uid), hex);
+    snprintf(out, HT_ARCHIVE_PATH_MAX, "instances/%.3s/%s.dcm", hex, hex);
+}
+
+static int write_all(int fd, const uint8_t *data, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int fsync_parent(ht_archive *a, const char *rel_path)
+{
+    char dir[HT_ARCHIVE_PATH_MAX];
+    const char *slash = strrchr(rel_path, '/');
+    size_t n = slash ? (size_t)(slash - rel_path) : 0;
+    int fd, err = HT_OK;
+
+    if (n == 0 || n >= sizeof(dir))
+        return ht_error_set(HT_EINVALID, "archive path '%s' has no folder", rel_path);
+    memcpy(dir, rel_path, n);
+    dir[n] = '\0';
+    fd = openat(a->data_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno_error("cannot open folder", dir);
+    if (fsync(fd) != 0)
+        err = errno_error("cannot fsync folder", dir);
+    close(fd);
+    return err;
+}
+
+int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len)
+{
+    char tmp[HT_ARCHIVE_PATH_MAX + 48];
+    const char *slash = strrchr(rel_path, '/');
+    int fd, err;
+
+    if (!slash)
+        return ht_error_set(HT_EINVALID, "archive path '%s' has no folder", rel_path);
+    snprintf(tmp, sizeof(tmp), "%.*s/" TEMP_PREFIX "%ld-%llu", (int)(slash - rel_path), rel_path,
+             (long)getpid(),
+             (unsigned long long)atomic_fetch_add(&archive->temp_counter, 1));
+    fd = openat(archive->data_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return errno_error("cannot create", tmp);
+    if (write_all(fd, data, len) != 0) {
+        err = errno_error("cannot write", tmp);
+        goto fail;
+    }
+    if (fdatasync(fd) != 0) {
+        err = errno_error("cannot fsync", tmp);
+        goto fail;
+    }
+    if (close(fd) != 0) {
+        fd = -1;
+        err = errno_error("cannot close", tmp);
+        goto fail;
+    }
+    fd = -1;
+    if (renameat(archive->data_fd, tmp, archive->data_fd, rel_path) != 0) {
+        err = errno_error("cannot rename into place", rel_path);
+        goto fail;
+    }
+    if ((err = fsync_parent(archive, rel_path)) < 0)
+        return err; /* the file is complete; only its durability is in doubt */
+    return HT_OK;
+fail:
+    if (fd >= 0)
+        close(fd);
+    unlinkat(archive->data_fd, tmp, 0);
+    return err;
+}
+
+int ht_archive_remove(ht_archive *archive, const char *rel_path)
+{
+    if (unlinkat(archive->data_fd, rel_path, 0) != 0)
+        return errno_error("cannot remove", rel_path);
+    return fsync_parent(archive, rel_path);
+}
+
+int ht_archive_read(ht_archive *archive, const char *rel_path, uint8_t **out, size_t *len)
+{
+    char *path = ht_strprintf("%s/%s", archive->data_dir, rel_path);
+    int err;
+
+    if (!path)
+        return HT_ENOMEM;
+    err = ht_file_read(path, (size_t)1 << 34, out, len);
+    free(path);
+    return err;
+}
+
+static int is_archive_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (n != 68 || strcmp(name + 64, ".dcm") != 0)
+        return 0;
+    for (size_t i = 0; i < 64; i++)
+        if (!((name[i] >= '0' && name[i] <= '9') || (name[i] >= 'a' && name[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+int ht_archive_walk(ht_archive *archive, ht_archive_walk_cb cb, void *payload)
+{
+    char dir[32], rel[HT_ARCHIVE_PATH_MAX + 256];
+
+    for (unsigned i = 0; i < FANOUT; i++) {
+        snprintf(dir, sizeof(dir), "instances/%03x", i);
+        int fd = openat(archive->data_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0) {
+            if (errno == ENOENT)
+                continue;
+            return errno_error("cannot open folder", dir);
+        }
+        DIR *d = fdopendir(fd);
+        if (!d) {
+            close(fd);
+            return errno_error("cannot read folder", dir);
+        }
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(rel, sizeof(rel), "%s/%s", dir, e->d_name);
+            int temporary = !is_archive_name(e->d_name) ||
+                            strncmp(e->d_name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0;
+            int rc = cb(payload, rel, temporary);
+            if (rc != 0) {
+                closedir(d);
+                return rc;
+            }
+        }
+        closedir(d);
+    }
+    return HT_OK;
+}

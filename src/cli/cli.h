@@ -1,0 +1,48 @@
+/* The command-line front end: one file per subcommand, shared helpers in cli_util.c. */
+#ifndef HEPATRACK_CLI_H
+#define HEPATRACK_CLI_H
+
+#include <jansson.h>
+
+#include "hepatrack/store.h"
+
+/* Exit codes shared by every subcommand. */
+enum { CLI_OK = 0, CLI_PARTIAL = 1, CLI_FATAL = 2 };
+
+typedef struct cli_context {
+    const char *data_dir; /* --data, else $HEPATRACK_DATA, else ./hepatrack-data */
+    const char *argv0;
+} cli_context;
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(const cli_context *ctx, int argc, char **argv);
+    void (*help)(void);
+} cli_command;
+
+int cmd_import(const cli_context *ctx, int argc, char **argv);
+void cmd_import_help(void);
+int cmd_ls(const cli_context *ctx, int argc, char **argv);
+void cmd_ls_help(void);
+int cmd_show(const cli_context *ctx, int argc, char **argv);
+void cmd_show_help(void);
+int cmd_check(const cli_context *ctx, int argc, char **argv);
+void cmd_check_help(void);
+
+/* Print an error for the user: "hepatrack <cmd>: <message>". */
+void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* A store row as a JSON object (DICOM multi-valued numbers become arrays). New reference. */
+json_t *cli_row_to_json(const ht_row *row);
+
+/* Print a JSON value on stdout with a newline. Steals nothing. */
+void cli_print_json(const json_t *value);
+
+/* Print rows (JSON objects) as an aligned table with the given columns. */
+void cli_print_table(const json_t *rows, const char *const *columns, const char *const *headers);
+
+/* Is this argument "--help" or "-h"? */
+int cli_wants_help(int argc, char **argv);
+
+#endif

@@ -1,0 +1,140 @@
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hepatrack %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static json_t *numbers_to_json(const char *text)
+{
+    json_t *arr = json_array();
+    const char *p = text;
+    while (arr && *p) {
+        char *end;
+        double v = strtod(p, &end);
+        if (end == p)
+            break;
+        json_array_append_new(arr, json_real(v));
+        p = *end == '\\' ? end + 1 : end;
+        if (*end != '\\')
+            break;
+    }
+    return arr;
+}
+
+json_t *cli_row_to_json(const ht_row *row)
+{
+    json_t *obj = json_object();
+    for (int i = 0; obj && i < row->ncols; i++) {
+        const char *v = row->values[i];
+        json_t *value;
+        switch (row->types[i]) {
+        case HT_VALUE_NULL:
+            value = json_null();
+            break;
+        case HT_VALUE_INT:
+            value = json_integer(strtoll(v, NULL, 10));
+            break;
+        case HT_VALUE_REAL:
+            value = json_real(strtod(v, NULL));
+            break;
+        case HT_VALUE_NUMBERS:
+            value = numbers_to_json(v);
+            break;
+        default:
+            value = json_string(v);
+            break;
+        }
+        json_object_set_new(obj, row->names[i], value);
+    }
+    return obj;
+}
+
+void cli_print_json(const json_t *value)
+{
+    char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    if (text) {
+        fputs(text, stdout);
+        fputc('\n', stdout);
+        free(text);
+    }
+}
+
+static char *cell_text(const json_t *v)
+{
+    if (!v || json_is_null(v))
+        return strdup("");
+    if (json_is_string(v))
+        return strdup(json_string_value(v));
+    if (json_is_array(v)) {
+        size_t n = 0, i;
+        json_t *x;
+        char buf[512];
+        buf[0] = '\0';
+        json_array_foreach(v, i, x)
+        {
+            n += (size_t)snprintf(buf + n, sizeof(buf) > n ? sizeof(buf) - n : 0, "%s%g",
+                                  i ? "\\" : "", json_number_value(x));
+            if (n >= sizeof(buf))
+                break;
+        }
+        return strdup(buf);
+    }
+    if (json_is_integer(v)) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        return strdup(buf);
+    }
+    if (json_is_real(v)) {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%g", json_real_value(v));
+        return strdup(buf);
+    }
+    return json_dumps(v, JSON_ENCODE_ANY);
+}
+
+void cli_print_table(const json_t *rows, const char *const *columns, const char *const *headers)
+{
+    size_t ncols = 0, nrows = json_array_size(rows);
+    size_t widths[32] = {0};
+
+    while (columns[ncols] && ncols < 32)
+        ncols++;
+    for (size_t c = 0; c < ncols; c++)
+        widths[c] = strlen(headers[c]);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            char *t = cell_text(json_object_get(json_array_get(rows, r), columns[c]));
+            if (t && strlen(t) > widths[c])
+                widths[c] = strlen(t);
+            free(t);
+        }
+    }
+    for (size_t c = 0; c < ncols; c++)
+        printf("%-*s%s", (int)widths[c], headers[c], c + 1 < ncols ? "  " : "\n");
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            char *t = cell_text(json_object_get(json_array_get(rows, r), columns[c]));
+            printf("%-*s%s", (int)widths[c], t ? t : "", c + 1 < ncols ? "  " : "\n");
+            free(t);
+        }
+    }
+}
+
+int cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return 1;
+    return 0;
+}

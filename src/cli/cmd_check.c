@@ -1,0 +1,187 @@
+/*
+ * hepatrack check: the archive against the index. Every row must have its file with the
+ * recorded size and dataset checksum, every file its row, and no temporary file may be left.
+ *
+ * --repair fixes what is safe: temporary files are removed; a file without a row (a crash
+ * between rename and commit) is indexed again if it reads as the instance its path says, and
+ * removed otherwise. Rows whose file is missing or altered are reported, never dropped: that
+ * needs a person (restore from backup, or have the PACS send the study again).
+ */
+#include "cli.h"
+
+#include "hepatrack/archive.h"
+#include "hepatrack/ingest.h"
+#include "hepatrack/util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct check_state {
+    ht_ingest *ingest;
+    ht_strset *indexed; /* archive paths of index rows */
+    json_t *problems;
+    int repair;
+    size_t rows, files, unrepaired;
+} check_state;
+
+void cmd_check_help(void)
+{
+    printf("usage: hepatrack check [--repair] [--json]\n\n"
+           "Verify that every index row has its file and checksum, every file its row, and that\n"
+           "no temporary file is left. --repair removes temporary files and re-indexes (or\n"
+           "removes, when unreadable) files without a row. Exit status 0 only when everything\n"
+           "is consistent.\n");
+}
+
+static void problem(check_state *st, const char *kind, const char *path, const char *detail,
+                    int repaired)
+{
+    json_t *p = json_object();
+    json_object_set_new(p, "kind", json_string(kind));
+    json_object_set_new(p, "path", json_string(path));
+    json_object_set_new(p, "detail", json_string(detail));
+    json_object_set_new(p, "repaired", json_boolean(repaired));
+    json_array_append_new(st->problems, p);
+    if (!repaired)
+        st->unrepaired++;
+}
+
+static int check_row(void *payload, const ht_file_entry *e)
+{
+    check_state *st = payload;
+    ht_archive *archive = ht_ingest_archive(st->ingest);
+    char sha[HT_SHA256_HEX_SIZE];
+    uint8_t *data = NULL;
+    size_t len = 0;
+
+    st->rows++;
+    if (ht_strset_add(st->indexed, e->archive_path) < 0)
+        return HT_ENOMEM;
+    if (ht_archive_read(archive, e->archive_path, &data, &len) < 0) {
+        problem(st, "missing", e->archive_path, ht_error_last(), 0);
+        return 0;
+    }
+    if (len != e->size || e->dataset_offset > len) {
+        char detail[128];
+        snprintf(detail, sizeof(detail), "file has %zu bytes, the index says %llu", len,
+                 (unsigned long long)e->size);
+        problem(st, "corrupt", e->archive_path, detail, 0);
+    } else {
+        ht_sha256_hex(data + e->dataset_offset, len - e->dataset_offset, sha);
+        if (strcmp(sha, e->sha256) != 0)
+            problem(st, "corrupt", e->archive_path, "dataset checksum differs from the index", 0);
+    }
+    free(data);
+    return 0;
+}
+
+/* A file without a row: index it again when it is the instance its path says. */
+static void repair_orphan(check_state *st, const char *rel)
+{
+    ht_archive *archive = ht_ingest_archive(st->ingest);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ht_ingest_result res;
+    char expected[HT_ARCHIVE_PATH_MAX];
+    int err;
+
+    if (ht_archive_read(archive, rel, &data, &len) < 0) {
+        problem(st, "orphan", rel, ht_error_last(), 0);
+        return;
+    }
+    err = ht_ingest_buffer(st->ingest, data, len, "check --repair", &res);
+    free(data);
+    ht_archive_path_for(res.sop_instance_uid, expected);
+    if (err == HT_OK && strcmp(expected, rel) == 0) {
+        problem(st, "orphan", rel, "file without an index row: indexed again", 1);
+        return;
+    }
+    char detail[700];
+    snprintf(detail, sizeof(detail), "file without an index row: %s; removed",
+             err < 0 ? ht_error_last() : "not the instance its name says");
+    problem(st, "orphan", rel, detail, ht_archive_remove(archive, rel) == HT_OK);
+}
+
+static int check_file(void *payload, const char *rel, int is_temporary)
+{
+    check_state *st = payload;
+
+    if (is_temporary) {
+        int repaired = st->repair && ht_archive_remove(ht_ingest_archive(st->ingest), rel) == 0;
+        problem(st, "temporary", rel, "left by an interrupted write", repaired);
+        return 0;
+    }
+    st->files++;
+    if (ht_strset_contains(st->indexed, rel))
+        return 0;
+    if (st->repair)
+        repair_orphan(st, rel);
+    else
+        problem(st, "orphan", rel, "file without an index row", 0);
+    return 0;
+}
+
+int cmd_check(const cli_context *ctx, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'}, {"repair", no_argument, NULL, 'r'}, {0, 0, 0, 0}};
+    check_state st = {0};
+    int as_json = 0, opt, err;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j')
+            as_json = 1;
+        else if (opt == 'r')
+            st.repair = 1;
+        else {
+            cmd_check_help();
+            return CLI_FATAL;
+        }
+    }
+    if (optind != argc) {
+        cli_error("check", "unexpected argument '%s'", argv[optind]);
+        return CLI_FATAL;
+    }
+    if ((err = ht_ingest_open(&st.ingest, ctx->data_dir)) < 0) {
+        cli_error("check", "cannot open data directory '%s': %s", ctx->data_dir,
+                  ht_error_last());
+        return CLI_FATAL;
+    }
+    st.indexed = ht_strset_new();
+    st.problems = json_array();
+    err = st.indexed ? ht_store_each_file(ht_ingest_store(st.ingest), check_row, &st) : HT_ENOMEM;
+    if (err == HT_OK)
+        err = ht_archive_walk(ht_ingest_archive(st.ingest), check_file, &st);
+    if (err < 0) {
+        cli_error("check", "%s", ht_error_last());
+    } else if (as_json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "rows", json_integer((json_int_t)st.rows));
+        json_object_set_new(o, "files", json_integer((json_int_t)st.files));
+        json_object_set_new(o, "problems", json_incref(st.problems));
+        json_object_set_new(o, "consistent", json_boolean(st.unrepaired == 0));
+        cli_print_json(o);
+        json_decref(o);
+    } else {
+        size_t i;
+        json_t *p;
+        json_array_foreach(st.problems, i, p)
+        {
+            printf("%s %s: %s%s\n", json_string_value(json_object_get(p, "kind")),
+                   json_string_value(json_object_get(p, "path")),
+                   json_string_value(json_object_get(p, "detail")),
+                   json_is_true(json_object_get(p, "repaired")) ? " (repaired)" : "");
+        }
+        printf("%zu index rows, %zu files: %s\n", st.rows, st.files,
+               st.unrepaired ? "INCONSISTENT" : "consistent");
+    }
+    json_decref(st.problems);
+    ht_strset_free(st.indexed);
+    ht_ingest_free(st.ingest);
+    if (err < 0)
+        return CLI_FATAL;
+    return st.unrepaired ? CLI_PARTIAL : CLI_OK;
+}

@@ -1,0 +1,410 @@
+/*
+ * hepatrack import: files, folders (recursively) and DICOMDIR file-sets into the archive.
+ * Worker threads read and ingest files in parallel; ingest groups their index commits.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include "hepatrack/dicom.h"
+#include "hepatrack/ingest.h"
+#include "hepatrack/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FILE_BYTES ((size_t)2 << 30)
+#define MAX_JOBS 64
+
+typedef struct rejection {
+    char *path;
+    char *reason;
+} rejection;
+
+typedef struct import_job {
+    ht_ingest *ingest;
+    pthread_mutex_t lock;
+    pthread_cond_t more; /* a file was queued, or a worker finished one */
+    char **queue;        /* real paths, deduplicated through `seen` */
+    size_t nqueue, capqueue, next;
+    ht_strset *seen;
+    int busy; /* workers handling a file (which may queue DICOMDIR members) */
+    int fatal;
+    char fatal_message[1200];
+    size_t counts[4]; /* new, duplicate, conflict, skipped */
+    rejection *rejected;
+    size_t nrejected, caprejected;
+} import_job;
+
+enum { COUNT_NEW, COUNT_DUPLICATE, COUNT_CONFLICT, COUNT_SKIPPED };
+
+void cmd_import_help(void)
+{
+    printf("usage: hepatrack import [--json] [--jobs N] PATH...\n\n"
+           "Import DICOM Part 10 files. Folders are read recursively; a DICOMDIR brings in the\n"
+           "files it lists (each file is imported once, however it is reached).\n\n"
+           "  --json     print {\"new\",\"duplicate\",\"conflict\",\"skipped\",\"rejected\"}\n"
+           "  --jobs N   parallel workers (default: 4 per core)\n\n"
+           "exit status: 0 all imported, 1 some files rejected (the rest imported),\n"
+           "             2 usage or fatal error (disk full, read-only data directory...)\n");
+}
+
+/* ---- the queue (lock held by callers) ------------------------------------------------------ */
+
+static int enqueue(import_job *job, const char *path)
+{
+    char real[PATH_MAX];
+    const char *key = realpath(path, real) ? real : path;
+    int added = ht_strset_add(job->seen, key);
+
+    if (added <= 0)
+        return added; /* already queued, or out of memory */
+    if (job->nqueue == job->capqueue) {
+        size_t cap = job->capqueue ? job->capqueue * 2 : 256;
+        char **q = realloc(job->queue, cap * sizeof(char *));
+        if (!q)
+            return HT_ENOMEM;
+        job->queue = q;
+        job->capqueue = cap;
+    }
+    if (!(job->queue[job->nqueue] = ht_strdup(key)))
+        return HT_ENOMEM;
+    job->nqueue++;
+    pthread_cond_signal(&job->more);
+    return 1;
+}
+
+static void reject(import_job *job, const char *path, const char *reason)
+{
+    pthread_mutex_lock(&job->lock);
+    if (job->nrejected == job->caprejected) {
+        size_t cap = job->caprejected ? job->caprejected * 2 : 16;
+        rejection *r = realloc(job->rejected, cap * sizeof(*r));
+        if (r) {
+            job->rejected = r;
+            job->caprejected = cap;
+        }
+    }
+    if (job->nrejected < job->caprejected) {
+        job->rejected[job->nrejected].path = ht_strdup(path);
+        job->rejected[job->nrejected].reason = ht_strdup(reason);
+        job->nrejected++;
+    }
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void count(import_job *job, int which)
+{
+    pthread_mutex_lock(&job->lock);
+    job->counts[which]++;
+    pthread_mutex_unlock(&job->lock);
+}
+
+static void set_fatal(import_job *job, const char *message)
+{
+    pthread_mutex_lock(&job->lock);
+    if (!job->fatal) {
+        job->fatal = 1;
+        snprintf(job->fatal_message, sizeof(job->fatal_message), "%s", message);
+    }
+    pthread_cond_broadcast(&job->more);
+    pthread_mutex_unlock(&job->lock);
+}
+
+/* ---- collecting paths ---------------------------------------------------------------------- */
+
+static int collect(import_job *job, const char *path, int depth)
+{
+    struct stat st;
+    int err = HT_OK;
+
+    if (lstat(path, &st) != 0) {
+        reject(job, path, strerror(errno));
+        return HT_OK;
+    }
+    if (S_ISLNK(st.st_mode) && stat(path, &st) != 0) {
+        reject(job, path, "dangling symbolic link");
+        return HT_OK;
+    }
+    if (S_ISREG(st.st_mode)) {
+        pthread_mutex_lock(&job->lock);
+        err = enqueue(job, path);
+        pthread_mutex_unlock(&job->lock);
+        return err < 0 ? err : HT_OK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        reject(job, path, "not a regular file or folder");
+        return HT_OK;
+    }
+    if (depth > 64) {
+        reject(job, path, "folders nested too deeply (a symbolic link loop?)");
+        return HT_OK;
+    }
+    /* Sorted, so that an import's order (and which twin comes first) is repeatable. */
+    struct dirent **entries = NULL;
+    int n = scandir(path, &entries, NULL, alphasort);
+    if (n < 0) {
+        reject(job, path, strerror(errno));
+        return HT_OK;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *name = entries[i]->d_name;
+        if (err == HT_OK && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
+            char *child = ht_strprintf("%s/%s", path, name);
+            err = child ? collect(job, child, depth + 1) : HT_ENOMEM;
+            free(child);
+        }
+        free(entries[i]);
+    }
+    free(entries);
+    return err;
+}
+
+/* ---- workers ------------------------------------------------------------------------------- */
+
+static void import_dicomdir(import_job *job, const char *path)
+{
+    char **files = NULL;
+    size_t n = 0;
+
+    count(job, COUNT_SKIPPED);
+    if (ht_dicom_dicomdir_files(path, &files, &n) < 0) {
+        reject(job, path, ht_error_last());
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct stat st;
+        if (stat(files[i], &st) != 0 || !S_ISREG(st.st_mode)) {
+            char *reason = ht_strprintf("listed in DICOMDIR '%s' but not found", path);
+            reject(job, files[i], reason ? reason : "listed in a DICOMDIR but not found");
+            free(reason);
+        } else {
+            pthread_mutex_lock(&job->lock);
+            enqueue(job, files[i]);
+            pthread_mutex_unlock(&job->lock);
+        }
+        free(files[i]);
+    }
+    free(files);
+}
+
+static int is_fatal(int err)
+{
+    return err == HT_ENOSPC || err == HT_EPERM || err == HT_EIO || err == HT_EDB ||
+           err == HT_ENOMEM;
+}
+
+static void import_file(import_job *job, const char *path)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    ht_ingest_result result;
+    char *source;
+    int err;
+
+    if (ht_file_read(path, MAX_FILE_BYTES, &data, &len) < 0) {
+        reject(job, path, ht_error_last());
+        return;
+    }
+    source = ht_strprintf("import:%s", path);
+    err = ht_ingest_buffer(job->ingest, data, len, source ? source : "import", &result);
+    free(source);
+    free(data);
+    if (err == HT_OK) {
+        count(job, result.outcome == HT_INGEST_NEW         ? COUNT_NEW
+                   : result.outcome == HT_INGEST_DUPLICATE ? COUNT_DUPLICATE
+                                                           : COUNT_CONFLICT);
+    } else if (err == HT_EUNSUPPORTED &&
+               strcmp(result.sop_class_uid, "1.2.840.10008.1.3.10") == 0) {
+        import_dicomdir(job, path);
+    } else if (is_fatal(err)) {
+        char msg[1100];
+        snprintf(msg, sizeof(msg), "%s: %s", path, ht_error_last());
+        set_fatal(job, msg);
+    } else {
+        reject(job, path, ht_error_last());
+    }
+}
+
+static void *worker_main(void *arg)
+{
+    import_job *job = arg;
+
+    pthread_mutex_lock(&job->lock);
+    for (;;) {
+        while (!job->fatal && job->next == job->nqueue && job->busy > 0)
+            pthread_cond_wait(&job->more, &job->lock);
+        if (job->fatal || job->next == job->nqueue)
+            break;
+        char *path = job->queue[job->next++];
+        job->busy++;
+        pthread_mutex_unlock(&job->lock);
+        import_file(job, path);
+        pthread_mutex_lock(&job->lock);
+        job->busy--;
+        pthread_cond_broadcast(&job->more);
+    }
+    pthread_mutex_unlock(&job->lock);
+    return NULL;
+}
+
+/* ---- output -------------------------------------------------------------------------------- */
+
+static void progress(import_job *job, int final)
+{
+    size_t done, total;
+    pthread_mutex_lock(&job->lock);
+    done = job->counts[0] + job->counts[1] + job->counts[2] + job->counts[3] + job->nrejected;
+    total = job->nqueue + job->nrejected;
+    pthread_mutex_unlock(&job->lock);
+    if (done > total)
+        done = total;
+    int width = 40, filled = total ? (int)(done * (size_t)width / total) : width;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu files", filled,
+            "########################################", width - filled, "", done, total);
+    if (final)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static void print_summary(import_job *job, int as_json)
+{
+    if (as_json) {
+        json_t *o = json_object(), *rej = json_array();
+        json_object_set_new(o, "new", json_integer((json_int_t)job->counts[COUNT_NEW]));
+        json_object_set_new(o, "duplicate", json_integer((json_int_t)job->counts[COUNT_DUPLICATE]));
+        json_object_set_new(o, "conflict", json_integer((json_int_t)job->counts[COUNT_CONFLICT]));
+        json_object_set_new(o, "skipped", json_integer((json_int_t)job->counts[COUNT_SKIPPED]));
+        for (size_t i = 0; i < job->nrejected; i++) {
+            json_t *r = json_object();
+            json_object_set_new(r, "path", json_string(job->rejected[i].path));
+            json_object_set_new(r, "reason", json_string(job->rejected[i].reason));
+            json_array_append_new(rej, r);
+        }
+        json_object_set_new(o, "rejected", rej);
+        cli_print_json(o);
+        json_decref(o);
+        return;
+    }
+    printf("%zu new, %zu duplicate, %zu conflict, %zu skipped, %zu rejected\n",
+           job->counts[COUNT_NEW], job->counts[COUNT_DUPLICATE], job->counts[COUNT_CONFLICT],
+           job->counts[COUNT_SKIPPED], job->nrejected);
+    for (size_t i = 0; i < job->nrejected; i++)
+        printf("rejected %s: %s\n", job->rejected[i].path, job->rejected[i].reason);
+}
+
+/* ---- the command --------------------------------------------------------------------------- */
+
+static int default_jobs(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long jobs = (cores > 0 ? cores : 1) * 4;
+    return (int)(jobs > 16 ? 16 : jobs);
+}
+
+int cmd_import(const cli_context *ctx, int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'}, {"jobs", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
+    import_job job;
+    pthread_t threads[MAX_JOBS];
+    int as_json = 0, jobs = default_jobs(), started = 0, opt, err, rc;
+
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        if (opt == 'j') {
+            as_json = 1;
+        } else if (opt == 'n') {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*end || v < 1 || v > MAX_JOBS) {
+                cli_error("import", "--jobs must be between 1 and %d (got '%s')", MAX_JOBS,
+                          optarg);
+                return CLI_FATAL;
+            }
+            jobs = (int)v;
+        } else {
+            cmd_import_help();
+            return CLI_FATAL;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("import", "no files or folders given (see hepatrack import --help)");
+        return CLI_FATAL;
+    }
+
+    memset(&job, 0, sizeof(job));
+    pthread_mutex_init(&job.lock, NULL);
+    pthread_cond_init(&job.more, NULL);
+    job.seen = ht_strset_new();
+    if (!job.seen) {
+        cli_error("import", "out of memory");
+        return CLI_FATAL;
+    }
+    if ((err = ht_ingest_open(&job.ingest, ctx->data_dir)) < 0) {
+        cli_error("import", "cannot open data directory '%s': %s", ctx->data_dir,
+                  ht_error_last());
+        ht_strset_free(job.seen);
+        return CLI_FATAL;
+    }
+    for (int i = optind; i < argc && err == HT_OK; i++)
+        err = collect(&job, argv[i], 0);
+    if (err < 0)
+        set_fatal(&job, "out of memory collecting files");
+
+    job.busy = 1; /* the main thread holds the queue open until the workers have started */
+    for (int i = 0; i < jobs; i++)
+        if (pthread_create(&threads[i], NULL, worker_main, &job) == 0)
+            started++;
+    pthread_mutex_lock(&job.lock);
+    job.busy--;
+    pthread_cond_broadcast(&job.more);
+    pthread_mutex_unlock(&job.lock);
+
+    int tty = isatty(STDERR_FILENO);
+    if (tty) {
+        for (;;) {
+            struct timespec ts = {0, 100000000L};
+            pthread_mutex_lock(&job.lock);
+            int finished = job.fatal || (job.next == job.nqueue && job.busy == 0);
+            pthread_mutex_unlock(&job.lock);
+            if (finished)
+                break;
+            progress(&job, 0);
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    if (tty)
+        progress(&job, 1);
+    ht_ingest_free(job.ingest);
+
+    print_summary(&job, as_json);
+    if (job.fatal) {
+        cli_error("import", "stopped: %s", job.fatal_message);
+        rc = CLI_FATAL;
+    } else {
+        rc = job.nrejected ? CLI_PARTIAL : CLI_OK;
+    }
+    for (size_t i = 0; i < job.nqueue; i++)
+        free(job.queue[i]);
+    free(job.queue);
+    for (size_t i = 0; i < job.nrejected; i++) {
+        free(job.rejected[i].path);
+        free(job.rejected[i].reason);
+    }
+    free(job.rejected);
+    ht_strset_free(job.seen);
+    pthread_cond_destroy(&job.more);
+    pthread_mutex_destroy(&job.lock);
+    return rc;
+}

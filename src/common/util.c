@@ -1,0 +1,161 @@
+#define _GNU_SOURCE
+#include "hepatrack/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+void ht_free(void *ptr)
+{
+    free(ptr);
+}
+
+char *ht_strdup(const char *s)
+{
+    char *copy = strdup(s ? s : "");
+    if (!copy)
+        ht_error_set(HT_ENOMEM, "out of memory copying a string");
+    return copy;
+}
+
+char *ht_strprintf(const char *fmt, ...)
+{
+    va_list ap;
+    char *out = NULL;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&out, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        ht_error_set(HT_ENOMEM, "out of memory formatting a string");
+        return NULL;
+    }
+    return out;
+}
+
+int ht_file_read(const char *path, size_t max_len, uint8_t **out, size_t *len)
+{
+    struct stat st;
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    int fd, err = HT_OK;
+
+    *out = NULL;
+    *len = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ht_error_set(ht_error_from_errno(errno), "cannot open '%s': %s", path,
+                            strerror(errno));
+    if (fstat(fd, &st) != 0) {
+        err = ht_error_set(HT_EIO, "cannot stat '%s': %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        err = ht_error_set(HT_EINVALID, "'%s' is not a regular file", path);
+        goto done;
+    }
+    if ((uint64_t)st.st_size > max_len) {
+        err = ht_error_set(HT_EINVALID, "'%s' is %lld bytes, more than the limit of %zu", path,
+                           (long long)st.st_size, max_len);
+        goto done;
+    }
+    buf = malloc((size_t)st.st_size + 1);
+    if (!buf) {
+        err = ht_error_set(HT_ENOMEM, "out of memory reading '%s'", path);
+        goto done;
+    }
+    while (got < (size_t)st.st_size) {
+        ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            err = ht_error_set(HT_EIO, "cannot read '%s': %s", path, strerror(errno));
+            goto done;
+        }
+        if (n == 0)
+            break; /* the file shrank while we read it: keep what is there */
+        got += (size_t)n;
+    }
+    buf[got] = 0;
+    *out = buf;
+    *len = got;
+    buf = NULL;
+done:
+    free(buf);
+    close(fd);
+    return err;
+}
+
+int ht_mkdir_p(const char *path)
+{
+    char tmp[4096];
+    size_t n = strlen(path);
+
+    if (n == 0 || n >= sizeof(tmp))
+        return ht_error_set(HT_EINVALID, "directory path is empty or too long");
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+            return ht_error_set(ht_error_from_errno(errno), "cannot create directory '%s': %s",
+                                tmp, strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+        return ht_error_set(ht_error_from_errno(errno), "cannot create directory '%s': %s", tmp,
+                            strerror(errno));
+    return HT_OK;
+}
+
+int ht_fsync_dir(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int err = HT_OK;
+
+    if (fd < 0)
+        return ht_error_set(ht_error_from_errno(errno), "cannot open directory '%s': %s", path,
+                            strerror(errno));
+    if (fsync(fd) != 0)
+        err = ht_error_set(ht_error_from_errno(errno), "cannot fsync directory '%s': %s", path,
+                           strerror(errno));
+    close(fd);
+    return err;
+}
+
+void ht_time_now_iso(char *buf, size_t size)
+{
+    struct timespec now;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%03ldZ", now.tv_nsec / 1000000L);
+}
+
+double ht_time_monotonic(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+void ht_hex_encode(const uint8_t *data, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[data[i] >> 4];
+        out[2 * i + 1] = digits[data[i] & 15];
+    }
+    out[2 * len] = '\0';
+}

@@ -1,0 +1,821 @@
+/*
+ * The C++ shim over DCMTK: parsing from memory, the indexed attributes in UTF-8, frame access.
+ * Every extern "C" function catches every exception; DCMTK types never leave this file.
+ */
+#include "dcmtk/config/osconfig.h"
+
+#include "dcmtk/dcmdata/dcdeftag.h"
+#include "dcmtk/dcmdata/dcfilefo.h"
+#include "dcmtk/dcmdata/dcmetinf.h"
+#include "dcmtk/dcmdata/dcdatset.h"
+#include "dcmtk/dcmdata/dcistrmb.h"
+#include "dcmtk/dcmdata/dcpixel.h"
+#include "dcmtk/dcmdata/dcpixseq.h"
+#include "dcmtk/dcmdata/dcpxitem.h"
+#include "dcmtk/dcmdata/dcrledrg.h"
+#include "dcmtk/dcmdata/dcspchrs.h"
+#include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
+#include "dcmtk/dcmjpeg/djdecode.h"
+#include "dcmtk/dcmjpls/djdecode.h"
+#include "dcmtk/oflog/oflog.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "dicom_internal.h"
+#include "hepatrack/util.h"
+
+namespace {
+
+const char *const UID_DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1";
+
+enum codec_kind { CODEC_NATIVE, CODEC_DCMTK, CODEC_J2K, CODEC_DEFLATE_FRAME, CODEC_NONE };
+
+struct ts_entry {
+    const char *uid;
+    const char *name;
+    codec_kind codec;
+};
+
+/* The transfer syntaxes the file layer decodes; one table for import, the SCP and the docs. */
+const ts_entry transfer_syntaxes[] = {
+    {"1.2.840.10008.1.2", "Implicit VR Little Endian", CODEC_NATIVE},
+    {"1.2.840.10008.1.2.1", "Explicit VR Little Endian", CODEC_NATIVE},
+    {"1.2.840.10008.1.2.1.99", "Deflated Explicit VR Little Endian", CODEC_NATIVE},
+    {"1.2.840.10008.1.2.2", "Explicit VR Big Endian", CODEC_NATIVE},
+    {"1.2.840.10008.1.2.5", "RLE Lossless", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.70", "JPEG Lossless SV1", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.80", "JPEG-LS Lossless", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.81", "JPEG-LS Near-Lossless", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless Only", CODEC_J2K},
+    {"1.2.840.10008.1.2.4.91", "JPEG 2000", CODEC_J2K},
+    {"1.2.840.10008.1.2.8.1", "Deflated Image Frame Compression", CODEC_DEFLATE_FRAME},
+};
+
+const ts_entry *find_ts(const char *uid)
+{
+    for (const ts_entry &e : transfer_syntaxes)
+        if (uid && std::strcmp(uid, e.uid) == 0)
+            return &e;
+    return nullptr;
+}
+
+std::once_flag init_once;
+
+void init_dcmtk()
+{
+    /* Silence DCMTK's logger: it must never write to stderr unasked. HEPATRACK_DCMTK_LOG set
+     * to a log4cplus level name (WARN, DEBUG...) turns it back on for debugging. */
+    const char *level = std::getenv("HEPATRACK_DCMTK_LOG");
+    OFLogger::LogLevel lvl = OFLogger::OFF_LOG_LEVEL;
+    if (level && std::strcmp(level, "DEBUG") == 0)
+        lvl = OFLogger::DEBUG_LOG_LEVEL;
+    else if (level && std::strcmp(level, "WARN") == 0)
+        lvl = OFLogger::WARN_LOG_LEVEL;
+    else if (level && std::strcmp(level, "INFO") == 0)
+        lvl = OFLogger::INFO_LOG_LEVEL;
+    OFLog::configure(lvl);
+    DcmRLEDecoderRegistration::registerCodecs();
+    DJDecoderRegistration::registerCodecs();
+    DJLSDecoderRegistration::registerCodecs();
+    std::atexit([] {
+        DJLSDecoderRegistration::cleanup();
+        DJDecoderRegistration::cleanup();
+        DcmRLEDecoderRegistration::cleanup();
+    });
+}
+
+/* Where the dataset starts: after the 128-byte preamble, "DICM" and the group-0002 elements,
+ * which are always Explicit VR Little Endian (PS3.10 7.1). Returns 0 when there is no "DICM". */
+size_t meta_end(const uint8_t *d, size_t len)
+{
+    size_t p = 132;
+    if (len < 132 || std::memcmp(d + 128, "DICM", 4) != 0)
+        return 0;
+    while (p + 8 <= len) {
+        uint16_t group = (uint16_t)(d[p] | d[p + 1] << 8);
+        if (group != 0x0002)
+            break;
+        char vr[3] = {(char)d[p + 4], (char)d[p + 5], 0};
+        uint64_t value_len;
+        size_t header;
+        if (!std::strcmp(vr, "OB") || !std::strcmp(vr, "OW") || !std::strcmp(vr, "SQ") ||
+            !std::strcmp(vr, "UN") || !std::strcmp(vr, "UT") || !std::strcmp(vr, "UC") ||
+            !std::strcmp(vr, "UR") || !std::strcmp(vr, "OF") || !std::strcmp(vr, "OD") ||
+            !std::strcmp(vr, "OL") || !std::strcmp(vr, "OV")) {
+            if (p + 12 > len)
+                return 0;
+            value_len = (uint64_t)d[p + 8] | (uint64_t)d[p + 9] << 8 | (uint64_t)d[p + 10] << 16 |
+                        (uint64_t)d[p + 11] << 24;
+            header = 12;
+        } else {
+            value_len = (uint64_t)(d[p + 6] | d[p + 7] << 8);
+            header = 8;
+        }
+        if (value_len == 0xFFFFFFFFu || p + header + value_len > len)
+            return 0;
+        p += header + (size_t)value_len;
+    }
+    return p;
+}
+
+} // namespace
+
+struct ht_dicom {
+    DcmFileFormat file;
+    std::deque<std::string> strings; /* storage behind info's const char * (stable addresses) */
+    std::string warnings;
+    ht_dicom_info info;
+    DcmSpecificCharacterSet charset;
+    bool charset_selected = false;
+    bool charset_ascii = true;
+
+    const char *keep(std::string s)
+    {
+        strings.push_back(std::move(s));
+        return strings.back().c_str();
+    }
+
+    void warn(const std::string &w)
+    {
+        if (!warnings.empty())
+            warnings += "; ";
+        warnings += w;
+    }
+};
+
+namespace {
+
+DcmDataset *dataset_of(const ht_dicom *dcm)
+{
+    return const_cast<DcmFileFormat &>(dcm->file).getDataset();
+}
+
+/* A text value in UTF-8: converted from the Specific Character Set, invalid bytes replaced. */
+std::string to_utf8(ht_dicom *dcm, const OFString &raw, const DcmTagKey &tag, bool convert)
+{
+    std::string text(raw.c_str(), raw.length());
+    bool ascii = true;
+    for (unsigned char c : text)
+        if (c >= 0x80)
+            ascii = false;
+    if (convert && !ascii && dcm->charset_selected && !dcm->charset_ascii) {
+        OFString utf8;
+        /* PN components and values are delimiters at which ISO 2022 switches back. */
+        OFCondition c = dcm->charset.convertString(raw, utf8, "\\^=");
+        if (c.good())
+            text.assign(utf8.c_str(), utf8.length());
+        else
+            dcm->warn(std::string("cannot convert ") + tag.toString().c_str() + " to UTF-8: " +
+                      c.text());
+    }
+    int replaced = 0;
+    char *clean = ht_dicom__utf8_sanitize(text.data(), text.size(), &replaced);
+    if (!clean)
+        throw std::bad_alloc();
+    if (replaced)
+        dcm->warn(std::string("invalid characters replaced in ") + tag.toString().c_str());
+    std::string out(clean);
+    std::free(clean);
+    /* Trailing padding is not part of the value (PS3.5 6.2). */
+    while (!out.empty() && (out.back() == ' ' || out.back() == '\0'))
+        out.pop_back();
+    while (!out.empty() && out.front() == ' ')
+        out.erase(out.begin());
+    return out;
+}
+
+bool is_text_vr(DcmEVR vr)
+{
+    switch (vr) {
+    case EVR_PN:
+    case EVR_LO:
+    case EVR_SH:
+    case EVR_LT:
+    case EVR_ST:
+    case EVR_UT:
+    case EVR_UC:
+        return true;
+    default:
+        return false;
+    }
+}
+
+const char *get_text(ht_dicom *dcm, DcmItem *item, const DcmTagKey &tag)
+{
+    DcmElement *el = nullptr;
+    OFString raw;
+    if (!item || item->findAndGetElement(tag, el).bad() || !el || el->getOFStringArray(raw).bad())
+        return "";
+    return dcm->keep(to_utf8(dcm, raw, tag, is_text_vr(el->ident())));
+}
+
+/* Item 0 of sequence `seq` in `item`, or null. */
+DcmItem *first_item(DcmItem *item, const DcmTagKey &seq, unsigned long index = 0)
+{
+    DcmItem *out = nullptr;
+    if (!item || item->findAndGetSequenceItem(seq, out, (signed long)index).bad())
+        return nullptr;
+    return out;
+}
+
+/* Where an Enhanced object keeps per-frame attributes: the frame's own functional group, then
+ * the shared one, then (for classic objects) the top level. */
+DcmItem *functional_group(DcmDataset *ds, const DcmTagKey &macro, uint32_t frame, bool top)
+{
+    DcmItem *fg = first_item(first_item(ds, DCM_PerFrameFunctionalGroupsSequence, frame), macro);
+    if (!fg)
+        fg = first_item(first_item(ds, DCM_SharedFunctionalGroupsSequence), macro);
+    return fg ? fg : (top ? ds : nullptr);
+}
+
+bool get_doubles(DcmItem *item, const DcmTagKey &tag, double *out, unsigned long n)
+{
+    if (!item)
+        return false;
+    for (unsigned long i = 0; i < n; i++) {
+        Float64 v;
+        if (item->findAndGetFloat64(tag, v, i).bad())
+            return false;
+        out[i] = v;
+    }
+    return true;
+}
+
+bool get_double_fg(DcmDataset *ds, const DcmTagKey &macro, const DcmTagKey &tag, uint32_t frame,
+                   double *out, unsigned long n)
+{
+    DcmItem *fg = functional_group(ds, macro, frame, false);
+    if (get_doubles(fg, tag, out, n))
+        return true;
+    return get_doubles(ds, tag, out, n);
+}
+
+bool get_int(DcmItem *item, const DcmTagKey &tag, int32_t *out)
+{
+    Sint32 v;
+    if (!item || item->findAndGetSint32(tag, v).bad())
+        return false;
+    *out = v;
+    return true;
+}
+
+uint16_t get_u16(DcmItem *item, const DcmTagKey &tag, uint16_t fallback)
+{
+    Uint16 v;
+    if (!item || item->findAndGetUint16(tag, v).bad())
+        return fallback;
+    return v;
+}
+
+void select_charset(ht_dicom *dcm, DcmDataset *ds)
+{
+    OFString cs;
+    ds->findAndGetOFStringArray(DCM_SpecificCharacterSet, cs);
+    dcm->info.specific_character_set = dcm->keep(std::string(cs.c_str()));
+    std::string trimmed(cs.c_str());
+    dcm->charset_ascii = trimmed.empty() || trimmed == "ISO_IR 6" || trimmed == "ISO_IR 192";
+    if (dcm->charset_ascii)
+        return;
+    OFCondition c = dcm->charset.selectCharacterSet(cs);
+    dcm->charset_selected = c.good();
+    if (c.bad())
+        dcm->warn("Specific Character Set '" + trimmed +
+                  "' cannot be converted to UTF-8 (values kept, invalid bytes replaced): " +
+                  c.text());
+}
+
+void read_info(ht_dicom *dcm, size_t dataset_offset)
+{
+    DcmDataset *ds = dataset_of(dcm);
+    DcmMetaInfo *meta = dcm->file.getMetaInfo();
+    ht_dicom_info &in = dcm->info;
+    OFString s;
+
+    std::memset(&in, 0, sizeof(in));
+    in.dataset_offset = dataset_offset;
+    select_charset(dcm, ds);
+    in.transfer_syntax_uid = get_text(dcm, meta, DCM_TransferSyntaxUID);
+
+    in.patient_id = get_text(dcm, ds, DCM_PatientID);
+    in.issuer_of_patient_id = get_text(dcm, ds, DCM_IssuerOfPatientID);
+    in.patient_name = get_text(dcm, ds, DCM_PatientName);
+    in.patient_birth_date = get_text(dcm, ds, DCM_PatientBirthDate);
+    in.patient_sex = get_text(dcm, ds, DCM_PatientSex);
+
+    in.study_instance_uid = get_text(dcm, ds, DCM_StudyInstanceUID);
+    in.study_date = get_text(dcm, ds, DCM_StudyDate);
+    in.study_time = get_text(dcm, ds, DCM_StudyTime);
+    in.accession_number = get_text(dcm, ds, DCM_AccessionNumber);
+    in.study_description = get_text(dcm, ds, DCM_StudyDescription);
+
+    in.series_instance_uid = get_text(dcm, ds, DCM_SeriesInstanceUID);
+    in.modality = get_text(dcm, ds, DCM_Modality);
+    in.series_description = get_text(dcm, ds, DCM_SeriesDescription);
+    in.body_part_examined = get_text(dcm, ds, DCM_BodyPartExamined);
+    in.contrast_bolus_agent = get_text(dcm, ds, DCM_ContrastBolusAgent);
+    if (!*in.contrast_bolus_agent)
+        in.contrast_bolus_agent =
+            get_text(dcm, first_item(ds, DCM_ContrastBolusAgentSequence), DCM_CodeMeaning);
+    in.has_series_number = get_int(ds, DCM_SeriesNumber, &in.series_number);
+    in.has_slice_thickness = get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_SliceThickness, 0,
+                                           &in.slice_thickness, 1);
+    in.has_pixel_spacing = get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_PixelSpacing, 0,
+                                         in.pixel_spacing, 2);
+
+    in.sop_class_uid = get_text(dcm, ds, DCM_SOPClassUID);
+    if (!*in.sop_class_uid)
+        in.sop_class_uid = get_text(dcm, meta, DCM_MediaStorageSOPClassUID);
+    in.sop_instance_uid = get_text(dcm, ds, DCM_SOPInstanceUID);
+    in.has_instance_number = get_int(ds, DCM_InstanceNumber, &in.instance_number);
+    in.has_image_position = get_double_fg(ds, DCM_PlanePositionSequence,
+                                          DCM_ImagePositionPatient, 0, in.image_position, 3);
+    in.has_image_orientation = get_double_fg(ds, DCM_PlaneOrientationSequence,
+                                             DCM_ImageOrientationPatient, 0,
+                                             in.image_orientation, 6);
+
+    DcmElement *pixel = nullptr;
+    in.has_pixel_data = ds->findAndGetElement(DCM_PixelData, pixel).good() ||
+                        ds->findAndGetElement(DCM_FloatPixelData, pixel).good() ||
+                        ds->findAndGetElement(DCM_DoubleFloatPixelData, pixel).good();
+    in.photometric_interpretation = get_text(dcm, ds, DCM_PhotometricInterpretation);
+    if (in.has_pixel_data) {
+        in.rows = get_u16(ds, DCM_Rows, 0);
+        in.columns = get_u16(ds, DCM_Columns, 0);
+        in.samples_per_pixel = get_u16(ds, DCM_SamplesPerPixel, 1);
+        in.bits_allocated = get_u16(ds, DCM_BitsAllocated, 0);
+        in.bits_stored = get_u16(ds, DCM_BitsStored, in.bits_allocated);
+        in.pixel_representation = get_u16(ds, DCM_PixelRepresentation, 0);
+        in.number_of_frames = 1;
+        if (ds->findAndGetOFString(DCM_NumberOfFrames, s).good()) {
+            char *end = nullptr;
+            long n = std::strtol(s.c_str(), &end, 10);
+            if (end && *end == '\0' && n >= 1 && n <= 1000000)
+                in.number_of_frames = (uint32_t)n;
+            else
+                dcm->warn("Number of Frames '" + std::string(s.c_str()) +
+                          "' is not a valid integer; assuming 1");
+        }
+    }
+    in.warnings = dcm->warnings.c_str();
+}
+
+int parse(ht_dicom *dcm, const uint8_t *data, size_t len)
+{
+    size_t offset = meta_end(data, len);
+    if (offset == 0) {
+        if (len < 132 || std::memcmp(data + 128, "DICM", 4) != 0)
+            return ht_error_set(HT_EPARSE,
+                                "not a DICOM Part 10 file (no 'DICM' prefix after the 128-byte "
+                                "preamble)");
+        return ht_error_set(HT_EPARSE, "File Meta Information is truncated or malformed");
+    }
+    DcmInputBufferStream in;
+    in.setBuffer(data, (offile_off_t)len);
+    in.setEos();
+    dcm->file.transferInit();
+    OFCondition c = dcm->file.read(in, EXS_Unknown, EGL_noChange, DCM_MaxReadLength);
+    dcm->file.transferEnd();
+    if (c == EC_InvalidStream || c == EC_StreamNotifyClient || c == EC_EndOfStream)
+        return ht_error_set(HT_EPARSE,
+                            "DICOM dataset cannot be parsed: %s (the file is truncated, or an "
+                            "element's length runs past its end)",
+                            c.text());
+    if (c.bad())
+        return ht_error_set(HT_EPARSE, "DICOM dataset cannot be parsed: %s", c.text());
+    if (!in.eos() && in.avail() > 0)
+        dcm->warn("unparsed bytes after the dataset");
+    read_info(dcm, offset);
+    return HT_OK;
+}
+
+} // namespace
+
+extern "C" void ht_dicom_global_init(void)
+{
+    try {
+        std::call_once(init_once, init_dcmtk);
+    } catch (...) {
+        /* Without codecs, compressed frames fail to decode with a clear error later. */
+    }
+}
+
+extern "C" int ht_dicom_open_memory(ht_dicom **out, const uint8_t *data, size_t len)
+{
+    *out = nullptr;
+    ht_dicom_global_init();
+    ht_dicom *dcm = nullptr;
+    try {
+        dcm = new ht_dicom();
+        int err = parse(dcm, data, len);
+        if (err < 0) {
+            delete dcm;
+            return err;
+        }
+        *out = dcm;
+        return HT_OK;
+    } catch (const std::bad_alloc &) {
+        delete dcm;
+        return ht_error_set(HT_ENOMEM, "out of memory parsing a DICOM file");
+    } catch (const std::exception &e) {
+        delete dcm;
+        return ht_error_set(HT_EPARSE, "DICOM dataset cannot be parsed: %s", e.what());
+    } catch (...) {
+        delete dcm;
+        return ht_error_set(HT_EINTERNAL, "unexpected failure parsing a DICOM file");
+    }
+}
+
+extern "C" void ht_dicom_free(ht_dicom *dcm)
+{
+    delete dcm;
+}
+
+extern "C" const ht_dicom_info *ht_dicom_get_info(const ht_dicom *dcm)
+{
+    return &dcm->info;
+}
+
+extern "C" int ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element,
+                                   char **out)
+{
+    *out = nullptr;
+    try {
+        ht_dicom *self = const_cast<ht_dicom *>(dcm);
+        DcmTagKey tag(group, element);
+        DcmItem *item = group == 0x0002 ? static_cast<DcmItem *>(self->file.getMetaInfo())
+                                        : static_cast<DcmItem *>(dataset_of(dcm));
+        DcmElement *el = nullptr;
+        OFString raw;
+        if (item->findAndGetElement(tag, el).bad() || !el)
+            return ht_error_set(HT_ENOTFOUND, "attribute %s is absent", tag.toString().c_str());
+        if (el->getOFStringArray(raw).bad())
+            return ht_error_set(HT_ENOTFOUND, "attribute %s has no text value",
+                                tag.toString().c_str());
+        std::string text = to_utf8(self, raw, tag, is_text_vr(el->ident()));
+        *out = ht_strdup(text.c_str());
+        return *out ? HT_OK : HT_ENOMEM;
+    } catch (...) {
+        return ht_error_set(HT_ENOMEM, "out of memory reading an attribute");
+    }
+}
+
+extern "C" int ht_dicom_is_storage_sop_class(const char *uid)
+{
+    if (!uid || !*uid)
+        return 0;
+    /* DCMTK's list, and any UID under the Storage SOP Class root of PS3.4 Annex B, so that
+     * classes newer than DCMTK 3.6.7 (Label Map Segmentation...) are stored too. */
+    if (dcmIsaStorageSOPClassUID(uid, ESSC_All))
+        return 1;
+    return std::strncmp(uid, "1.2.840.10008.5.1.4.1.1.", 24) == 0;
+}
+
+extern "C" int ht_dicom_transfer_syntax_supported(const char *uid)
+{
+    return find_ts(uid) != nullptr;
+}
+
+extern "C" const char *ht_dicom_transfer_syntax_name(const char *uid)
+{
+    const ts_entry *e = find_ts(uid);
+    return e ? e->name : uid;
+}
+
+extern "C" int ht_dicom_is_dicomdir(const ht_dicom *dcm)
+{
+    return std::strcmp(dcm->info.sop_class_uid, UID_MediaStorageDirectoryStorage) == 0;
+}
+
+/* ---- frames ---------------------------------------------------------------------------------- */
+
+namespace {
+
+void pixel_desc(const ht_dicom *dcm, uint32_t frame, ht_dicom__pixel_desc *d,
+                std::string &photometric)
+{
+    DcmDataset *ds = dataset_of(dcm);
+    const ht_dicom_info &in = dcm->info;
+    std::memset(d, 0, sizeof(*d));
+    d->rows = in.rows;
+    d->columns = in.columns;
+    d->samples_per_pixel = in.samples_per_pixel;
+    d->bits_allocated = in.bits_allocated;
+    d->bits_stored = in.bits_stored;
+    d->pixel_representation = in.pixel_representation;
+    d->planar_configuration = get_u16(ds, DCM_PlanarConfiguration, 0);
+    photometric = in.photometric_interpretation;
+    d->photometric = photometric.c_str();
+    d->rescale_slope = 1.0;
+    d->rescale_intercept = 0.0;
+    double v;
+    if (get_double_fg(ds, DCM_PixelValueTransformationSequence, DCM_RescaleSlope, frame, &v, 1))
+        d->rescale_slope = v;
+    if (get_double_fg(ds, DCM_PixelValueTransformationSequence, DCM_RescaleIntercept, frame, &v,
+                      1))
+        d->rescale_intercept = v;
+}
+
+struct fragment {
+    const uint8_t *data;
+    size_t len;
+};
+
+bool starts_codestream(const fragment &f)
+{
+    /* JPEG, JPEG-LS: SOI; JPEG 2000: SOC + SIZ; or a JP2 signature box. */
+    if (f.len >= 2 && f.data[0] == 0xFF && f.data[1] == 0xD8)
+        return true;
+    if (f.len >= 4 && f.data[0] == 0xFF && f.data[1] == 0x4F && f.data[2] == 0xFF &&
+        f.data[3] == 0x51)
+        return true;
+    return f.len >= 8 && std::memcmp(f.data + 4, "jP  ", 4) == 0;
+}
+
+/* The fragments of the encapsulated Pixel Data, and the Basic Offset Table. */
+int fragments_of(const ht_dicom *dcm, std::vector<fragment> &frags, std::vector<uint32_t> &bot,
+                 DcmPixelSequence **seq_out)
+{
+    DcmDataset *ds = dataset_of(dcm);
+    DcmElement *el = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
+        return ht_error_set(HT_ENOTFOUND, "no Pixel Data");
+    DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+    E_TransferSyntax repType = EXS_Unknown;
+    const DcmRepresentationParameter *param = nullptr;
+    pd->getOriginalRepresentationKey(repType, param);
+    DcmPixelSequence *seq = nullptr;
+    if (pd->getEncapsulatedRepresentation(repType, param, seq).bad() || !seq)
+        return ht_error_set(HT_EPARSE, "Pixel Data is not encapsulated as the transfer syntax "
+                                       "requires");
+    unsigned long n = seq->card();
+    for (unsigned long i = 0; i < n; i++) {
+        DcmPixelItem *item = nullptr;
+        Uint8 *bytes = nullptr;
+        if (seq->getItem(item, i).bad() || !item)
+            return ht_error_set(HT_EPARSE, "cannot read Pixel Data fragment %lu", i);
+        Uint32 len = item->getLength();
+        if (len > 0 && (item->getUint8Array(bytes).bad() || !bytes))
+            return ht_error_set(HT_EPARSE, "cannot read Pixel Data fragment %lu", i);
+        if (i == 0) {
+            for (Uint32 k = 0; k + 4 <= len; k += 4) {
+                uint32_t off;
+                std::memcpy(&off, bytes + k, 4); /* DCMTK keeps item bytes as in the file (LE) */
+                bot.push_back(off);
+            }
+        } else {
+            frags.push_back({bytes, len});
+        }
+    }
+    if (seq_out)
+        *seq_out = seq;
+    return HT_OK;
+}
+
+/* The fragments [first, last) that hold frame `frame` (PS3.5 A.4). */
+int frame_fragments(const std::vector<fragment> &frags, const std::vector<uint32_t> &bot,
+                    uint32_t frame, uint32_t frames, size_t *first, size_t *last)
+{
+    if (frags.empty())
+        return ht_error_set(HT_EPARSE, "encapsulated Pixel Data has no fragments");
+    if (bot.size() == frames && frames > 0) {
+        uint64_t pos = 0;
+        size_t begin = frags.size(), end = frags.size();
+        for (size_t i = 0; i < frags.size(); i++) {
+            if (pos == bot[frame] && begin == frags.size())
+                begin = i;
+            if (frame + 1 < frames && pos == bot[frame + 1]) {
+                end = i;
+                break;
+            }
+            pos += 8 + frags[i].len;
+        }
+        if (begin < end) {
+            *first = begin;
+            *last = end;
+            return HT_OK;
+        }
+        /* A Basic Offset Table that does not match the fragments: fall through and infer. */
+    }
+    if (frames == 1) {
+        *first = 0;
+        *last = frags.size();
+        return HT_OK;
+    }
+    if (frags.size() == frames) {
+        *first = frame;
+        *last = frame + 1;
+        return HT_OK;
+    }
+    std::vector<size_t> starts;
+    for (size_t i = 0; i < frags.size(); i++)
+        if (starts_codestream(frags[i]))
+            starts.push_back(i);
+    if (starts.size() != frames || starts[0] != 0)
+        return ht_error_set(HT_EPARSE,
+                            "cannot tell which of %zu fragments hold each of %u frames (no usable "
+                            "Basic Offset Table)",
+                            frags.size(), frames);
+    *first = starts[frame];
+    *last = frame + 1 < frames ? starts[frame + 1] : frags.size();
+    return HT_OK;
+}
+
+std::vector<uint8_t> join(const std::vector<fragment> &frags, size_t first, size_t last)
+{
+    std::vector<uint8_t> out;
+    for (size_t i = first; i < last; i++)
+        out.insert(out.end(), frags[i].data, frags[i].data + frags[i].len);
+    return out;
+}
+
+int decode_native(const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t frame,
+                  ht_frame **out)
+{
+    DcmDataset *ds = dataset_of(dcm);
+    DcmElement *el = nullptr;
+    if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
+        return ht_error_set(HT_EUNSUPPORTED, "only integer Pixel Data (7FE0,0010) is decoded");
+    size_t frame_bytes = ht_dicom__frame_bytes(&d);
+    Uint32 total = el->getLength();
+    if (d.bits_allocated == 1) {
+        Uint8 *bytes = nullptr;
+        if (total > 0 && (el->getUint8Array(bytes).bad() || !bytes))
+            return ht_error_set(HT_EPARSE, "cannot read 1-bit Pixel Data");
+        uint64_t bit_offset = (uint64_t)frame * d.rows * d.columns;
+        return ht_dicom__frame_from_raw(&d, bytes, total, bit_offset, out);
+    }
+    if ((uint64_t)(frame + 1) * frame_bytes > total)
+        return ht_error_set(HT_EPARSE, "Pixel Data holds %u bytes; frame %u needs bytes up to %llu",
+                            total, frame + 1,
+                            (unsigned long long)((uint64_t)(frame + 1) * frame_bytes));
+    std::vector<uint8_t> buf(frame_bytes + (frame_bytes & 1));
+    Uint32 start = 0;
+    OFString colour;
+    DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+    OFCondition c = pd->getUncompressedFrame(ds, frame, start, buf.data(), (Uint32)buf.size(),
+                                             colour);
+    if (c.bad())
+        return ht_error_set(HT_EPARSE, "cannot read frame %u: %s", frame + 1, c.text());
+    return ht_dicom__frame_from_raw(&d, buf.data(), frame_bytes, 0, out);
+}
+
+int decode_dcmtk(const ht_dicom *dcm, ht_dicom__pixel_desc &d, uint32_t frame, ht_frame **out)
+{
+    DcmDataset *ds = dataset_of(dcm);
+    std::vector<fragment> frags;
+    std::vector<uint32_t> bot;
+    size_t first = 0, last = 0;
+    int err = fragments_of(dcm, frags, bot, nullptr);
+    if (err < 0 || (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first,
+                                          &last)) < 0)
+        return err;
+    DcmElement *el = nullptr;
+    ds->findAndGetElement(DCM_PixelData, el);
+    DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
+    size_t frame_bytes = ht_dicom__frame_bytes(&d);
+    std::vector<uint8_t> buf(frame_bytes + (frame_bytes & 1));
+    /* DCMTK counts pixel items with the offset table as item 0, so fragment k is item k+1. */
+    Uint32 start = (Uint32)first + 1;
+    OFString colour;
+    OFCondition c = pd->getUncompressedFrame(ds, frame, start, buf.data(), (Uint32)buf.size(),
+                                             colour);
+    if (c.bad())
+        return ht_error_set(HT_EPARSE, "cannot decode frame %u (%s): %s", frame + 1,
+                            ht_dicom_transfer_syntax_name(dcm->info.transfer_syntax_uid),
+                            c.text());
+    std::string model(colour.c_str());
+    if (!model.empty())
+        d.photometric = model.c_str();
+    return ht_dicom__frame_from_raw(&d, buf.data(), frame_bytes, 0, out);
+}
+
+int decode_j2k_or_deflate(const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t frame,
+                          bool j2k, ht_frame **out)
+{
+    std::vector<fragment> frags;
+    std::vector<uint32_t> bot;
+    size_t first = 0, last = 0;
+    int err = fragments_of(dcm, frags, bot, nullptr);
+    if (err < 0 || (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first,
+                                          &last)) < 0)
+        return err;
+    std::vector<uint8_t> bytes = join(frags, first, last);
+    if (j2k)
+        return ht_dicom__frame_from_j2k(&d, bytes.data(), bytes.size(), out);
+    uint8_t *raw = nullptr;
+    size_t expected = ht_dicom__frame_bytes(&d);
+    if ((err = ht_dicom__inflate_frame(bytes.data(), bytes.size(), expected, &raw)) < 0)
+        return err;
+    err = ht_dicom__frame_from_raw(&d, raw, expected, 0, out);
+    std::free(raw);
+    return err;
+}
+
+} // namespace
+
+extern "C" int ht_dicom_frame_decode(const ht_dicom *dcm, uint32_t index, ht_frame **out)
+{
+    *out = nullptr;
+    const ht_dicom_info &in = dcm->info;
+    if (!in.has_pixel_data)
+        return ht_error_set(HT_ENOTFOUND, "the object has no Pixel Data");
+    if (index >= in.number_of_frames)
+        return ht_error_set(HT_ENOTFOUND, "frame %u requested, the object has %u", index + 1,
+                            in.number_of_frames);
+    if (in.rows == 0 || in.columns == 0)
+        return ht_error_set(HT_EPARSE, "Rows or Columns is missing or zero");
+    if (in.bits_allocated == 0 || in.bits_allocated > 32)
+        return ht_error_set(HT_EUNSUPPORTED, "Bits Allocated %u is not supported",
+                            in.bits_allocated);
+    const ts_entry *ts = find_ts(in.transfer_syntax_uid);
+    if (!ts)
+        return ht_error_set(HT_EUNSUPPORTED, "transfer syntax %s is not supported",
+                            *in.transfer_syntax_uid ? in.transfer_syntax_uid : "(none)");
+    try {
+        ht_dicom__pixel_desc d;
+        std::string photometric;
+        pixel_desc(dcm, index, &d, photometric);
+        switch (ts->codec) {
+        case CODEC_NATIVE:
+            return decode_native(dcm, d, index, out);
+        case CODEC_DCMTK:
+            return decode_dcmtk(dcm, d, index, out);
+        case CODEC_J2K:
+            return decode_j2k_or_deflate(dcm, d, index, true, out);
+        case CODEC_DEFLATE_FRAME:
+            return decode_j2k_or_deflate(dcm, d, index, false, out);
+        case CODEC_NONE:
+            break;
+        }
+        return ht_error_set(HT_EUNSUPPORTED, "transfer syntax %s is not supported",
+                            in.transfer_syntax_uid);
+    } catch (const std::bad_alloc &) {
+        return ht_error_set(HT_ENOMEM, "out of memory decoding frame %u", index + 1);
+    } catch (...) {
+        return ht_error_set(HT_EINTERNAL, "unexpected failure decoding frame %u", index + 1);
+    }
+}
+
+/* ---- DICOMDIR ------------------------------------------------------------------------------ */
+
+extern "C" int ht_dicom_dicomdir_files(const char *path, char ***files, size_t *count)
+{
+    *files = nullptr;
+    *count = 0;
+    ht_dicom_global_init();
+    std::vector<std::string> found;
+    try {
+        DcmFileFormat ff;
+        OFCondition c = ff.loadFile(path);
+        if (c.bad())
+            return ht_error_set(HT_EPARSE, "cannot read DICOMDIR '%s': %s", path, c.text());
+        std::string dir(path);
+        size_t slash = dir.rfind('/');
+        dir = slash == std::string::npos ? std::string(".") : dir.substr(0, slash);
+        DcmSequenceOfItems *records = nullptr;
+        if (ff.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, records).good() &&
+            records) {
+            for (unsigned long i = 0; i < records->card(); i++) {
+                DcmItem *rec = records->getItem(i);
+                OFString id;
+                if (!rec || rec->findAndGetOFStringArray(DCM_ReferencedFileID, id).bad() ||
+                    id.empty())
+                    continue;
+                std::string rel(id.c_str());
+                bool safe = rel.find("..") == std::string::npos;
+                for (char &ch : rel)
+                    if (ch == '\\')
+                        ch = '/';
+                if (safe)
+                    found.push_back(dir + "/" + rel);
+            }
+        }
+        char **list = (char **)std::calloc(found.size() + 1, sizeof(char *));
+        if (!list)
+            throw std::bad_alloc();
+        for (size_t i = 0; i < found.size(); i++) {
+            list[i] = ht_strdup(found[i].c_str());
+            if (!list[i]) {
+                for (size_t k = 0; k < i; k++)
+                    std::free(list[k]);
+                std::free(list);
+                throw std::bad_alloc();
+            }
+        }
+        *files = list;
+        *count = found.size();
+        return HT_OK;
+    } catch (...) {
+        return ht_error_set(HT_ENOMEM, "out of memory reading DICOMDIR '%s'", path);
+    }
+}

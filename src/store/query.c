@@ -1,0 +1,249 @@
+/* Read queries: listings, show, file enumeration. Column names are DICOM keywords. */
+#include "store_internal.h"
+
+#include <string.h>
+
+#define MAX_COLUMNS 32
+
+static const char *const list_sql[] = {
+    [HT_LIST_PATIENTS] =
+        "SELECT p.patient_id AS PatientID, p.issuer AS IssuerOfPatientID, p.name AS PatientName,"
+        " p.birth_date AS PatientBirthDate, p.sex AS PatientSex,"
+        " (SELECT count(*) FROM studies s WHERE s.patient = p.id)"
+        "   AS NumberOfPatientRelatedStudies,"
+        " (SELECT count(*) FROM instances i JOIN series se ON i.series = se.id"
+        "   JOIN studies s ON se.study = s.id WHERE s.patient = p.id) AS NumberOfInstances"
+        " FROM patients p"
+        " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
+        " ORDER BY p.patient_id, p.issuer",
+    [HT_LIST_STUDIES] =
+        "SELECT p.patient_id AS PatientID, p.issuer AS IssuerOfPatientID,"
+        " p.name AS PatientName, s.study_uid AS StudyInstanceUID, s.study_date AS StudyDate,"
+        " s.study_time AS StudyTime, s.accession AS AccessionNumber,"
+        " s.description AS StudyDescription,"
+        " (SELECT group_concat(m, '\\') FROM (SELECT DISTINCT se.modality AS m FROM series se"
+        "   WHERE se.study = s.id ORDER BY 1)) AS ModalitiesInStudy,"
+        " (SELECT count(*) FROM series se WHERE se.study = s.id) AS NumberOfStudyRelatedSeries,"
+        " (SELECT count(*) FROM instances i JOIN series se ON i.series = se.id"
+        "   WHERE se.study = s.id) AS NumberOfInstances"
+        " FROM studies s JOIN patients p ON s.patient = p.id"
+        " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
+        "   AND (?3 IS NULL OR s.study_uid = ?3)"
+        " ORDER BY p.patient_id, s.study_date, s.study_time, s.study_uid",
+    [HT_LIST_SERIES] =
+        "SELECT s.study_uid AS StudyInstanceUID, se.series_uid AS SeriesInstanceUID,"
+        " se.modality AS Modality, se.series_number AS SeriesNumber,"
+        " se.description AS SeriesDescription, se.body_part AS BodyPartExamined,"
+        " se.contrast_agent AS ContrastBolusAgent, se.slice_thickness AS SliceThickness,"
+        " se.pixel_spacing AS PixelSpacing, se.rows AS Rows, se.columns AS Columns,"
+        " (SELECT count(*) FROM instances i WHERE i.series = se.id) AS NumberOfInstances"
+        " FROM series se JOIN studies s ON se.study = s.id JOIN patients p ON s.patient = p.id"
+        " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
+        "   AND (?3 IS NULL OR s.study_uid = ?3) AND (?4 IS NULL OR se.series_uid = ?4)"
+        " ORDER BY s.study_uid, se.series_number, se.series_uid",
+    [HT_LIST_INSTANCES] =
+        "SELECT se.series_uid AS SeriesInstanceUID, i.sop_uid AS SOPInstanceUID,"
+        " i.sop_class AS SOPClassUID, i.transfer_syntax AS TransferSyntaxUID,"
+        " i.instance_number AS InstanceNumber, i.image_position AS ImagePositionPatient,"
+        " i.image_orientation AS ImageOrientationPatient, i.rows AS Rows, i.columns AS Columns,"
+        " i.frames AS NumberOfFrames, i.size AS FileSize, i.sha256 AS SHA256,"
+        " i.archive_path AS ArchivePath, i.received_at AS ReceivedTime, i.source AS Source"
+        " FROM instances i JOIN series se ON i.series = se.id JOIN studies s ON se.study = s.id"
+        " JOIN patients p ON s.patient = p.id"
+        " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
+        "   AND (?3 IS NULL OR s.study_uid = ?3) AND (?4 IS NULL OR se.series_uid = ?4)"
+        " ORDER BY se.series_uid, i.instance_number, i.sop_uid",
+    [HT_LIST_CONFLICTS] =
+        "SELECT c.sop_uid AS SOPInstanceUID, c.stored_sha256 AS StoredSHA256,"
+        " c.received_sha256 AS ReceivedSHA256, c.received_size AS ReceivedSize,"
+        " c.source AS Source, c.received_at AS ReceivedTime"
+        " FROM conflicts c LEFT JOIN instances i ON i.sop_uid = c.sop_uid"
+        " LEFT JOIN series se ON i.series = se.id LEFT JOIN studies s ON se.study = s.id"
+        " LEFT JOIN patients p ON s.patient = p.id"
+        " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
+        "   AND (?3 IS NULL OR s.study_uid = ?3) AND (?4 IS NULL OR se.series_uid = ?4)"
+        " ORDER BY c.received_at, c.id",
+};
+
+static ht_value_type column_type(sqlite3_stmt *st, int i)
+{
+    const char *decl = sqlite3_column_decltype(st, i);
+    if (decl && strcmp(decl, "TEXT_NUMLIST") == 0 &&
+        sqlite3_column_type(st, i) != SQLITE_NULL)
+        return HT_VALUE_NUMBERS;
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        return HT_VALUE_INT;
+    case SQLITE_FLOAT:
+        return HT_VALUE_REAL;
+    case SQLITE_NULL:
+        return HT_VALUE_NULL;
+    default:
+        return HT_VALUE_TEXT;
+    }
+}
+
+/* Step a prepared query, handing each row to cb. Finalizes st. */
+static int run_rows(ht_store *s, sqlite3_stmt *st, ht_row_cb cb, void *payload, int *rows)
+{
+    const char *names[MAX_COLUMNS];
+    const char *values[MAX_COLUMNS];
+    ht_value_type types[MAX_COLUMNS];
+    int n = sqlite3_column_count(st), rc, result = HT_OK;
+
+    if (n > MAX_COLUMNS)
+        n = MAX_COLUMNS;
+    if (rows)
+        *rows = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        for (int i = 0; i < n; i++) {
+            names[i] = sqlite3_column_name(st, i);
+            types[i] = column_type(st, i);
+            values[i] = types[i] == HT_VALUE_NULL ? NULL : (const char *)sqlite3_column_text(st, i);
+        }
+        ht_row row = {n, names, types, values};
+        if (rows)
+            (*rows)++;
+        if (cb && (result = cb(payload, &row)) != 0)
+            break;
+    }
+    if (result == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        result = ht_store__db_error(s->db, rc, "reading the index");
+    sqlite3_finalize(st);
+    return result;
+}
+
+static void bind_optional(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int ht_store_list(ht_store *s,
+                  ht_list_kind kind,
+                  const ht_list_filter *filter,
+                  ht_row_cb cb,
+                  void *payload)
+{
+    static const ht_list_filter none = {0};
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((unsigned)kind > HT_LIST_CONFLICTS)
+        return ht_error_set(HT_EINVALID, "unknown listing kind %d", (int)kind);
+    if (!filter)
+        filter = &none;
+    rc = sqlite3_prepare_v2(s->db, list_sql[kind], -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "preparing a listing");
+    bind_optional(st, 1, filter->patient_id);
+    bind_optional(st, 2, filter->patient_id ? filter->issuer : NULL);
+    if (sqlite3_bind_parameter_count(st) >= 3)
+        bind_optional(st, 3, filter->study_instance_uid);
+    if (sqlite3_bind_parameter_count(st) >= 4)
+        bind_optional(st, 4, filter->series_instance_uid);
+    return run_rows(s, st, cb, payload, NULL);
+}
+
+int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb, void *payload)
+{
+    static const ht_list_kind order[] = {HT_LIST_INSTANCES, HT_LIST_SERIES, HT_LIST_STUDIES};
+    static const char *const by_uid[] = {
+        "SELECT 1 FROM instances WHERE sop_uid = ?1",
+        "SELECT 1 FROM series WHERE series_uid = ?1",
+        "SELECT 1 FROM studies WHERE study_uid = ?1",
+    };
+
+    for (size_t k = 0; k < 3; k++) {
+        sqlite3_stmt *st;
+        int rows = 0, rc = sqlite3_prepare_v2(s->db, by_uid[k], -1, &st, NULL);
+        if (rc != SQLITE_OK)
+            return ht_store__db_error(s->db, rc, "looking up a UID");
+        sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+        int err = run_rows(s, st, NULL, NULL, &rows);
+        if (err < 0)
+            return err;
+        if (rows == 0)
+            continue;
+        ht_list_filter f = {0};
+        if (order[k] == HT_LIST_INSTANCES) {
+            /* One instance, with the UIDs of everything above it. */
+            const char *sql =
+                "SELECT se.series_uid AS SeriesInstanceUID, s.study_uid AS StudyInstanceUID,"
+                " p.patient_id AS PatientID, p.issuer AS IssuerOfPatientID,"
+                " i.sop_uid AS SOPInstanceUID, i.sop_class AS SOPClassUID,"
+                " i.transfer_syntax AS TransferSyntaxUID, i.instance_number AS InstanceNumber,"
+                " i.image_position AS ImagePositionPatient,"
+                " i.image_orientation AS ImageOrientationPatient, i.rows AS Rows,"
+                " i.columns AS Columns, i.frames AS NumberOfFrames, i.size AS FileSize,"
+                " i.sha256 AS SHA256, i.archive_path AS ArchivePath,"
+                " i.received_at AS ReceivedTime, i.source AS Source"
+                " FROM instances i JOIN series se ON i.series = se.id"
+                " JOIN studies s ON se.study = s.id JOIN patients p ON s.patient = p.id"
+                " WHERE i.sop_uid = ?1";
+            rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+            if (rc != SQLITE_OK)
+                return ht_store__db_error(s->db, rc, "looking up an instance");
+            sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
+            *kind = HT_LIST_INSTANCES;
+            return run_rows(s, st, cb, payload, NULL);
+        }
+        if (order[k] == HT_LIST_SERIES)
+            f.series_instance_uid = uid;
+        else
+            f.study_instance_uid = uid;
+        *kind = order[k];
+        return ht_store_list(s, order[k], &f, cb, payload);
+    }
+    return ht_error_set(HT_ENOTFOUND, "no study, series or instance has UID '%s'", uid);
+}
+
+int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT sop_uid, archive_path, sha256, size, dataset_offset"
+                                " FROM instances ORDER BY archive_path",
+                                -1, &st, NULL);
+    int result = HT_OK;
+
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "listing files");
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ht_file_entry e = {
+            (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+            (const char *)sqlite3_column_text(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
+            (uint64_t)sqlite3_column_int64(st, 4)};
+        if ((result = cb(payload, &e)) != 0)
+            break;
+    }
+    if (result == HT_OK && rc != SQLITE_DONE)
+        result = ht_store__db_error(s->db, rc, "listing files");
+    sqlite3_finalize(st);
+    return result;
+}
+
+int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)
+{
+    static const char *const sql[] = {
+        [HT_LIST_PATIENTS] = "SELECT count(*) FROM patients",
+        [HT_LIST_STUDIES] = "SELECT count(*) FROM studies",
+        [HT_LIST_SERIES] = "SELECT count(*) FROM series",
+        [HT_LIST_INSTANCES] = "SELECT count(*) FROM instances",
+        [HT_LIST_CONFLICTS] = "SELECT count(*) FROM conflicts",
+    };
+    sqlite3_stmt *st;
+    int rc;
+
+    if ((unsigned)kind > HT_LIST_CONFLICTS)
+        return ht_error_set(HT_EINVALID, "unknown listing kind %d", (int)kind);
+    rc = sqlite3_prepare_v2(s->db, sql[kind], -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "counting");
+    rc = sqlite3_step(st);
+    *count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "counting");
+}

@@ -1,0 +1,119 @@
+/*
+ * The index schema and its migrations. Each migration moves the database from version N-1 to N
+ * inside one transaction; PRAGMA user_version records where it stands. Never edit a released
+ * migration: add a new one.
+ */
+#include "store_internal.h"
+
+#include <stdio.h>
+
+static const char *const migrations[] = {
+    /* 1: the DICOM hierarchy. Patients are keyed by PatientID *and* issuer. */
+    "CREATE TABLE patients ("
+    "  id INTEGER PRIMARY KEY,"
+    "  patient_id TEXT NOT NULL,"
+    "  issuer TEXT NOT NULL DEFAULT '',"
+    "  name TEXT NOT NULL DEFAULT '',"
+    "  birth_date TEXT NOT NULL DEFAULT '',"
+    "  sex TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (patient_id, issuer));"
+    "CREATE TABLE studies ("
+    "  id INTEGER PRIMARY KEY,"
+    "  patient INTEGER NOT NULL REFERENCES patients(id),"
+    "  study_uid TEXT NOT NULL UNIQUE,"
+    "  study_date TEXT NOT NULL DEFAULT '',"
+    "  study_time TEXT NOT NULL DEFAULT '',"
+    "  accession TEXT NOT NULL DEFAULT '',"
+    "  description TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX studies_patient ON studies(patient);"
+    "CREATE TABLE series ("
+    "  id INTEGER PRIMARY KEY,"
+    "  study INTEGER NOT NULL REFERENCES studies(id),"
+    "  series_uid TEXT NOT NULL UNIQUE,"
+    "  modality TEXT NOT NULL DEFAULT '',"
+    "  series_number INTEGER,"
+    "  description TEXT NOT NULL DEFAULT '',"
+    "  body_part TEXT NOT NULL DEFAULT '',"
+    "  contrast_agent TEXT NOT NULL DEFAULT '',"
+    "  slice_thickness REAL,"
+    "  pixel_spacing TEXT_NUMLIST,"
+    "  rows INTEGER,"
+    "  columns INTEGER);"
+    "CREATE INDEX series_study ON series(study);"
+    "CREATE TABLE instances ("
+    "  id INTEGER PRIMARY KEY,"
+    "  series INTEGER NOT NULL REFERENCES series(id),"
+    "  sop_uid TEXT NOT NULL UNIQUE,"
+    "  sop_class TEXT NOT NULL,"
+    "  transfer_syntax TEXT NOT NULL,"
+    "  instance_number INTEGER,"
+    "  image_position TEXT_NUMLIST,"
+    "  image_orientation TEXT_NUMLIST,"
+    "  rows INTEGER,"
+    "  columns INTEGER,"
+    "  frames INTEGER,"
+    "  archive_path TEXT NOT NULL UNIQUE,"
+    "  size INTEGER NOT NULL,"
+    "  dataset_offset INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  received_at TEXT NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX instances_series ON instances(series);",
+
+    /* 2: conflicts — the same SOP Instance UID received again with other content. */
+    "CREATE TABLE conflicts ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sop_uid TEXT NOT NULL,"
+    "  stored_sha256 TEXT NOT NULL,"
+    "  received_sha256 TEXT NOT NULL,"
+    "  received_size INTEGER NOT NULL,"
+    "  source TEXT NOT NULL DEFAULT '',"
+    "  received_at TEXT NOT NULL,"
+    "  UNIQUE (sop_uid, received_sha256));",
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,
+               "HT_STORE_SCHEMA_VERSION must equal the number of migrations");
+
+static int user_version(sqlite3 *db, int *version)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(db, rc, "reading the schema version");
+    rc = sqlite3_step(st);
+    *version = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(db, rc, "reading the schema version");
+}
+
+int ht_store__migrate(sqlite3 *db, int target)
+{
+    int version, err, rc;
+    char sql[64];
+
+    if ((err = user_version(db, &version)) < 0)
+        return err;
+    if (version > HT_STORE_SCHEMA_VERSION)
+        return ht_error_set(HT_EDB,
+                            "index schema version %d is newer than this hepatrack (%d): upgrade "
+                            "hepatrack",
+                            version, HT_STORE_SCHEMA_VERSION);
+    for (int v = version + 1; v <= target; v++) {
+        rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db, migrations[v - 1], NULL, NULL, NULL);
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", v);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+        if (rc != SQLITE_OK) {
+            snprintf(sql, sizeof(sql), "migrating the index schema to version %d", v);
+            err = ht_store__db_error(db, rc, sql);
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+            return err;
+        }
+    }
+    return HT_OK;
+}

@@ -1,0 +1,361 @@
+/* Opening the index, transactions, and the writes of ingest. */
+#include "store_internal.h"
+
+#include "hepatrack/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int ht_store__db_error(sqlite3 *db, int rc, const char *what)
+{
+    int code;
+    switch (rc & 0xFF) {
+    case SQLITE_FULL:
+        code = HT_ENOSPC;
+        break;
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_AUTH:
+        code = HT_EPERM;
+        break;
+    case SQLITE_NOMEM:
+        code = HT_ENOMEM;
+        break;
+    case SQLITE_IOERR:
+        code = HT_EIO;
+        break;
+    case SQLITE_CONSTRAINT:
+        code = HT_EEXISTS;
+        break;
+    default:
+        code = HT_EDB;
+    }
+    return ht_error_set(code, "index database: %s: %s", what,
+                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+}
+
+int ht_store__connect(const char *path, sqlite3 **out)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(path, &db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                             NULL);
+    *out = NULL;
+    if (rc != SQLITE_OK) {
+        int err = ht_store__db_error(db, rc, path);
+        sqlite3_close(db);
+        return err;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 10000);
+    /* WAL: readers beside the writer; synchronous=FULL: a commit is durable when it returns. */
+    rc = sqlite3_exec(db,
+                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+                      NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        int err = ht_store__db_error(db, rc, path);
+        sqlite3_close(db);
+        return err;
+    }
+    *out = db;
+    return HT_OK;
+}
+
+static int prepare(ht_store *s, sqlite3_stmt **st, const char *sql)
+{
+    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "preparing a statement");
+}
+
+static int prepare_all(ht_store *s)
+{
+    int err;
+    if ((err = prepare(s, &s->find_instance,
+                       "SELECT sha256 FROM instances WHERE sop_uid = ?1")) < 0 ||
+        (err = prepare(s, &s->upsert_patient,
+                       "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) "
+                       "ON CONFLICT (patient_id, issuer) DO UPDATE SET "
+                       "  name = CASE WHEN name = '' THEN excluded.name ELSE name END, "
+                       "  birth_date = CASE WHEN birth_date = '' THEN excluded.birth_date "
+                       "               ELSE birth_date END, "
+                       "  sex = CASE WHEN sex = '' THEN excluded.sex ELSE sex END "
+                       "RETURNING id")) < 0 ||
+        (err = prepare(s, &s->upsert_study,
+                       "INSERT INTO studies (patient, study_uid, study_date, study_time, "
+                       "  accession, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT (study_uid) DO UPDATE SET study_uid = study_uid "
+                       "RETURNING id")) < 0 ||
+        (err = prepare(s, &s->upsert_series,
+                       "INSERT INTO series (study, series_uid, modality, series_number, "
+                       "  description, body_part, contrast_agent, slice_thickness, "
+                       "  pixel_spacing, rows, columns) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+                       "ON CONFLICT (series_uid) DO UPDATE SET series_uid = series_uid "
+                       "RETURNING id")) < 0 ||
+        (err = prepare(s, &s->insert_instance,
+                       "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
+                       "  instance_number, image_position, image_orientation, rows, columns, "
+                       "  frames, archive_path, size, dataset_offset, sha256, received_at, "
+                       "  source) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                       "  ?15, ?16)")) < 0 ||
+        (err = prepare(s, &s->insert_conflict,
+                       "INSERT INTO conflicts (sop_uid, stored_sha256, received_sha256, "
+                       "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+                       "ON CONFLICT (sop_uid, received_sha256) DO NOTHING")) < 0)
+        return err;
+    return HT_OK;
+}
+
+int ht_store_open(ht_store **out, const char *path)
+{
+    ht_store *s;
+    int err;
+
+    *out = NULL;
+    s = calloc(1, sizeof(*s));
+    if (!s)
+        return ht_error_set(HT_ENOMEM, "out of memory opening the index");
+    s->path = ht_strdup(path);
+    if (!s->path) {
+        free(s);
+        return HT_ENOMEM;
+    }
+    if ((err = ht_store__connect(path, &s->db)) < 0 ||
+        (err = ht_store__migrate(s->db, HT_STORE_SCHEMA_VERSION)) < 0 ||
+        (err = prepare_all(s)) < 0) {
+        ht_store_free(s);
+        return err;
+    }
+    *out = s;
+    return HT_OK;
+}
+
+void ht_store_free(ht_store *s)
+{
+    if (!s)
+        return;
+    sqlite3_finalize(s->find_instance);
+    sqlite3_finalize(s->upsert_patient);
+    sqlite3_finalize(s->upsert_study);
+    sqlite3_finalize(s->upsert_series);
+    sqlite3_finalize(s->insert_instance);
+    sqlite3_finalize(s->insert_conflict);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+int ht_store_schema_version(ht_store *s)
+{
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int exec(ht_store *s, const char *sql, const char *what)
+{
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, what);
+}
+
+int ht_store_begin(ht_store *s)
+{
+    return exec(s, "BEGIN IMMEDIATE", "starting a transaction");
+}
+
+int ht_store_commit(ht_store *s)
+{
+    return exec(s, "COMMIT", "committing");
+}
+
+int ht_store_rollback(ht_store *s)
+{
+    if (sqlite3_get_autocommit(s->db))
+        return HT_OK; /* SQLite already rolled back (after SQLITE_FULL, for one) */
+    return exec(s, "ROLLBACK", "rolling back");
+}
+
+/* Run a statement that returns one id (RETURNING id). */
+static int step_id(ht_store *s, sqlite3_stmt *st, int64_t *id, const char *what)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(st, 0);
+        rc = sqlite3_step(st);
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, what);
+    return HT_OK;
+}
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+/* DICOM multi-valued DS text ("0.7\0.7"), or NULL when absent. */
+static void bind_numbers(sqlite3_stmt *st, int i, int has, const double *v, int n)
+{
+    char buf[256];
+    size_t len = 0;
+    if (!has) {
+        sqlite3_bind_null(st, i);
+        return;
+    }
+    for (int k = 0; k < n; k++)
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%.10g", k ? "\\" : "", v[k]);
+    sqlite3_bind_text(st, i, buf, (int)len, SQLITE_TRANSIENT);
+}
+
+int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
+{
+    int64_t patient = 0, study = 0, series = 0;
+    sqlite3_stmt *st;
+    int err, rc;
+
+    st = s->upsert_patient;
+    bind_text(st, 1, r->patient_id);
+    bind_text(st, 2, r->issuer_of_patient_id);
+    bind_text(st, 3, r->patient_name);
+    bind_text(st, 4, r->patient_birth_date);
+    bind_text(st, 5, r->patient_sex);
+    if ((err = step_id(s, st, &patient, "adding a patient")) < 0)
+        return err;
+
+    st = s->upsert_study;
+    sqlite3_bind_int64(st, 1, patient);
+    bind_text(st, 2, r->study_instance_uid);
+    bind_text(st, 3, r->study_date);
+    bind_text(st, 4, r->study_time);
+    bind_text(st, 5, r->accession_number);
+    bind_text(st, 6, r->study_description);
+    if ((err = step_id(s, st, &study, "adding a study")) < 0)
+        return err;
+
+    st = s->upsert_series;
+    sqlite3_bind_int64(st, 1, study);
+    bind_text(st, 2, r->series_instance_uid);
+    bind_text(st, 3, r->modality);
+    if (r->has_series_number)
+        sqlite3_bind_int(st, 4, r->series_number);
+    bind_text(st, 5, r->series_description);
+    bind_text(st, 6, r->body_part_examined);
+    bind_text(st, 7, r->contrast_bolus_agent);
+    if (r->has_slice_thickness)
+        sqlite3_bind_double(st, 8, r->slice_thickness);
+    bind_numbers(st, 9, r->has_pixel_spacing, r->pixel_spacing, 2);
+    if (r->rows)
+        sqlite3_bind_int64(st, 10, r->rows);
+    if (r->columns)
+        sqlite3_bind_int64(st, 11, r->columns);
+    if ((err = step_id(s, st, &series, "adding a series")) < 0)
+        return err;
+
+    st = s->insert_instance;
+    sqlite3_bind_int64(st, 1, series);
+    bind_text(st, 2, r->sop_instance_uid);
+    bind_text(st, 3, r->sop_class_uid);
+    bind_text(st, 4, r->transfer_syntax_uid);
+    if (r->has_instance_number)
+        sqlite3_bind_int(st, 5, r->instance_number);
+    bind_numbers(st, 6, r->has_image_position, r->image_position, 3);
+    bind_numbers(st, 7, r->has_image_orientation, r->image_orientation, 6);
+    if (r->rows)
+        sqlite3_bind_int64(st, 8, r->rows);
+    if (r->columns)
+        sqlite3_bind_int64(st, 9, r->columns);
+    if (r->number_of_frames)
+        sqlite3_bind_int64(st, 10, r->number_of_frames);
+    bind_text(st, 11, r->archive_path);
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)r->size);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)r->dataset_offset);
+    bind_text(st, 14, r->sha256);
+    bind_text(st, 15, r->received_at);
+    bind_text(st, 16, r->source);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "adding an instance");
+    return HT_OK;
+}
+
+int ht_store_find_instance(ht_store *s, const char *sop_instance_uid, char *sha256)
+{
+    sqlite3_stmt *st = s->find_instance;
+    int rc, err = HT_OK;
+
+    bind_text(st, 1, sop_instance_uid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const unsigned char *h = sqlite3_column_text(st, 0);
+        snprintf(sha256, 65, "%s", h ? (const char *)h : "");
+    } else if (rc == SQLITE_DONE) {
+        err = ht_error_set(HT_ENOTFOUND, "instance %s is not indexed", sop_instance_uid);
+    } else {
+        err = ht_store__db_error(s->db, rc, "looking up an instance");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
+}
+
+int ht_store_delete_instance(ht_store *s, const char *sop_instance_uid)
+{
+    static const char *const sql =
+        "DELETE FROM instances WHERE sop_uid = ?1;"
+        "DELETE FROM series WHERE id NOT IN (SELECT series FROM instances);"
+        "DELETE FROM studies WHERE id NOT IN (SELECT study FROM series);"
+        "DELETE FROM patients WHERE id NOT IN (SELECT patient FROM studies);";
+    const char *tail = sql;
+    int err = HT_OK;
+
+    while (*tail && err == HT_OK) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(s->db, tail, -1, &st, &tail);
+        if (rc != SQLITE_OK)
+            return ht_store__db_error(s->db, rc, "removing an instance");
+        if (!st)
+            break;
+        if (sqlite3_bind_parameter_count(st) > 0)
+            bind_text(st, 1, sop_instance_uid);
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_DONE)
+            err = ht_store__db_error(s->db, rc, "removing an instance");
+        sqlite3_finalize(st);
+    }
+    return err;
+}
+
+int ht_store_add_conflict(ht_store *s,
+                          const char *sop_instance_uid,
+                          const char *stored_sha256,
+                          const char *received_sha256,
+                          uint64_t received_size,
+                          const char *source,
+                          const char *received_at)
+{
+    sqlite3_stmt *st = s->insert_conflict;
+    int rc;
+
+    bind_text(st, 1, sop_instance_uid);
+    bind_text(st, 2, stored_sha256);
+    bind_text(st, 3, received_sha256);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)received_size);
+    bind_text(st, 5, source);
+    bind_text(st, 6, received_at);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording a conflict");
+}

@@ -1,0 +1,29 @@
+/* Internals of the store module: the connection, cached statements, error helpers. */
+#ifndef HEPATRACK_STORE_INTERNAL_H
+#define HEPATRACK_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+
+#include "hepatrack/store.h"
+
+struct ht_store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *find_instance;
+    sqlite3_stmt *upsert_patient;
+    sqlite3_stmt *upsert_study;
+    sqlite3_stmt *upsert_series;
+    sqlite3_stmt *insert_instance;
+    sqlite3_stmt *insert_conflict;
+};
+
+/* Record an SQLite failure as an hepatrack error (HT_ENOSPC for SQLITE_FULL...). */
+int ht_store__db_error(sqlite3 *db, int rc, const char *what);
+
+/* Apply the migrations after the database's current version, up to `target`. */
+int ht_store__migrate(sqlite3 *db, int target);
+
+/* Open a raw connection with hepatrack's pragmas, without migrating (tests use this). */
+int ht_store__connect(const char *path, sqlite3 **out);
+
+#endif
