@@ -46,11 +46,40 @@ const char *ht_archive_data_dir(const ht_archive *archive);
 void ht_archive_path_for(const char *sop_instance_uid, char *out);
 
 /**
- * Durably write `len` bytes as `rel_path`, replacing any file there.
+ * Durably write one file as `rel_path`, replacing any file there: the data is fsync'd under a
+ * temporary name, renamed into place, and the folder fsync'd, so the final name never shows a
+ * partial file and the file survives a crash once this returns.
  * @return HT_OK; HT_ENOSPC (disk full), HT_EPERM (read-only or not permitted) or HT_EIO, with
  *         nothing left behind: the temporary file is removed on every error.
  */
 int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len);
+
+/*
+ * The same in three steps, for callers that store many files at once (ingest): stage each file
+ * under a temporary name, make every staged file durable with one ht_archive_sync, publish
+ * (rename) them all, and ht_archive_sync again to make the renames durable. One file-system
+ * flush per batch instead of two per file, and still no partial file under a final name.
+ */
+
+/**
+ * Write `len` bytes to a new temporary file beside `rel_path` (not yet durable).
+ * @param[out] tmp_path  the temporary file's relative path (HT_ARCHIVE_PATH_MAX + 48 bytes).
+ * @return HT_OK, HT_ENOSPC, HT_EPERM, HT_EIO; on error nothing is left behind.
+ */
+int ht_archive_stage(ht_archive *archive,
+                     const char *rel_path,
+                     const uint8_t *data,
+                     size_t len,
+                     char *tmp_path);
+
+/** Size of the buffer ht_archive_stage writes its temporary path into. */
+#define HT_ARCHIVE_TMP_PATH_MAX (HT_ARCHIVE_PATH_MAX + 48)
+
+/** Rename a staged file to its final path (replacing any file there). */
+int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path);
+
+/** Make everything written under the data directory durable (syncfs of its file system). */
+int ht_archive_sync(ht_archive *archive);
 
 /** Remove a file (and fsync its folder). HT_ENOTFOUND if it is not there. */
 int ht_archive_remove(ht_archive *archive, const char *rel_path);

@@ -131,16 +131,20 @@ static int fsync_parent(ht_archive *a, const char *rel_path)
     return err;
 }
 
-int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len)
+static int stage(ht_archive *archive,
+                 const char *rel_path,
+                 const uint8_t *data,
+                 size_t len,
+                 int durable,
+                 char *tmp)
 {
-    char tmp[HT_ARCHIVE_PATH_MAX + 48];
     const char *slash = strrchr(rel_path, '/');
     int fd, err;
 
     if (!slash)
         return ht_error_set(HT_EINVALID, "archive path '%s' has no folder", rel_path);
-    snprintf(tmp, sizeof(tmp), "%.*s/" TEMP_PREFIX "%ld-%llu", (int)(slash - rel_path), rel_path,
-             (long)getpid(),
+    snprintf(tmp, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu",
+             (int)(slash - rel_path), rel_path, (long)getpid(),
              (unsigned long long)atomic_fetch_add(&archive->temp_counter, 1));
     fd = openat(archive->data_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -149,7 +153,7 @@ int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *d
         err = errno_error("cannot write", tmp);
         goto fail;
     }
-    if (fdatasync(fd) != 0) {
+    if (durable && fdatasync(fd) != 0) {
         err = errno_error("cannot fsync", tmp);
         goto fail;
     }
@@ -158,19 +162,49 @@ int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *d
         err = errno_error("cannot close", tmp);
         goto fail;
     }
-    fd = -1;
-    if (renameat(archive->data_fd, tmp, archive->data_fd, rel_path) != 0) {
-        err = errno_error("cannot rename into place", rel_path);
-        goto fail;
-    }
-    if ((err = fsync_parent(archive, rel_path)) < 0)
-        return err; /* the file is complete; only its durability is in doubt */
     return HT_OK;
 fail:
     if (fd >= 0)
         close(fd);
     unlinkat(archive->data_fd, tmp, 0);
     return err;
+}
+
+int ht_archive_stage(ht_archive *archive,
+                     const char *rel_path,
+                     const uint8_t *data,
+                     size_t len,
+                     char *tmp_path)
+{
+    return stage(archive, rel_path, data, len, 0, tmp_path);
+}
+
+int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path)
+{
+    if (renameat(archive->data_fd, tmp_path, archive->data_fd, rel_path) != 0)
+        return errno_error("cannot rename into place", rel_path);
+    return HT_OK;
+}
+
+int ht_archive_sync(ht_archive *archive)
+{
+    if (syncfs(archive->data_fd) != 0)
+        return errno_error("cannot flush the file system of", archive->data_dir);
+    return HT_OK;
+}
+
+int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len)
+{
+    char tmp[HT_ARCHIVE_TMP_PATH_MAX];
+    int err;
+
+    if ((err = stage(archive, rel_path, data, len, 1, tmp)) < 0)
+        return err;
+    if ((err = ht_archive_publish(archive, tmp, rel_path)) < 0) {
+        unlinkat(archive->data_fd, tmp, 0);
+        return err;
+    }
+    return fsync_parent(archive, rel_path); /* on error the file is whole, its rename not durable */
 }
 
 int ht_archive_remove(ht_archive *archive, const char *rel_path)

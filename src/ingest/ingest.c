@@ -1,10 +1,18 @@
 /*
- * One instance in: parse → validate → claim its UID → write the file durably → add its row to
- * the open transaction → wait until the committer thread has committed that transaction.
+ * One instance in: parse → validate → claim its SOP Instance UID → stage its file → queue its
+ * index row → wait for the committer.
  *
- * The committer commits whatever rows are pending, letting a batch grow for up to
- * BATCH_WAIT_NS while other threads are still writing their files, so that many instances
- * share one fsync of the index.
+ * The committer thread takes the queued rows as one batch, makes the staged files durable
+ * (one syncfs), renames them into place, makes the renames durable (a second syncfs), and
+ * inserts and commits all rows in one transaction. Only then are the waiting callers told,
+ * so an acknowledgement always follows durability of both file and row, while a batch of many
+ * instances costs three flushes in all. A batch grows for up to BATCH_WAIT_NS while other
+ * threads are still staging files.
+ *
+ * Lookups (is this UID indexed?) use their own connection, under the lock; the committer has
+ * its own, used outside the lock, so that a commit never stalls callers parsing or staging.
+ * A UID is claimed from lookup until its batch is resolved, so that twins arriving together
+ * are told apart (the second waits, then finds the first: a duplicate or a conflict).
  */
 #define _GNU_SOURCE
 #include "hepatrack/ingest.h"
@@ -20,28 +28,36 @@
 #include <time.h>
 
 #define BATCH_WAIT_NS 2000000L
+#define BATCH_MAX 512
+
+typedef struct pending {
+    struct pending *next;
+    int is_conflict;
+    ht_instance_record rec; /* strings borrowed from the waiting caller */
+    char tmp_path[HT_ARCHIVE_TMP_PATH_MAX];
+    const char *uid;
+    const char *stored_sha, *received_sha;
+    uint64_t received_size;
+    int resolved;
+    int status;
+    char message[512];
+} pending;
 
 struct ht_ingest {
     ht_archive *archive;
-    ht_store *store;
+    ht_store *reader; /* lookups, under lock */
+    ht_store *writer; /* the committer's */
     pthread_t committer;
     int committer_started;
 
-    pthread_mutex_t lock; /* guards everything below and every use of store */
-    pthread_cond_t work;  /* rows are pending, or a writer finished */
-    pthread_cond_t done;  /* a commit finished, or a UID claim was released */
+    pthread_mutex_t lock; /* guards everything below */
+    pthread_cond_t work;  /* something was queued, or a writer finished staging */
+    pthread_cond_t done;  /* a batch was resolved (claims released) */
     int stopping;
-    int txn_open;
-    int writers;        /* threads writing a file, about to insert */
-    uint64_t inserted;  /* sequence number of the last row in the open transaction */
-    uint64_t committed; /* rows up to here are resolved (committed, or failed below) */
-    uint64_t failed_from, failed_to;
-    int failed_code;
-    int doomed; /* error that dooms the open transaction, 0 if none */
-    char failed_message[512];
-    char **batch; /* archive paths written in the open transaction, removed if it fails */
-    size_t nbatch, capbatch;
-    char (*claims)[65]; /* SOP Instance UIDs whose files are being written */
+    int staging; /* callers between claim and queue */
+    pending *head, **tail;
+    size_t queued;
+    char (*claims)[65];
     size_t nclaims, capclaims;
 };
 
@@ -52,12 +68,46 @@ char *ht_ingest_index_path(const char *data_dir)
 
 ht_store *ht_ingest_store(ht_ingest *ingest)
 {
-    return ingest->store;
+    return ingest->reader;
 }
 
 ht_archive *ht_ingest_archive(ht_ingest *ingest)
 {
     return ingest->archive;
+}
+
+/* ---- claims (lock held) -------------------------------------------------------------------- */
+
+static int claimed(const ht_ingest *in, const char *uid)
+{
+    for (size_t i = 0; i < in->nclaims; i++)
+        if (strcmp(in->claims[i], uid) == 0)
+            return 1;
+    return 0;
+}
+
+static int claim(ht_ingest *in, const char *uid)
+{
+    if (in->nclaims == in->capclaims) {
+        size_t cap = in->capclaims ? in->capclaims * 2 : 32;
+        void *p = realloc(in->claims, cap * sizeof(*in->claims));
+        if (!p)
+            return ht_error_set(HT_ENOMEM, "out of memory");
+        in->claims = p;
+        in->capclaims = cap;
+    }
+    snprintf(in->claims[in->nclaims++], 65, "%s", uid);
+    return HT_OK;
+}
+
+static void unclaim(ht_ingest *in, const char *uid)
+{
+    for (size_t i = 0; i < in->nclaims; i++) {
+        if (strcmp(in->claims[i], uid) == 0) {
+            memcpy(in->claims[i], in->claims[--in->nclaims], 65);
+            break;
+        }
+    }
 }
 
 /* ---- the committer ------------------------------------------------------------------------- */
@@ -72,55 +122,48 @@ static void deadline_after(struct timespec *ts, long ns)
     }
 }
 
-static void discard_batch(ht_ingest *in, int remove_files)
+/* Make the batch durable and indexed; on any error nothing of it stays. No lock held. */
+static int commit_batch(ht_ingest *in, pending *batch)
 {
-    for (size_t i = 0; i < in->nbatch; i++) {
-        if (remove_files)
-            ht_archive_remove(in->archive, in->batch[i]);
-        free(in->batch[i]);
-    }
-    in->nbatch = 0;
-}
+    int err;
+    pending *p;
 
-/*
- * A write into the open transaction failed with a database or disk error, after which SQLite
- * may already have rolled the whole transaction back: fail the batch with that error rather
- * than commit what is left of it.
- */
-static void doom_batch(ht_ingest *in, int err)
-{
-    if (err == HT_EEXISTS || in->doomed)
-        return;
-    if (in->inserted == in->committed) { /* nothing else rides on it: start afresh */
-        ht_store_rollback(in->store);
-        in->txn_open = 0;
-        return;
+    if ((err = ht_archive_sync(in->archive)) < 0)
+        goto fail;
+    for (p = batch; p; p = p->next) {
+        if (p->is_conflict)
+            continue;
+        if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
+            goto fail;
+        p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
     }
-    in->doomed = err;
-    snprintf(in->failed_message, sizeof(in->failed_message), "%s", ht_error_last());
-}
-
-/* Commit the open transaction; on failure roll it back and remove its files. Holds lock. */
-static void commit_batch(ht_ingest *in)
-{
-    uint64_t upto = in->inserted;
-    int err = in->doomed ? in->doomed : ht_store_commit(in->store);
-
-    if (err < 0) {
-        in->failed_code = err;
-        if (!in->doomed)
-            snprintf(in->failed_message, sizeof(in->failed_message), "%s", ht_error_last());
-        in->doomed = 0;
-        ht_store_rollback(in->store);
-        discard_batch(in, 1);
-        in->failed_from = in->committed + 1;
-        in->failed_to = upto;
-    } else {
-        discard_batch(in, 0);
+    if ((err = ht_archive_sync(in->archive)) < 0 || (err = ht_store_begin(in->writer)) < 0)
+        goto fail;
+    for (p = batch; p; p = p->next) {
+        err = p->is_conflict
+                  ? ht_store_add_conflict(in->writer, p->uid, p->stored_sha, p->received_sha,
+                                          p->received_size, p->rec.source, p->rec.received_at)
+                  : ht_store_add_instance(in->writer, &p->rec);
+        if (err < 0) {
+            ht_store_rollback(in->writer);
+            goto fail;
+        }
     }
-    in->txn_open = 0;
-    in->committed = upto;
-    pthread_cond_broadcast(&in->done);
+    if ((err = ht_store_commit(in->writer)) < 0) {
+        ht_store_rollback(in->writer);
+        goto fail;
+    }
+    return HT_OK;
+fail:
+    for (p = batch; p; p = p->next) {
+        if (p->is_conflict)
+            continue;
+        if (p->tmp_path[0])
+            ht_archive_remove(in->archive, p->tmp_path);
+        else
+            ht_archive_remove(in->archive, p->rec.archive_path);
+    }
+    return err;
 }
 
 static void *committer_main(void *arg)
@@ -130,18 +173,49 @@ static void *committer_main(void *arg)
 
     pthread_mutex_lock(&in->lock);
     for (;;) {
-        while (in->inserted == in->committed && !in->stopping)
+        while (!in->head && !in->stopping)
             pthread_cond_wait(&in->work, &in->lock);
-        if (in->inserted == in->committed)
-            break; /* stopping, nothing pending */
+        if (!in->head)
+            break; /* stopping, nothing queued */
         deadline_after(&deadline, BATCH_WAIT_NS);
-        while (in->writers > 0 && !in->stopping)
+        while (in->staging > 0 && in->queued < BATCH_MAX && !in->stopping)
             if (pthread_cond_timedwait(&in->work, &in->lock, &deadline) == ETIMEDOUT)
                 break;
-        commit_batch(in);
+        pending *batch = in->head;
+        in->head = NULL;
+        in->tail = &in->head;
+        in->queued = 0;
+        pthread_mutex_unlock(&in->lock);
+
+        int err = commit_batch(in, batch);
+        const char *message = err < 0 ? ht_error_last() : "";
+
+        pthread_mutex_lock(&in->lock);
+        for (pending *p = batch; p; p = p->next) {
+            p->status = err;
+            snprintf(p->message, sizeof(p->message), "%s", message);
+            p->resolved = 1;
+            unclaim(in, p->uid);
+        }
+        pthread_cond_broadcast(&in->done);
     }
     pthread_mutex_unlock(&in->lock);
     return NULL;
+}
+
+/* Queue a row and wait (lock held) until its batch is resolved. */
+static int queue_and_wait(ht_ingest *in, pending *p)
+{
+    p->next = NULL;
+    *in->tail = p;
+    in->tail = &p->next;
+    in->queued++;
+    pthread_cond_signal(&in->work);
+    while (!p->resolved)
+        pthread_cond_wait(&in->done, &in->lock);
+    if (p->status < 0)
+        return ht_error_set(p->status, "%s", p->message);
+    return HT_OK;
 }
 
 /* ---- opening and closing ------------------------------------------------------------------- */
@@ -158,6 +232,7 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
     in = calloc(1, sizeof(*in));
     if (!in)
         return ht_error_set(HT_ENOMEM, "out of memory opening ingest");
+    in->tail = &in->head;
     pthread_mutex_init(&in->lock, NULL);
     pthread_condattr_init(&attr);
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -170,7 +245,8 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
         err = HT_ENOMEM;
         goto fail;
     }
-    if ((err = ht_store_open(&in->store, index_path)) < 0)
+    if ((err = ht_store_open(&in->writer, index_path)) < 0 ||
+        (err = ht_store_open(&in->reader, index_path)) < 0)
         goto fail;
     if (pthread_create(&in->committer, NULL, committer_main, in) != 0) {
         err = ht_error_set(HT_ENOMEM, "cannot start the committer thread");
@@ -197,10 +273,9 @@ void ht_ingest_free(ht_ingest *in)
         pthread_mutex_unlock(&in->lock);
         pthread_join(in->committer, NULL);
     }
-    discard_batch(in, 0);
-    free(in->batch);
     free(in->claims);
-    ht_store_free(in->store);
+    ht_store_free(in->reader);
+    ht_store_free(in->writer);
     ht_archive_free(in->archive);
     pthread_cond_destroy(&in->work);
     pthread_cond_destroy(&in->done);
@@ -262,80 +337,7 @@ static int validate(const ht_dicom *dcm)
     return HT_OK;
 }
 
-/* ---- claims: one writer per SOP Instance UID at a time ------------------------------------- */
-
-static int claimed(const ht_ingest *in, const char *uid)
-{
-    for (size_t i = 0; i < in->nclaims; i++)
-        if (strcmp(in->claims[i], uid) == 0)
-            return 1;
-    return 0;
-}
-
-static int claim(ht_ingest *in, const char *uid)
-{
-    if (in->nclaims == in->capclaims) {
-        size_t cap = in->capclaims ? in->capclaims * 2 : 16;
-        void *p = realloc(in->claims, cap * sizeof(*in->claims));
-        if (!p)
-            return ht_error_set(HT_ENOMEM, "out of memory");
-        in->claims = p;
-        in->capclaims = cap;
-    }
-    snprintf(in->claims[in->nclaims++], 65, "%s", uid);
-    return HT_OK;
-}
-
-static void unclaim(ht_ingest *in, const char *uid)
-{
-    for (size_t i = 0; i < in->nclaims; i++) {
-        if (strcmp(in->claims[i], uid) == 0) {
-            memcpy(in->claims[i], in->claims[--in->nclaims], 65);
-            break;
-        }
-    }
-    pthread_cond_broadcast(&in->done);
-}
-
-static int remember_file(ht_ingest *in, const char *path)
-{
-    if (in->nbatch == in->capbatch) {
-        size_t cap = in->capbatch ? in->capbatch * 2 : 64;
-        void *p = realloc(in->batch, cap * sizeof(*in->batch));
-        if (!p)
-            return ht_error_set(HT_ENOMEM, "out of memory");
-        in->batch = p;
-        in->capbatch = cap;
-    }
-    if (!(in->batch[in->nbatch] = ht_strdup(path)))
-        return HT_ENOMEM;
-    in->nbatch++;
-    return HT_OK;
-}
-
 /* ---- one instance -------------------------------------------------------------------------- */
-
-static int open_txn(ht_ingest *in)
-{
-    int err;
-    if (in->txn_open)
-        return HT_OK;
-    if ((err = ht_store_begin(in->store)) < 0)
-        return err;
-    in->txn_open = 1;
-    return HT_OK;
-}
-
-/* Wait (holding lock) until the row numbered seq is committed or has failed. */
-static int wait_commit(ht_ingest *in, uint64_t seq)
-{
-    pthread_cond_signal(&in->work);
-    while (in->committed < seq)
-        pthread_cond_wait(&in->done, &in->lock);
-    if (seq >= in->failed_from && seq <= in->failed_to)
-        return ht_error_set(in->failed_code, "%s", in->failed_message);
-    return HT_OK;
-}
 
 static void record_of(const ht_dicom_info *i, ht_instance_record *r)
 {
@@ -376,27 +378,38 @@ static void record_of(const ht_dicom_info *i, ht_instance_record *r)
     r->dataset_offset = i->dataset_offset;
 }
 
-/* The UID is known already: a duplicate, or a conflict to record. Holds lock. */
-static int settle_known(ht_ingest *in, const char *stored_sha, const char *sha, size_t len,
-                        const char *uid, const char *source, ht_ingest_result *result)
+static void fill_result(const ht_dicom_info *info, ht_ingest_result *result)
 {
-    char now[32];
-    int err;
+    snprintf(result->sop_instance_uid, sizeof(result->sop_instance_uid), "%s",
+             info->sop_instance_uid);
+    snprintf(result->sop_class_uid, sizeof(result->sop_class_uid), "%s", info->sop_class_uid);
+    snprintf(result->study_instance_uid, sizeof(result->study_instance_uid), "%s",
+             info->study_instance_uid);
+    snprintf(result->warnings, sizeof(result->warnings), "%s", info->warnings);
+}
 
-    if (strcmp(stored_sha, sha) == 0) {
-        result->outcome = HT_INGEST_DUPLICATE;
-        /* The first copy may still be in the open transaction: answer once it is durable. */
-        return wait_commit(in, in->inserted);
+/*
+ * Claim the UID (waiting while a twin is in flight) and look it up. Lock held. Returns HT_OK
+ * with *known set when the UID is indexed (stored_sha filled), HT_OK with the UID claimed when
+ * it is new, or an error.
+ */
+static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *known)
+{
+    for (;;) {
+        if (claimed(in, uid)) {
+            pthread_cond_wait(&in->done, &in->lock);
+            continue;
+        }
+        int err = ht_store_find_instance(in->reader, uid, stored_sha);
+        if (err == HT_OK) {
+            *known = 1;
+            return HT_OK;
+        }
+        if (err != HT_ENOTFOUND)
+            return err;
+        *known = 0;
+        return claim(in, uid);
     }
-    result->outcome = HT_INGEST_CONFLICT;
-    ht_time_now_iso(now, sizeof(now));
-    if ((err = open_txn(in)) < 0)
-        return err;
-    if ((err = ht_store_add_conflict(in->store, uid, stored_sha, sha, len, source, now)) < 0) {
-        doom_batch(in, err);
-        return err;
-    }
-    return wait_commit(in, ++in->inserted);
 }
 
 int ht_ingest_buffer(ht_ingest *in,
@@ -408,77 +421,68 @@ int ht_ingest_buffer(ht_ingest *in,
     char sha[HT_SHA256_HEX_SIZE], stored_sha[HT_SHA256_HEX_SIZE], path[HT_ARCHIVE_PATH_MAX];
     char now[32];
     ht_dicom *dcm = NULL;
-    ht_instance_record rec;
     const ht_dicom_info *info;
-    int err;
+    pending p;
+    int err, known = 0;
 
     memset(result, 0, sizeof(*result));
+    memset(&p, 0, sizeof(p));
     if ((err = ht_dicom_open_memory(&dcm, data, len)) < 0)
         return err;
     info = ht_dicom_get_info(dcm);
-    snprintf(result->sop_instance_uid, sizeof(result->sop_instance_uid), "%s",
-             info->sop_instance_uid);
-    snprintf(result->sop_class_uid, sizeof(result->sop_class_uid), "%s", info->sop_class_uid);
-    snprintf(result->study_instance_uid, sizeof(result->study_instance_uid), "%s",
-             info->study_instance_uid);
-    snprintf(result->warnings, sizeof(result->warnings), "%s", info->warnings);
+    fill_result(info, result);
     if ((err = validate(dcm)) < 0)
         goto done;
     /* The File Meta differs between an imported and a received copy; the dataset does not. */
     ht_sha256_hex(data + info->dataset_offset, len - info->dataset_offset, sha);
     ht_archive_path_for(info->sop_instance_uid, path);
+    ht_time_now_iso(now, sizeof(now));
+    record_of(info, &p.rec);
+    p.rec.archive_path = path;
+    p.rec.size = len;
+    p.rec.sha256 = sha;
+    p.rec.received_at = now;
+    p.rec.source = source ? source : "";
+    p.uid = info->sop_instance_uid;
 
     pthread_mutex_lock(&in->lock);
-    for (;;) {
-        err = ht_store_find_instance(in->store, info->sop_instance_uid, stored_sha);
-        if (err == HT_OK) {
-            err = settle_known(in, stored_sha, sha, len, info->sop_instance_uid, source, result);
-            pthread_mutex_unlock(&in->lock);
-            goto done;
-        }
-        if (err != HT_ENOTFOUND) {
-            pthread_mutex_unlock(&in->lock);
-            goto done;
-        }
-        if (!claimed(in, info->sop_instance_uid))
-            break;
-        pthread_cond_wait(&in->done, &in->lock); /* a twin is being written: then look again */
-    }
-    if ((err = claim(in, info->sop_instance_uid)) < 0) {
+    err = claim_or_find(in, p.uid, stored_sha, &known);
+    if (err < 0) {
         pthread_mutex_unlock(&in->lock);
         goto done;
     }
-    in->writers++;
+    if (known && strcmp(stored_sha, sha) == 0) {
+        result->outcome = HT_INGEST_DUPLICATE; /* committed, hence durable, already */
+        pthread_mutex_unlock(&in->lock);
+        goto done;
+    }
+    if (known) {
+        /* Same UID, other content: keep the first copy, record the conflict. */
+        result->outcome = HT_INGEST_CONFLICT;
+        p.is_conflict = 1;
+        p.stored_sha = stored_sha;
+        p.received_sha = sha;
+        p.received_size = len;
+        claim(in, p.uid); /* released with its batch; a failed claim only loses ordering */
+        err = queue_and_wait(in, &p);
+        pthread_mutex_unlock(&in->lock);
+        goto done;
+    }
+    in->staging++;
     pthread_mutex_unlock(&in->lock);
 
-    err = ht_archive_write(in->archive, path, data, len);
+    err = ht_archive_stage(in->archive, path, data, len, p.tmp_path);
 
     pthread_mutex_lock(&in->lock);
-    in->writers--;
+    in->staging--;
     pthread_cond_signal(&in->work);
-    if (err == HT_OK) {
-        record_of(info, &rec);
-        ht_time_now_iso(now, sizeof(now));
-        rec.archive_path = path;
-        rec.size = len;
-        rec.sha256 = sha;
-        rec.received_at = now;
-        rec.source = source ? source : "";
-        if ((err = open_txn(in)) == HT_OK && (err = remember_file(in, path)) == HT_OK) {
-            if ((err = ht_store_add_instance(in->store, &rec)) == HT_OK) {
-                uint64_t seq = ++in->inserted;
-                unclaim(in, info->sop_instance_uid);
-                result->outcome = HT_INGEST_NEW;
-                err = wait_commit(in, seq);
-                pthread_mutex_unlock(&in->lock);
-                goto done;
-            }
-            free(in->batch[--in->nbatch]);
-            doom_batch(in, err);
-        }
-        ht_archive_remove(in->archive, path);
+    if (err < 0) {
+        unclaim(in, p.uid);
+        pthread_cond_broadcast(&in->done);
+    } else {
+        result->outcome = HT_INGEST_NEW;
+        err = queue_and_wait(in, &p);
     }
-    unclaim(in, info->sop_instance_uid);
     pthread_mutex_unlock(&in->lock);
 done:
     ht_dicom_free(dcm);
