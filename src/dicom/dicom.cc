@@ -94,38 +94,56 @@ void init_dcmtk()
     });
 }
 
-/* Where the dataset starts: after the 128-byte preamble, "DICM" and the group-0002 elements,
- * which are always Explicit VR Little Endian (PS3.10 7.1). Returns 0 when there is no "DICM". */
-size_t meta_end(const uint8_t *d, size_t len)
+} // namespace
+
+/* VRs whose explicit encoding has a 2-byte length (PS3.5 7.1.2); all others have 4. */
+extern "C" int ht_dicom__is_short_vr(const char *vr)
+{
+    static const char *const short_vrs[] = {"AE", "AS", "AT", "CS", "DA", "DS", "DT",
+                                            "FL", "FD", "IS", "LO", "LT", "PN", "SH",
+                                            "SL", "SS", "ST", "TM", "UI", "UL", "US"};
+    for (const char *sv : short_vrs)
+        if (std::strcmp(vr, sv) == 0)
+            return 1;
+    return 0;
+}
+
+namespace {
+
+/* The File Meta group (PS3.10 7.1: after the 128-byte preamble and "DICM", always Explicit VR
+ * Little Endian): where the dataset starts, and the Transfer Syntax UID (0002,0010).
+ * Returns false when there is no "DICM" or the group is truncated. */
+bool read_meta(const uint8_t *d, size_t len, size_t *dataset_offset, std::string *ts)
 {
     size_t p = 132;
     if (len < 132 || std::memcmp(d + 128, "DICM", 4) != 0)
-        return 0;
-    while (p + 8 <= len) {
-        uint16_t group = (uint16_t)(d[p] | d[p + 1] << 8);
-        if (group != 0x0002)
-            break;
+        return false;
+    while (p + 8 <= len && (d[p] | d[p + 1] << 8) == 0x0002) {
+        uint16_t element = (uint16_t)(d[p + 2] | d[p + 3] << 8);
         char vr[3] = {(char)d[p + 4], (char)d[p + 5], 0};
-        uint64_t value_len;
+        uint64_t n;
         size_t header;
-        if (!std::strcmp(vr, "OB") || !std::strcmp(vr, "OW") || !std::strcmp(vr, "SQ") ||
-            !std::strcmp(vr, "UN") || !std::strcmp(vr, "UT") || !std::strcmp(vr, "UC") ||
-            !std::strcmp(vr, "UR") || !std::strcmp(vr, "OF") || !std::strcmp(vr, "OD") ||
-            !std::strcmp(vr, "OL") || !std::strcmp(vr, "OV")) {
+        if (!ht_dicom__is_short_vr(vr)) {
             if (p + 12 > len)
-                return 0;
-            value_len = (uint64_t)d[p + 8] | (uint64_t)d[p + 9] << 8 | (uint64_t)d[p + 10] << 16 |
-                        (uint64_t)d[p + 11] << 24;
+                return false;
+            n = (uint64_t)d[p + 8] | (uint64_t)d[p + 9] << 8 | (uint64_t)d[p + 10] << 16 |
+                (uint64_t)d[p + 11] << 24;
             header = 12;
         } else {
-            value_len = (uint64_t)(d[p + 6] | d[p + 7] << 8);
+            n = (uint64_t)(d[p + 6] | d[p + 7] << 8);
             header = 8;
         }
-        if (value_len == 0xFFFFFFFFu || p + header + value_len > len)
-            return 0;
-        p += header + (size_t)value_len;
+        if (n == 0xFFFFFFFFu || p + header + n > len)
+            return false;
+        if (element == 0x0010) {
+            ts->assign((const char *)d + p + header, (size_t)n);
+            while (!ts->empty() && (ts->back() == '\0' || ts->back() == ' '))
+                ts->pop_back();
+        }
+        p += header + (size_t)n;
     }
-    return p;
+    *dataset_offset = p;
+    return true;
 }
 
 } // namespace
@@ -371,14 +389,18 @@ void read_info(ht_dicom *dcm, size_t dataset_offset)
 
 int parse(ht_dicom *dcm, const uint8_t *data, size_t len)
 {
-    size_t offset = meta_end(data, len);
-    if (offset == 0) {
+    size_t offset = 0;
+    std::string ts;
+    if (!read_meta(data, len, &offset, &ts)) {
         if (len < 132 || std::memcmp(data + 128, "DICM", 4) != 0)
             return ht_error_set(HT_EPARSE,
                                 "not a DICOM Part 10 file (no 'DICM' prefix after the 128-byte "
                                 "preamble)");
         return ht_error_set(HT_EPARSE, "File Meta Information is truncated or malformed");
     }
+    int err = ht_dicom__check_lengths(data, len, offset, ts.c_str());
+    if (err < 0)
+        return err;
     DcmInputBufferStream in;
     in.setBuffer(data, (offile_off_t)len);
     in.setEos();

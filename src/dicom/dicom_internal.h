@@ -51,6 +51,16 @@ int ht_dicom__frame_from_j2k(const ht_dicom__pixel_desc *desc,
  */
 int ht_dicom__inflate_frame(const uint8_t *data, size_t len, size_t expected, uint8_t **out);
 
+/*
+ * Check that no element, item or fragment of the dataset at data+offset claims more bytes than
+ * remain (DCMTK would allocate the claim). `ts` is the File Meta's transfer syntax UID ("" if
+ * none). HT_OK, or HT_EPARSE naming the element.
+ */
+int ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t offset, const char *ts);
+
+/* 1 for VRs whose explicit encoding has a 2-byte length (CS, UI, US...); others have 4. */
+int ht_dicom__is_short_vr(const char *vr);
+
 /* Replace bytes that are not valid UTF-8 with U+FFFD; returns a malloc'ed string. */
 char *ht_dicom__utf8_sanitize(const char *text, size_t len, int *replaced);
 
