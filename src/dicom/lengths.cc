@@ -204,8 +204,9 @@ extern "C" int ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t o
         w.d = inflated.data();
         w.len = inflated.size();
         offset = 0;
-    } else if (len >= offset + 6) {
-        /* Unknown or missing transfer syntax: sniff for a VR as DCMTK does. */
+    } else if (ts[0] == '\0' && len >= offset + 6) {
+        /* No transfer syntax in the File Meta: sniff for a VR as DCMTK does. Any other
+         * transfer syntax DCMTK reads as Explicit VR Little Endian, and so do we. */
         uint8_t a = data[offset + 4], b = data[offset + 5];
         explicit_vr = a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z';
     }
