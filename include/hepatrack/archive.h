@@ -1,12 +1,13 @@
 /*
  * hepatrack — the instance archive: where received DICOM files live under the data directory.
  *
- * Layout: <data>/instances/<3 hex>/<64 hex>.dcm, where the 64 hex digits are the SHA-256 of the
- * SOP Instance UID and the folder is its first three digits. No UID or name text ever becomes a
- * path. All 4096 folders are created when the archive is opened, so storing an instance never
- * creates one. A file is written to a temporary name beside its final one, fsync'd, renamed into
- * place, and the folder fsync'd: a reader never sees a partial file, and after ht_archive_write
- * returns the file survives a crash or power loss.
+ * Layout: <data>/instances/<2 hex>/<64 hex>.dcm, where the 64 hex digits are the SHA-256 of the
+ * SOP Instance UID and the folder is its first two digits. No UID or name text ever becomes a
+ * path. All 256 folders are created when the archive is opened, so storing an instance never
+ * creates one (a million instances make about 4000 files a folder, which ext4's hashed
+ * directories handle well). A file is written to a temporary name beside its final one, fsync'd,
+ * renamed into place, and the folder fsync'd: a reader never sees a partial file, and after
+ * ht_archive_write returns the file survives a crash or power loss.
  *
  * Ownership: ht_archive_open returns an object freed with ht_archive_free. Paths are relative
  * to the data directory ("instances/abc/abc…dcm") in caller-provided buffers.
@@ -55,31 +56,27 @@ void ht_archive_path_for(const char *sop_instance_uid, char *out);
 int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len);
 
 /*
- * The same in three steps, for callers that store many files at once (ingest): stage each file
- * under a temporary name, make every staged file durable with one ht_archive_sync, publish
- * (rename) them all, and ht_archive_sync again to make the renames durable. One file-system
- * flush per batch instead of two per file, and still no partial file under a final name.
+ * The same in steps, for callers that store many files at once (ingest): stage each file (its
+ * data fsync'd under a temporary name), publish them (rename), then make all the renames
+ * durable with one ht_archive_sync_folders, which fsyncs each folder once for the batch.
  */
-
-/**
- * Write `len` bytes to a new temporary file beside `rel_path` (not yet durable).
- * @param[out] tmp_path  the temporary file's relative path (HT_ARCHIVE_PATH_MAX + 48 bytes).
- * @return HT_OK, HT_ENOSPC, HT_EPERM, HT_EIO; on error nothing is left behind.
- */
-int ht_archive_stage(ht_archive *archive,
-                     const char *rel_path,
-                     const uint8_t *data,
-                     size_t len,
-                     char *tmp_path);
 
 /** Size of the buffer ht_archive_stage writes its temporary path into. */
 #define HT_ARCHIVE_TMP_PATH_MAX (HT_ARCHIVE_PATH_MAX + 48)
 
+/**
+ * Write `len` bytes to a new temporary file beside `rel_path` and fsync it.
+ * @param[out] tmp_path  the temporary file's relative path (HT_ARCHIVE_TMP_PATH_MAX bytes).
+ * @return HT_OK, HT_ENOSPC, HT_EPERM, HT_EIO; on error nothing is left behind.
+ */
+int ht_archive_stage(
+    ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len, char *tmp_path);
+
 /** Rename a staged file to its final path (replacing any file there). */
 int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path);
 
-/** Make everything written under the data directory durable (syncfs of its file system). */
-int ht_archive_sync(ht_archive *archive);
+/** fsync the folders of `n` archive paths, each distinct folder once. */
+int ht_archive_sync_folders(ht_archive *archive, const char *const *rel_paths, size_t n);
 
 /** Remove a file (and fsync its folder). HT_ENOTFOUND if it is not there. */
 int ht_archive_remove(ht_archive *archive, const char *rel_path);

@@ -146,12 +146,12 @@ typedef struct ht_frame {
     uint32_t rows;
     uint32_t columns;
     ht_sample_format format;
-    uint16_t bits_stored;   /* significant bits; values are sign-extended from them */
-    int monochrome1;        /* 1 when higher values are darker */
-    double rescale_slope;   /* modality rescale (1 and 0 when the object has none) */
+    uint16_t bits_stored; /* significant bits; values are sign-extended from them */
+    int monochrome1;      /* 1 when higher values are darker */
+    double rescale_slope; /* modality rescale (1 and 0 when the object has none) */
     double rescale_intercept;
-    void *samples;          /* rows*columns samples (or RGB triples), host byte order */
-    size_t size;            /* bytes at samples */
+    void *samples; /* rows*columns samples (or RGB triples), host byte order */
+    size_t size;   /* bytes at samples */
 } ht_frame;
 
 /** Bytes per sample (RGB8: 3, per pixel). */

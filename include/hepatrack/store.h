@@ -48,10 +48,8 @@ int ht_store_rollback(ht_store *store);
 
 /** Everything the index records about one stored instance. Strings may be "" but not NULL. */
 typedef struct ht_instance_record {
-    const char *patient_id, *issuer_of_patient_id, *patient_name, *patient_birth_date,
-        *patient_sex;
-    const char *study_instance_uid, *study_date, *study_time, *accession_number,
-        *study_description;
+    const char *patient_id, *issuer_of_patient_id, *patient_name, *patient_birth_date, *patient_sex;
+    const char *study_instance_uid, *study_date, *study_time, *accession_number, *study_description;
     const char *series_instance_uid, *modality, *series_description, *body_part_examined,
         *contrast_bolus_agent;
     int has_series_number;
@@ -142,19 +140,16 @@ typedef struct ht_list_filter {
  * instances by number).
  * @return HT_OK, the callback's non-zero return, or HT_EDB.
  */
-int ht_store_list(ht_store *store,
-                  ht_list_kind kind,
-                  const ht_list_filter *filter,
-                  ht_row_cb cb,
-                  void *payload);
+int ht_store_list(
+    ht_store *store, ht_list_kind kind, const ht_list_filter *filter, ht_row_cb cb, void *payload);
 
 /**
  * Describe whatever `uid` names: an instance, a series or a study (in that order of search).
  * @param[out] kind  which one it was.
  * @return HT_OK, HT_ENOTFOUND, HT_EDB.
  */
-int ht_store_show(ht_store *store, const char *uid, ht_list_kind *kind, ht_row_cb cb,
-                  void *payload);
+int ht_store_show(
+    ht_store *store, const char *uid, ht_list_kind *kind, ht_row_cb cb, void *payload);
 
 /** One indexed file, as ht_store_each_file reports it. */
 typedef struct ht_file_entry {

@@ -17,10 +17,12 @@ extern "C" {
 /** Free memory that hepatrack handed to the caller (strings, buffers). Accepts NULL. */
 void ht_free(void *ptr);
 
-/** strdup that records HT_ENOMEM on failure. @return a malloc'ed copy (free with ht_free) or NULL. */
+/** strdup that records HT_ENOMEM on failure. @return a malloc'ed copy (free with ht_free) or NULL.
+ */
 char *ht_strdup(const char *s);
 
-/** printf into a new malloc'ed string. @return the string (free with ht_free), or NULL (HT_ENOMEM). */
+/** printf into a new malloc'ed string. @return the string (free with ht_free), or NULL (HT_ENOMEM).
+ */
 char *ht_strprintf(const char *fmt, ...) HT_PRINTF_(1, 2);
 
 /**

@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define FANOUT 4096
+#define FANOUT 256
 #define TEMP_PREFIX ".tmp-"
 /* Written once every folder exists, so that later opens skip 4096 mkdir calls. */
-#define LAYOUT_MARKER "instances/.layout-v1"
+#define LAYOUT_MARKER "instances/.layout-v1-256"
 
 struct ht_archive {
     char *data_dir;
@@ -38,7 +38,7 @@ static int create_layout(ht_archive *a)
     if (mkdirat(a->data_fd, "instances", 0755) != 0 && errno != EEXIST)
         return errno_error("cannot create folder", "instances");
     for (unsigned i = 0; i < FANOUT; i++) {
-        snprintf(dir, sizeof(dir), "instances/%03x", i);
+        snprintf(dir, sizeof(dir), "instances/%02x", i);
         if (mkdirat(a->data_fd, dir, 0755) != 0 && errno != EEXIST)
             return errno_error("cannot create folder", dir);
     }
@@ -94,7 +94,7 @@ void ht_archive_path_for(const char *sop_instance_uid, char *out)
 {
     char hex[HT_SHA256_HEX_SIZE];
     ht_sha256_hex((const uint8_t *)sop_instance_uid, strlen(sop_instance_uid), hex);
-    snprintf(out, HT_ARCHIVE_PATH_MAX, "instances/%.3s/%s.dcm", hex, hex);
+    snprintf(out, HT_ARCHIVE_PATH_MAX, "instances/%.2s/%s.dcm", hex, hex);
 }
 
 static int write_all(int fd, const uint8_t *data, size_t len)
@@ -143,8 +143,8 @@ static int stage(ht_archive *archive,
 
     if (!slash)
         return ht_error_set(HT_EINVALID, "archive path '%s' has no folder", rel_path);
-    snprintf(tmp, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu",
-             (int)(slash - rel_path), rel_path, (long)getpid(),
+    snprintf(tmp, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu", (int)(slash - rel_path),
+             rel_path, (long)getpid(),
              (unsigned long long)atomic_fetch_add(&archive->temp_counter, 1));
     fd = openat(archive->data_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -170,11 +170,8 @@ fail:
     return err;
 }
 
-int ht_archive_stage(ht_archive *archive,
-                     const char *rel_path,
-                     const uint8_t *data,
-                     size_t len,
-                     char *tmp_path)
+int ht_archive_stage(
+    ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len, char *tmp_path)
 {
     return stage(archive, rel_path, data, len, 0, tmp_path);
 }
@@ -186,10 +183,21 @@ int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *re
     return HT_OK;
 }
 
-int ht_archive_sync(ht_archive *archive)
+int ht_archive_sync_folders(ht_archive *archive, const char *const *rel_paths, size_t n)
 {
-    if (syncfs(archive->data_fd) != 0)
-        return errno_error("cannot flush the file system of", archive->data_dir);
+    uint8_t done[FANOUT / 8] = {0}; /* each of the 256 folders once */
+    int err;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned folder = 0;
+        if (sscanf(rel_paths[i], "instances/%2x/", &folder) == 1 && folder < FANOUT) {
+            if (done[folder / 8] & (1u << (folder % 8)))
+                continue;
+            done[folder / 8] |= (uint8_t)(1u << (folder % 8));
+        }
+        if ((err = fsync_parent(archive, rel_paths[i])) < 0)
+            return err;
+    }
     return HT_OK;
 }
 
@@ -242,7 +250,7 @@ int ht_archive_walk(ht_archive *archive, ht_archive_walk_cb cb, void *payload)
     char dir[32], rel[HT_ARCHIVE_PATH_MAX + 256];
 
     for (unsigned i = 0; i < FANOUT; i++) {
-        snprintf(dir, sizeof(dir), "instances/%03x", i);
+        snprintf(dir, sizeof(dir), "instances/%02x", i);
         int fd = openat(archive->data_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0) {
             if (errno == ENOENT)

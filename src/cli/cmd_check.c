@@ -35,8 +35,8 @@ void cmd_check_help(void)
            "is consistent.\n");
 }
 
-static void problem(check_state *st, const char *kind, const char *path, const char *detail,
-                    int repaired)
+static void
+problem(check_state *st, const char *kind, const char *path, const char *detail, int repaired)
 {
     json_t *p = json_object();
     json_object_set_new(p, "kind", json_string(kind));
@@ -146,8 +146,7 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         return CLI_FATAL;
     }
     if ((err = ht_ingest_open(&st.ingest, ctx->data_dir)) < 0) {
-        cli_error("check", "cannot open data directory '%s': %s", ctx->data_dir,
-                  ht_error_last());
+        cli_error("check", "cannot open data directory '%s': %s", ctx->data_dir, ht_error_last());
         return CLI_FATAL;
     }
     st.indexed = ht_strset_new();

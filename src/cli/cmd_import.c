@@ -268,8 +268,8 @@ static void progress(import_job *job, int final)
     if (done > total)
         done = total;
     int width = 40, filled = total ? (int)(done * (size_t)width / total) : width;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu files", filled,
-            "########################################", width - filled, "", done, total);
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu files", filled, "########################################",
+            width - filled, "", done, total);
     if (final)
         fputc('\n', stderr);
     fflush(stderr);
@@ -326,8 +326,7 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (*end || v < 1 || v > MAX_JOBS) {
-                cli_error("import", "--jobs must be between 1 and %d (got '%s')", MAX_JOBS,
-                          optarg);
+                cli_error("import", "--jobs must be between 1 and %d (got '%s')", MAX_JOBS, optarg);
                 return CLI_FATAL;
             }
             jobs = (int)v;
@@ -350,8 +349,7 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
         return CLI_FATAL;
     }
     if ((err = ht_ingest_open(&job.ingest, ctx->data_dir)) < 0) {
-        cli_error("import", "cannot open data directory '%s': %s", ctx->data_dir,
-                  ht_error_last());
+        cli_error("import", "cannot open data directory '%s': %s", ctx->data_dir, ht_error_last());
         ht_strset_free(job.seen);
         return CLI_FATAL;
     }

@@ -10,8 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const kind_names[] = {"patients", "studies", "series", "instances",
-                                         "conflicts"};
+static const char *const kind_names[] = {"patients", "studies", "series", "instances", "conflicts"};
 
 /* The columns a terminal table shows; --json gives every column. */
 static const char *const table_columns[][9] = {
@@ -70,12 +69,10 @@ void cmd_ls_help(void)
 
 int cmd_ls(const cli_context *ctx, int argc, char **argv)
 {
-    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
-                                            {"patient", required_argument, NULL, 'p'},
-                                            {"issuer", required_argument, NULL, 'i'},
-                                            {"study", required_argument, NULL, 's'},
-                                            {"series", required_argument, NULL, 'e'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},         {"patient", required_argument, NULL, 'p'},
+        {"issuer", required_argument, NULL, 'i'}, {"study", required_argument, NULL, 's'},
+        {"series", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
     ht_list_filter filter = {0};
     ht_store *store = NULL;
     int as_json = 0, opt, kind = -1, err;

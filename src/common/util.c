@@ -106,8 +106,8 @@ int ht_mkdir_p(const char *path)
             continue;
         *p = '\0';
         if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-            return ht_error_set(ht_error_from_errno(errno), "cannot create directory '%s': %s",
-                                tmp, strerror(errno));
+            return ht_error_set(ht_error_from_errno(errno), "cannot create directory '%s': %s", tmp,
+                                strerror(errno));
         *p = '/';
     }
     if (mkdir(tmp, 0755) != 0 && errno != EEXIST)

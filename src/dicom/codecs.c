@@ -83,7 +83,8 @@ static int j2k_copy_samples(const ht_dicom__pixel_desc *desc, opj_image_t *img, 
     int err;
 
     if (img->numcomps != desc->samples_per_pixel)
-        return ht_error_set(HT_EPARSE, "JPEG 2000 codestream has %u components, the dataset says %u",
+        return ht_error_set(HT_EPARSE,
+                            "JPEG 2000 codestream has %u components, the dataset says %u",
                             img->numcomps, desc->samples_per_pixel);
     for (unsigned c = 0; c < img->numcomps; c++) {
         opj_image_comp_t *comp = &img->comps[c];
@@ -175,8 +176,8 @@ done:
 
 /* ---- Deflated Image Frame Compression ------------------------------------------------------ */
 
-static int inflate_with(const uint8_t *data, size_t len, size_t expected, int window_bits,
-                        uint8_t *dst)
+static int
+inflate_with(const uint8_t *data, size_t len, size_t expected, int window_bits, uint8_t *dst)
 {
     z_stream z;
     int rc;

@@ -31,7 +31,8 @@
 #include "dicom_internal.h"
 #include "hepatrack/util.h"
 
-namespace {
+namespace
+{
 
 const char *const UID_DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1";
 
@@ -108,7 +109,8 @@ extern "C" int ht_dicom__is_short_vr(const char *vr)
     return 0;
 }
 
-namespace {
+namespace
+{
 
 /* The File Meta group (PS3.10 7.1: after the 128-byte preamble and "DICM", always Explicit VR
  * Little Endian): where the dataset starts, and the Transfer Syntax UID (0002,0010).
@@ -171,7 +173,8 @@ struct ht_dicom {
     }
 };
 
-namespace {
+namespace
+{
 
 DcmDataset *dataset_of(const ht_dicom *dcm)
 {
@@ -193,8 +196,8 @@ std::string to_utf8(ht_dicom *dcm, const OFString &raw, const DcmTagKey &tag, bo
         if (c.good())
             text.assign(utf8.c_str(), utf8.length());
         else
-            dcm->warn(std::string("cannot convert ") + tag.toString().c_str() + " to UTF-8: " +
-                      c.text());
+            dcm->warn(std::string("cannot convert ") + tag.toString().c_str() +
+                      " to UTF-8: " + c.text());
     }
     int replaced = 0;
     char *clean = ht_dicom__utf8_sanitize(text.data(), text.size(), &replaced);
@@ -269,8 +272,12 @@ bool get_doubles(DcmItem *item, const DcmTagKey &tag, double *out, unsigned long
     return true;
 }
 
-bool get_double_fg(DcmDataset *ds, const DcmTagKey &macro, const DcmTagKey &tag, uint32_t frame,
-                   double *out, unsigned long n)
+bool get_double_fg(DcmDataset *ds,
+                   const DcmTagKey &macro,
+                   const DcmTagKey &tag,
+                   uint32_t frame,
+                   double *out,
+                   unsigned long n)
 {
     DcmItem *fg = functional_group(ds, macro, frame, false);
     if (get_doubles(fg, tag, out, n))
@@ -307,9 +314,9 @@ void select_charset(ht_dicom *dcm, DcmDataset *ds)
     OFCondition c = dcm->charset.selectCharacterSet(cs);
     dcm->charset_selected = c.good();
     if (c.bad())
-        dcm->warn("Specific Character Set '" + trimmed +
-                  "' cannot be converted to UTF-8 (values kept, invalid bytes replaced): " +
-                  c.text());
+        dcm->warn(
+            "Specific Character Set '" + trimmed +
+            "' cannot be converted to UTF-8 (values kept, invalid bytes replaced): " + c.text());
 }
 
 void read_info(ht_dicom *dcm, size_t dataset_offset)
@@ -345,21 +352,20 @@ void read_info(ht_dicom *dcm, size_t dataset_offset)
         in.contrast_bolus_agent =
             get_text(dcm, first_item(ds, DCM_ContrastBolusAgentSequence), DCM_CodeMeaning);
     in.has_series_number = get_int(ds, DCM_SeriesNumber, &in.series_number);
-    in.has_slice_thickness = get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_SliceThickness, 0,
-                                           &in.slice_thickness, 1);
-    in.has_pixel_spacing = get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_PixelSpacing, 0,
-                                         in.pixel_spacing, 2);
+    in.has_slice_thickness =
+        get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_SliceThickness, 0, &in.slice_thickness, 1);
+    in.has_pixel_spacing =
+        get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_PixelSpacing, 0, in.pixel_spacing, 2);
 
     in.sop_class_uid = get_text(dcm, ds, DCM_SOPClassUID);
     if (!*in.sop_class_uid)
         in.sop_class_uid = get_text(dcm, meta, DCM_MediaStorageSOPClassUID);
     in.sop_instance_uid = get_text(dcm, ds, DCM_SOPInstanceUID);
     in.has_instance_number = get_int(ds, DCM_InstanceNumber, &in.instance_number);
-    in.has_image_position = get_double_fg(ds, DCM_PlanePositionSequence,
-                                          DCM_ImagePositionPatient, 0, in.image_position, 3);
-    in.has_image_orientation = get_double_fg(ds, DCM_PlaneOrientationSequence,
-                                             DCM_ImageOrientationPatient, 0,
-                                             in.image_orientation, 6);
+    in.has_image_position = get_double_fg(ds, DCM_PlanePositionSequence, DCM_ImagePositionPatient,
+                                          0, in.image_position, 3);
+    in.has_image_orientation = get_double_fg(
+        ds, DCM_PlaneOrientationSequence, DCM_ImageOrientationPatient, 0, in.image_orientation, 6);
 
     DcmElement *pixel = nullptr;
     in.has_pixel_data = ds->findAndGetElement(DCM_PixelData, pixel).good() ||
@@ -467,8 +473,8 @@ extern "C" const ht_dicom_info *ht_dicom_get_info(const ht_dicom *dcm)
     return &dcm->info;
 }
 
-extern "C" int ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element,
-                                   char **out)
+extern "C" int
+ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element, char **out)
 {
     *out = nullptr;
     try {
@@ -520,9 +526,12 @@ extern "C" int ht_dicom_is_dicomdir(const ht_dicom *dcm)
 
 /* ---- frames ---------------------------------------------------------------------------------- */
 
-namespace {
+namespace
+{
 
-void pixel_desc(const ht_dicom *dcm, uint32_t frame, ht_dicom__pixel_desc *d,
+void pixel_desc(const ht_dicom *dcm,
+                uint32_t frame,
+                ht_dicom__pixel_desc *d,
                 std::string &photometric)
 {
     DcmDataset *ds = dataset_of(dcm);
@@ -542,8 +551,7 @@ void pixel_desc(const ht_dicom *dcm, uint32_t frame, ht_dicom__pixel_desc *d,
     double v;
     if (get_double_fg(ds, DCM_PixelValueTransformationSequence, DCM_RescaleSlope, frame, &v, 1))
         d->rescale_slope = v;
-    if (get_double_fg(ds, DCM_PixelValueTransformationSequence, DCM_RescaleIntercept, frame, &v,
-                      1))
+    if (get_double_fg(ds, DCM_PixelValueTransformationSequence, DCM_RescaleIntercept, frame, &v, 1))
         d->rescale_intercept = v;
 }
 
@@ -564,7 +572,9 @@ bool starts_codestream(const fragment &f)
 }
 
 /* The fragments of the encapsulated Pixel Data, and the Basic Offset Table. */
-int fragments_of(const ht_dicom *dcm, std::vector<fragment> &frags, std::vector<uint32_t> &bot,
+int fragments_of(const ht_dicom *dcm,
+                 std::vector<fragment> &frags,
+                 std::vector<uint32_t> &bot,
                  DcmPixelSequence **seq_out)
 {
     DcmDataset *ds = dataset_of(dcm);
@@ -604,8 +614,12 @@ int fragments_of(const ht_dicom *dcm, std::vector<fragment> &frags, std::vector<
 }
 
 /* The fragments [first, last) that hold frame `frame` (PS3.5 A.4). */
-int frame_fragments(const std::vector<fragment> &frags, const std::vector<uint32_t> &bot,
-                    uint32_t frame, uint32_t frames, size_t *first, size_t *last)
+int frame_fragments(const std::vector<fragment> &frags,
+                    const std::vector<uint32_t> &bot,
+                    uint32_t frame,
+                    uint32_t frames,
+                    size_t *first,
+                    size_t *last)
 {
     if (frags.empty())
         return ht_error_set(HT_EPARSE, "encapsulated Pixel Data has no fragments");
@@ -660,7 +674,9 @@ std::vector<uint8_t> join(const std::vector<fragment> &frags, size_t first, size
     return out;
 }
 
-int decode_native(const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t frame,
+int decode_native(const ht_dicom *dcm,
+                  const ht_dicom__pixel_desc &d,
+                  uint32_t frame,
                   ht_frame **out)
 {
     DcmDataset *ds = dataset_of(dcm);
@@ -684,8 +700,8 @@ int decode_native(const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t f
     Uint32 start = 0;
     OFString colour;
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
-    OFCondition c = pd->getUncompressedFrame(ds, frame, start, buf.data(), (Uint32)buf.size(),
-                                             colour);
+    OFCondition c =
+        pd->getUncompressedFrame(ds, frame, start, buf.data(), (Uint32)buf.size(), colour);
     if (c.bad())
         return ht_error_set(HT_EPARSE, "cannot read frame %u: %s", frame + 1, c.text());
     return ht_dicom__frame_from_raw(&d, buf.data(), frame_bytes, 0, out);
@@ -698,8 +714,8 @@ int decode_dcmtk(const ht_dicom *dcm, ht_dicom__pixel_desc &d, uint32_t frame, h
     std::vector<uint32_t> bot;
     size_t first = 0, last = 0;
     int err = fragments_of(dcm, frags, bot, nullptr);
-    if (err < 0 || (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first,
-                                          &last)) < 0)
+    if (err < 0 ||
+        (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first, &last)) < 0)
         return err;
     DcmElement *el = nullptr;
     ds->findAndGetElement(DCM_PixelData, el);
@@ -709,27 +725,26 @@ int decode_dcmtk(const ht_dicom *dcm, ht_dicom__pixel_desc &d, uint32_t frame, h
     /* DCMTK counts pixel items with the offset table as item 0, so fragment k is item k+1. */
     Uint32 start = (Uint32)first + 1;
     OFString colour;
-    OFCondition c = pd->getUncompressedFrame(ds, frame, start, buf.data(), (Uint32)buf.size(),
-                                             colour);
+    OFCondition c =
+        pd->getUncompressedFrame(ds, frame, start, buf.data(), (Uint32)buf.size(), colour);
     if (c.bad())
         return ht_error_set(HT_EPARSE, "cannot decode frame %u (%s): %s", frame + 1,
-                            ht_dicom_transfer_syntax_name(dcm->info.transfer_syntax_uid),
-                            c.text());
+                            ht_dicom_transfer_syntax_name(dcm->info.transfer_syntax_uid), c.text());
     std::string model(colour.c_str());
     if (!model.empty())
         d.photometric = model.c_str();
     return ht_dicom__frame_from_raw(&d, buf.data(), frame_bytes, 0, out);
 }
 
-int decode_j2k_or_deflate(const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t frame,
-                          bool j2k, ht_frame **out)
+int decode_j2k_or_deflate(
+    const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t frame, bool j2k, ht_frame **out)
 {
     std::vector<fragment> frags;
     std::vector<uint32_t> bot;
     size_t first = 0, last = 0;
     int err = fragments_of(dcm, frags, bot, nullptr);
-    if (err < 0 || (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first,
-                                          &last)) < 0)
+    if (err < 0 ||
+        (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first, &last)) < 0)
         return err;
     std::vector<uint8_t> bytes = join(frags, first, last);
     if (j2k)

@@ -17,7 +17,8 @@
 
 #include "dicom_internal.h"
 
-namespace {
+namespace
+{
 
 const uint32_t UNDEFINED = 0xFFFFFFFFu;
 const int MAX_DEPTH = 48;
@@ -36,15 +37,14 @@ struct walker {
     {
         return big_endian ? ((uint32_t)d[p] << 24 | (uint32_t)d[p + 1] << 16 |
                              (uint32_t)d[p + 2] << 8 | d[p + 3])
-                          : ((uint32_t)d[p] | (uint32_t)d[p + 1] << 8 |
-                             (uint32_t)d[p + 2] << 16 | (uint32_t)d[p + 3] << 24);
+                          : ((uint32_t)d[p] | (uint32_t)d[p + 1] << 8 | (uint32_t)d[p + 2] << 16 |
+                             (uint32_t)d[p + 3] << 24);
     }
     bool fail(const char *what, uint16_t g, uint16_t e, uint64_t claimed, size_t left)
     {
         char buf[200];
-        std::snprintf(buf, sizeof(buf),
-                      "%s (%04X,%04X) claims %llu bytes, but only %zu remain", what, g, e,
-                      (unsigned long long)claimed, left);
+        std::snprintf(buf, sizeof(buf), "%s (%04X,%04X) claims %llu bytes, but only %zu remain",
+                      what, g, e, (unsigned long long)claimed, left);
         error = buf;
         return false;
     }
@@ -52,7 +52,12 @@ struct walker {
     /* Items of a sequence (or fragments of Pixel Data) from p up to end, or up to a Sequence
      * Delimitation Item when end is the container's undefined end; *next gets the position
      * after it. */
-    bool items(size_t p, size_t end, bool undefined, bool explicit_vr, bool fragments, int depth,
+    bool items(size_t p,
+               size_t end,
+               bool undefined,
+               bool explicit_vr,
+               bool fragments,
+               int depth,
                size_t *next)
     {
         while (p < end) {
@@ -122,8 +127,8 @@ struct walker {
                     n = u16(p + 6);
                     header = 8;
                 }
-                sequence = std::strcmp(vr, "SQ") == 0 ||
-                           (std::strcmp(vr, "UN") == 0 && n == UNDEFINED);
+                sequence =
+                    std::strcmp(vr, "SQ") == 0 || (std::strcmp(vr, "UN") == 0 && n == UNDEFINED);
             } else {
                 n = u32(p + 4);
                 header = 8;
@@ -154,8 +159,8 @@ struct walker {
 };
 
 /* Inflate a deflated dataset (1.2.840.10008.1.2.1.99) into out, refusing to grow past cap. */
-bool inflate_dataset(const uint8_t *d, size_t len, size_t cap, std::vector<uint8_t> &out,
-                     std::string &error)
+bool inflate_dataset(
+    const uint8_t *d, size_t len, size_t cap, std::vector<uint8_t> &out, std::string &error)
 {
     z_stream z;
     std::memset(&z, 0, sizeof(z));
@@ -187,8 +192,8 @@ bool inflate_dataset(const uint8_t *d, size_t len, size_t cap, std::vector<uint8
 
 } // namespace
 
-extern "C" int ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t offset,
-                                       const char *ts)
+extern "C" int
+ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t offset, const char *ts)
 {
     walker w{data, len, false, ""};
     bool explicit_vr = true;

@@ -8,7 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Decoded DICOM native data and inflated frames are little endian, as is every host we build for. */
+/* Decoded DICOM native data and inflated frames are little endian, as is every host we build for.
+ */
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "hepatrack's sample conversion assumes a little-endian host"
 #endif
@@ -33,8 +34,8 @@ size_t ht_sample_size(ht_sample_format format)
 
 size_t ht_dicom__frame_bytes(const ht_dicom__pixel_desc *desc)
 {
-    uint64_t bits = (uint64_t)desc->rows * desc->columns * desc->samples_per_pixel *
-                    desc->bits_allocated;
+    uint64_t bits =
+        (uint64_t)desc->rows * desc->columns * desc->samples_per_pixel * desc->bits_allocated;
     return (size_t)((bits + 7) / 8);
 }
 
@@ -99,10 +100,8 @@ static void ybr_to_rgb(uint8_t *px, size_t pixels)
     }
 }
 
-static int colour_frame(const ht_dicom__pixel_desc *desc,
-                        const uint8_t *raw,
-                        size_t raw_len,
-                        ht_frame **out)
+static int
+colour_frame(const ht_dicom__pixel_desc *desc, const uint8_t *raw, size_t raw_len, ht_frame **out)
 {
     size_t pixels = (size_t)desc->rows * desc->columns;
     ht_frame *f;
@@ -110,7 +109,8 @@ static int colour_frame(const ht_dicom__pixel_desc *desc,
     int err;
 
     if (desc->bits_allocated != 8)
-        return ht_error_set(HT_EUNSUPPORTED, "colour images with %u bits allocated are not supported",
+        return ht_error_set(HT_EUNSUPPORTED,
+                            "colour images with %u bits allocated are not supported",
                             desc->bits_allocated);
     if (raw_len < pixels * 3)
         return ht_error_set(HT_EPARSE, "colour frame has %zu bytes, %zu expected", raw_len,
@@ -234,10 +234,11 @@ char *ht_dicom__utf8_sanitize(const char *text, size_t len, int *replaced)
         return NULL;
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
-        size_t need = c < 0x80 ? 0 : (c >= 0xC2 && c <= 0xDF) ? 1
-                                   : (c >= 0xE0 && c <= 0xEF) ? 2
-                                   : (c >= 0xF0 && c <= 0xF4) ? 3
-                                                              : (size_t)-1;
+        size_t need = c < 0x80                   ? 0
+                      : (c >= 0xC2 && c <= 0xDF) ? 1
+                      : (c >= 0xE0 && c <= 0xEF) ? 2
+                      : (c >= 0xF0 && c <= 0xF4) ? 3
+                                                 : (size_t)-1;
         int ok = need != (size_t)-1 && i + need < len;
         for (size_t k = 1; ok && k <= need; k++)
             ok = i + k < len && (s[i + k] & 0xC0) == 0x80;

@@ -2,12 +2,12 @@
  * One instance in: parse → validate → claim its SOP Instance UID → stage its file → queue its
  * index row → wait for the committer.
  *
- * The committer thread takes the queued rows as one batch, makes the staged files durable
- * (one syncfs), renames them into place, makes the renames durable (a second syncfs), and
- * inserts and commits all rows in one transaction. Only then are the waiting callers told,
- * so an acknowledgement always follows durability of both file and row, while a batch of many
- * instances costs three flushes in all. A batch grows for up to BATCH_WAIT_NS while other
- * threads are still staging files.
+ * Each caller stages its file (written and fsync'd under a temporary name, in parallel with
+ * the others). The committer thread takes the queued rows as one batch, renames the staged
+ * files into place, fsyncs their folders once each, and inserts and commits all rows in one
+ * transaction. Only then are the waiting callers told, so an acknowledgement always follows
+ * durability of both file and row, while the folder and index flushes are shared by the batch.
+ * A batch grows for up to BATCH_WAIT_NS while other threads are still staging files.
  *
  * Lookups (is this UID indexed?) use their own connection, under the lock; the committer has
  * its own, used outside the lock, so that a commit never stalls callers parsing or staging.
@@ -25,7 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BATCH_WAIT_NS 2000000L
 #define BATCH_MAX 512
@@ -122,22 +124,31 @@ static void deadline_after(struct timespec *ts, long ns)
     }
 }
 
-/* Make the batch durable and indexed; on any error nothing of it stays. No lock held. */
+/* Publish the batch's staged files, make the renames durable, index them; on any error
+ * nothing of the batch stays. No lock held. */
 static int commit_batch(ht_ingest *in, pending *batch)
 {
-    int err;
+    const char **published = NULL;
+    size_t n = 0, cap = 0;
+    int err = HT_OK;
     pending *p;
 
-    if ((err = ht_archive_sync(in->archive)) < 0)
+    for (p = batch; p; p = p->next)
+        cap++;
+    if (!(published = malloc(cap * sizeof(*published)))) {
+        err = ht_error_set(HT_ENOMEM, "out of memory committing a batch");
         goto fail;
+    }
     for (p = batch; p; p = p->next) {
         if (p->is_conflict)
             continue;
         if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
             goto fail;
         p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
+        published[n++] = p->rec.archive_path;
     }
-    if ((err = ht_archive_sync(in->archive)) < 0 || (err = ht_store_begin(in->writer)) < 0)
+    if ((err = ht_archive_sync_folders(in->archive, published, n)) < 0 ||
+        (err = ht_store_begin(in->writer)) < 0)
         goto fail;
     for (p = batch; p; p = p->next) {
         err = p->is_conflict
@@ -153,8 +164,10 @@ static int commit_batch(ht_ingest *in, pending *batch)
         ht_store_rollback(in->writer);
         goto fail;
     }
+    free(published);
     return HT_OK;
 fail:
+    free(published);
     for (p = batch; p; p = p->next) {
         if (p->is_conflict)
             continue;
@@ -246,8 +259,14 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
         goto fail;
     }
     if ((err = ht_store_open(&in->writer, index_path)) < 0 ||
-        (err = ht_store_open(&in->reader, index_path)) < 0)
+        (err = ht_store_open(&in->reader, index_path)) < 0) {
+        struct statvfs fs;
+        if (statvfs(data_dir, &fs) == 0 && (fs.f_flag & ST_RDONLY))
+            err = ht_error_wrap("data directory '%s' is on a read-only file system: ", data_dir);
+        else if (access(data_dir, W_OK) != 0)
+            err = ht_error_wrap("data directory '%s' is not writable: ", data_dir);
         goto fail;
+    }
     if (pthread_create(&in->committer, NULL, committer_main, in) != 0) {
         err = ht_error_set(HT_ENOMEM, "cannot start the committer thread");
         goto fail;
@@ -412,11 +431,8 @@ static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *
     }
 }
 
-int ht_ingest_buffer(ht_ingest *in,
-                     const uint8_t *data,
-                     size_t len,
-                     const char *source,
-                     ht_ingest_result *result)
+int ht_ingest_buffer(
+    ht_ingest *in, const uint8_t *data, size_t len, const char *source, ht_ingest_result *result)
 {
     char sha[HT_SHA256_HEX_SIZE], stored_sha[HT_SHA256_HEX_SIZE], path[HT_ARCHIVE_PATH_MAX];
     char now[32];

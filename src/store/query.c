@@ -68,8 +68,7 @@ static const char *const list_sql[] = {
 static ht_value_type column_type(sqlite3_stmt *st, int i)
 {
     const char *decl = sqlite3_column_decltype(st, i);
-    if (decl && strcmp(decl, "TEXT_NUMLIST") == 0 &&
-        sqlite3_column_type(st, i) != SQLITE_NULL)
+    if (decl && strcmp(decl, "TEXT_NUMLIST") == 0 && sqlite3_column_type(st, i) != SQLITE_NULL)
         return HT_VALUE_NUMBERS;
     switch (sqlite3_column_type(st, i)) {
     case SQLITE_INTEGER:
@@ -121,11 +120,8 @@ static void bind_optional(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
-int ht_store_list(ht_store *s,
-                  ht_list_kind kind,
-                  const ht_list_filter *filter,
-                  ht_row_cb cb,
-                  void *payload)
+int ht_store_list(
+    ht_store *s, ht_list_kind kind, const ht_list_filter *filter, ht_row_cb cb, void *payload)
 {
     static const ht_list_filter none = {0};
     sqlite3_stmt *st;

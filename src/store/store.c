@@ -39,9 +39,8 @@ int ht_store__db_error(sqlite3 *db, int rc, const char *what)
 int ht_store__connect(const char *path, sqlite3 **out)
 {
     sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(path, &db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             NULL);
+    int rc = sqlite3_open_v2(
+        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     *out = NULL;
     if (rc != SQLITE_OK) {
         int err = ht_store__db_error(db, rc, path);
@@ -72,8 +71,8 @@ static int prepare(ht_store *s, sqlite3_stmt **st, const char *sql)
 static int prepare_all(ht_store *s)
 {
     int err;
-    if ((err = prepare(s, &s->find_instance,
-                       "SELECT sha256 FROM instances WHERE sop_uid = ?1")) < 0 ||
+    if ((err = prepare(s, &s->find_instance, "SELECT sha256 FROM instances WHERE sop_uid = ?1")) <
+            0 ||
         (err = prepare(s, &s->upsert_patient,
                        "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
                        "VALUES (?1, ?2, ?3, ?4, ?5) "

@@ -37,8 +37,13 @@ static void p10_u32(part10 *p, uint32_t v)
 }
 
 /* One element; `declared` overrides the length field when non-zero (to lie about it). */
-static void p10_element(part10 *p, uint16_t group, uint16_t element, const char *vr,
-                        const void *value, size_t n, uint32_t declared)
+static void p10_element(part10 *p,
+                        uint16_t group,
+                        uint16_t element,
+                        const char *vr,
+                        const void *value,
+                        size_t n,
+                        uint32_t declared)
 {
     int long_form = !strcmp(vr, "OB") || !strcmp(vr, "OW") || !strcmp(vr, "SQ") ||
                     !strcmp(vr, "UN") || !strcmp(vr, "UT");

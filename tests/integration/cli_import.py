@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""`hepatrack import`, `ls`, `show` and `check` against the shared samples and a generated study.
+
+usage: cli_import.py HEPATRACK HT-GEN-STUDY SAMPLES_DIR
+"""
+import csv
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import Checks, Hepatrack, generate  # noqa: E402
+
+binary, gen, samples = sys.argv[1:4]
+t = Checks()
+DICOMDIR = "1.2.840.10008.1.3.10"
+rows = list(csv.DictReader(open(os.path.join(samples, "manifest.tsv")), delimiter="\t"))
+
+# 1. Each sample on its own.
+uids = {}  # SOP Instance UID -> files
+for row in rows:
+    ht = Hepatrack(binary)
+    path = os.path.join(samples, row["file"])
+    p = ht.run("import", "--json", path)
+    summary = __import__("json").loads(p.stdout)
+    t.check(p.returncode in (0, 1), f"{row['file']}: exit {p.returncode}")
+    if row["sop_class_uid"] == DICOMDIR:
+        t.check(summary["skipped"] == 1, f"{row['file']}: a DICOMDIR is skipped")
+    elif summary["new"] == 1:
+        inst = ht.json("ls", "instances")
+        t.check(len(inst) == 1, f"{row['file']}: one instance indexed")
+        i = inst[0]
+        uids.setdefault(i["SOPInstanceUID"], []).append(row["file"])
+        if row["malformed"] != "yes":
+            if row["sop_class_uid"][:1].isdigit():
+                t.check(i["SOPClassUID"] == row["sop_class_uid"], f"{row['file']}: SOP class")
+            if row["transfer_syntax_uid"][:1].isdigit():
+                t.check(i["TransferSyntaxUID"] == row["transfer_syntax_uid"],
+                        f"{row['file']}: transfer syntax {i['TransferSyntaxUID']}")
+            if row["rows"].isdigit():
+                t.check((i["Rows"], i["Columns"], i["NumberOfFrames"]) ==
+                        (int(row["rows"]), int(row["cols"]), int(row["frames"])),
+                        f"{row['file']}: dimensions")
+        t.check(ht.run("check").returncode == 0, f"{row['file']}: check after import")
+    else:
+        reasons = [r["reason"] for r in summary["rejected"]]
+        t.check(p.returncode == 1 and len(reasons) == 1 and reasons[0],
+                f"{row['file']}: rejected with a reason")
+        if row["malformed"] != "yes":
+            # Readable but not indexable: only for a missing required attribute.
+            t.check("is missing" in reasons[0], f"{row['file']}: refused: {reasons[0]}")
+            print(f"note: {row['file']} refused: {reasons[0]}")
+        t.check(ht.json("ls", "instances") == [], f"{row['file']}: nothing indexed")
+        t.check(ht.run("check").returncode == 0, f"{row['file']}: nothing half-written")
+    ht.cleanup()
+
+# 2. All samples at once: twins that share a SOP Instance UID come out as conflicts.
+ht = Hepatrack(binary)
+bulk = ht.json("import", samples, expect=1)
+files_indexed = sum(len(v) for v in uids.values())
+t.check(bulk["new"] == len(uids), f"bulk: {bulk['new']} new, {len(uids)} distinct UIDs")
+t.check(bulk["new"] + bulk["conflict"] + bulk["duplicate"] == files_indexed,
+        f"bulk: new+conflict+duplicate = {files_indexed} files")
+twins = sum(len(v) - 1 for v in uids.values())
+t.check(bulk["conflict"] + bulk["duplicate"] == twins and bulk["conflict"] > 0,
+        f"bulk: {bulk['conflict']} conflicts for {twins} twins")
+conflicts = ht.json("ls", "conflicts")
+t.check(len(conflicts) == bulk["conflict"], "bulk: every conflict is listed")
+t.check(bulk["skipped"] == sum(r["sop_class_uid"] == DICOMDIR for r in rows), "bulk: DICOMDIRs")
+t.check(ht.run("check").returncode == 0, "bulk: check")
+again = ht.json("import", samples, expect=1)
+t.check(again["new"] == 0 and again["duplicate"] + again["conflict"] == files_indexed,
+        "bulk re-import: nothing new")
+t.check(len(ht.json("ls", "conflicts")) == len(conflicts), "bulk re-import: no new conflicts")
+ht.cleanup()
+
+# 3. A DICOMDIR file-set: members reached through the folder walk and the DICOMDIR count once.
+ht = Hepatrack(binary)
+d = ht.json("import", os.path.join(samples, "dicomdir"))
+t.check(d["new"] == 31 and d["skipped"] == 4 and d["rejected"] == [], f"dicomdir folder: {d}")
+ht.cleanup()
+
+# 4. A generated study: import, re-import, listings, show, check and repair.
+with tempfile.TemporaryDirectory() as tmp:
+    study = generate(gen, os.path.join(tmp, "s"), slices=12, patient_id="IT-1", issuer="SITE-A",
+                     study_date="20260301")
+    generate(gen, os.path.join(tmp, "t"), slices=3, patient_id="IT-1", issuer="SITE-B",
+             study_date="20260301")
+    ht = Hepatrack(binary)
+    r = ht.json("import", os.path.join(tmp, "s"), os.path.join(tmp, "t"))
+    t.check(r == {"new": 15, "duplicate": 0, "conflict": 0, "skipped": 0, "rejected": []},
+            f"generated: {r}")
+    r = ht.json("import", study[0], study[1], os.path.join(tmp, "s"))
+    t.check(r["duplicate"] == 12 and r["new"] == 0, f"re-import: {r} (each file counted once)")
+    patients = ht.json("ls", "patients")
+    t.check(sorted((p["PatientID"], p["IssuerOfPatientID"]) for p in patients) ==
+            [("IT-1", "SITE-A"), ("IT-1", "SITE-B")], "same ID, two issuers: two patients")
+    studies = ht.json("ls", "studies", "--patient", "IT-1", "--issuer", "SITE-A")
+    t.check(len(studies) == 1 and studies[0]["NumberOfInstances"] == 12 and
+            studies[0]["ModalitiesInStudy"] == "CT" and studies[0]["StudyDate"] == "20260301",
+            "ls studies with a patient filter")
+    series = ht.json("ls", "series", "--study", studies[0]["StudyInstanceUID"])
+    t.check(len(series) == 1 and series[0]["PixelSpacing"] == [0.78125, 0.78125] and
+            series[0]["SliceThickness"] == 2.5 and series[0]["ContrastBolusAgent"] == "IOPAMIDOL 370",
+            f"ls series: {series}")
+    inst = ht.json("ls", "instances", "--series", series[0]["SeriesInstanceUID"])
+    t.check([i["InstanceNumber"] for i in inst] == list(range(1, 13)), "instances in order")
+    shown = ht.json("show", inst[0]["SOPInstanceUID"])
+    t.check(shown["QueryRetrieveLevel"] == "IMAGE" and shown["PatientID"] == "IT-1" and
+            len(shown["ImagePositionPatient"]) == 3 and len(shown["SHA256"]) == 64, "show image")
+    t.check(ht.json("show", studies[0]["StudyInstanceUID"])["QueryRetrieveLevel"] == "STUDY",
+            "show study")
+    t.check(ht.run("show", "1.2.3.4.5.6").returncode == 1, "show of an unknown UID")
+    table = ht.run("ls", "studies", expect=0).stdout
+    t.check("IT-1" in table and "20260301" in table, "table output")
+
+    # check: a removed file, an orphan and a temporary file are found; --repair mends the latter.
+    victim = os.path.join(ht.data, inst[0]["ArchivePath"])
+    content = open(victim, "rb").read()
+    os.remove(victim)
+    r = ht.json("check", expect=1)
+    t.check(not r["consistent"] and [p["kind"] for p in r["problems"]] == ["missing"],
+            f"check finds a missing file: {r['problems']}")
+    open(victim, "wb").write(content[:-1] + bytes([content[-1] ^ 1]))
+    r = ht.json("check", expect=1)
+    t.check([p["kind"] for p in r["problems"]] == ["corrupt"], "check finds a corrupt file")
+    open(victim, "wb").write(content)
+    folder = os.path.dirname(victim)
+    open(os.path.join(folder, ".tmp-999-1"), "wb").write(b"partial")
+    orphan_src = generate(gen, os.path.join(tmp, "o"), slices=1, patient_id="IT-ORPHAN")[0]
+    r = Hepatrack(binary)
+    r.json("import", orphan_src)
+    orphan_rel = r.json("ls", "instances")[0]["ArchivePath"]
+    os.makedirs(os.path.dirname(os.path.join(ht.data, orphan_rel)), exist_ok=True)
+    open(os.path.join(ht.data, orphan_rel), "wb").write(open(orphan_src, "rb").read())
+    r.cleanup()
+    r = ht.json("check", expect=1)
+    t.check(sorted(p["kind"] for p in r["problems"]) == ["orphan", "temporary"],
+            f"check finds an orphan and a temporary file: {r['problems']}")
+    r = ht.json("check", "--repair")
+    t.check(r["consistent"] and all(p["repaired"] for p in r["problems"]), "check --repair")
+    t.check(ht.run("check").returncode == 0, "consistent after repair")
+    t.check(len(ht.json("ls", "patients")) == 3, "the orphan was indexed again")
+    ht.cleanup()
+
+# 5. Usage and bad paths.
+ht = Hepatrack(binary)
+t.check(ht.run("import").returncode == 2, "import without paths: exit 2")
+t.check(ht.run("frobnicate").returncode == 2, "unknown command: exit 2")
+p = ht.run("import", "--json", "/nonexistent/file.dcm")
+t.check(p.returncode == 1 and "/nonexistent/file.dcm" in p.stdout, "missing path is rejected")
+t.check(ht.run("--version").stdout.startswith("hepatrack "), "--version")
+for cmd in ("import", "ls", "show", "check"):
+    t.check(ht.run(cmd, "--help").returncode == 0, f"{cmd} --help")
+env_data = tempfile.mkdtemp(prefix="ht-env-")
+import subprocess  # noqa: E402
+p = subprocess.run([binary, "ls", "patients", "--json"], capture_output=True, text=True,
+                   env={**os.environ, "HEPATRACK_DATA": env_data})
+t.check(p.returncode == 0 and p.stdout.strip() == "[]", "HEPATRACK_DATA is used")
+ht.cleanup()
+sys.exit(t.finish())

@@ -1,0 +1,53 @@
+"""Helpers shared by the integration tests: run the real binary, read its JSON."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+
+class Hepatrack:
+    def __init__(self, binary, data=None):
+        self.binary = binary
+        self.data = data or tempfile.mkdtemp(prefix="ht-it-")
+
+    def run(self, *args, expect=None):
+        p = subprocess.run([self.binary, "--data", self.data, *args], capture_output=True,
+                           text=True, timeout=600)
+        if expect is not None and p.returncode != expect:
+            raise AssertionError(f"hepatrack {' '.join(args)}: exit {p.returncode}, expected "
+                                 f"{expect}\nstdout: {p.stdout}\nstderr: {p.stderr}")
+        return p
+
+    def json(self, *args, expect=0):
+        return json.loads(self.run(*args, "--json", expect=expect).stdout)
+
+    def cleanup(self):
+        shutil.rmtree(self.data, ignore_errors=True)
+
+
+def generate(gen, out, **options):
+    args = [gen, "--out", out]
+    for key, value in options.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+    subprocess.run(args, check=True, capture_output=True, timeout=600)
+    return sorted(os.path.join(out, f) for f in os.listdir(out))
+
+
+class Checks:
+    """Collects failures so that one run reports all of them."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}")
+
+    def finish(self):
+        print(f"{self.passed} passed, {self.failed} failed")
+        return 1 if self.failed else 0

@@ -1,0 +1,217 @@
+/* Unit tests: ingest outcomes, refusals that leave nothing, concurrent twins. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "hepatrack/ingest.h"
+#include "hepatrack/util.h"
+#include "part10.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct fixture {
+    char dir[64];
+    ht_ingest *in;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    snprintf(f->dir, sizeof(f->dir), "/tmp/ht-ingest-XXXXXX");
+    if (!mkdtemp(f->dir) || ht_ingest_open(&f->in, f->dir) != HT_OK)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char *cmd = ht_strprintf("rm -rf '%s'", f->dir);
+    ht_ingest_free(f->in);
+    int rc = system(cmd);
+    free(cmd);
+    free(f);
+    return rc;
+}
+
+typedef struct file_counts {
+    int files, temporary;
+} file_counts;
+
+static int count_files(void *payload, const char *rel, int is_temporary)
+{
+    file_counts *c = payload;
+    (void)rel;
+    if (is_temporary)
+        c->temporary++;
+    else
+        c->files++;
+    return 0;
+}
+
+static void expect_contents(fixture *f, int64_t instances, int nfiles)
+{
+    int64_t n = -1;
+    file_counts c = {0, 0};
+    assert_int_equal(ht_store_count(ht_ingest_store(f->in), HT_LIST_INSTANCES, &n), HT_OK);
+    assert_int_equal(n, instances);
+    assert_int_equal(ht_archive_walk(ht_ingest_archive(f->in), count_files, &c), HT_OK);
+    assert_int_equal(c.files, nfiles);
+    assert_int_equal(c.temporary, 0);
+}
+
+static void new_then_duplicate_then_conflict(void **state)
+{
+    fixture *f = *state;
+    part10 a = {0}, b = {0};
+    ht_ingest_result r;
+    int64_t n = 0;
+    p10_ct(&a, "1.2.826.1.1", "1.2.826.1", "1.2.826.1.0");
+    assert_int_equal(ht_ingest_buffer(f->in, a.data, a.len, "test", &r), HT_OK);
+    assert_int_equal(r.outcome, HT_INGEST_NEW);
+    assert_string_equal(r.sop_instance_uid, "1.2.826.1.1");
+    assert_int_equal(ht_ingest_buffer(f->in, a.data, a.len, "test", &r), HT_OK);
+    assert_int_equal(r.outcome, HT_INGEST_DUPLICATE);
+    /* Same UID, other content (a different patient name changes the dataset hash). */
+    p10_ct(&b, "1.2.826.1.1", "1.2.826.1", "1.2.826.1.0");
+    b.data[b.len - 1] ^= 0x01;
+    assert_int_equal(ht_ingest_buffer(f->in, b.data, b.len, "test", &r), HT_OK);
+    assert_int_equal(r.outcome, HT_INGEST_CONFLICT);
+    assert_int_equal(ht_store_count(ht_ingest_store(f->in), HT_LIST_CONFLICTS, &n), HT_OK);
+    assert_int_equal(n, 1);
+    expect_contents(f, 1, 1);
+    free(a.data);
+    free(b.data);
+}
+
+static void same_dataset_with_other_file_meta_is_a_duplicate(void **state)
+{
+    fixture *f = *state;
+    part10 a = {0};
+    ht_ingest_result r;
+    p10_ct(&a, "1.2.826.2.1", "1.2.826.2", "1.2.826.2.0");
+    assert_int_equal(ht_ingest_buffer(f->in, a.data, a.len, "test", &r), HT_OK);
+    a.data[0] = 'X'; /* the preamble differs; the dataset does not */
+    assert_int_equal(ht_ingest_buffer(f->in, a.data, a.len, "test", &r), HT_OK);
+    assert_int_equal(r.outcome, HT_INGEST_DUPLICATE);
+    free(a.data);
+}
+
+static void refusals_leave_nothing(void **state)
+{
+    fixture *f = *state;
+    part10 p = {0};
+    ht_ingest_result r;
+    static const uint8_t junk[400] = "not dicom";
+
+    assert_int_equal(ht_ingest_buffer(f->in, junk, sizeof(junk), "test", &r), HT_EPARSE);
+    p10_ct(&p, "1.2.abc", "1.2.826.3", "1.2.826.3.0");
+    assert_int_equal(ht_ingest_buffer(f->in, p.data, p.len, "test", &r), HT_EINVALID);
+    assert_non_null(strstr(ht_error_last(), "SOP Instance UID (0008,0018) '1.2.abc'"));
+    free(p.data);
+    memset(&p, 0, sizeof(p));
+    p10_ct(&p, "1.2.826.3.1", "", "1.2.826.3.0");
+    assert_int_equal(ht_ingest_buffer(f->in, p.data, p.len, "test", &r), HT_EINVALID);
+    assert_non_null(strstr(ht_error_last(), "Study Instance UID (0020,000D) is missing"));
+    free(p.data);
+    memset(&p, 0, sizeof(p));
+    p10_begin(&p, "1.2.840.10008.1.1", "1.2.826.3.2");
+    p10_text(&p, 0x0008, 0x0016, "UI", "1.2.840.10008.1.1");
+    p10_text(&p, 0x0008, 0x0018, "UI", "1.2.826.3.2");
+    assert_int_equal(ht_ingest_buffer(f->in, p.data, p.len, "test", &r), HT_EUNSUPPORTED);
+    assert_non_null(strstr(ht_error_last(), "not a storage SOP class"));
+    free(p.data);
+    expect_contents(f, 0, 0);
+}
+
+typedef struct racer {
+    ht_ingest *in;
+    part10 *file;
+    int outcome, err;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    ht_ingest_result res;
+    r->err = ht_ingest_buffer(r->in, r->file->data, r->file->len, "race", &res);
+    r->outcome = res.outcome;
+    return NULL;
+}
+
+static void twins_arriving_together_give_one_new_one_conflict(void **state)
+{
+    fixture *f = *state;
+    enum { N = 8 };
+    part10 files[N];
+    racer racers[N];
+    pthread_t threads[N];
+    int outcomes[3] = {0, 0, 0};
+
+    for (int i = 0; i < N; i++) {
+        memset(&files[i], 0, sizeof(files[i]));
+        p10_ct(&files[i], "1.2.826.4.1", "1.2.826.4", "1.2.826.4.0");
+        files[i].data[files[i].len - 1] ^= (uint8_t)(i % 2); /* two contents, four copies each */
+        racers[i] = (racer){f->in, &files[i], -1, -1};
+    }
+    for (int i = 0; i < N; i++)
+        pthread_create(&threads[i], NULL, race, &racers[i]);
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(racers[i].err, HT_OK);
+        outcomes[racers[i].outcome]++;
+        free(files[i].data);
+    }
+    assert_int_equal(outcomes[HT_INGEST_NEW], 1);
+    assert_int_equal(outcomes[HT_INGEST_DUPLICATE], 3);
+    assert_int_equal(outcomes[HT_INGEST_CONFLICT], 4);
+    expect_contents(f, 1, 1);
+}
+
+static void many_threads_many_instances(void **state)
+{
+    fixture *f = *state;
+    enum { N = 64 };
+    part10 files[N];
+    racer racers[N];
+    pthread_t threads[N];
+    char uid[64];
+
+    for (int i = 0; i < N; i++) {
+        memset(&files[i], 0, sizeof(files[i]));
+        snprintf(uid, sizeof(uid), "1.2.826.5.%d", i + 1);
+        p10_ct(&files[i], uid, "1.2.826.5", "1.2.826.5.0");
+        racers[i] = (racer){f->in, &files[i], -1, -1};
+    }
+    for (int i = 0; i < N; i++)
+        pthread_create(&threads[i], NULL, race, &racers[i]);
+    for (int i = 0; i < N; i++) {
+        pthread_join(threads[i], NULL);
+        assert_int_equal(racers[i].err, HT_OK);
+        assert_int_equal(racers[i].outcome, HT_INGEST_NEW);
+        free(files[i].data);
+    }
+    expect_contents(f, N, N);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(new_then_duplicate_then_conflict, setup, teardown),
+        cmocka_unit_test_setup_teardown(same_dataset_with_other_file_meta_is_a_duplicate, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(refusals_leave_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(twins_arriving_together_give_one_new_one_conflict, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(many_threads_many_instances, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

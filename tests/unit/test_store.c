@@ -1,0 +1,226 @@
+/* Unit tests: schema migrations, the hierarchy, listings, conflicts. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "hepatrack/store.h"
+#include "hepatrack/util.h"
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char *db_path(void)
+{
+    char tmpl[] = "/tmp/ht-store-XXXXXX";
+    int fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(tmpl);
+    return strdup(tmpl);
+}
+
+static void drop_db(char *path)
+{
+    char *wal = ht_strprintf("%s-wal", path), *shm = ht_strprintf("%s-shm", path);
+    unlink(path);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+    free(path);
+}
+
+static ht_instance_record record(
+    const char *patient, const char *issuer, const char *study, const char *series, const char *sop)
+{
+    ht_instance_record r;
+    memset(&r, 0, sizeof(r));
+    r.patient_id = patient;
+    r.issuer_of_patient_id = issuer;
+    r.patient_name = "Doe^Jane";
+    r.study_instance_uid = study;
+    r.series_instance_uid = series;
+    r.modality = "CT";
+    r.sop_class_uid = "1.2.840.10008.5.1.4.1.1.2";
+    r.sop_instance_uid = sop;
+    r.transfer_syntax_uid = "1.2.840.10008.1.2.1";
+    r.has_pixel_spacing = 1;
+    r.pixel_spacing[0] = r.pixel_spacing[1] = 0.78125;
+    r.rows = r.columns = 512;
+    r.number_of_frames = 1;
+    r.archive_path = sop; /* unique, which is all the index asks */
+    r.size = 1000;
+    r.dataset_offset = 300;
+    r.sha256 = "00";
+    r.received_at = "2026-12-01T00:00:00.000Z";
+    r.source = "test";
+    return r;
+}
+
+static int count_rows(void *payload, const ht_row *row)
+{
+    (void)row;
+    (*(int *)payload)++;
+    return 0;
+}
+
+static void migrates_from_empty_to_current(void **state)
+{
+    char *path = db_path();
+    ht_store *s = NULL;
+    (void)state;
+    assert_int_equal(ht_store_open(&s, path), HT_OK);
+    assert_int_equal(ht_store_schema_version(s), HT_STORE_SCHEMA_VERSION);
+    ht_store_free(s);
+    /* Opening again is a no-op. */
+    assert_int_equal(ht_store_open(&s, path), HT_OK);
+    assert_int_equal(ht_store_schema_version(s), HT_STORE_SCHEMA_VERSION);
+    ht_store_free(s);
+    drop_db(path);
+}
+
+static void migrates_each_version_from_the_previous(void **state)
+{
+    (void)state;
+    for (int v = 1; v < HT_STORE_SCHEMA_VERSION; v++) {
+        char *path = db_path();
+        sqlite3 *db = NULL;
+        ht_store *s = NULL;
+        int64_t n = -1;
+        assert_int_equal(ht_store__connect(path, &db), HT_OK);
+        assert_int_equal(ht_store__migrate(db, v), HT_OK);
+        /* Data written at version v survives the migration to the next ones. */
+        assert_int_equal(sqlite3_exec(db,
+                                      "INSERT INTO patients (patient_id) VALUES ('OLD');"
+                                      "INSERT INTO studies (patient, study_uid) VALUES (1, '1.9');",
+                                      NULL, NULL, NULL),
+                         SQLITE_OK);
+        sqlite3_close(db);
+        assert_int_equal(ht_store_open(&s, path), HT_OK);
+        assert_int_equal(ht_store_schema_version(s), HT_STORE_SCHEMA_VERSION);
+        assert_int_equal(ht_store_count(s, HT_LIST_STUDIES, &n), HT_OK);
+        assert_int_equal(n, 1);
+        ht_store_free(s);
+        drop_db(path);
+    }
+}
+
+static void refuses_a_newer_schema(void **state)
+{
+    char *path = db_path();
+    sqlite3 *db = NULL;
+    ht_store *s = NULL;
+    (void)state;
+    assert_int_equal(ht_store__connect(path, &db), HT_OK);
+    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ht_store_open(&s, path), HT_EDB);
+    assert_non_null(strstr(ht_error_last(), "999"));
+    drop_db(path);
+}
+
+static void same_patient_id_two_issuers_are_two_patients(void **state)
+{
+    char *path = db_path();
+    ht_store *s = NULL;
+    int64_t n = 0;
+    int rows = 0;
+    (void)state;
+    assert_int_equal(ht_store_open(&s, path), HT_OK);
+    ht_instance_record a = record("P1", "HOSP-A", "1.1", "1.1.1", "1.1.1.1");
+    ht_instance_record b = record("P1", "HOSP-B", "1.2", "1.2.1", "1.2.1.1");
+    ht_instance_record c = record("P1", "HOSP-A", "1.1", "1.1.1", "1.1.1.2");
+    assert_int_equal(ht_store_add_instance(s, &a), HT_OK);
+    assert_int_equal(ht_store_add_instance(s, &b), HT_OK);
+    assert_int_equal(ht_store_add_instance(s, &c), HT_OK);
+    assert_int_equal(ht_store_count(s, HT_LIST_PATIENTS, &n), HT_OK);
+    assert_int_equal(n, 2);
+    assert_int_equal(ht_store_count(s, HT_LIST_INSTANCES, &n), HT_OK);
+    assert_int_equal(n, 3);
+    ht_list_filter f = {"P1", "HOSP-B", NULL, NULL};
+    assert_int_equal(ht_store_list(s, HT_LIST_STUDIES, &f, count_rows, &rows), HT_OK);
+    assert_int_equal(rows, 1);
+    /* The same SOP Instance UID twice is refused. */
+    assert_int_equal(ht_store_add_instance(s, &a), HT_EEXISTS);
+    ht_store_free(s);
+    drop_db(path);
+}
+
+static void find_show_delete(void **state)
+{
+    char *path = db_path();
+    ht_store *s = NULL;
+    char sha[65];
+    ht_list_kind kind;
+    int rows = 0;
+    int64_t n = 0;
+    (void)state;
+    assert_int_equal(ht_store_open(&s, path), HT_OK);
+    ht_instance_record a = record("P1", "", "2.1", "2.1.1", "2.1.1.1");
+    assert_int_equal(ht_store_add_instance(s, &a), HT_OK);
+    assert_int_equal(ht_store_find_instance(s, "2.1.1.1", sha), HT_OK);
+    assert_string_equal(sha, "00");
+    assert_int_equal(ht_store_find_instance(s, "9.9", sha), HT_ENOTFOUND);
+    assert_int_equal(ht_store_show(s, "2.1.1", &kind, count_rows, &rows), HT_OK);
+    assert_int_equal(kind, HT_LIST_SERIES);
+    assert_int_equal(ht_store_show(s, "2.1.1.1", &kind, count_rows, &rows), HT_OK);
+    assert_int_equal(kind, HT_LIST_INSTANCES);
+    assert_int_equal(ht_store_show(s, "2.1", &kind, count_rows, &rows), HT_OK);
+    assert_int_equal(kind, HT_LIST_STUDIES);
+    assert_int_equal(rows, 3);
+    assert_int_equal(ht_store_show(s, "7.7", &kind, count_rows, &rows), HT_ENOTFOUND);
+    assert_int_equal(ht_store_delete_instance(s, "2.1.1.1"), HT_OK);
+    assert_int_equal(ht_store_count(s, HT_LIST_PATIENTS, &n), HT_OK);
+    assert_int_equal(n, 0); /* the emptied series, study and patient go too */
+    ht_store_free(s);
+    drop_db(path);
+}
+
+static void conflicts_are_recorded_once(void **state)
+{
+    char *path = db_path();
+    ht_store *s = NULL;
+    int64_t n = 0;
+    (void)state;
+    assert_int_equal(ht_store_open(&s, path), HT_OK);
+    assert_int_equal(ht_store_add_conflict(s, "3.1", "aa", "bb", 10, "x", "t"), HT_OK);
+    assert_int_equal(ht_store_add_conflict(s, "3.1", "aa", "bb", 10, "x", "t"), HT_OK);
+    assert_int_equal(ht_store_add_conflict(s, "3.1", "aa", "cc", 10, "x", "t"), HT_OK);
+    assert_int_equal(ht_store_count(s, HT_LIST_CONFLICTS, &n), HT_OK);
+    assert_int_equal(n, 2);
+    ht_store_free(s);
+    drop_db(path);
+}
+
+static void not_a_database_is_an_error(void **state)
+{
+    char *path = db_path();
+    FILE *f = fopen(path, "w");
+    ht_store *s = NULL;
+    (void)state;
+    fputs("this is not an SQLite database, not at all, no header here at all", f);
+    fclose(f);
+    assert_true(ht_store_open(&s, path) < 0);
+    assert_null(s);
+    drop_db(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(migrates_from_empty_to_current),
+        cmocka_unit_test(migrates_each_version_from_the_previous),
+        cmocka_unit_test(refuses_a_newer_schema),
+        cmocka_unit_test(same_patient_id_two_issuers_are_two_patients),
+        cmocka_unit_test(find_show_delete),
+        cmocka_unit_test(conflicts_are_recorded_once),
+        cmocka_unit_test(not_a_database_is_an_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
