@@ -68,7 +68,7 @@ const char *ht_error_name(int code)
     switch (code) {
 #define HT_ERROR_NAME_(name, value, http, dimse, text)                                             \
     case value:                                                                                    \
-        return #name + 3;
+        return &(#name)[3]; /* without the "HT_" */
         HT_ERROR_TABLE(HT_ERROR_NAME_)
 #undef HT_ERROR_NAME_
     }

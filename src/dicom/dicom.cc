@@ -20,6 +20,7 @@
 #include "dcmtk/dcmjpls/djdecode.h"
 #include "dcmtk/oflog/oflog.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -33,8 +34,6 @@
 
 namespace
 {
-
-const char *const UID_DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1";
 
 enum codec_kind { CODEC_NATIVE, CODEC_DCMTK, CODEC_J2K, CODEC_DEFLATE_FRAME, CODEC_NONE };
 
@@ -148,7 +147,39 @@ bool read_meta(const uint8_t *d, size_t len, size_t *dataset_offset, std::string
     return true;
 }
 
+/*
+ * DCMTK allocates each element's value with new (std::nothrow) before reading it, at the length
+ * the file declares. ht_dicom__check_lengths refuses lengths past the end of the buffer, but
+ * DCMTK's reading of broken files differs from any other in corner cases; so, while a buffer is
+ * being parsed on this thread, no single allocation larger than the buffer (or its inflated
+ * dataset) is granted at all: DCMTK then fails with "Virtual Memory exhausted", which we report
+ * as a parse error. Outside parsing, and on other threads, nothing changes.
+ */
+thread_local size_t parse_allocation_cap = 0;
+
+struct allocation_cap {
+    explicit allocation_cap(size_t cap)
+    {
+        parse_allocation_cap = cap;
+    }
+    ~allocation_cap()
+    {
+        parse_allocation_cap = 0;
+    }
+};
+
 } // namespace
+
+void *operator new[](std::size_t n, const std::nothrow_t &) noexcept
+{
+    if (parse_allocation_cap != 0 && n > parse_allocation_cap)
+        return nullptr;
+    try {
+        return ::operator new[](n);
+    } catch (...) {
+        return nullptr;
+    }
+}
 
 struct ht_dicom {
     DcmFileFormat file;
@@ -404,9 +435,12 @@ int parse(ht_dicom *dcm, const uint8_t *data, size_t len)
                                 "preamble)");
         return ht_error_set(HT_EPARSE, "File Meta Information is truncated or malformed");
     }
-    int err = ht_dicom__check_lengths(data, len, offset, ts.c_str());
+    size_t inflated_len = 0;
+    int err = ht_dicom__check_lengths(data, len, offset, ts.c_str(), &inflated_len);
     if (err < 0)
         return err;
+    /* Deflated datasets inflate; allow what the length check found they inflate to. */
+    allocation_cap cap(std::max(len, inflated_len) + 65536);
     DcmInputBufferStream in;
     in.setBuffer(data, (offile_off_t)len);
     in.setEos();
@@ -418,6 +452,10 @@ int parse(ht_dicom *dcm, const uint8_t *data, size_t len)
                             "DICOM dataset cannot be parsed: %s (the file is truncated, or an "
                             "element's length runs past its end)",
                             c.text());
+    if (c == EC_MemoryExhausted)
+        return ht_error_set(HT_EPARSE,
+                            "DICOM dataset cannot be parsed: an element claims more bytes than "
+                            "the file holds");
     if (c.bad())
         return ht_error_set(HT_EPARSE, "DICOM dataset cannot be parsed: %s", c.text());
     if (!in.eos() && in.avail() > 0)
@@ -581,6 +619,9 @@ int fragments_of(const ht_dicom *dcm,
     DcmElement *el = nullptr;
     if (ds->findAndGetElement(DCM_PixelData, el).bad() || !el)
         return ht_error_set(HT_ENOTFOUND, "no Pixel Data");
+    if (el->ident() != EVR_PixelData)
+        return ht_error_set(HT_EPARSE, "Pixel Data (7FE0,0010) is not encapsulated as the "
+                                       "transfer syntax requires");
     DcmPixelData *pd = OFstatic_cast(DcmPixelData *, el);
     E_TransferSyntax repType = EXS_Unknown;
     const DcmRepresentationParameter *param = nullptr;
@@ -696,6 +737,8 @@ int decode_native(const ht_dicom *dcm,
         return ht_error_set(HT_EPARSE, "Pixel Data holds %u bytes; frame %u needs bytes up to %llu",
                             total, frame + 1,
                             (unsigned long long)((uint64_t)(frame + 1) * frame_bytes));
+    if (el->ident() != EVR_PixelData) /* a broken file: Pixel Data with another VR */
+        return ht_error_set(HT_EPARSE, "Pixel Data (7FE0,0010) has an unexpected VR");
     std::vector<uint8_t> buf(frame_bytes + (frame_bytes & 1));
     Uint32 start = 0;
     OFString colour;

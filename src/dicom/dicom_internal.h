@@ -54,9 +54,11 @@ int ht_dicom__inflate_frame(const uint8_t *data, size_t len, size_t expected, ui
 /*
  * Check that no element, item or fragment of the dataset at data+offset claims more bytes than
  * remain (DCMTK would allocate the claim). `ts` is the File Meta's transfer syntax UID ("" if
- * none). HT_OK, or HT_EPARSE naming the element.
+ * none). *inflated_len is the size of a deflated dataset once inflated (0 otherwise). HT_OK, or
+ * HT_EPARSE naming the element.
  */
-int ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t offset, const char *ts);
+int ht_dicom__check_lengths(
+    const uint8_t *data, size_t len, size_t offset, const char *ts, size_t *inflated_len);
 
 /* 1 for VRs whose explicit encoding has a 2-byte length (CS, UI, US...); others have 4. */
 int ht_dicom__is_short_vr(const char *vr);

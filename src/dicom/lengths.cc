@@ -67,7 +67,8 @@ struct walker {
             uint32_t n = u32(p + 4);
             p += 8;
             if (g == 0xFFFE && e == 0xE0DD) { /* sequence delimiter */
-                *next = p;
+                if (next)
+                    *next = p;
                 return true;
             }
             if (g != 0xFFFE || e != 0xE000)
@@ -85,7 +86,7 @@ struct walker {
                 return false;
             p += n;
         }
-        if (undefined)
+        if (undefined && next)
             *next = p;
         return true;
     }
@@ -102,7 +103,7 @@ struct walker {
                 return undefined ? fail("element header", 0, 0, 8, end - p) : true;
             uint16_t g = u16(p), e = u16(p + 2);
             if (g == 0xFFFE) { /* an item delimiter ends an undefined-length item */
-                if (e == 0xE00D && undefined) {
+                if (e == 0xE00D && undefined && next) {
                     *next = p + 8;
                     return true;
                 }
@@ -192,9 +193,10 @@ bool inflate_dataset(
 
 } // namespace
 
-extern "C" int
-ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t offset, const char *ts)
+extern "C" int ht_dicom__check_lengths(
+    const uint8_t *data, size_t len, size_t offset, const char *ts, size_t *inflated_len)
 {
+    *inflated_len = 0;
     walker w{data, len, false, ""};
     bool explicit_vr = true;
     std::vector<uint8_t> inflated;
@@ -208,6 +210,8 @@ ht_dicom__check_lengths(const uint8_t *data, size_t len, size_t offset, const ch
             return ht_error_set(HT_EPARSE, "%s", w.error.c_str());
         w.d = inflated.data();
         w.len = inflated.size();
+        *inflated_len = inflated.size();
+        *inflated_len = inflated.size();
         offset = 0;
     } else if (ts[0] == '\0' && len >= offset + 6) {
         /* No transfer syntax in the File Meta: sniff for a VR as DCMTK does. Any other

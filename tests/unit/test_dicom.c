@@ -147,6 +147,38 @@ static void lying_length_inside_a_sequence_is_rejected(void **state)
     free(seq.data);
 }
 
+/* Inputs fuzz_dicom once crashed on (a 1.8 GB claim behind a misplaced delimiter, Pixel Data
+ * with a foreign VR, a delimiter inside a defined-length sequence): each must now be read or
+ * refused cleanly, frames included. */
+static void fuzz_regressions_fail_cleanly(void **state)
+{
+    static const char *const files[] = {"fuzz-nested-sequence-lying-length.dcm",
+                                        "fuzz-pixel-data-wrong-vr.dcm",
+                                        "fuzz-delimiter-in-defined-sequence.dcm"};
+    (void)state;
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
+        char path[512];
+        uint8_t *buf;
+        size_t len;
+        ht_dicom *dcm = NULL;
+        snprintf(path, sizeof(path), "%s/regressions/%s", HT_FIXTURES_DIR, files[k]);
+        assert_int_equal(ht_file_read(path, 1 << 20, &buf, &len), HT_OK);
+        int err = ht_dicom_open_memory(&dcm, buf, len);
+        if (k == 0)
+            assert_int_equal(err, HT_EPARSE);
+        if (err == HT_OK) {
+            const ht_dicom_info *i = ht_dicom_get_info(dcm);
+            for (uint32_t f = 0; i->has_pixel_data && f < i->number_of_frames && f < 4; f++) {
+                ht_frame *fr = NULL;
+                ht_dicom_frame_decode(dcm, f, &fr);
+                ht_frame_free(fr);
+            }
+            ht_dicom_free(dcm);
+        }
+        ht_free(buf);
+    }
+}
+
 static void every_prefix_of_a_file_fails_cleanly(void **state)
 {
     part10 p = {0};
@@ -182,8 +214,9 @@ static void decodes_signed_frame(void **state)
     const int16_t *s = f->samples;
     assert_int_equal(s[0], -1000);
     assert_int_equal(s[3], 1000);
-    assert_int_equal(ht_dicom_frame_decode(dcm, 1, &f), HT_ENOTFOUND);
     ht_frame_free(f);
+    assert_int_equal(ht_dicom_frame_decode(dcm, 1, &f), HT_ENOTFOUND);
+    assert_null(f);
     ht_dicom_free(dcm);
     free(p.data);
 }
@@ -230,6 +263,7 @@ int main(void)
         cmocka_unit_test(not_part10_is_a_parse_error),
         cmocka_unit_test(huge_declared_length_is_rejected_not_allocated),
         cmocka_unit_test(lying_length_inside_a_sequence_is_rejected),
+        cmocka_unit_test(fuzz_regressions_fail_cleanly),
         cmocka_unit_test(every_prefix_of_a_file_fails_cleanly),
         cmocka_unit_test(decodes_signed_frame),
         cmocka_unit_test(storage_classes_and_transfer_syntaxes),
