@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 2
+#define HT_STORE_SCHEMA_VERSION 3
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -167,6 +167,71 @@ int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
 
 /** Number of rows of one kind (for summaries and tests). */
 int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);
+
+/* ---- the lesion ledger ---------------------------------------------------------------------- */
+
+/** Find a trial subject's row id. @return HT_OK, HT_ENOTFOUND, HT_EDB. */
+int ht_store_subject_find(ht_store *store, const char *subject_id, int64_t *id);
+
+/** Find or create a trial subject. *created says which. @return HT_OK or HT_EDB. */
+int ht_store_subject_ensure(
+    ht_store *store, const char *subject_id, const char *now, int64_t *id, int *created);
+
+/** Visit every subject id in order. */
+int ht_store_subject_each(ht_store *store,
+                          int (*cb)(void *payload, const char *subject_id),
+                          void *payload);
+
+/** One version of one ledger record. */
+typedef struct ht_ledger_row {
+    int64_t id;
+    const char *kind; /* "subject", "patient", "timepoint", "lesion", "assessment", "read" */
+    const char *key;
+    int version;
+    const char *body; /* canonical JSON; "" when retracted */
+    int retracted;
+    const char *reader;
+    const char *reason;
+    const char *recorded_at;
+    int64_t first_id; /* id of the record's first version (a stable internal id) */
+} ht_ledger_row;
+
+typedef int (*ht_ledger_cb)(void *payload, const ht_ledger_row *row);
+
+/** The latest version of each record of a subject (retracted ones included), by kind and key. */
+int ht_store_ledger_current(ht_store *store, int64_t subject, ht_ledger_cb cb, void *payload);
+
+/** Every version of every record of a subject, oldest first. */
+int ht_store_ledger_history(ht_store *store, int64_t subject, ht_ledger_cb cb, void *payload);
+
+/** Append a version. @return HT_OK, HT_EEXISTS (that version exists), HT_EDB. */
+int ht_store_ledger_append(ht_store *store, int64_t subject, const ht_ledger_row *row);
+
+/** Append to the audit log. */
+int ht_store_audit_add(ht_store *store,
+                       const char *at,
+                       const char *user,
+                       const char *action,
+                       const char *subject_id,
+                       const char *detail);
+
+/** One audit entry. */
+typedef struct ht_audit_row {
+    const char *at, *user, *action, *subject, *detail;
+} ht_audit_row;
+
+/** A subject's audit entries, oldest first. */
+int ht_store_audit_each(ht_store *store,
+                        const char *subject_id,
+                        int (*cb)(void *payload, const ht_audit_row *row),
+                        void *payload);
+
+/** Trial parameters (spec 13.1): set one, read one (HT_ENOTFOUND if unset), list all. */
+int ht_store_param_set(ht_store *store, const char *key, const char *value);
+int ht_store_param_get(ht_store *store, const char *key, char *value, size_t size);
+int ht_store_param_each(ht_store *store,
+                        int (*cb)(void *payload, const char *key, const char *value),
+                        void *payload);
 
 #ifdef __cplusplus
 }

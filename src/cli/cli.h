@@ -29,6 +29,16 @@ int cmd_show(const cli_context *ctx, int argc, char **argv);
 void cmd_show_help(void);
 int cmd_check(const cli_context *ctx, int argc, char **argv);
 void cmd_check_help(void);
+int cmd_measurements(const cli_context *ctx, int argc, char **argv);
+void cmd_measurements_help(void);
+int cmd_timeline(const cli_context *ctx, int argc, char **argv);
+void cmd_timeline_help(void);
+int cmd_cohort(const cli_context *ctx, int argc, char **argv);
+void cmd_cohort_help(void);
+int cmd_history(const cli_context *ctx, int argc, char **argv);
+void cmd_history_help(void);
+int cmd_trial(const cli_context *ctx, int argc, char **argv);
+void cmd_trial_help(void);
 
 /* Print an error for the user: "hepatrack <cmd>: <message>". */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

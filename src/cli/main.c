@@ -19,13 +19,20 @@ static const cli_command commands[] = {
     {"ls", "list patients, studies, series, instances or conflicts", cmd_ls, cmd_ls_help},
     {"show", "describe the study, series or instance with a UID", cmd_show, cmd_show_help},
     {"check", "verify the archive against the index (and repair)", cmd_check, cmd_check_help},
+    {"measurements", "import lesion measurements (JSON)", cmd_measurements, cmd_measurements_help},
+    {"timeline", "a subject's responses (RECIST 1.1, mRECIST, Choi)", cmd_timeline,
+     cmd_timeline_help},
+    {"cohort", "ORR, DCR, PFS and OS of all subjects", cmd_cohort, cmd_cohort_help},
+    {"history", "every version of a subject's records, and its audit log", cmd_history,
+     cmd_history_help},
+    {"trial", "show or set the trial parameters", cmd_trial, cmd_trial_help},
 };
 
 static void usage(FILE *out)
 {
     fprintf(out, "usage: hepatrack [--data DIR] <command> [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\noptions:\n"
             "  --data DIR   data directory (default: $HEPATRACK_DATA, else ./hepatrack-data);\n"

@@ -70,6 +70,38 @@ static const char *const migrations[] = {
     "  source TEXT NOT NULL DEFAULT '',"
     "  received_at TEXT NOT NULL,"
     "  UNIQUE (sop_uid, received_sha256));",
+
+    /* 3: the lesion ledger. Every record (a subject's dates, a linked DICOM patient, a time
+     * point, a lesion, an assessment, a read's signature) is a row that is never changed: a
+     * correction is a new version of the same (subject, kind, key), with reader, time and
+     * reason. The body is canonical JSON with lengths in integer tenths. */
+    "CREATE TABLE subjects ("
+    "  id INTEGER PRIMARY KEY,"
+    "  subject_id TEXT NOT NULL UNIQUE,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE ledger_records ("
+    "  id INTEGER PRIMARY KEY,"
+    "  subject INTEGER NOT NULL REFERENCES subjects(id),"
+    "  kind TEXT NOT NULL,"
+    "  key TEXT NOT NULL,"
+    "  version INTEGER NOT NULL,"
+    "  body TEXT NOT NULL,"
+    "  retracted INTEGER NOT NULL DEFAULT 0,"
+    "  reader TEXT NOT NULL,"
+    "  reason TEXT NOT NULL DEFAULT '',"
+    "  recorded_at TEXT NOT NULL,"
+    "  UNIQUE (subject, kind, key, version));"
+    "CREATE TABLE audit ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at TEXT NOT NULL,"
+    "  user TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  subject TEXT NOT NULL DEFAULT '',"
+    "  detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX audit_subject ON audit(subject);"
+    "CREATE TABLE trial_parameters ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

@@ -1,0 +1,88 @@
+/*
+ * hepatrack — the lesion ledger: trial subjects, time points, lesions and assessments, validated
+ * as spec section 1.8 says and kept append-only (a correction is a new version with reader,
+ * time and reason; every write goes to the audit log).
+ *
+ * The import format is documented in docs/measurements.md. Lengths are stored as integer tenths
+ * of a millimetre, densities as tenths of HU.
+ *
+ * Ownership: ht_ledger_load returns a subject freed with ht_ledger_subject_free; everything it
+ * hands out borrows from it.
+ */
+#ifndef HEPATRACK_LEDGER_H
+#define HEPATRACK_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hepatrack/error.h"
+#include "hepatrack/response.h"
+#include "hepatrack/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ht_ledger_import_summary {
+    int subjects;
+    int new_records; /* first versions */
+    int corrections; /* new versions of changed records */
+    int retractions;
+    int unchanged;
+    char notes[2048]; /* roundings and other remarks, "; "-separated */
+} ht_ledger_import_summary;
+
+/**
+ * Import one subject (a JSON object) or several (an array) in the measurement-import format.
+ * All or nothing: on any error nothing is stored. Re-importing merges: records absent from the
+ * file stay as they are; a changed record becomes a new version and needs a reason (on the
+ * record or at the top of the file); "retract": true withdraws an assessment; an unchanged file
+ * changes nothing.
+ * @param source  a name for the audit log (the file's path).
+ * @return HT_OK; HT_EINVALID or HT_EPARSE with a message naming subject, lesion, time point,
+ *         field and rule; HT_EDB.
+ */
+int ht_ledger_import(ht_store *store,
+                     const char *json_text,
+                     size_t len,
+                     const char *source,
+                     ht_ledger_import_summary *summary);
+
+typedef struct ht_ledger_subject ht_ledger_subject;
+
+/**
+ * Load the current version of a subject's records, ready for the response engine.
+ * @return HT_OK, HT_ENOTFOUND (no such subject), HT_EDB, HT_ENOMEM.
+ */
+int ht_ledger_load(ht_store *store, const char *subject_id, ht_ledger_subject **out);
+
+void ht_ledger_subject_free(ht_ledger_subject *subject);
+
+/** The engine's view of the subject (borrowed). */
+const ht_rs_subject *ht_ledger_engine_input(const ht_ledger_subject *subject);
+
+/** A time point's date "YYYY-MM-DD" and its read status ("draft" or "signed"), by input index. */
+const char *ht_ledger_timepoint_date(const ht_ledger_subject *subject, int index);
+const char *ht_ledger_read_status(const ht_ledger_subject *subject, int index);
+
+/** Subject dates as day numbers (HT_NO_VALUE when not recorded). */
+typedef struct ht_ledger_dates {
+    int32_t treatment_start, death_date, last_known_alive;
+} ht_ledger_dates;
+ht_ledger_dates ht_ledger_subject_dates(const ht_ledger_subject *subject);
+
+/** The trial parameters of spec 13.1 as the engine takes them (defaults where unset). */
+int ht_ledger_params(ht_store *store, ht_rs_params *params, int32_t *assessment_interval_days);
+
+/** Set a trial parameter after checking its key and value. @return HT_OK or HT_EINVALID. */
+int ht_ledger_param_set(ht_store *store, const char *key, const char *value, const char *user);
+
+/** Date helpers: "YYYY-MM-DD" to days since 1970-01-01 and back. */
+int ht_date_parse(const char *text, int32_t *day);
+void ht_date_format(int32_t day, char *out); /* 11 bytes */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

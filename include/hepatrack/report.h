@@ -1,0 +1,65 @@
+/*
+ * hepatrack — reports: a subject's response timeline and the cohort's endpoints, as JSON
+ * (spec 13.2, 13.3), CSV (13.4) and a table for people. Shared by the CLI and the HTTP API.
+ *
+ * Ownership: json_t results are new references (json_decref them); strings are malloc'ed
+ * (ht_free).
+ */
+#ifndef HEPATRACK_REPORT_H
+#define HEPATRACK_REPORT_H
+
+#include <jansson.h>
+
+#include "hepatrack/error.h"
+#include "hepatrack/response.h"
+#include "hepatrack/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Overrides of the stored trial parameters for one request (-1: keep the stored value). */
+typedef struct ht_report_options {
+    int confirmation_required;
+} ht_report_options;
+
+#define HT_REPORT_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        -1                                                                                         \
+    }
+
+/**
+ * The timeline of one subject under one criterion (spec 13.2).
+ * @return HT_OK; HT_ENOTFOUND for an unknown subject; HT_EINVALID when its records cannot be
+ *         evaluated (no baseline); HT_EDB, HT_ENOMEM.
+ */
+int ht_report_timeline(ht_store *store,
+                       const char *subject_id,
+                       ht_criterion criterion,
+                       const ht_report_options *options,
+                       json_t **out);
+
+/** The timeline as CSV (spec 13.4), one row per time point. */
+char *ht_report_timeline_csv(const json_t *timeline);
+
+/** The timeline as a table for a terminal: a row per time point, the BOR and warnings under. */
+char *ht_report_timeline_table(const json_t *timeline);
+
+/**
+ * The cohort's endpoints under one criterion (spec 9, 13.3): per subject BOR, best change,
+ * PFS and OS; ORR and DCR with Clopper-Pearson intervals; Kaplan-Meier medians.
+ */
+int ht_report_cohort(ht_store *store,
+                     ht_criterion criterion,
+                     const ht_report_options *options,
+                     json_t **out);
+
+/** The cohort as CSV (one row per subject) and as a table. */
+char *ht_report_cohort_csv(const json_t *cohort);
+char *ht_report_cohort_table(const json_t *cohort);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

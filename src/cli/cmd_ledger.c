@@ -1,0 +1,376 @@
+/* hepatrack measurements import, timeline, history, trial: the lesion ledger from the shell. */
+#include "cli.h"
+
+#include "hepatrack/ingest.h"
+#include "hepatrack/ledger.h"
+#include "hepatrack/report.h"
+#include "hepatrack/util.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The index, for ledger commands (created when missing: the ledger may come before images). */
+static int open_store(const cli_context *ctx, const char *cmd, ht_store **store)
+{
+    char *path = ht_ingest_index_path(ctx->data_dir);
+    int err = path ? ht_mkdir_p(ctx->data_dir) : HT_ENOMEM;
+    if (err == HT_OK)
+        err = ht_store_open(store, path);
+    if (err < 0)
+        cli_error(cmd, "cannot open the index in '%s': %s", ctx->data_dir, ht_error_last());
+    free(path);
+    return err;
+}
+
+void cmd_measurements_help(void)
+{
+    printf("usage: hepatrack measurements import FILE.json\n\n"
+           "Import lesion measurements: one subject (an object) or several (an array), all or\n"
+           "nothing; see docs/measurements.md. Re-importing merges: a changed record becomes a\n"
+           "new version and needs a \"reason\"; \"retract\": true withdraws an assessment.\n");
+}
+
+int cmd_measurements(const cli_context *ctx, int argc, char **argv)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    ht_store *store = NULL;
+    ht_ledger_import_summary sum;
+    int err;
+
+    if (argc != 3 || strcmp(argv[1], "import") != 0) {
+        cli_error("measurements", "usage: hepatrack measurements import FILE.json");
+        return CLI_FATAL;
+    }
+    if (ht_file_read(argv[2], (size_t)64 << 20, &text, &len) < 0) {
+        cli_error("measurements", "%s", ht_error_last());
+        return CLI_FATAL;
+    }
+    if ((err = open_store(ctx, "measurements", &store)) == HT_OK &&
+        (err = ht_ledger_import(store, (const char *)text, len, argv[2], &sum)) < 0)
+        cli_error("measurements", "%s: nothing imported: %s", argv[2], ht_error_last());
+    if (err == HT_OK) {
+        printf("%d subject%s: %d new records, %d corrections, %d retractions, %d unchanged\n",
+               sum.subjects, sum.subjects == 1 ? "" : "s", sum.new_records, sum.corrections,
+               sum.retractions, sum.unchanged);
+        if (sum.notes[0])
+            fprintf(stderr, "hepatrack measurements: note: %s\n", sum.notes);
+    }
+    ht_store_free(store);
+    free(text);
+    return err == HT_OK ? CLI_OK
+                        : (err == HT_EINVALID || err == HT_EPARSE ? CLI_PARTIAL : CLI_FATAL);
+}
+
+/* --criteria, --no-confirmation, --format shared by timeline and cohort. */
+typedef struct report_args {
+    ht_criterion criterion;
+    ht_report_options options;
+    const char *format;
+    const char *subject;
+} report_args;
+
+static int
+parse_report_args(const char *cmd, int argc, char **argv, int want_subject, report_args *a)
+{
+    static const struct option options[] = {{"criteria", required_argument, NULL, 'c'},
+                                            {"no-confirmation", no_argument, NULL, 'n'},
+                                            {"format", required_argument, NULL, 'f'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {0, 0, 0, 0}};
+    ht_report_options init = HT_REPORT_OPTIONS_INIT;
+    int opt;
+    a->criterion = HT_RECIST11;
+    a->options = init;
+    a->format = "table";
+    a->subject = NULL;
+    optind = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            if (ht_criterion_parse(optarg, &a->criterion) < 0) {
+                cli_error(cmd, "%s", ht_error_last());
+                return -1;
+            }
+            break;
+        case 'n':
+            a->options.confirmation_required = 0;
+            break;
+        case 'f':
+            if (strcmp(optarg, "table") && strcmp(optarg, "json") && strcmp(optarg, "csv")) {
+                cli_error(cmd, "--format must be table, json or csv (got '%s')", optarg);
+                return -1;
+            }
+            a->format = optarg;
+            break;
+        case 'j':
+            a->format = "json";
+            break;
+        default:
+            return -1;
+        }
+    }
+    if (want_subject) {
+        if (optind + 1 != argc) {
+            cli_error(cmd, "give one subject id");
+            return -1;
+        }
+        a->subject = argv[optind];
+    } else if (optind != argc) {
+        cli_error(cmd, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+static void print_report(const json_t *report,
+                         const char *format,
+                         char *(*csv)(const json_t *),
+                         char *(*table)(const json_t *))
+{
+    if (!strcmp(format, "json")) {
+        cli_print_json(report);
+        return;
+    }
+    char *text = !strcmp(format, "csv") ? csv(report) : table(report);
+    if (text)
+        fputs(text, stdout);
+    free(text);
+}
+
+void cmd_timeline_help(void)
+{
+    printf("usage: hepatrack timeline SUBJECT [--criteria recist1.1|mrecist|choi]\n"
+           "                          [--no-confirmation] [--format table|json|csv]\n\n"
+           "A subject's responses per time point and its best overall response, with the\n"
+           "hepatic tumour load, the intra/extrahepatic responses, eligibility and warnings.\n");
+}
+
+int cmd_timeline(const cli_context *ctx, int argc, char **argv)
+{
+    report_args a;
+    ht_store *store = NULL;
+    json_t *report = NULL;
+    int err;
+    if (parse_report_args("timeline", argc, argv, 1, &a) < 0)
+        return CLI_FATAL;
+    if ((err = open_store(ctx, "timeline", &store)) < 0)
+        return CLI_FATAL;
+    if ((err = ht_report_timeline(store, a.subject, a.criterion, &a.options, &report)) < 0)
+        cli_error("timeline", "%s", ht_error_last());
+    else
+        print_report(report, a.format, ht_report_timeline_csv, ht_report_timeline_table);
+    json_decref(report);
+    ht_store_free(store);
+    return err == HT_OK ? CLI_OK
+                        : (err == HT_ENOTFOUND || err == HT_EINVALID ? CLI_PARTIAL : CLI_FATAL);
+}
+
+void cmd_cohort_help(void)
+{
+    printf("usage: hepatrack cohort [--criteria recist1.1|mrecist|choi] [--no-confirmation]\n"
+           "                        [--format table|json|csv]\n\n"
+           "Per subject the best overall response, best change, progression and PFS/OS; for the\n"
+           "cohort ORR and DCR with exact 95 %% intervals and Kaplan-Meier medians.\n");
+}
+
+int cmd_cohort(const cli_context *ctx, int argc, char **argv)
+{
+    report_args a;
+    ht_store *store = NULL;
+    json_t *report = NULL;
+    int err;
+    if (parse_report_args("cohort", argc, argv, 0, &a) < 0)
+        return CLI_FATAL;
+    if ((err = open_store(ctx, "cohort", &store)) < 0)
+        return CLI_FATAL;
+    if ((err = ht_report_cohort(store, a.criterion, &a.options, &report)) < 0)
+        cli_error("cohort", "%s", ht_error_last());
+    else
+        print_report(report, a.format, ht_report_cohort_csv, ht_report_cohort_table);
+    json_decref(report);
+    ht_store_free(store);
+    return err == HT_OK ? CLI_OK : CLI_FATAL;
+}
+
+void cmd_history_help(void)
+{
+    printf("usage: hepatrack history SUBJECT [--json]\n\n"
+           "Every version of every record of a subject (who, when, why) and its audit log.\n");
+}
+
+typedef struct history {
+    json_t *versions, *audit;
+} history;
+
+static int add_version(void *payload, const ht_ledger_row *row)
+{
+    history *h = payload;
+    json_t *o = json_object();
+    json_object_set_new(o, "kind", json_string(row->kind));
+    json_object_set_new(o, "key", json_string(row->key));
+    json_object_set_new(o, "version", json_integer(row->version));
+    json_object_set_new(o, "retracted", json_boolean(row->retracted));
+    json_object_set_new(o, "reader", json_string(row->reader));
+    json_object_set_new(o, "recorded_at", json_string(row->recorded_at));
+    json_object_set_new(o, "reason", json_string(row->reason));
+    json_t *body = row->retracted ? json_null() : json_loads(row->body, 0, NULL);
+    json_object_set_new(o, "record", body ? body : json_null());
+    json_array_append_new(h->versions, o);
+    return 0;
+}
+
+static int add_audit(void *payload, const ht_audit_row *row)
+{
+    history *h = payload;
+    json_t *o = json_object();
+    json_object_set_new(o, "at", json_string(row->at));
+    json_object_set_new(o, "user", json_string(row->user));
+    json_object_set_new(o, "action", json_string(row->action));
+    json_object_set_new(o, "detail", json_string(row->detail));
+    json_array_append_new(h->audit, o);
+    return 0;
+}
+
+int cmd_history(const cli_context *ctx, int argc, char **argv)
+{
+    ht_store *store = NULL;
+    int64_t subject;
+    int as_json = 0, err;
+    const char *sid = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json"))
+            as_json = 1;
+        else if (!sid)
+            sid = argv[i];
+        else {
+            cli_error("history", "unexpected argument '%s'", argv[i]);
+            return CLI_FATAL;
+        }
+    }
+    if (!sid) {
+        cli_error("history", "give a subject id");
+        return CLI_FATAL;
+    }
+    if (open_store(ctx, "history", &store) < 0)
+        return CLI_FATAL;
+    history h = {json_array(), json_array()};
+    if ((err = ht_store_subject_find(store, sid, &subject)) < 0 ||
+        (err = ht_store_ledger_history(store, subject, add_version, &h)) < 0 ||
+        (err = ht_store_audit_each(store, sid, add_audit, &h)) < 0) {
+        cli_error("history", "%s", ht_error_last());
+    } else if (as_json) {
+        json_t *o = json_object();
+        json_object_set_new(o, "subject", json_string(sid));
+        json_object_set_new(o, "versions", json_incref(h.versions));
+        json_object_set_new(o, "audit", json_incref(h.audit));
+        cli_print_json(o);
+        json_decref(o);
+    } else {
+        size_t i;
+        json_t *v;
+        printf("subject %s: %zu record versions\n", sid, json_array_size(h.versions));
+        json_array_foreach(h.versions, i, v)
+        {
+            char *rec = json_dumps(json_object_get(v, "record"), JSON_COMPACT | JSON_SORT_KEYS);
+            const char *key = json_string_value(json_object_get(v, "key"));
+            char shown[300];
+            snprintf(shown, sizeof(shown), "%s", key);
+            for (char *p = shown; *p; p++)
+                if (*p == '\t')
+                    *p = '@';
+            printf("%s  %-10s %-12s v%lld %s by %s%s%s\n    %s\n",
+                   json_string_value(json_object_get(v, "recorded_at")),
+                   json_string_value(json_object_get(v, "kind")), shown,
+                   (long long)json_integer_value(json_object_get(v, "version")),
+                   json_is_true(json_object_get(v, "retracted")) ? "retracted" : "recorded",
+                   json_string_value(json_object_get(v, "reader")),
+                   *json_string_value(json_object_get(v, "reason")) ? ": " : "",
+                   json_string_value(json_object_get(v, "reason")), rec ? rec : "null");
+            free(rec);
+        }
+        printf("audit log: %zu entries\n", json_array_size(h.audit));
+        json_array_foreach(h.audit, i, v)
+            printf("%s  %-8s %-8s %s\n", json_string_value(json_object_get(v, "at")),
+                   json_string_value(json_object_get(v, "user")),
+                   json_string_value(json_object_get(v, "action")),
+                   json_string_value(json_object_get(v, "detail")));
+    }
+    json_decref(h.versions);
+    json_decref(h.audit);
+    ht_store_free(store);
+    return err == HT_OK ? CLI_OK : (err == HT_ENOTFOUND ? CLI_PARTIAL : CLI_FATAL);
+}
+
+void cmd_trial_help(void)
+{
+    printf("usage: hepatrack trial show [--json]\n"
+           "       hepatrack trial set KEY VALUE\n\n"
+           "Trial parameters (spec 13.1): study_id, reader_role, confirmation_required,\n"
+           "confirmation_min_days, sd_min_days, assessment_interval_days.\n");
+}
+
+static int add_param(void *payload, const char *key, const char *value)
+{
+    json_object_set_new(payload, key, json_string(value));
+    return 0;
+}
+
+int cmd_trial(const cli_context *ctx, int argc, char **argv)
+{
+    ht_store *store = NULL;
+    int err = HT_OK;
+    if (argc >= 2 && !strcmp(argv[1], "set") && argc == 4) {
+        if (open_store(ctx, "trial", &store) < 0)
+            return CLI_FATAL;
+        const char *user = getenv("USER");
+        if ((err = ht_ledger_param_set(store, argv[2], argv[3], user ? user : "cli")) < 0)
+            cli_error("trial", "%s", ht_error_last());
+        ht_store_free(store);
+        return err == HT_OK ? CLI_OK : CLI_PARTIAL;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "show") && argc <= 3) {
+        ht_rs_params p;
+        int32_t interval;
+        char study[80] = "NCT06071052", role[80] = "INVESTIGATOR";
+        if (open_store(ctx, "trial", &store) < 0)
+            return CLI_FATAL;
+        json_t *o = json_object(), *stored = json_object();
+        if ((err = ht_ledger_params(store, &p, &interval)) == HT_OK &&
+            (err = ht_store_param_each(store, add_param, stored)) == HT_OK) {
+            ht_store_param_get(store, "study_id", study, sizeof(study));
+            ht_store_param_get(store, "reader_role", role, sizeof(role));
+            json_object_set_new(o, "study_id", json_string(study));
+            json_object_set_new(o, "reader_role", json_string(role));
+            json_object_set_new(o, "confirmation_required", json_boolean(p.confirmation_required));
+            json_object_set_new(o, "confirmation_min_days", json_integer(p.confirmation_min_days));
+            json_object_set_new(o, "sd_min_days", json_integer(p.sd_min_days));
+            json_object_set_new(o, "assessment_interval_days",
+                                interval == HT_NO_VALUE ? json_null() : json_integer(interval));
+            if (argc == 3 && !strcmp(argv[2], "--json")) {
+                cli_print_json(o);
+            } else {
+                const char *key;
+                json_t *v;
+                json_object_foreach(o, key, v)
+                {
+                    char *t = json_dumps(v, JSON_ENCODE_ANY);
+                    printf("%-26s %s%s\n", key, t ? t : "",
+                           json_object_get(stored, key) ? "" : "  (default)");
+                    free(t);
+                }
+            }
+        } else {
+            cli_error("trial", "%s", ht_error_last());
+        }
+        json_decref(o);
+        json_decref(stored);
+        ht_store_free(store);
+        return err == HT_OK ? CLI_OK : CLI_FATAL;
+    }
+    cmd_trial_help();
+    return CLI_FATAL;
+}

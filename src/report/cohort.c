@@ -1,0 +1,380 @@
+/* The cohort's endpoints (spec 9, 13.3): per subject BOR, PFS and OS; ORR, DCR; KM medians. */
+#define _GNU_SOURCE
+#include "report_internal.h"
+#include "stats.h"
+
+#include "hepatrack/util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct cohort {
+    ht_store *store;
+    ht_criterion criterion;
+    ht_rs_params params;
+    int32_t interval;
+    json_t *subjects;
+    int n, orr, dcr, any_death;
+    ht_stats_obs *pfs, *os;
+    int cap;
+    int err;
+} cohort;
+
+/* PFS (spec 9): to the earlier of progression and death, censored at the last assessment;
+ * an event after two or more consecutive missed visits is censored before them (A20). */
+static void pfs(const cohort *c,
+                const ht_rs_subject *s,
+                const ht_rs_result *res,
+                const ht_ledger_dates *dates,
+                int32_t start,
+                json_t *row,
+                ht_stats_obs *obs)
+{
+    int32_t event = HT_NO_VALUE;
+    const char *rule;
+    int prog = res->bor.progression_tp;
+    if (prog >= 0)
+        event = s->timepoints[res->timepoints[prog].index].day;
+    int death =
+        dates->death_date != HT_NO_VALUE && (event == HT_NO_VALUE || dates->death_date < event);
+    if (death)
+        event = dates->death_date;
+    /* the last follow-up with imaging before the event (or at all), and the visits missed */
+    int32_t last = HT_NO_VALUE;
+    int missed = 0, run = 0;
+    for (int p = 1; p < res->ntimepoints; p++) {
+        const ht_rs_timepoint *tp = &s->timepoints[res->timepoints[p].index];
+        if (event != HT_NO_VALUE && tp->day >= event)
+            break;
+        if (tp->imaging_performed) {
+            last = tp->day;
+            run = 0;
+        } else if (++run > missed) {
+            missed = run;
+        }
+    }
+    int32_t from = last != HT_NO_VALUE ? last : s->timepoints[res->timepoints[0].index].day;
+    int recorded_run = 0;
+    for (int p = 1; p < res->ntimepoints; p++) { /* consecutive misses right before the event */
+        const ht_rs_timepoint *tp = &s->timepoints[res->timepoints[p].index];
+        if (event != HT_NO_VALUE && tp->day >= event)
+            break;
+        recorded_run = tp->imaging_performed ? 0 : recorded_run + 1;
+    }
+    int by_interval = 0;
+    if (c->interval != HT_NO_VALUE && event != HT_NO_VALUE && event > from)
+        by_interval = (event - from - 1) / c->interval;
+    int missed_before_event = recorded_run > by_interval ? recorded_run : by_interval;
+    (void)missed;
+    int32_t end;
+    int censored;
+    if (event != HT_NO_VALUE && missed_before_event < 2) {
+        end = event;
+        censored = 0;
+        rule = death ? "death" : "progression";
+    } else if (event != HT_NO_VALUE) {
+        end = from;
+        censored = 1;
+        rule = "event after two or more missed visits: last assessment before them";
+    } else if (last != HT_NO_VALUE) {
+        end = last;
+        censored = 1;
+        rule = "no progression: last assessment";
+    } else {
+        end = start;
+        censored = 1;
+        rule = "no assessment after baseline: day 0";
+    }
+    if (end < start)
+        end = start;
+    json_object_set_new(row, "pfs_days", json_integer(end - start));
+    json_object_set_new(row, "pfs_censored", json_boolean(censored));
+    json_object_set_new(row, "pfs_censoring_rule", json_string(rule));
+    obs->time = end - start;
+    obs->event = !censored;
+}
+
+static void os(const ht_rs_subject *s,
+               const ht_rs_result *res,
+               const ht_ledger_dates *dates,
+               int32_t start,
+               json_t *row,
+               ht_stats_obs *obs)
+{
+    int32_t end = dates->death_date;
+    int censored = end == HT_NO_VALUE;
+    if (censored) {
+        end = dates->last_known_alive;
+        for (int p = 0; end == HT_NO_VALUE && p < res->ntimepoints; p++)
+            if (p == res->ntimepoints - 1)
+                end = s->timepoints[res->timepoints[p].index].day;
+    }
+    if (end < start)
+        end = start;
+    json_object_set_new(row, "os_days", json_integer(end - start));
+    json_object_set_new(row, "os_censored", json_boolean(censored));
+    obs->time = end - start;
+    obs->event = !censored;
+}
+
+static int add_subject(void *payload, const char *subject_id)
+{
+    cohort *c = payload;
+    ht_ledger_subject *ls = NULL;
+    ht_rs_result res;
+    int err;
+
+    memset(&res, 0, sizeof(res));
+    if ((err = ht_ledger_load(c->store, subject_id, &ls)) < 0)
+        return c->err = err;
+    const ht_rs_subject *s = ht_ledger_engine_input(ls);
+    int has_baseline = 0;
+    for (int i = 0; i < s->ntimepoints; i++)
+        has_baseline |= s->timepoints[i].baseline;
+    if (!has_baseline) { /* not in the denominator (spec 9: subjects with a baseline) */
+        ht_ledger_subject_free(ls);
+        return 0;
+    }
+    if ((err = ht_response_evaluate(s, c->criterion, &c->params, &res)) < 0) {
+        ht_ledger_subject_free(ls);
+        return c->err = err;
+    }
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 64;
+        c->pfs = realloc(c->pfs, (size_t)c->cap * sizeof(*c->pfs));
+        c->os = realloc(c->os, (size_t)c->cap * sizeof(*c->os));
+        if (!c->pfs || !c->os) {
+            ht_response_result_free(&res);
+            ht_ledger_subject_free(ls);
+            return c->err = ht_error_set(HT_ENOMEM, "out of memory building the cohort");
+        }
+    }
+    ht_ledger_dates dates = ht_ledger_subject_dates(ls);
+    int32_t start = dates.treatment_start != HT_NO_VALUE
+                        ? dates.treatment_start
+                        : s->timepoints[res.timepoints[0].index].day;
+    ht_response bor = res.bor.bor;
+    json_t *row = json_object();
+    json_object_set_new(row, "subject", json_string(subject_id));
+    json_object_set_new(row, "best_overall_response", ht_report__response(bor));
+    json_object_set_new(row, "bor_confirmed",
+                        res.bor.bor_confirmed < 0 ? json_null()
+                                                  : json_boolean(res.bor.bor_confirmed));
+    json_object_set_new(row, "best_change_from_baseline_pct",
+                        ht_report__mm(res.best_change_from_baseline_pct10));
+    char date[11];
+    if (res.bor.progression_tp >= 0) {
+        ht_date_format(s->timepoints[res.timepoints[res.bor.progression_tp].index].day, date);
+        json_object_set_new(row, "progression_date", json_string(date));
+    } else {
+        json_object_set_new(row, "progression_date", json_null());
+    }
+    pfs(c, s, &res, &dates, start, row, &c->pfs[c->n]);
+    os(s, &res, &dates, start, row, &c->os[c->n]);
+    c->any_death |= dates.death_date != HT_NO_VALUE;
+    c->orr += bor == HT_RESP_CR || bor == HT_RESP_PR;
+    c->dcr +=
+        bor == HT_RESP_CR || bor == HT_RESP_PR || bor == HT_RESP_SD || bor == HT_RESP_NON_CR_NON_PD;
+    c->n++;
+    json_array_append_new(c->subjects, row);
+    ht_response_result_free(&res);
+    ht_ledger_subject_free(ls);
+    return 0;
+}
+
+static json_t *one_decimal(double v)
+{
+    double r = floor(v * 10 + 0.5) / 10;
+    return json_real(r == 0 ? 0.0 : r);
+}
+
+static json_t *rate(int x, int n)
+{
+    json_t *o = json_object(), *ci = json_array();
+    double lo, hi;
+    json_object_set_new(o, "responders", json_integer(x));
+    json_object_set_new(o, "rate_pct", n ? one_decimal(100.0 * x / n) : json_null());
+    ht_stats_clopper_pearson(x, n, &lo, &hi);
+    json_array_append_new(ci, n ? one_decimal(100 * lo) : json_null());
+    json_array_append_new(ci, n ? one_decimal(100 * hi) : json_null());
+    json_object_set_new(o, "ci95_pct", ci);
+    return o;
+}
+
+static json_t *days(int has, double v)
+{
+    return has ? (v == floor(v) ? json_integer((json_int_t)v) : json_real(v)) : json_null();
+}
+
+static json_t *survival(ht_stats_obs *obs, int n)
+{
+    ht_stats_km km;
+    ht_stats_kaplan_meier(obs, n, &km);
+    json_t *o = json_object(), *ci = json_array();
+    json_object_set_new(o, "events", json_integer(km.events));
+    json_object_set_new(o, "censored", json_integer(km.censored));
+    json_object_set_new(o, "median_days", days(km.has_median, km.median));
+    json_array_append_new(ci, days(km.has_lower, km.lower));
+    json_array_append_new(ci, days(km.has_upper, km.upper));
+    json_object_set_new(o, "ci95_days", ci);
+    json_object_set_new(o, "median_months",
+                        km.has_median ? one_decimal(km.median / 30.4375) : json_null());
+    return o;
+}
+
+int ht_report_cohort(ht_store *store,
+                     ht_criterion criterion,
+                     const ht_report_options *options,
+                     json_t **out)
+{
+    cohort c;
+    int err;
+    memset(&c, 0, sizeof(c));
+    *out = NULL;
+    c.store = store;
+    c.criterion = criterion;
+    c.subjects = json_array();
+    if ((err = ht_report__params_of(store, options, &c.params, &c.interval)) < 0 ||
+        (err = ht_store_subject_each(store, add_subject, &c)) < 0 || (err = c.err) < 0) {
+        json_decref(c.subjects);
+        free(c.pfs);
+        free(c.os);
+        return err;
+    }
+    if (!c.any_death) { /* OS only where death dates exist */
+        size_t i;
+        json_t *row;
+        json_array_foreach(c.subjects, i, row)
+        {
+            json_object_set_new(row, "os_days", json_null());
+            json_object_set_new(row, "os_censored", json_null());
+        }
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "criteria", json_string(ht_criterion_name(criterion)));
+    json_object_set_new(o, "parameters", ht_report__params(&c.params));
+    json_object_set_new(o, "n", json_integer(c.n));
+    json_object_set_new(o, "subjects", c.subjects);
+    json_object_set_new(o, "orr", rate(c.orr, c.n));
+    json_object_set_new(o, "dcr", rate(c.dcr, c.n));
+    json_object_set_new(o, "pfs", c.n ? survival(c.pfs, c.n) : json_null());
+    json_object_set_new(o, "os", c.n && c.any_death ? survival(c.os, c.n) : json_null());
+    free(c.pfs);
+    free(c.os);
+    *out = o;
+    return HT_OK;
+}
+
+char *ht_report_cohort_csv(const json_t *cohort_json)
+{
+    char *buf = NULL;
+    size_t len = 0, i;
+    json_t *row;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    json_array_foreach(json_object_get(cohort_json, "subjects"), i, row)
+    {
+        const char *key;
+        json_t *v;
+        int first = 1;
+        if (i == 0) {
+            json_object_foreach(row, key, v)
+            {
+                fprintf(f, "%s%s", first ? "" : ",", key);
+                first = 0;
+            }
+            fputc('\n', f);
+            first = 1;
+        }
+        json_object_foreach(row, key, v)
+        {
+            if (!first)
+                fputc(',', f);
+            first = 0;
+            ht_report__cell(f, v);
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+    return buf;
+}
+
+static void interval_text(FILE *f, const json_t *ci, const char *unit)
+{
+    json_t *a = json_array_get(ci, 0), *b = json_array_get(ci, 1);
+    if (json_is_number(a))
+        fprintf(f, "%g", json_number_value(a));
+    else
+        fputs("NR", f);
+    fputs(" to ", f);
+    if (json_is_number(b))
+        fprintf(f, "%g", json_number_value(b));
+    else
+        fputs("NR", f);
+    fputs(unit, f);
+}
+
+char *ht_report_cohort_table(const json_t *c)
+{
+    char *buf = NULL;
+    size_t len = 0, i;
+    json_t *row;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return NULL;
+    fprintf(f, "cohort, %s: %lld subjects\n\n", json_string_value(json_object_get(c, "criteria")),
+            (long long)json_integer_value(json_object_get(c, "n")));
+    fprintf(f, "%-12s %-14s %10s %-12s %8s %-9s %s\n", "SUBJECT", "BOR", "BEST %", "PROGRESSION",
+            "PFS d", "CENSORED", "RULE");
+    json_array_foreach(json_object_get(c, "subjects"), i, row)
+    {
+        json_t *best = json_object_get(row, "best_change_from_baseline_pct");
+        char b[16];
+        if (json_is_number(best))
+            snprintf(b, sizeof(b), "%+.1f", json_number_value(best));
+        else
+            snprintf(b, sizeof(b), "–");
+        json_t *prog = json_object_get(row, "progression_date");
+        fprintf(f, "%-12s %-14s %10s %-12s %8lld %-9s %s\n",
+                json_string_value(json_object_get(row, "subject")),
+                json_string_value(json_object_get(row, "best_overall_response")), b,
+                json_is_string(prog) ? json_string_value(prog) : "–",
+                (long long)json_integer_value(json_object_get(row, "pfs_days")),
+                json_is_true(json_object_get(row, "pfs_censored")) ? "yes" : "no",
+                json_string_value(json_object_get(row, "pfs_censoring_rule")));
+    }
+    static const char *const rates[] = {"orr", "dcr"};
+    for (int k = 0; k < 2; k++) {
+        json_t *r = json_object_get(c, rates[k]);
+        json_t *pct = json_object_get(r, "rate_pct");
+        fprintf(f, "\n%s: %lld responders, %s%%, 95%% CI ", k ? "DCR" : "ORR",
+                (long long)json_integer_value(json_object_get(r, "responders")),
+                json_is_number(pct) ? "" : "–");
+        if (json_is_number(pct))
+            fseek(f, -1, SEEK_CUR), fprintf(f, "%.1f %%, 95%% CI ", json_number_value(pct));
+        interval_text(f, json_object_get(r, "ci95_pct"), " %");
+    }
+    static const char *const surv[] = {"pfs", "os"};
+    for (int k = 0; k < 2; k++) {
+        json_t *s = json_object_get(c, surv[k]);
+        if (!json_is_object(s))
+            continue;
+        json_t *m = json_object_get(s, "median_days");
+        fprintf(f, "\n%s: %lld events, %lld censored, median ", k ? "OS" : "PFS",
+                (long long)json_integer_value(json_object_get(s, "events")),
+                (long long)json_integer_value(json_object_get(s, "censored")));
+        if (json_is_number(m))
+            fprintf(f, "%g days (%.1f months)", json_number_value(m),
+                    json_number_value(json_object_get(s, "median_months")));
+        else
+            fputs("not reached", f);
+        fputs(", 95% CI ", f);
+        interval_text(f, json_object_get(s, "ci95_days"), " days");
+    }
+    fputc('\n', f);
+    fclose(f);
+    return buf;
+}
