@@ -168,6 +168,12 @@ int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
 /** Number of rows of one kind (for summaries and tests). */
 int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);
 
+/**
+ * The Study Date of an indexed study as "YYYY-MM-DD" (11 bytes).
+ * @return HT_OK, HT_ENOTFOUND (not indexed, or no valid date), HT_EDB.
+ */
+int ht_store_study_date(ht_store *store, const char *study_instance_uid, char *out);
+
 /* ---- the lesion ledger ---------------------------------------------------------------------- */
 
 /** Find a trial subject's row id. @return HT_OK, HT_ENOTFOUND, HT_EDB. */

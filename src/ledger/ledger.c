@@ -1114,7 +1114,7 @@ struct ht_ledger_subject {
     ht_rs_lesion *lesions;
     ht_rs_assessment *assessments;
     int32_t *fragments;
-    const char **dates;
+    char (*dates)[11];
     const char **read_status;
     char (*segments)[16];
     ht_ledger_dates subject_dates;
@@ -1171,7 +1171,27 @@ static int trimmed_equal(const char *a, const char *b)
     return strlen(b) == n && strncasecmp(a, b, n) == 0;
 }
 
-static int build(ht_ledger_subject *ls)
+/* A16: a time point is dated by the earliest of its studies that the index knows, else by the
+ * date entered. */
+static void timepoint_date(ht_store *store, const json_t *tp, char *out)
+{
+    size_t i;
+    json_t *uid;
+    int found = 0;
+    snprintf(out, 11, "%s", str(tp, "date"));
+    json_array_foreach(json_object_get(tp, "study_uids"), i, uid)
+    {
+        char d[11];
+        int32_t day;
+        if (ht_store_study_date(store, json_string_value(uid), d) == HT_OK &&
+            ht_date_parse(d, &day) == HT_OK && (!found || strcmp(d, out) < 0)) {
+            snprintf(out, 11, "%s", d);
+            found = 1;
+        }
+    }
+}
+
+static int build(ht_store *store, ht_ledger_subject *ls)
 {
     size_t ntp = json_object_size(ls->st.kinds[K_TIMEPOINT]);
     size_t nl = json_object_size(ls->st.kinds[K_LESION]);
@@ -1181,7 +1201,7 @@ static int build(ht_ledger_subject *ls)
     json_t *e;
 
     ls->tps = calloc(ntp + 1, sizeof(*ls->tps));
-    ls->dates = calloc(ntp + 1, sizeof(char *));
+    ls->dates = calloc(ntp + 1, sizeof(*ls->dates));
     ls->read_status = calloc(ntp + 1, sizeof(char *));
     ls->lesions = calloc(nl + 1, sizeof(*ls->lesions));
     ls->segments = calloc(nl + 1, sizeof(*ls->segments));
@@ -1211,7 +1231,9 @@ static int build(ht_ledger_subject *ls)
             continue;
         ht_rs_timepoint *t = &ls->tps[n];
         t->label = str(b, "label");
-        t->day = date_or_none(b, "date");
+        timepoint_date(store, b, ls->dates[n]);
+        if (ht_date_parse(ls->dates[n], &t->day) < 0)
+            t->day = date_or_none(b, "date");
         t->baseline = flag(b, "baseline");
         t->imaging_performed = flag(b, "imaging_performed");
         const char *pv = str(b, "portal_vein_status");
@@ -1221,7 +1243,6 @@ static int build(ht_ledger_subject *ls)
                                                  : HT_PORTAL_NONE;
         t->liver_volume_ml10 = opt_i32(b, "liver_volume_ml10");
         t->slice_thickness_mm10 = opt_i32(b, "slice_thickness_mm10");
-        ls->dates[n] = str(b, "date");
         json_t *read = body_of(&ls->st, K_READ, key);
         ls->read_status[n] = read && str(read, "status") ? str(read, "status") : "draft";
         tp_labels[n++] = t->label;
@@ -1306,7 +1327,7 @@ int ht_ledger_load(ht_store *store, const char *subject_id, ht_ledger_subject **
     }
     state_init(&ls->st);
     if ((err = ht_store_ledger_current(store, subject, load_current, &ls->st)) < 0 ||
-        (err = build(ls)) < 0) {
+        (err = build(store, ls)) < 0) {
         ht_ledger_subject_free(ls);
         return err;
     }

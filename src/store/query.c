@@ -1,6 +1,7 @@
 /* Read queries: listings, show, file enumeration. Column names are DICOM keywords. */
 #include "store_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_COLUMNS 32
@@ -242,4 +243,23 @@ int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)
     *count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
     return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "counting");
+}
+
+int ht_store_study_date(ht_store *s, const char *study_instance_uid, char *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT study_date FROM studies WHERE study_uid = ?1", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "looking up a study date");
+    sqlite3_bind_text(st, 1, study_instance_uid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    const unsigned char *d = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
+    int ok = d && strlen((const char *)d) == 8;
+    if (ok) /* DICOM DA is YYYYMMDD */
+        snprintf(out, 11, "%.4s-%.2s-%.2s", d, d + 4, d + 6);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "looking up a study date");
+    return ok ? HT_OK : HT_ENOTFOUND;
 }
