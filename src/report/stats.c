@@ -145,16 +145,17 @@ void ht_stats_kaplan_meier(ht_stats_obs *obs, int n, ht_stats_km *out)
                 double se = sqrt(greenwood) / fabs(log(s)); /* of log(-log S) */
                 low[k] = pow(s, exp(1.959963984540054 * se));
                 up[k] = pow(s, exp(-1.959963984540054 * se));
-            } else {
-                low[k] = up[k] = s;
+            } else { /* no band where the curve is 0 (R gives NA there) */
+                low[k] = up[k] = NAN;
             }
             k++;
         }
         i = j;
     }
     out->has_median = first_at_half(surv, times, k, &out->median);
-    out->has_lower = first_at_half(up, times, k, &out->lower);
-    out->has_upper = first_at_half(low, times, k, &out->upper);
+    /* The interval runs from where the lower band reaches one half to where the upper does. */
+    out->has_lower = first_at_half(low, times, k, &out->lower);
+    out->has_upper = first_at_half(up, times, k, &out->upper);
 done:
     free(times);
     free(surv);
