@@ -51,7 +51,7 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
     }
     if ((err = open_store(ctx, "measurements", &store)) == HT_OK &&
         (err = ht_ledger_import(store, (const char *)text, len, argv[2], &sum)) < 0)
-        cli_error("measurements", "%s: nothing imported: %s", argv[2], ht_error_last());
+        cli_error("measurements", "nothing imported: %s", ht_error_last());
     if (err == HT_OK) {
         printf("%d subject%s: %d new records, %d corrections, %d retractions, %d unchanged\n",
                sum.subjects, sum.subjects == 1 ? "" : "s", sum.new_records, sum.corrections,

@@ -867,8 +867,9 @@ static int parse_subject(json_t *in,
         const char *label = str(b, "label");
         if (duplicate(rs, K_TIMEPOINT, label)) {
             where t = {sid, NULL, label};
-            json_decref(b);
-            return fail(&t, "the time point appears twice in the file");
+            err = fail(&t, "the time point appears twice in the file");
+            json_decref(b); /* after the message: label lives in b */
+            return err;
         }
         if ((err = add_record(rs, K_TIMEPOINT, label, b, str(x, "reason"))) < 0)
             return err;
@@ -881,8 +882,9 @@ static int parse_subject(json_t *in,
         const char *id = str(b, "id");
         if (duplicate(rs, K_LESION, id)) {
             where t = {sid, id, NULL};
+            err = fail(&t, "the lesion appears twice in the file");
             json_decref(b);
-            return fail(&t, "the lesion appears twice in the file");
+            return err;
         }
         if ((err = add_record(rs, K_LESION, id, b, str(x, "reason"))) < 0)
             return err;
@@ -897,8 +899,9 @@ static int parse_subject(json_t *in,
         snprintf(key, sizeof(key), "%s\t%s", str(b, "lesion"), str(b, "timepoint"));
         if (duplicate(rs, K_ASSESSMENT, key)) {
             where t = {sid, str(b, "lesion"), str(b, "timepoint")};
+            err = fail(&t, "the assessment appears twice in the file");
             json_decref(b);
-            return fail(&t, "the assessment appears twice in the file");
+            return err;
         }
         if (retract) {
             json_decref(b);
@@ -1068,7 +1071,7 @@ int ht_ledger_import(ht_store *store,
     int err;
 
     memset(summary, 0, sizeof(*summary));
-    doc = json_loadb(json_text, len, JSON_REJECT_DUPLICATES, &jerr);
+    doc = json_loadb(json_text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!doc)
         return ht_error_set(HT_EPARSE, "%s: not valid JSON at line %d, column %d: %s", source,
                             jerr.line, jerr.column, jerr.text);
