@@ -58,6 +58,17 @@ int ht_ledger_load(ht_store *store, const char *subject_id, ht_ledger_subject **
 
 void ht_ledger_subject_free(ht_ledger_subject *subject);
 
+/**
+ * Load every subject in turn (in one pass over the ledger) and hand each to cb, which takes
+ * ownership. A non-zero return from cb stops the walk and is returned.
+ */
+int ht_ledger_each(ht_store *store,
+                   int (*cb)(void *payload, ht_ledger_subject *subject),
+                   void *payload);
+
+/** The subject's trial id (borrowed). */
+const char *ht_ledger_subject_id(const ht_ledger_subject *subject);
+
 /** The engine's view of the subject (borrowed). */
 const ht_rs_subject *ht_ledger_engine_input(const ht_ledger_subject *subject);
 

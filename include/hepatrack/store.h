@@ -207,6 +207,61 @@ typedef int (*ht_ledger_cb)(void *payload, const ht_ledger_row *row);
 /** The latest version of each record of a subject (retracted ones included), by kind and key. */
 int ht_store_ledger_current(ht_store *store, int64_t subject, ht_ledger_cb cb, void *payload);
 
+/* The fields of current ledger records that the engine reads, extracted by the database. */
+typedef enum ht_ledger_field {
+    HT_LF_LABEL = 0, /* time point */
+    HT_LF_DATE,
+    HT_LF_BASELINE,
+    HT_LF_IMAGING,
+    HT_LF_PORTAL_VEIN,
+    HT_LF_LIVER_VOLUME,
+    HT_LF_SLICE_THICKNESS,
+    HT_LF_STUDY_UIDS, /* JSON array text */
+    HT_LF_ID,         /* lesion */
+    HT_LF_ROLE,
+    HT_LF_SITE,
+    HT_LF_LOCATION,
+    HT_LF_NODAL,
+    HT_LF_LESION, /* assessment */
+    HT_LF_TIMEPOINT,
+    HT_LF_STATE,
+    HT_LF_LONG_AXIS,
+    HT_LF_SHORT_AXIS,
+    HT_LF_PERPENDICULAR,
+    HT_LF_CRANIOCAUDAL,
+    HT_LF_VIABLE_AXIS,
+    HT_LF_MEAN_HU,
+    HT_LF_MERGED_INTO,
+    HT_LF_PHASE,
+    HT_LF_FRAGMENTS,       /* JSON array text */
+    HT_LF_TREATMENT_START, /* subject */
+    HT_LF_DEATH_DATE,
+    HT_LF_LAST_KNOWN_ALIVE,
+    HT_LF_STATUS, /* read */
+    HT_LF_COUNT
+} ht_ledger_field;
+
+/** One current record's fields: text (NULL when absent) and, for numbers and booleans, num. */
+typedef struct ht_ledger_fields {
+    const char *subject_id;
+    const char *kind;
+    const char *key;
+    const char *text[HT_LF_COUNT];
+    int64_t num[HT_LF_COUNT];
+} ht_ledger_fields;
+
+typedef int (*ht_ledger_fields_cb)(void *payload, const ht_ledger_fields *row);
+
+/**
+ * The current, not retracted, version of every record of one subject (subject_id) or of all
+ * subjects (NULL), ordered by subject, with the fields the engine reads. One query for a whole
+ * cohort, and no JSON parsing outside the database.
+ */
+int ht_store_ledger_fields(ht_store *store,
+                           const char *subject_id,
+                           ht_ledger_fields_cb cb,
+                           void *payload);
+
 /** Every version of every record of a subject, oldest first. */
 int ht_store_ledger_history(ht_store *store, int64_t subject, ht_ledger_cb cb, void *payload);
 

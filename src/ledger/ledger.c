@@ -1107,26 +1107,72 @@ int ht_ledger_import(ht_store *store,
     return err;
 }
 
-/* ---- loading a subject for the engine ------------------------------------------------------ */
+/* ---- loading subjects for the engine ------------------------------------------------------ */
+
+/* Strings copied out of the database rows, freed with the subject. */
+typedef struct arena {
+    char **items;
+    size_t n, cap;
+} arena;
 
 struct ht_ledger_subject {
-    state st;
     char *id;
     ht_rs_subject rs;
     ht_rs_timepoint *tps;
     ht_rs_lesion *lesions;
     ht_rs_assessment *assessments;
+    int ntp, nl, na, cap_tp, cap_l, cap_a;
     int32_t *fragments;
-    char (*dates)[11];
+    int nfrag, cap_frag;
+    char (*dates)[11]; /* per time point, capacity cap_dates */
+    int cap_dates;
     const char **read_status;
-    char (*segments)[16];
+    /* assessments name their lesion, time point and merge target by label until resolved */
+    struct assessment_names {
+        const char *lesion, *tp, *into;
+        int frag_start;
+    } * names;
+    int cap_names;
+    struct read_record {
+        const char *label, *status;
+    } * reads;
+    int nreads, cap_reads;
     ht_ledger_dates subject_dates;
+    arena strings;
 };
 
-static int32_t opt_i32(const json_t *b, const char *key)
+static const char *keep(ht_ledger_subject *ls, const char *s)
 {
-    json_t *v = json_object_get(b, key);
-    return json_is_integer(v) ? (int32_t)json_integer_value(v) : HT_NO_VALUE;
+    arena *a = &ls->strings;
+    if (!s)
+        return NULL;
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 64;
+        char **p = realloc(a->items, cap * sizeof(char *));
+        if (!p)
+            return NULL;
+        a->items = p;
+        a->cap = cap;
+    }
+    char *copy = strdup(s);
+    if (copy)
+        a->items[a->n++] = copy;
+    return copy;
+}
+
+static int grow(void **p, int *cap, int n, size_t size, int extra)
+{
+    if (n + extra <= *cap)
+        return 0;
+    int c = *cap ? *cap : 16;
+    while (c < n + extra)
+        c *= 2;
+    void *q = realloc(*p, (size_t)c * size);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
 }
 
 static ht_state state_from(const char *s)
@@ -1149,19 +1195,15 @@ static ht_state state_from(const char *s)
     return HT_STATE_MEASURED;
 }
 
-static int32_t date_or_none(const json_t *b, const char *key)
+static int32_t date_value(const char *s)
 {
     int32_t d;
-    const char *s = b ? str(b, key) : NULL;
     return s && ht_date_parse(s, &d) == HT_OK ? d : HT_NO_VALUE;
 }
 
-static int index_of(const char *const *labels, int n, const char *label)
+static int32_t opt_num(const ht_ledger_fields *f, ht_ledger_field k)
 {
-    for (int i = 0; label && i < n; i++)
-        if (!strcmp(labels[i], label))
-            return i;
-    return -1;
+    return f->text[k] ? (int32_t)f->num[k] : HT_NO_VALUE;
 }
 
 static int trimmed_equal(const char *a, const char *b)
@@ -1174,146 +1216,233 @@ static int trimmed_equal(const char *a, const char *b)
     return strlen(b) == n && strncasecmp(a, b, n) == 0;
 }
 
-/* A16: a time point is dated by the earliest of its studies that the index knows, else by the
- * date entered. */
-static void timepoint_date(ht_store *store, const json_t *tp, char *out)
+/* Add one current record to the subject being loaded. */
+static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fields *f)
 {
-    size_t i;
-    json_t *uid;
-    int found = 0;
-    snprintf(out, 11, "%s", str(tp, "date"));
-    json_array_foreach(json_object_get(tp, "study_uids"), i, uid)
-    {
-        char d[11];
-        int32_t day;
-        if (ht_store_study_date(store, json_string_value(uid), d) == HT_OK &&
-            ht_date_parse(d, &day) == HT_OK && (!found || strcmp(d, out) < 0)) {
-            snprintf(out, 11, "%s", d);
-            found = 1;
-        }
-    }
-}
-
-static int build(ht_store *store, ht_ledger_subject *ls)
-{
-    size_t ntp = json_object_size(ls->st.kinds[K_TIMEPOINT]);
-    size_t nl = json_object_size(ls->st.kinds[K_LESION]);
-    size_t na = json_object_size(ls->st.kinds[K_ASSESSMENT]);
-    size_t nfrag = 0;
-    const char *key;
-    json_t *e;
-
-    ls->tps = calloc(ntp + 1, sizeof(*ls->tps));
-    ls->dates = calloc(ntp + 1, sizeof(*ls->dates));
-    ls->read_status = calloc(ntp + 1, sizeof(char *));
-    ls->lesions = calloc(nl + 1, sizeof(*ls->lesions));
-    ls->segments = calloc(nl + 1, sizeof(*ls->segments));
-    ls->assessments = calloc(na + 1, sizeof(*ls->assessments));
-    json_object_foreach(ls->st.kinds[K_ASSESSMENT], key, e)
-    {
-        json_t *f = json_object_get(json_object_get(e, "body"), "fragments");
-        nfrag += json_is_array(f) ? json_array_size(f) : 0;
-    }
-    ls->fragments = calloc(nfrag + 1, sizeof(int32_t));
-    if (!ls->tps || !ls->dates || !ls->read_status || !ls->lesions || !ls->segments ||
-        !ls->assessments || !ls->fragments)
-        return ht_error_set(HT_ENOMEM, "out of memory loading subject %s", ls->id);
-
-    const char **tp_labels = calloc(ntp + 1, sizeof(char *));
-    const char **lesion_labels = calloc(nl + 1, sizeof(char *));
-    if (!tp_labels || !lesion_labels) {
-        free(tp_labels);
-        free(lesion_labels);
-        return ht_error_set(HT_ENOMEM, "out of memory loading subject %s", ls->id);
-    }
-    int n = 0;
-    json_object_foreach(ls->st.kinds[K_TIMEPOINT], key, e)
-    {
-        json_t *b = body_of(&ls->st, K_TIMEPOINT, key);
-        if (!b)
-            continue;
-        ht_rs_timepoint *t = &ls->tps[n];
-        t->label = str(b, "label");
-        timepoint_date(store, b, ls->dates[n]);
-        if (ht_date_parse(ls->dates[n], &t->day) < 0)
-            t->day = date_or_none(b, "date");
-        t->baseline = flag(b, "baseline");
-        t->imaging_performed = flag(b, "imaging_performed");
-        const char *pv = str(b, "portal_vein_status");
+    int k = kind_of(f->kind);
+    if (k == K_TIMEPOINT) {
+        if (grow((void **)&ls->tps, &ls->cap_tp, ls->ntp, sizeof(*ls->tps), 1) ||
+            grow((void **)&ls->dates, &ls->cap_dates, ls->ntp, sizeof(*ls->dates), 1))
+            return HT_ENOMEM;
+        ht_rs_timepoint *t = &ls->tps[ls->ntp];
+        memset(t, 0, sizeof(*t));
+        t->label = keep(ls, f->text[HT_LF_LABEL]);
+        t->baseline = f->num[HT_LF_BASELINE] != 0;
+        t->imaging_performed = f->num[HT_LF_IMAGING] != 0;
+        const char *pv = f->text[HT_LF_PORTAL_VEIN];
         t->portal_vein = !pv                     ? HT_PORTAL_UNKNOWN
                          : !strcmp(pv, "main")   ? HT_PORTAL_MAIN
                          : !strcmp(pv, "branch") ? HT_PORTAL_BRANCH
                                                  : HT_PORTAL_NONE;
-        t->liver_volume_ml10 = opt_i32(b, "liver_volume_ml10");
-        t->slice_thickness_mm10 = opt_i32(b, "slice_thickness_mm10");
-        json_t *read = body_of(&ls->st, K_READ, key);
-        ls->read_status[n] = read && str(read, "status") ? str(read, "status") : "draft";
-        tp_labels[n++] = t->label;
-    }
-    ls->rs.ntimepoints = n;
-    n = 0;
-    json_object_foreach(ls->st.kinds[K_LESION], key, e)
-    {
-        json_t *b = body_of(&ls->st, K_LESION, key);
-        if (!b)
-            continue;
-        ht_rs_lesion *l = &ls->lesions[n];
-        const char *role = str(b, "role");
-        l->label = str(b, "id");
-        l->role = !strcmp(role, "target")       ? HT_ROLE_TARGET
-                  : !strcmp(role, "non-target") ? HT_ROLE_NON_TARGET
-                                                : HT_ROLE_NEW;
-        l->nodal = flag(b, "nodal");
-        l->site = str(b, "site");
-        l->liver = trimmed_equal(l->site, "liver");
-        l->lymph_node = trimmed_equal(l->site, "lymph node");
-        l->segment = str(b, "location");
-        lesion_labels[n++] = l->label;
-    }
-    ls->rs.nlesions = n;
-    n = 0;
-    size_t f = 0;
-    json_object_foreach(ls->st.kinds[K_ASSESSMENT], key, e)
-    {
-        json_t *b = body_of(&ls->st, K_ASSESSMENT, key);
-        if (!b)
-            continue;
-        ht_rs_assessment *a = &ls->assessments[n];
-        a->lesion = index_of(lesion_labels, ls->rs.nlesions, str(b, "lesion"));
-        a->timepoint = index_of(tp_labels, ls->rs.ntimepoints, str(b, "timepoint"));
-        if (a->lesion < 0 || a->timepoint < 0)
-            continue; /* its lesion or time point was withdrawn */
-        a->state = state_from(str(b, "state"));
-        a->long_axis = opt_i32(b, "long_axis");
-        a->short_axis = opt_i32(b, "short_axis");
-        a->perpendicular = opt_i32(b, "perpendicular");
-        a->craniocaudal = opt_i32(b, "craniocaudal");
-        a->viable_axis = opt_i32(b, "viable_axis");
-        a->mean_hu = opt_i32(b, "mean_hu");
-        a->phase = str(b, "phase");
-        a->merged_into = index_of(lesion_labels, ls->rs.nlesions, str(b, "merged_into"));
-        json_t *frags = json_object_get(b, "fragments");
-        if (json_is_array(frags)) {
+        t->liver_volume_ml10 = opt_num(f, HT_LF_LIVER_VOLUME);
+        t->slice_thickness_mm10 = opt_num(f, HT_LF_SLICE_THICKNESS);
+        /* A16: the earliest indexed study dates the time point, else the entered date. */
+        char *date = ls->dates[ls->ntp];
+        snprintf(date, 11, "%s", f->text[HT_LF_DATE] ? f->text[HT_LF_DATE] : "");
+        const char *uids = f->text[HT_LF_STUDY_UIDS];
+        if (uids && strcmp(uids, "[]") != 0) {
+            json_t *list = json_loads(uids, 0, NULL);
             size_t i;
-            json_t *x;
-            a->fragments = ls->fragments + f;
-            json_array_foreach(frags, i, x) ls->fragments[f++] = (int32_t)json_integer_value(x);
-            a->nfragments = (int)json_array_size(frags);
+            json_t *uid;
+            int found = 0;
+            json_array_foreach(list, i, uid)
+            {
+                char d[11];
+                int32_t day;
+                if (ht_store_study_date(store, json_string_value(uid), d) == HT_OK &&
+                    ht_date_parse(d, &day) == HT_OK && (!found || strcmp(d, date) < 0)) {
+                    snprintf(date, 11, "%s", d);
+                    found = 1;
+                }
+            }
+            json_decref(list);
         }
-        n++;
+        t->day = date_value(date);
+        if (!t->label)
+            return HT_ENOMEM;
+        ls->ntp++;
+    } else if (k == K_LESION) {
+        if (grow((void **)&ls->lesions, &ls->cap_l, ls->nl, sizeof(*ls->lesions), 1))
+            return HT_ENOMEM;
+        ht_rs_lesion *l = &ls->lesions[ls->nl];
+        const char *role = f->text[HT_LF_ROLE];
+        memset(l, 0, sizeof(*l));
+        l->label = keep(ls, f->text[HT_LF_ID]);
+        l->role = !role || !strcmp(role, "target") ? HT_ROLE_TARGET
+                  : !strcmp(role, "non-target")    ? HT_ROLE_NON_TARGET
+                                                   : HT_ROLE_NEW;
+        l->nodal = f->num[HT_LF_NODAL] != 0;
+        l->site = keep(ls, f->text[HT_LF_SITE] ? f->text[HT_LF_SITE] : "");
+        l->liver = trimmed_equal(l->site ? l->site : "", "liver");
+        l->lymph_node = trimmed_equal(l->site ? l->site : "", "lymph node");
+        l->segment = keep(ls, f->text[HT_LF_LOCATION]);
+        if (!l->label || !l->site)
+            return HT_ENOMEM;
+        ls->nl++;
+    } else if (k == K_ASSESSMENT) {
+        if (grow((void **)&ls->assessments, &ls->cap_a, ls->na, sizeof(*ls->assessments), 1) ||
+            grow((void **)&ls->names, &ls->cap_names, ls->na, sizeof(*ls->names), 1))
+            return HT_ENOMEM;
+        ht_rs_assessment *a = &ls->assessments[ls->na];
+        memset(a, 0, sizeof(*a));
+        a->state = state_from(f->text[HT_LF_STATE]);
+        a->long_axis = opt_num(f, HT_LF_LONG_AXIS);
+        a->short_axis = opt_num(f, HT_LF_SHORT_AXIS);
+        a->perpendicular = opt_num(f, HT_LF_PERPENDICULAR);
+        a->craniocaudal = opt_num(f, HT_LF_CRANIOCAUDAL);
+        a->viable_axis = opt_num(f, HT_LF_VIABLE_AXIS);
+        a->mean_hu = opt_num(f, HT_LF_MEAN_HU);
+        a->phase = keep(ls, f->text[HT_LF_PHASE]);
+        a->merged_into = -1;
+        ls->names[ls->na].lesion = keep(ls, f->text[HT_LF_LESION]);
+        ls->names[ls->na].tp = keep(ls, f->text[HT_LF_TIMEPOINT]);
+        ls->names[ls->na].into = keep(ls, f->text[HT_LF_MERGED_INTO]);
+        ls->names[ls->na].frag_start = ls->nfrag;
+        const char *frags = f->text[HT_LF_FRAGMENTS];
+        for (const char *p = frags ? strchr(frags, '[') : NULL; p && *p && *p != ']';) {
+            char *end;
+            long v = strtol(p + 1, &end, 10);
+            if (end == p + 1)
+                break;
+            if (grow((void **)&ls->fragments, &ls->cap_frag, ls->nfrag, sizeof(int32_t), 1))
+                return HT_ENOMEM;
+            ls->fragments[ls->nfrag++] = (int32_t)v;
+            a->nfragments++;
+            p = end;
+        }
+        ls->na++;
+    } else if (k == K_SUBJECT) {
+        ls->subject_dates.treatment_start = date_value(f->text[HT_LF_TREATMENT_START]);
+        ls->subject_dates.death_date = date_value(f->text[HT_LF_DEATH_DATE]);
+        ls->subject_dates.last_known_alive = date_value(f->text[HT_LF_LAST_KNOWN_ALIVE]);
+    } else if (k == K_READ) {
+        if (grow((void **)&ls->reads, &ls->cap_reads, ls->nreads, sizeof(*ls->reads), 1))
+            return HT_ENOMEM;
+        ls->reads[ls->nreads].label = keep(ls, f->key);
+        ls->reads[ls->nreads].status = keep(ls, f->text[HT_LF_STATUS]);
+        ls->nreads++;
     }
-    ls->rs.nassessments = n;
-    free(tp_labels);
-    free(lesion_labels);
+    return HT_OK;
+}
+
+static int lesion_index(const ht_ledger_subject *ls, const char *label)
+{
+    for (int i = 0; label && i < ls->nl; i++)
+        if (!strcmp(ls->lesions[i].label, label))
+            return i;
+    return -1;
+}
+
+static int timepoint_index(const ht_ledger_subject *ls, const char *label)
+{
+    for (int i = 0; label && i < ls->ntp; i++)
+        if (!strcmp(ls->tps[i].label, label))
+            return i;
+    return -1;
+}
+
+/* Resolve labels to indices and point the engine's view at the arrays. */
+static int finish(ht_ledger_subject *ls)
+{
+    int n = 0;
+    ls->read_status = calloc((size_t)ls->ntp + 1, sizeof(char *));
+    if (!ls->read_status)
+        return HT_ENOMEM;
+    for (int i = 0; i < ls->ntp; i++) {
+        ls->read_status[i] = "draft";
+        for (int r = 0; r < ls->nreads; r++)
+            if (ls->reads[r].label && !strcmp(ls->reads[r].label, ls->tps[i].label) &&
+                ls->reads[r].status)
+                ls->read_status[i] = ls->reads[r].status;
+    }
+    for (int i = 0; i < ls->na; i++) {
+        ht_rs_assessment a = ls->assessments[i];
+        const struct assessment_names *nm = &ls->names[i];
+        a.lesion = lesion_index(ls, nm->lesion);
+        a.timepoint = timepoint_index(ls, nm->tp);
+        if (nm->into)
+            a.merged_into = lesion_index(ls, nm->into);
+        a.fragments = a.nfragments ? ls->fragments + nm->frag_start : NULL;
+        if (a.lesion < 0 || a.timepoint < 0)
+            continue; /* its lesion or time point was withdrawn */
+        ls->assessments[n++] = a;
+    }
     ls->rs.id = ls->id;
     ls->rs.timepoints = ls->tps;
+    ls->rs.ntimepoints = ls->ntp;
     ls->rs.lesions = ls->lesions;
+    ls->rs.nlesions = ls->nl;
     ls->rs.assessments = ls->assessments;
-    json_t *sb = body_of(&ls->st, K_SUBJECT, "");
-    ls->subject_dates.treatment_start = date_or_none(sb, "treatment_start");
-    ls->subject_dates.death_date = date_or_none(sb, "death_date");
-    ls->subject_dates.last_known_alive = date_or_none(sb, "last_known_alive");
+    ls->rs.nassessments = n;
     return HT_OK;
+}
+
+static ht_ledger_subject *subject_new(const char *id)
+{
+    ht_ledger_subject *ls = calloc(1, sizeof(*ls));
+    if (!ls || !(ls->id = strdup(id))) {
+        free(ls);
+        return NULL;
+    }
+    ls->subject_dates.treatment_start = ls->subject_dates.death_date =
+        ls->subject_dates.last_known_alive = HT_NO_VALUE;
+    return ls;
+}
+
+typedef struct loader {
+    ht_store *store;
+    ht_ledger_subject *current;
+    int (*cb)(void *payload, ht_ledger_subject *subject);
+    void *payload;
+    int err;
+} loader;
+
+/* Hand a completed subject to the callback (which takes ownership). */
+static int flush(loader *ld)
+{
+    ht_ledger_subject *ls = ld->current;
+    ld->current = NULL;
+    if (!ls)
+        return HT_OK;
+    int err = finish(ls);
+    if (err < 0) {
+        ht_ledger_subject_free(ls);
+        return ht_error_set(HT_ENOMEM, "out of memory loading the ledger");
+    }
+    return ld->cb(ld->payload, ls);
+}
+
+static int load_row(void *payload, const ht_ledger_fields *f)
+{
+    loader *ld = payload;
+    int err;
+    if (!ld->current || strcmp(ld->current->id, f->subject_id) != 0) {
+        if ((err = flush(ld)) != 0)
+            return err;
+        if (!(ld->current = subject_new(f->subject_id)))
+            return ht_error_set(HT_ENOMEM, "out of memory loading the ledger");
+    }
+    if (add_fields(ld->current, ld->store, f) < 0)
+        return ht_error_set(HT_ENOMEM, "out of memory loading the ledger");
+    return 0;
+}
+
+int ht_ledger_each(ht_store *store,
+                   int (*cb)(void *payload, ht_ledger_subject *subject),
+                   void *payload)
+{
+    loader ld = {store, NULL, cb, payload, 0};
+    int err = ht_store_ledger_fields(store, NULL, load_row, &ld);
+    if (err == HT_OK)
+        err = flush(&ld);
+    ht_ledger_subject_free(ld.current);
+    return err;
+}
+
+static int keep_one(void *payload, ht_ledger_subject *subject)
+{
+    *(ht_ledger_subject **)payload = subject;
+    return 0;
 }
 
 int ht_ledger_load(ht_store *store, const char *subject_id, ht_ledger_subject **out)
@@ -1323,26 +1452,27 @@ int ht_ledger_load(ht_store *store, const char *subject_id, ht_ledger_subject **
     *out = NULL;
     if ((err = ht_store_subject_find(store, subject_id, &subject)) < 0)
         return err;
-    ht_ledger_subject *ls = calloc(1, sizeof(*ls));
-    if (!ls || !(ls->id = ht_strdup(subject_id))) {
-        free(ls);
-        return ht_error_set(HT_ENOMEM, "out of memory loading subject %s", subject_id);
+    loader ld = {store, NULL, keep_one, out, 0};
+    err = ht_store_ledger_fields(store, subject_id, load_row, &ld);
+    if (err == HT_OK)
+        err = flush(&ld);
+    ht_ledger_subject_free(ld.current);
+    if (err == HT_OK && !*out) /* a subject whose every record was withdrawn */
+        *out = subject_new(subject_id), err = *out ? finish(*out) : HT_ENOMEM;
+    if (err < 0) {
+        ht_ledger_subject_free(*out);
+        *out = NULL;
     }
-    state_init(&ls->st);
-    if ((err = ht_store_ledger_current(store, subject, load_current, &ls->st)) < 0 ||
-        (err = build(store, ls)) < 0) {
-        ht_ledger_subject_free(ls);
-        return err;
-    }
-    *out = ls;
-    return HT_OK;
+    return err;
 }
 
 void ht_ledger_subject_free(ht_ledger_subject *ls)
 {
     if (!ls)
         return;
-    state_free(&ls->st);
+    for (size_t i = 0; i < ls->strings.n; i++)
+        free(ls->strings.items[i]);
+    free(ls->strings.items);
     free(ls->id);
     free(ls->tps);
     free(ls->lesions);
@@ -1350,13 +1480,19 @@ void ht_ledger_subject_free(ht_ledger_subject *ls)
     free(ls->fragments);
     free(ls->dates);
     free(ls->read_status);
-    free(ls->segments);
+    free(ls->names);
+    free(ls->reads);
     free(ls);
 }
 
 const ht_rs_subject *ht_ledger_engine_input(const ht_ledger_subject *ls)
 {
     return &ls->rs;
+}
+
+const char *ht_ledger_subject_id(const ht_ledger_subject *ls)
+{
+    return ls->id;
 }
 
 const char *ht_ledger_timepoint_date(const ht_ledger_subject *ls, int index)

@@ -119,16 +119,14 @@ static void os(const ht_rs_subject *s,
     obs->event = !censored;
 }
 
-static int add_subject(void *payload, const char *subject_id)
+static int add_subject(void *payload, ht_ledger_subject *ls)
 {
     cohort *c = payload;
-    ht_ledger_subject *ls = NULL;
+    const char *subject_id = ht_ledger_subject_id(ls);
     ht_rs_result res;
     int err;
 
     memset(&res, 0, sizeof(res));
-    if ((err = ht_ledger_load(c->store, subject_id, &ls)) < 0)
-        return c->err = err;
     const ht_rs_subject *s = ht_ledger_engine_input(ls);
     int has_baseline = 0;
     for (int i = 0; i < s->ntimepoints; i++)
@@ -237,7 +235,7 @@ int ht_report_cohort(ht_store *store,
     c.criterion = criterion;
     c.subjects = json_array();
     if ((err = ht_report__params_of(store, options, &c.params, &c.interval)) < 0 ||
-        (err = ht_store_subject_each(store, add_subject, &c)) < 0 || (err = c.err) < 0) {
+        (err = ht_ledger_each(store, add_subject, &c)) < 0 || (err = c.err) < 0) {
         json_decref(c.subjects);
         free(c.pfs);
         free(c.os);

@@ -101,19 +101,16 @@ static int each_row(ht_store *s, sqlite3_stmt *st, ht_ledger_cb cb, void *payloa
     return err;
 }
 
-#define ROW_COLUMNS                                                                                \
-    "r.id, r.kind, r.key, r.version, r.body, r.retracted, r.reader, r.reason, r.recorded_at,"      \
-    " (SELECT min(f.id) FROM ledger_records f WHERE f.subject = r.subject AND f.kind = r.kind"     \
-    "  AND f.key = r.key)"
-
 int ht_store_ledger_current(ht_store *s, int64_t subject, ht_ledger_cb cb, void *payload)
 {
     sqlite3_stmt *st;
+    /* Versions are appended in order, so a record's latest version has its largest id. */
     int err = prepare(s,
-                      "SELECT " ROW_COLUMNS " FROM ledger_records r WHERE r.subject = ?1"
-                      " AND r.version = (SELECT max(v.version) FROM ledger_records v"
-                      "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key)"
-                      " ORDER BY r.kind, r.key",
+                      "SELECT r.id, r.kind, r.key, r.version, r.body, r.retracted, r.reader,"
+                      " r.reason, r.recorded_at, h.first"
+                      " FROM (SELECT max(id) AS cur, min(id) AS first FROM ledger_records"
+                      "       WHERE subject = ?1 GROUP BY kind, key) h"
+                      " JOIN ledger_records r ON r.id = h.cur ORDER BY r.kind, r.key",
                       &st);
     if (err < 0)
         return err;
@@ -121,12 +118,87 @@ int ht_store_ledger_current(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
     return each_row(s, st, cb, payload);
 }
 
+/* json_extract paths of ht_ledger_field, in its order. */
+static const char *const field_paths[HT_LF_COUNT] = {"$.label",
+                                                     "$.date",
+                                                     "$.baseline",
+                                                     "$.imaging_performed",
+                                                     "$.portal_vein_status",
+                                                     "$.liver_volume_ml10",
+                                                     "$.slice_thickness_mm10",
+                                                     "$.study_uids",
+                                                     "$.id",
+                                                     "$.role",
+                                                     "$.site",
+                                                     "$.location",
+                                                     "$.nodal",
+                                                     "$.lesion",
+                                                     "$.timepoint",
+                                                     "$.state",
+                                                     "$.long_axis",
+                                                     "$.short_axis",
+                                                     "$.perpendicular",
+                                                     "$.craniocaudal",
+                                                     "$.viable_axis",
+                                                     "$.mean_hu",
+                                                     "$.merged_into",
+                                                     "$.phase",
+                                                     "$.fragments",
+                                                     "$.treatment_start",
+                                                     "$.death_date",
+                                                     "$.last_known_alive",
+                                                     "$.status"};
+
+int ht_store_ledger_fields(ht_store *s,
+                           const char *subject_id,
+                           ht_ledger_fields_cb cb,
+                           void *payload)
+{
+    char sql[4096];
+    size_t n = 0;
+    sqlite3_stmt *st;
+    int rc, err;
+
+    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT sj.subject_id, r.kind, r.key");
+    for (int f = 0; f < HT_LF_COUNT; f++)
+        n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", json_extract(r.body, '%s')",
+                              field_paths[f]);
+    snprintf(sql + n, sizeof(sql) - n,
+             " FROM (SELECT max(id) AS cur FROM ledger_records GROUP BY subject, kind, key) h"
+             " JOIN ledger_records r ON r.id = h.cur JOIN subjects sj ON sj.id = r.subject"
+             " WHERE r.retracted = 0 AND (?1 IS NULL OR sj.subject_id = ?1)"
+             " ORDER BY sj.subject_id, r.kind, r.key");
+    if ((err = prepare(s, sql, &st)) < 0)
+        return err;
+    if (subject_id)
+        sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ht_ledger_fields row;
+        row.subject_id = text(st, 0);
+        row.kind = text(st, 1);
+        row.key = text(st, 2);
+        for (int f = 0; f < HT_LF_COUNT; f++) {
+            int type = sqlite3_column_type(st, 3 + f);
+            row.text[f] = type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, 3 + f);
+            row.num[f] = sqlite3_column_int64(st, 3 + f);
+        }
+        if ((err = cb(payload, &row)) != 0)
+            break;
+    }
+    if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = ht_store__db_error(s->db, rc, "reading the ledger");
+    sqlite3_finalize(st);
+    return err;
+}
+
 int ht_store_ledger_history(ht_store *s, int64_t subject, ht_ledger_cb cb, void *payload)
 {
     sqlite3_stmt *st;
     int err = prepare(s,
-                      "SELECT " ROW_COLUMNS " FROM ledger_records r WHERE r.subject = ?1"
-                      " ORDER BY r.id",
+                      "SELECT r.id, r.kind, r.key, r.version, r.body, r.retracted, r.reader,"
+                      " r.reason, r.recorded_at, (SELECT min(f.id) FROM ledger_records f"
+                      "  WHERE f.subject = r.subject AND f.kind = r.kind AND f.key = r.key)"
+                      " FROM ledger_records r WHERE r.subject = ?1 ORDER BY r.id",
                       &st);
     if (err < 0)
         return err;
