@@ -11,7 +11,15 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]dcmtk/'), ["src/dicom", "src/net"]),
     (re.compile(r'#\s*include\s*[<"]microhttpd\.h[>"]'), ["src/http"]),
     (re.compile(r'#\s*include\s*[<"]openjpeg\.h[>"]'), ["src/dicom"]),
+    (re.compile(r'#\s*include\s*[<"]jansson\.h[>"]'),
+     ["src/ledger", "src/report", "src/cli", "src/http", "include/hepatrack/report.h"]),
+    (re.compile(r'#\s*include\s*[<"]openssl/'), ["src/archive"]),
 ]
+# The response engine is pure (issue 6): no I/O, no database, no JSON, no clock, no globals.
+IMPURE_CALL = re.compile(r"\b(fopen|fprintf|printf|puts|fwrite|fread|open|read|write|getenv|time"
+                         r"|clock_gettime|sqlite3_\w+|json_\w+)\s*\(")
+GLOBAL = re.compile(r"^(static\s+)?(?!const\b|typedef\b|return\b|struct\b|enum\b)[A-Za-z_][\w ]*"
+                    r"[\s*]\w+(\[\w*\])?\s*(=[^=].*)?;\s*$")
 
 bad = []
 for path in sorted(list(ROOT.glob("src/**/*")) + list(ROOT.glob("include/**/*"))):
@@ -20,8 +28,16 @@ for path in sorted(list(ROOT.glob("src/**/*")) + list(ROOT.glob("include/**/*"))
     rel = path.relative_to(ROOT).as_posix()
     for number, line in enumerate(path.read_text(errors="replace").splitlines(), 1):
         for pattern, allowed in RULES:
-            if pattern.search(line) and not any(rel.startswith(a + "/") for a in allowed):
+            if pattern.search(line) and not any(rel == a or rel.startswith(a + "/") for a in allowed):
                 bad.append(f"{rel}:{number}: {line.strip()} (allowed only in {', '.join(allowed)})")
+for path in sorted(ROOT.glob("src/response/*.c")):
+    rel = path.relative_to(ROOT).as_posix()
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        code = line.split("//")[0]
+        if code.lstrip().startswith(("/*", "*")):
+            continue
+        if IMPURE_CALL.search(code) or (GLOBAL.match(code) and "(" not in code):
+            bad.append(f"{rel}:{number}: {line.strip()} (the response engine must stay pure)")
 for b in bad:
     print(b)
 print(f"{len(bad)} boundary violations")
