@@ -207,38 +207,48 @@ typedef int (*ht_ledger_cb)(void *payload, const ht_ledger_row *row);
 /** The latest version of each record of a subject (retracted ones included), by kind and key. */
 int ht_store_ledger_current(ht_store *store, int64_t subject, ht_ledger_cb cb, void *payload);
 
-/* The fields of current ledger records that the engine reads, extracted by the database. */
+/*
+ * The fields of current ledger records that the engine reads: X(NAME, json key). The database
+ * stores each as a generated column of ledger_records (f_<json key>), derived from the record's
+ * canonical JSON when it is written, so reading a cohort parses no JSON at all. A field added
+ * here needs a schema migration that adds its column.
+ */
+#define HT_LEDGER_FIELD_TABLE(X)                                                                   \
+    X(LABEL, label)                                                                                \
+    X(DATE, date)                                                                                  \
+    X(BASELINE, baseline)                                                                          \
+    X(IMAGING, imaging_performed)                                                                  \
+    X(PORTAL_VEIN, portal_vein_status)                                                             \
+    X(LIVER_VOLUME, liver_volume_ml10)                                                             \
+    X(SLICE_THICKNESS, slice_thickness_mm10)                                                       \
+    X(STUDY_UIDS, study_uids)                                                                      \
+    X(ID, id)                                                                                      \
+    X(ROLE, role)                                                                                  \
+    X(SITE, site)                                                                                  \
+    X(LOCATION, location)                                                                          \
+    X(NODAL, nodal)                                                                                \
+    X(LESION, lesion)                                                                              \
+    X(TIMEPOINT, timepoint)                                                                        \
+    X(STATE, state)                                                                                \
+    X(LONG_AXIS, long_axis)                                                                        \
+    X(SHORT_AXIS, short_axis)                                                                      \
+    X(PERPENDICULAR, perpendicular)                                                                \
+    X(CRANIOCAUDAL, craniocaudal)                                                                  \
+    X(VIABLE_AXIS, viable_axis)                                                                    \
+    X(MEAN_HU, mean_hu)                                                                            \
+    X(MERGED_INTO, merged_into)                                                                    \
+    X(PHASE, phase)                                                                                \
+    X(FRAGMENTS, fragments)                                                                        \
+    X(TREATMENT_START, treatment_start)                                                            \
+    X(DEATH_DATE, death_date)                                                                      \
+    X(LAST_KNOWN_ALIVE, last_known_alive)                                                          \
+    X(STATUS, status)
+
 typedef enum ht_ledger_field {
-    HT_LF_LABEL = 0, /* time point */
-    HT_LF_DATE,
-    HT_LF_BASELINE,
-    HT_LF_IMAGING,
-    HT_LF_PORTAL_VEIN,
-    HT_LF_LIVER_VOLUME,
-    HT_LF_SLICE_THICKNESS,
-    HT_LF_STUDY_UIDS, /* JSON array text */
-    HT_LF_ID,         /* lesion */
-    HT_LF_ROLE,
-    HT_LF_SITE,
-    HT_LF_LOCATION,
-    HT_LF_NODAL,
-    HT_LF_LESION, /* assessment */
-    HT_LF_TIMEPOINT,
-    HT_LF_STATE,
-    HT_LF_LONG_AXIS,
-    HT_LF_SHORT_AXIS,
-    HT_LF_PERPENDICULAR,
-    HT_LF_CRANIOCAUDAL,
-    HT_LF_VIABLE_AXIS,
-    HT_LF_MEAN_HU,
-    HT_LF_MERGED_INTO,
-    HT_LF_PHASE,
-    HT_LF_FRAGMENTS,       /* JSON array text */
-    HT_LF_TREATMENT_START, /* subject */
-    HT_LF_DEATH_DATE,
-    HT_LF_LAST_KNOWN_ALIVE,
-    HT_LF_STATUS, /* read */
-    HT_LF_COUNT
+#define HT_LF_ENUM_(name, key) HT_LF_##name,
+    HT_LEDGER_FIELD_TABLE(HT_LF_ENUM_)
+#undef HT_LF_ENUM_
+        HT_LF_COUNT
 } ht_ledger_field;
 
 /** One current record's fields: text (NULL when absent) and, for numbers and booleans, num. */

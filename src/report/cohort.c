@@ -222,6 +222,28 @@ static json_t *survival(ht_stats_obs *obs, int n)
     return o;
 }
 
+static int by_subject(const void *a, const void *b)
+{
+    return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "subject")),
+                  json_string_value(json_object_get(*(json_t *const *)b, "subject")));
+}
+
+/* The ledger is read in creation order; people read cohorts by subject id. */
+static void sort_by_subject(json_t *rows)
+{
+    size_t n = json_array_size(rows);
+    json_t **items = malloc((n + 1) * sizeof(*items));
+    if (!items)
+        return;
+    for (size_t i = 0; i < n; i++)
+        items[i] = json_incref(json_array_get(rows, i));
+    qsort(items, n, sizeof(*items), by_subject);
+    json_array_clear(rows);
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(rows, items[i]);
+    free(items);
+}
+
 int ht_report_cohort(ht_store *store,
                      ht_criterion criterion,
                      const ht_report_options *options,
@@ -241,6 +263,7 @@ int ht_report_cohort(ht_store *store,
         free(c.os);
         return err;
     }
+    sort_by_subject(c.subjects);
     if (!c.any_death) { /* OS only where death dates exist */
         size_t i;
         json_t *row;

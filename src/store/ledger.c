@@ -23,17 +23,26 @@ static int step_done(ht_store *s, sqlite3_stmt *st, const char *what)
     return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, what);
 }
 
+/* Step a cached statement (which is reset, not finalized). */
+static int step_cached(ht_store *s, sqlite3_stmt *st, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, what);
+}
+
 int ht_store_subject_find(ht_store *s, const char *subject_id, int64_t *id)
 {
     sqlite3_stmt *st;
-    int err = prepare(s, "SELECT id FROM subjects WHERE subject_id = ?1", &st);
+    int err =
+        ht_store__cached(s, &s->subject_find, "SELECT id FROM subjects WHERE subject_id = ?1", &st);
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         *id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return HT_OK;
     if (rc == SQLITE_DONE)
@@ -118,37 +127,6 @@ int ht_store_ledger_current(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
     return each_row(s, st, cb, payload);
 }
 
-/* json_extract paths of ht_ledger_field, in its order. */
-static const char *const field_paths[HT_LF_COUNT] = {"$.label",
-                                                     "$.date",
-                                                     "$.baseline",
-                                                     "$.imaging_performed",
-                                                     "$.portal_vein_status",
-                                                     "$.liver_volume_ml10",
-                                                     "$.slice_thickness_mm10",
-                                                     "$.study_uids",
-                                                     "$.id",
-                                                     "$.role",
-                                                     "$.site",
-                                                     "$.location",
-                                                     "$.nodal",
-                                                     "$.lesion",
-                                                     "$.timepoint",
-                                                     "$.state",
-                                                     "$.long_axis",
-                                                     "$.short_axis",
-                                                     "$.perpendicular",
-                                                     "$.craniocaudal",
-                                                     "$.viable_axis",
-                                                     "$.mean_hu",
-                                                     "$.merged_into",
-                                                     "$.phase",
-                                                     "$.fragments",
-                                                     "$.treatment_start",
-                                                     "$.death_date",
-                                                     "$.last_known_alive",
-                                                     "$.status"};
-
 int ht_store_ledger_fields(ht_store *s,
                            const char *subject_id,
                            ht_ledger_fields_cb cb,
@@ -159,15 +137,18 @@ int ht_store_ledger_fields(ht_store *s,
     sqlite3_stmt *st;
     int rc, err;
 
-    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT sj.subject_id, r.kind, r.key");
-    for (int f = 0; f < HT_LF_COUNT; f++)
-        n += (size_t)snprintf(sql + n, sizeof(sql) - n, ", json_extract(r.body, '%s')",
-                              field_paths[f]);
+#define HT_LF_COLUMN_(name, key) ", r.f_" #key
+    static const char columns[] = HT_LEDGER_FIELD_TABLE(HT_LF_COLUMN_);
+#undef HT_LF_COLUMN_
+    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT sj.subject_id, r.kind, r.key%s",
+                          columns);
     snprintf(sql + n, sizeof(sql) - n,
-             " FROM (SELECT max(id) AS cur FROM ledger_records GROUP BY subject, kind, key) h"
-             " JOIN ledger_records r ON r.id = h.cur JOIN subjects sj ON sj.id = r.subject"
-             " WHERE r.retracted = 0 AND (?1 IS NULL OR sj.subject_id = ?1)"
-             " ORDER BY sj.subject_id, r.kind, r.key");
+             " FROM ledger_records r INDEXED BY sqlite_autoindex_ledger_records_1"
+             " JOIN subjects sj ON sj.id = r.subject"
+             " WHERE (?1 IS NULL OR r.subject = (SELECT id FROM subjects WHERE subject_id = ?1))"
+             " AND r.version = (SELECT max(v.version) FROM ledger_records v"
+             "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key)"
+             " AND r.retracted = 0 ORDER BY r.subject, r.kind, r.key");
     if ((err = prepare(s, sql, &st)) < 0)
         return err;
     if (subject_id)
@@ -209,10 +190,11 @@ int ht_store_ledger_history(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
 int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *row)
 {
     sqlite3_stmt *st;
-    int err = prepare(s,
-                      "INSERT INTO ledger_records (subject, kind, key, version, body, retracted,"
-                      " reader, reason, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                      &st);
+    int err = ht_store__cached(s, &s->ledger_append,
+                               "INSERT INTO ledger_records (subject, kind, key, version, body,"
+                               " retracted, reader, reason, recorded_at)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                               &st);
     if (err < 0)
         return err;
     sqlite3_bind_int64(st, 1, subject);
@@ -224,7 +206,7 @@ int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *ro
     sqlite3_bind_text(st, 7, row->reader ? row->reader : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, row->reason ? row->reason : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, row->recorded_at, -1, SQLITE_STATIC);
-    return step_done(s, st, "recording a ledger version");
+    return step_cached(s, st, "recording a ledger version");
 }
 
 int ht_store_audit_add(ht_store *s,
@@ -235,10 +217,10 @@ int ht_store_audit_add(ht_store *s,
                        const char *detail)
 {
     sqlite3_stmt *st;
-    int err = prepare(s,
-                      "INSERT INTO audit (at, user, action, subject, detail)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5)",
-                      &st);
+    int err = ht_store__cached(s, &s->audit_add,
+                               "INSERT INTO audit (at, user, action, subject, detail)"
+                               " VALUES (?1, ?2, ?3, ?4, ?5)",
+                               &st);
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, at, -1, SQLITE_STATIC);
@@ -246,7 +228,7 @@ int ht_store_audit_add(ht_store *s,
     sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, subject_id ? subject_id : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
-    return step_done(s, st, "writing the audit log");
+    return step_cached(s, st, "writing the audit log");
 }
 
 int ht_store_audit_each(ht_store *s,

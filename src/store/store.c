@@ -109,6 +109,19 @@ static int prepare_all(ht_store *s)
     return HT_OK;
 }
 
+int ht_store__cached(ht_store *s, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out)
+{
+    if (!*slot) {
+        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+        if (rc != SQLITE_OK)
+            return ht_store__db_error(s->db, rc, "preparing a statement");
+    }
+    sqlite3_reset(*slot);
+    sqlite3_clear_bindings(*slot);
+    *out = *slot;
+    return HT_OK;
+}
+
 int ht_store_open(ht_store **out, const char *path)
 {
     ht_store *s;
@@ -143,6 +156,9 @@ void ht_store_free(ht_store *s)
     sqlite3_finalize(s->upsert_series);
     sqlite3_finalize(s->insert_instance);
     sqlite3_finalize(s->insert_conflict);
+    sqlite3_finalize(s->ledger_append);
+    sqlite3_finalize(s->audit_add);
+    sqlite3_finalize(s->subject_find);
     sqlite3_close(s->db);
     free(s->path);
     free(s);

@@ -15,7 +15,14 @@ struct ht_store {
     sqlite3_stmt *upsert_series;
     sqlite3_stmt *insert_instance;
     sqlite3_stmt *insert_conflict;
+    /* the ledger's hot statements, prepared on first use */
+    sqlite3_stmt *ledger_append;
+    sqlite3_stmt *audit_add;
+    sqlite3_stmt *subject_find;
 };
+
+/* A cached statement, prepared on first use and reset for the caller. */
+int ht_store__cached(ht_store *store, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out);
 
 /* Record an SQLite failure as an hepatrack error (HT_ENOSPC for SQLITE_FULL...). */
 int ht_store__db_error(sqlite3 *db, int rc, const char *what);
