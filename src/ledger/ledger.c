@@ -602,13 +602,12 @@ static int measured_at_baseline(const json_t *a)
             json_is_array(json_object_get(a, "fragments")));
 }
 
-static int validate_assessment(
-    const char *sid, const state *st, const char *key, json_t *a, const char *baseline_label)
+static int
+validate_assessment(const char *sid, const state *st, json_t *a, const char *baseline_label)
 {
     const char *lid = str(a, "lesion"), *tpl = str(a, "timepoint"), *state_name = str(a, "state");
     where w = {sid, lid, tpl};
     json_t *lesion = body_of(st, K_LESION, lid), *tp = body_of(st, K_TIMEPOINT, tpl);
-    (void)key;
     if (!lesion)
         return fail(&w, "the assessment names a lesion that the subject does not have");
     if (!tp)
@@ -711,7 +710,7 @@ static int validate_subject(const char *sid, const state *st)
     {
         json_t *a = body_of(st, K_ASSESSMENT, key);
         int err;
-        if (a && (err = validate_assessment(sid, st, key, a, baseline_label)) < 0)
+        if (a && (err = validate_assessment(sid, st, a, baseline_label)) < 0)
             return err;
     }
     json_object_foreach(st->kinds[K_LESION], key, e)

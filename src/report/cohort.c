@@ -41,33 +41,27 @@ static void pfs(const cohort *c,
         dates->death_date != HT_NO_VALUE && (event == HT_NO_VALUE || dates->death_date < event);
     if (death)
         event = dates->death_date;
-    /* the last follow-up with imaging before the event (or at all), and the visits missed */
+    /* The last follow-up with imaging before the event (or at all), and the run of recorded
+     * time points without imaging right before the event. */
     int32_t last = HT_NO_VALUE;
-    int missed = 0, run = 0;
+    int recorded_run = 0;
     for (int p = 1; p < res->ntimepoints; p++) {
         const ht_rs_timepoint *tp = &s->timepoints[res->timepoints[p].index];
         if (event != HT_NO_VALUE && tp->day >= event)
             break;
         if (tp->imaging_performed) {
             last = tp->day;
-            run = 0;
-        } else if (++run > missed) {
-            missed = run;
+            recorded_run = 0;
+        } else {
+            recorded_run++;
         }
     }
     int32_t from = last != HT_NO_VALUE ? last : s->timepoints[res->timepoints[0].index].day;
-    int recorded_run = 0;
-    for (int p = 1; p < res->ntimepoints; p++) { /* consecutive misses right before the event */
-        const ht_rs_timepoint *tp = &s->timepoints[res->timepoints[p].index];
-        if (event != HT_NO_VALUE && tp->day >= event)
-            break;
-        recorded_run = tp->imaging_performed ? 0 : recorded_run + 1;
-    }
+    /* With a visit schedule, the scheduled visits strictly between `from` and the event. */
     int by_interval = 0;
     if (c->interval != HT_NO_VALUE && event != HT_NO_VALUE && event > from)
         by_interval = (event - from - 1) / c->interval;
     int missed_before_event = recorded_run > by_interval ? recorded_run : by_interval;
-    (void)missed;
     int32_t end;
     int censored;
     if (event != HT_NO_VALUE && missed_before_event < 2) {

@@ -62,52 +62,40 @@ int ht_store__connect(const char *path, sqlite3 **out)
     return HT_OK;
 }
 
-static int prepare(ht_store *s, sqlite3_stmt **st, const char *sql)
-{
-    int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
-    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "preparing a statement");
-}
-
-static int prepare_all(ht_store *s)
-{
-    int err;
-    if ((err = prepare(s, &s->find_instance, "SELECT sha256 FROM instances WHERE sop_uid = ?1")) <
-            0 ||
-        (err = prepare(s, &s->upsert_patient,
-                       "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5) "
-                       "ON CONFLICT (patient_id, issuer) DO UPDATE SET "
-                       "  name = CASE WHEN name = '' THEN excluded.name ELSE name END, "
-                       "  birth_date = CASE WHEN birth_date = '' THEN excluded.birth_date "
-                       "               ELSE birth_date END, "
-                       "  sex = CASE WHEN sex = '' THEN excluded.sex ELSE sex END "
-                       "RETURNING id")) < 0 ||
-        (err = prepare(s, &s->upsert_study,
-                       "INSERT INTO studies (patient, study_uid, study_date, study_time, "
-                       "  accession, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                       "ON CONFLICT (study_uid) DO UPDATE SET study_uid = study_uid "
-                       "RETURNING id")) < 0 ||
-        (err = prepare(s, &s->upsert_series,
-                       "INSERT INTO series (study, series_uid, modality, series_number, "
-                       "  description, body_part, contrast_agent, slice_thickness, "
-                       "  pixel_spacing, rows, columns) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-                       "ON CONFLICT (series_uid) DO UPDATE SET series_uid = series_uid "
-                       "RETURNING id")) < 0 ||
-        (err = prepare(s, &s->insert_instance,
-                       "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
-                       "  instance_number, image_position, image_orientation, rows, columns, "
-                       "  frames, archive_path, size, dataset_offset, sha256, received_at, "
-                       "  source) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                       "  ?15, ?16)")) < 0 ||
-        (err = prepare(s, &s->insert_conflict,
-                       "INSERT INTO conflicts (sop_uid, stored_sha256, received_sha256, "
-                       "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-                       "ON CONFLICT (sop_uid, received_sha256) DO NOTHING")) < 0)
-        return err;
-    return HT_OK;
-}
+/* The index's hot statements, prepared on first use (a read-only command never needs them). */
+static const char *const SQL_FIND_INSTANCE = "SELECT sha256 FROM instances WHERE sop_uid = ?1";
+static const char *const SQL_UPSERT_PATIENT =
+    "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (patient_id, issuer) DO UPDATE SET "
+    "  name = CASE WHEN name = '' THEN excluded.name ELSE name END, "
+    "  birth_date = CASE WHEN birth_date = '' THEN excluded.birth_date "
+    "               ELSE birth_date END, "
+    "  sex = CASE WHEN sex = '' THEN excluded.sex ELSE sex END "
+    "RETURNING id";
+static const char *const SQL_UPSERT_STUDY =
+    "INSERT INTO studies (patient, study_uid, study_date, study_time, "
+    "  accession, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (study_uid) DO UPDATE SET study_uid = study_uid "
+    "RETURNING id";
+static const char *const SQL_UPSERT_SERIES =
+    "INSERT INTO series (study, series_uid, modality, series_number, "
+    "  description, body_part, contrast_agent, slice_thickness, "
+    "  pixel_spacing, rows, columns) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
+    "ON CONFLICT (series_uid) DO UPDATE SET series_uid = series_uid "
+    "RETURNING id";
+static const char *const SQL_INSERT_INSTANCE =
+    "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
+    "  instance_number, image_position, image_orientation, rows, columns, "
+    "  frames, archive_path, size, dataset_offset, sha256, received_at, "
+    "  source) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+    "  ?15, ?16)";
+static const char *const SQL_INSERT_CONFLICT =
+    "INSERT INTO conflicts (sop_uid, stored_sha256, received_sha256, "
+    "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
+    "ON CONFLICT (sop_uid, received_sha256) DO NOTHING";
 
 int ht_store__cached(ht_store *s, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out)
 {
@@ -137,8 +125,7 @@ int ht_store_open(ht_store **out, const char *path)
         return HT_ENOMEM;
     }
     if ((err = ht_store__connect(path, &s->db)) < 0 ||
-        (err = ht_store__migrate(s->db, HT_STORE_SCHEMA_VERSION)) < 0 ||
-        (err = prepare_all(s)) < 0) {
+        (err = ht_store__migrate(s->db, HT_STORE_SCHEMA_VERSION)) < 0) {
         ht_store_free(s);
         return err;
     }
@@ -238,7 +225,8 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     sqlite3_stmt *st;
     int err, rc;
 
-    st = s->upsert_patient;
+    if ((err = ht_store__cached(s, &s->upsert_patient, SQL_UPSERT_PATIENT, &st)) < 0)
+        return err;
     bind_text(st, 1, r->patient_id);
     bind_text(st, 2, r->issuer_of_patient_id);
     bind_text(st, 3, r->patient_name);
@@ -247,7 +235,8 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     if ((err = step_id(s, st, &patient, "adding a patient")) < 0)
         return err;
 
-    st = s->upsert_study;
+    if ((err = ht_store__cached(s, &s->upsert_study, SQL_UPSERT_STUDY, &st)) < 0)
+        return err;
     sqlite3_bind_int64(st, 1, patient);
     bind_text(st, 2, r->study_instance_uid);
     bind_text(st, 3, r->study_date);
@@ -257,7 +246,8 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     if ((err = step_id(s, st, &study, "adding a study")) < 0)
         return err;
 
-    st = s->upsert_series;
+    if ((err = ht_store__cached(s, &s->upsert_series, SQL_UPSERT_SERIES, &st)) < 0)
+        return err;
     sqlite3_bind_int64(st, 1, study);
     bind_text(st, 2, r->series_instance_uid);
     bind_text(st, 3, r->modality);
@@ -276,7 +266,8 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     if ((err = step_id(s, st, &series, "adding a series")) < 0)
         return err;
 
-    st = s->insert_instance;
+    if ((err = ht_store__cached(s, &s->insert_instance, SQL_INSERT_INSTANCE, &st)) < 0)
+        return err;
     sqlite3_bind_int64(st, 1, series);
     bind_text(st, 2, r->sop_instance_uid);
     bind_text(st, 3, r->sop_class_uid);
@@ -307,9 +298,11 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
 
 int ht_store_find_instance(ht_store *s, const char *sop_instance_uid, char *sha256)
 {
-    sqlite3_stmt *st = s->find_instance;
-    int rc, err = HT_OK;
+    sqlite3_stmt *st;
+    int rc, err = ht_store__cached(s, &s->find_instance, SQL_FIND_INSTANCE, &st);
 
+    if (err < 0)
+        return err;
     bind_text(st, 1, sop_instance_uid);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -360,9 +353,11 @@ int ht_store_add_conflict(ht_store *s,
                           const char *source,
                           const char *received_at)
 {
-    sqlite3_stmt *st = s->insert_conflict;
-    int rc;
+    sqlite3_stmt *st;
+    int rc, err = ht_store__cached(s, &s->insert_conflict, SQL_INSERT_CONFLICT, &st);
 
+    if (err < 0)
+        return err;
     bind_text(st, 1, sop_instance_uid);
     bind_text(st, 2, stored_sha256);
     bind_text(st, 3, received_sha256);

@@ -259,8 +259,27 @@ t.check(co["orr"]["responders"] == 1 and co["orr"]["rate_pct"] == 50.0 and
         co["orr"]["ci95_pct"] == [1.3, 98.7], f"ORR with its exact interval: {co['orr']}")
 t.check(co["dcr"]["responders"] == 2, "DCR counts the SD")
 t.check(co["pfs"]["events"] == 1 and co["os"]["events"] == 1, "PFS and OS events")
+# PFS censoring (A20): progression after two missed visits is censored at the last assessment.
+third = copy.deepcopy(BASE)
+third["subject"] = "S09"
+third["last_known_alive"] = "2024-08-01"
+third["timepoints"] += [{"label": "FU3", "date": "2024-07-01", "baseline": False,
+                         "imaging_performed": False},
+                        {"label": "FU4", "date": "2024-08-12", "baseline": False,
+                         "imaging_performed": False},
+                        {"label": "FU5", "date": "2024-09-23", "baseline": False}]
+third["assessments"] += [{"lesion": "T1", "timepoint": "FU5", "long_axis_mm": 50},
+                         {"lesion": "T2", "timepoint": "FU5", "long_axis_mm": 20},
+                         {"lesion": "NT1", "timepoint": "FU5", "state": "present"}]
+t.check(imports(ht, third).returncode == 0, "third subject")
+co = ht.json("cohort")
+s9 = co["subjects"][2]
+t.check(s9["progression_date"] == "2024-09-23" and s9["pfs_censored"] is True and
+        s9["pfs_days"] == 98 and "missed visits" in s9["pfs_censoring_rule"],
+        f"PFS after two missed visits is censored at the last assessment: {s9}")
+t.check(s9["os_days"] == 178 and s9["os_censored"] is True, f"OS censored at last known alive: {s9}")
 rows = list(csv.DictReader(io.StringIO(ht.run("cohort", "--format", "csv", expect=0).stdout)))
-t.check(len(rows) == 2 and rows[1]["pfs_days"] == "98", "cohort CSV")
+t.check(len(rows) == 3 and rows[1]["pfs_days"] == "98", "cohort CSV")
 t.check("ORR" in ht.run("cohort", expect=0).stdout, "cohort table")
 ht.cleanup()
 sys.exit(t.finish())
