@@ -48,6 +48,13 @@ int ht_ledger_import(ht_store *store,
                      const char *source,
                      ht_ledger_import_summary *summary);
 
+/**
+ * Sign the read of one time point: every target and non-target must have its record there.
+ * A later change to that time point's records returns it to draft until signed again.
+ * @return HT_OK; HT_ENOTFOUND (no subject); HT_EINVALID naming what is missing; HT_EDB.
+ */
+int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, const char *reader);
+
 typedef struct ht_ledger_subject ht_ledger_subject;
 
 /**

@@ -27,10 +27,12 @@ static int open_store(const cli_context *ctx, const char *cmd, ht_store **store)
 
 void cmd_measurements_help(void)
 {
-    printf("usage: hepatrack measurements import FILE.json\n\n"
+    printf("usage: hepatrack measurements import FILE.json\n"
+           "       hepatrack measurements sign SUBJECT TIMEPOINT --reader NAME\n\n"
            "Import lesion measurements: one subject (an object) or several (an array), all or\n"
            "nothing; see docs/measurements.md. Re-importing merges: a changed record becomes a\n"
-           "new version and needs a \"reason\"; \"retract\": true withdraws an assessment.\n");
+           "new version and needs a \"reason\"; \"retract\": true withdraws an assessment.\n"
+           "sign marks a time point's read as signed; a later change returns it to draft.\n");
 }
 
 int cmd_measurements(const cli_context *ctx, int argc, char **argv)
@@ -41,8 +43,19 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
     ht_ledger_import_summary sum;
     int err;
 
+    if (argc == 6 && !strcmp(argv[1], "sign") && !strcmp(argv[4], "--reader")) {
+        if ((err = open_store(ctx, "measurements", &store)) < 0)
+            return CLI_FATAL;
+        if ((err = ht_ledger_sign(store, argv[2], argv[3], argv[5])) < 0)
+            cli_error("measurements", "%s", ht_error_last());
+        else
+            printf("%s %s: signed by %s\n", argv[2], argv[3], argv[5]);
+        ht_store_free(store);
+        return err == HT_OK ? CLI_OK : CLI_PARTIAL;
+    }
     if (argc != 3 || strcmp(argv[1], "import") != 0) {
-        cli_error("measurements", "usage: hepatrack measurements import FILE.json");
+        cli_error("measurements", "usage: hepatrack measurements import FILE.json, or "
+                                  "measurements sign SUBJECT TIMEPOINT --reader NAME");
         return CLI_FATAL;
     }
     if (ht_file_read(argv[2], (size_t)64 << 20, &text, &len) < 0) {

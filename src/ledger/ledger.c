@@ -957,6 +957,10 @@ overlay(const char *sid, const state *current, state *merged, records *rs, const
             tracking_uid(uid, sizeof(uid));
             json_object_set_new(r->body, "tracking_uid", json_string(uid));
         }
+        if (r->body && !old && json_object_get(current->kinds[r->kind], r->key) && !r->reason &&
+            !top_reason)
+            return fail(&w, "this %s was retracted: restoring it needs a reason",
+                        kind_names[r->kind]);
         if (r->body && old && !json_equal(old, r->body) && !r->reason && !top_reason)
             return fail(&w,
                         "this %s differs from the recorded one: a correction needs a reason "
@@ -969,6 +973,77 @@ overlay(const char *sid, const state *current, state *merged, records *rs, const
     return HT_OK;
 }
 
+/* Append one version of a record and its audit entry. */
+static int append_version(ht_store *store,
+                          int64_t subject,
+                          const char *sid,
+                          int kind,
+                          const char *key,
+                          int version,
+                          const char *body,
+                          const char *reader,
+                          const char *reason,
+                          const char *now,
+                          const char *action,
+                          const char *source)
+{
+    ht_ledger_row row = {0,     kind_names[kind], key,    version, body ? body : "",
+                         !body, reader,           reason, now,     0};
+    int err = ht_store_ledger_append(store, subject, &row);
+    if (err < 0)
+        return err;
+    char *detail =
+        ht_strprintf("%s %s v%d%s%s%s%s%s", kind_names[kind], key, version, reason[0] ? ": " : "",
+                     reason, source ? " (from " : "", source ? source : "", source ? ")" : "");
+    err = detail ? ht_store_audit_add(store, now, reader, action, sid, detail) : HT_ENOMEM;
+    free(detail);
+    return err;
+}
+
+static int version_after(const state *st, int kind, const char *key)
+{
+    json_t *e = json_object_get(st->kinds[kind], key);
+    return e ? (int)num(e, "version", 0) + 1 : 1;
+}
+
+/* The time point a record belongs to ("" for none). */
+static void timepoint_of(const record *r, char *out, size_t size)
+{
+    const char *tab = r->kind == K_ASSESSMENT ? strchr(r->key, '\t') : NULL;
+    snprintf(out, size, "%s", r->kind == K_TIMEPOINT ? r->key : tab ? tab + 1 : "");
+}
+
+/* A change to a signed read returns it to draft until it is signed again. */
+static int unsign(ht_store *store,
+                  int64_t subject,
+                  const char *sid,
+                  const state *current,
+                  const char *label,
+                  const char *reader,
+                  const char *reason,
+                  const char *now,
+                  const char *source,
+                  ht_strset *done)
+{
+    json_t *read = body_of(current, K_READ, label);
+    if (!read || !str(read, "status") || strcmp(str(read, "status"), "signed") != 0 ||
+        ht_strset_add(done, label) != 1)
+        return HT_OK;
+    json_t *b = json_object();
+    json_object_set_new(b, "status", json_string("draft"));
+    json_object_set_new(b, "by", json_string(reader));
+    json_object_set_new(b, "at", json_string(now));
+    char *text = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(b);
+    if (!text)
+        return HT_ENOMEM;
+    int err =
+        append_version(store, subject, sid, K_READ, label, version_after(current, K_READ, label),
+                       text, reader, reason, now, "unsign", source);
+    free(text);
+    return err;
+}
+
 static int write_records(ht_store *store,
                          int64_t subject,
                          const char *sid,
@@ -979,13 +1054,15 @@ static int write_records(ht_store *store,
                          const char *source,
                          ht_ledger_import_summary *sum)
 {
-    char now[32];
+    char now[32], tp[300];
+    ht_strset *unsigned_reads = ht_strset_new();
+    int err = unsigned_reads ? HT_OK : HT_ENOMEM;
+
     ht_time_now_iso(now, sizeof(now));
-    for (size_t i = 0; i < rs->n; i++) {
+    for (size_t i = 0; i < rs->n && err == HT_OK; i++) {
         const record *r = &rs->items[i];
         json_t *e = json_object_get(current->kinds[r->kind], r->key);
         json_t *old = body_of(current, r->kind, r->key);
-        int version = e ? (int)num(e, "version", 0) + 1 : 1;
         const char *action;
         if (r->body && old && json_equal(old, r->body)) {
             sum->unchanged++;
@@ -1001,22 +1078,23 @@ static int write_records(ht_store *store,
             action = "create";
             sum->new_records++;
         }
-        char *body = r->body ? json_dumps(r->body, JSON_SORT_KEYS | JSON_COMPACT) : strdup("");
+        char *body = r->body ? json_dumps(r->body, JSON_SORT_KEYS | JSON_COMPACT) : NULL;
         const char *reason = r->reason ? r->reason : (top_reason ? top_reason : "");
-        ht_ledger_row row = {
-            0, kind_names[r->kind], r->key, version, body, !r->body, reader, reason, now, 0};
-        int err = body ? ht_store_ledger_append(store, subject, &row) : HT_ENOMEM;
-        if (err == HT_OK) {
-            char *detail = ht_strprintf("%s %s v%d%s%s (from %s)", kind_names[r->kind], r->key,
-                                        version, reason[0] ? ": " : "", reason, source);
-            err = detail ? ht_store_audit_add(store, now, reader, action, sid, detail) : HT_ENOMEM;
-            free(detail);
+        if (r->body && !body) {
+            err = HT_ENOMEM;
+            break;
         }
+        err = append_version(store, subject, sid, r->kind, r->key,
+                             version_after(current, r->kind, r->key), body, reader, reason, now,
+                             action, source);
         free(body);
-        if (err < 0)
-            return err;
+        timepoint_of(r, tp, sizeof(tp));
+        if (err == HT_OK && tp[0])
+            err = unsign(store, subject, sid, current, tp, reader, reason, now, source,
+                         unsigned_reads);
     }
-    return HT_OK;
+    ht_strset_free(unsigned_reads);
+    return err;
 }
 
 static int import_subject(
@@ -1507,6 +1585,78 @@ const char *ht_ledger_read_status(const ht_ledger_subject *ls, int index)
 ht_ledger_dates ht_ledger_subject_dates(const ht_ledger_subject *ls)
 {
     return ls->subject_dates;
+}
+
+/* ---- signing a read ------------------------------------------------------------------------ */
+
+int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, const char *reader)
+{
+    state current;
+    int64_t subject;
+    char now[32];
+    int err;
+    where w = {subject_id, NULL, label};
+
+    if (!reader || !*reader)
+        return fail(&w, "signing needs the reader's name");
+    if ((err = ht_store_subject_find(store, subject_id, &subject)) < 0)
+        return err;
+    state_init(&current);
+    if ((err = ht_store_ledger_current(store, subject, load_current, &current)) < 0)
+        goto done;
+    json_t *tp = body_of(&current, K_TIMEPOINT, label);
+    if (!tp) {
+        err = fail(&w, "the subject has no such time point");
+        goto done;
+    }
+    /* Every target and non-target has its record at this time point. */
+    const char *key;
+    json_t *e;
+    char missing[400] = "";
+    json_object_foreach(current.kinds[K_LESION], key, e)
+    {
+        json_t *l = body_of(&current, K_LESION, key);
+        char k[300];
+        if (!l || !strcmp(str(l, "role"), "new") || !flag(tp, "imaging_performed"))
+            continue;
+        snprintf(k, sizeof(k), "%s\t%s", key, label);
+        if (!body_of(&current, K_ASSESSMENT, k)) {
+            size_t n = strlen(missing);
+            snprintf(missing + n, sizeof(missing) - n, "%s%s", n ? ", " : "", key);
+        }
+    }
+    if (missing[0]) {
+        err = fail(&w, "cannot sign: no record yet for %s", missing);
+        goto done;
+    }
+    json_t *read = body_of(&current, K_READ, label);
+    if (read && str(read, "status") && !strcmp(str(read, "status"), "signed")) {
+        err =
+            fail(&w, "the read is already signed (by %s)", str(read, "by") ? str(read, "by") : "?");
+        goto done;
+    }
+    ht_time_now_iso(now, sizeof(now));
+    json_t *b = json_object();
+    json_object_set_new(b, "status", json_string("signed"));
+    json_object_set_new(b, "by", json_string(reader));
+    json_object_set_new(b, "at", json_string(now));
+    char *text = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(b);
+    if (!text) {
+        err = HT_ENOMEM;
+        goto done;
+    }
+    if ((err = ht_store_begin(store)) == HT_OK &&
+        (err = append_version(store, subject, subject_id, K_READ, label,
+                              version_after(&current, K_READ, label), text, reader, "", now, "sign",
+                              NULL)) == HT_OK)
+        err = ht_store_commit(store);
+    if (err < 0)
+        ht_store_rollback(store);
+    free(text);
+done:
+    state_free(&current);
+    return err;
 }
 
 /* ---- trial parameters (spec 13.1) ---------------------------------------------------------- */

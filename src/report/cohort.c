@@ -351,12 +351,12 @@ char *ht_report_cohort_table(const json_t *c)
         if (json_is_number(best))
             snprintf(b, sizeof(b), "%+.1f", json_number_value(best));
         else
-            snprintf(b, sizeof(b), "–");
+            snprintf(b, sizeof(b), "-");
         json_t *prog = json_object_get(row, "progression_date");
         fprintf(f, "%-12s %-14s %10s %-12s %8lld %-9s %s\n",
                 json_string_value(json_object_get(row, "subject")),
                 json_string_value(json_object_get(row, "best_overall_response")), b,
-                json_is_string(prog) ? json_string_value(prog) : "–",
+                json_is_string(prog) ? json_string_value(prog) : "-",
                 (long long)json_integer_value(json_object_get(row, "pfs_days")),
                 json_is_true(json_object_get(row, "pfs_censored")) ? "yes" : "no",
                 json_string_value(json_object_get(row, "pfs_censoring_rule")));
@@ -367,7 +367,7 @@ char *ht_report_cohort_table(const json_t *c)
         json_t *pct = json_object_get(r, "rate_pct");
         fprintf(f, "\n%s: %lld responders, %s%%, 95%% CI ", k ? "DCR" : "ORR",
                 (long long)json_integer_value(json_object_get(r, "responders")),
-                json_is_number(pct) ? "" : "–");
+                json_is_number(pct) ? "" : "-");
         if (json_is_number(pct))
             fseek(f, -1, SEEK_CUR), fprintf(f, "%.1f %%, 95%% CI ", json_number_value(pct));
         interval_text(f, json_object_get(r, "ci95_pct"), " %");

@@ -355,7 +355,7 @@ static void num_cell(FILE *f, const json_t *o, const char *key, int with_sign, i
     if (json_is_number(v))
         snprintf(buf, sizeof(buf), with_sign ? "%+.1f" : "%.1f", json_number_value(v));
     else
-        snprintf(buf, sizeof(buf), "–");
+        snprintf(buf, sizeof(buf), "-");
     fprintf(f, "%*s", width, buf);
 }
 
@@ -377,8 +377,8 @@ char *ht_report_timeline_table(const json_t *t)
             "OVERALL", "READ");
     json_array_foreach(json_object_get(t, "timepoints"), i, tp)
     {
-        const char *overall = s_or(tp, "overall", "–");
-        const char *prospective = s_or(tp, "overall_prospective", "–");
+        const char *overall = s_or(tp, "overall", "-");
+        const char *prospective = s_or(tp, "overall_prospective", "-");
         char ov[40];
         snprintf(ov, sizeof(ov), "%s%s%s%s", overall, strcmp(overall, prospective) ? " (was " : "",
                  strcmp(overall, prospective) ? prospective : "",
@@ -393,13 +393,13 @@ char *ht_report_timeline_table(const json_t *t)
         num_cell(f, tp, "nadir_mm", 0, 8);
         num_cell(f, tp, "change_from_baseline_pct", 1, 9);
         num_cell(f, tp, "change_from_nadir_pct", 1, 9);
-        fprintf(f, " %-14s %-14s %-11s %-14s %s\n", s_or(tp, "target", "–"),
-                s_or(tp, "non_target", "–"), s_or(tp, "new_lesions", "–"), ov,
+        fprintf(f, " %-14s %-14s %-11s %-14s %s\n", s_or(tp, "target", "-"),
+                s_or(tp, "non_target", "-"), s_or(tp, "new_lesions", "-"), ov,
                 s_or(tp, "read_status", ""));
     }
     fprintf(f, "\n* incomplete sum (a lower bound)\n\n");
     json_t *conf = json_object_get(t, "bor_confirmed");
-    fprintf(f, "best overall response: %s%s", s_or(t, "best_overall_response", "–"),
+    fprintf(f, "best overall response: %s%s", s_or(t, "best_overall_response", "-"),
             json_is_true(conf)    ? " (confirmed)"
             : json_is_false(conf) ? " (unconfirmed)"
                                   : "");
@@ -421,8 +421,8 @@ char *ht_report_timeline_table(const json_t *t)
         fprintf(f, "best change from baseline: %+.1f %%\n", json_number_value(best));
     json_t *subsets = json_object_get(t, "subsets");
     fprintf(f, "intrahepatic BOR: %s, extrahepatic BOR: %s\n",
-            s_or(json_object_get(subsets, "intrahepatic"), "best_overall_response", "–"),
-            s_or(json_object_get(subsets, "extrahepatic"), "best_overall_response", "–"));
+            s_or(json_object_get(subsets, "intrahepatic"), "best_overall_response", "-"),
+            s_or(json_object_get(subsets, "extrahepatic"), "best_overall_response", "-"));
     json_t *elig = json_object_get(t, "eligibility");
     fprintf(f, "eligible: %s\n", json_is_true(json_object_get(elig, "eligible")) ? "yes" : "no");
     json_array_foreach(json_object_get(elig, "checks"), i, w) fprintf(

@@ -200,6 +200,30 @@ t.check(any(w["rule"] == "W-MISSING" and w["lesion"] == "NT1" for w in tl["warni
         "the missing assessment is warned about")
 t.check(tl["timepoints"][1]["sum_mm"] == 47.0, "the correction is what the timeline reads")
 
+p = imports(ht, doc)
+t.check(p.returncode == 1 and "was retracted: restoring it needs a reason" in p.stderr,
+        f"re-importing a retracted record needs a reason: {p.stderr}")
+doc["assessments"] = [a for a in doc["assessments"]
+                      if not (a["lesion"] == "NT1" and a["timepoint"] == "FU2")]
+
+# Signing: a signed read returns to draft when corrected, until signed again.
+t.check(ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.sign").returncode == 0, "sign")
+t.check(ht.json("timeline", "S07")["timepoints"][1]["read_status"] == "signed", "signed read")
+p = ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.sign")
+t.check(p.returncode == 1 and "already signed" in p.stderr, "signing twice is refused")
+p = ht.run("measurements", "sign", "S07", "FU2", "--reader", "dr.sign")
+t.check(p.returncode == 1 and "no record yet for NT1" in p.stderr, f"sign needs every record: {p.stderr}")
+assessment(doc, "T2", "FU1")["long_axis_mm"] = 12.5
+assessment(doc, "T2", "FU1")["reason"] = "caliper slipped"
+t.check(imports(ht, doc).returncode == 0, "correction of a signed read")
+t.check(ht.json("timeline", "S07")["timepoints"][1]["read_status"] == "draft",
+        "a corrected signed read is draft again")
+actions = [a["action"] for a in ht.json("history", "S07")["audit"]]
+t.check("sign" in actions and "unsign" in actions, "signing is in the audit log")
+assessment(doc, "T2", "FU1")["long_axis_mm"] = 12
+assessment(doc, "T2", "FU1")["reason"] = "back to the first reading"
+t.check(imports(ht, doc).returncode == 0, "correction back")
+
 # 3. The formats.
 keys = ["label", "date", "days_from_baseline", "sum_mm", "sum_complete", "nadir_mm",
         "change_from_baseline_pct", "change_from_nadir_pct", "change_from_nadir_mm", "target",
