@@ -72,6 +72,19 @@ int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *d
 int ht_archive_stage(
     ht_archive *archive, const char *rel_path, const uint8_t *data, size_t len, char *tmp_path);
 
+/**
+ * A fresh temporary path beside `rel_path`, for a file that someone else writes (the DICOM
+ * receiver lets DCMTK write the instance as it arrives); make it durable with
+ * ht_archive_adopt, or remove it with ht_archive_remove.
+ * @param[out] tmp_rel  relative path (HT_ARCHIVE_TMP_PATH_MAX bytes);
+ * @param[out] tmp_abs  the same as an absolute path (PATH_MAX bytes) for that writer.
+ */
+void ht_archive_temp_path(
+    ht_archive *archive, const char *rel_path, char *tmp_rel, char *tmp_abs, size_t abs_size);
+
+/** fsync a file someone else wrote at a temporary path, so that it can be published. */
+int ht_archive_adopt(ht_archive *archive, const char *tmp_rel);
+
 /** Rename a staged file to its final path (replacing any file there). */
 int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path);
 

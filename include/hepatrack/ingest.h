@@ -65,6 +65,20 @@ int ht_ingest_buffer(ht_ingest *ingest,
                      const char *source,
                      ht_ingest_result *result);
 
+/**
+ * Ingest an instance that a receiver has written, as it arrived, to the archive temporary path
+ * `tmp_rel` (from ht_archive_temp_path for the archive path of `sop_instance_uid`). The file is
+ * adopted, not copied; it is gone on every outcome but HT_INGEST_NEW (where it is published).
+ * The dataset must carry the SOP Class and Instance UIDs the request named (HT_EINVALID if not).
+ * Errors as ht_ingest_buffer.
+ */
+int ht_ingest_received(ht_ingest *ingest,
+                       const char *tmp_rel,
+                       const char *sop_class_uid,
+                       const char *sop_instance_uid,
+                       const char *source,
+                       ht_ingest_result *result);
+
 /** The index and archive behind an ingest (borrowed; do not use while ingesting). */
 ht_store *ht_ingest_store(ht_ingest *ingest);
 ht_archive *ht_ingest_archive(ht_ingest *ingest);

@@ -176,6 +176,28 @@ int ht_archive_stage(
     return stage(archive, rel_path, data, len, 0, tmp_path);
 }
 
+void ht_archive_temp_path(
+    ht_archive *archive, const char *rel_path, char *tmp_rel, char *tmp_abs, size_t abs_size)
+{
+    const char *slash = strrchr(rel_path, '/');
+    int folder = slash ? (int)(slash - rel_path) : 0;
+    snprintf(tmp_rel, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu", folder, rel_path,
+             (long)getpid(), (unsigned long long)atomic_fetch_add(&archive->temp_counter, 1));
+    snprintf(tmp_abs, abs_size, "%s/%s", archive->data_dir, tmp_rel);
+}
+
+int ht_archive_adopt(ht_archive *archive, const char *tmp_rel)
+{
+    int fd = openat(archive->data_fd, tmp_rel, O_RDONLY | O_CLOEXEC);
+    int err = HT_OK;
+    if (fd < 0)
+        return errno_error("cannot open", tmp_rel);
+    if (fdatasync(fd) != 0)
+        err = errno_error("cannot fsync", tmp_rel);
+    close(fd);
+    return err;
+}
+
 int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path)
 {
     if (renameat(archive->data_fd, tmp_path, archive->data_fd, rel_path) != 0)

@@ -29,6 +29,8 @@ int cmd_show(const cli_context *ctx, int argc, char **argv);
 void cmd_show_help(void);
 int cmd_check(const cli_context *ctx, int argc, char **argv);
 void cmd_check_help(void);
+int cmd_serve(const cli_context *ctx, int argc, char **argv);
+void cmd_serve_help(void);
 int cmd_measurements(const cli_context *ctx, int argc, char **argv);
 void cmd_measurements_help(void);
 int cmd_timeline(const cli_context *ctx, int argc, char **argv);
@@ -39,6 +41,11 @@ int cmd_history(const cli_context *ctx, int argc, char **argv);
 void cmd_history_help(void);
 int cmd_trial(const cli_context *ctx, int argc, char **argv);
 void cmd_trial_help(void);
+
+struct ht_ingest;
+/* Start-up recovery: remove temporary files, re-index files without a row (check --repair
+ * without re-reading every file). Logs what it did; returns problems left or an error. */
+int cli_recover(struct ht_ingest *ingest);
 
 /* Print an error for the user: "hepatrack <cmd>: <message>". */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

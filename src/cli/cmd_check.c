@@ -11,6 +11,7 @@
 
 #include "hepatrack/archive.h"
 #include "hepatrack/ingest.h"
+#include "hepatrack/log.h"
 #include "hepatrack/util.h"
 
 #include <getopt.h>
@@ -23,6 +24,7 @@ typedef struct check_state {
     ht_strset *indexed; /* archive paths of index rows */
     json_t *problems;
     int repair;
+    int verify; /* read every indexed file and compare its checksum */
     size_t rows, files, unrepaired;
 } check_state;
 
@@ -59,6 +61,8 @@ static int check_row(void *payload, const ht_file_entry *e)
     st->rows++;
     if (ht_strset_add(st->indexed, e->archive_path) < 0)
         return HT_ENOMEM;
+    if (!st->verify)
+        return 0;
     if (ht_archive_read(archive, e->archive_path, &data, &len) < 0) {
         problem(st, "missing", e->archive_path, ht_error_last(), 0);
         return 0;
@@ -123,6 +127,34 @@ static int check_file(void *payload, const char *rel, int is_temporary)
     return 0;
 }
 
+int cli_recover(ht_ingest *ingest)
+{
+    check_state st = {0};
+    size_t i;
+    json_t *p;
+    int err;
+
+    st.ingest = ingest;
+    st.repair = 1;
+    st.indexed = ht_strset_new();
+    st.problems = json_array();
+    err = st.indexed ? ht_store_each_file(ht_ingest_store(ingest), check_row, &st) : HT_ENOMEM;
+    if (err == HT_OK)
+        err = ht_archive_walk(ht_ingest_archive(ingest), check_file, &st);
+    json_array_foreach(st.problems, i, p)
+        ht_log(json_is_true(json_object_get(p, "repaired")) ? HT_LOG_INFO : HT_LOG_WARN,
+               "event=recovery kind=%s path=%s detail=\"%s\" repaired=%s",
+               json_string_value(json_object_get(p, "kind")),
+               json_string_value(json_object_get(p, "path")),
+               json_string_value(json_object_get(p, "detail")),
+               json_is_true(json_object_get(p, "repaired")) ? "yes" : "no");
+    ht_log(HT_LOG_INFO, "event=recovery rows=%zu files=%zu problems=%zu unrepaired=%zu", st.rows,
+           st.files, json_array_size(st.problems), st.unrepaired);
+    json_decref(st.problems);
+    ht_strset_free(st.indexed);
+    return err < 0 ? err : (int)st.unrepaired;
+}
+
 int cmd_check(const cli_context *ctx, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -130,6 +162,7 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
     check_state st = {0};
     int as_json = 0, opt, err;
 
+    st.verify = 1;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j')

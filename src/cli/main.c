@@ -15,6 +15,7 @@
 #endif
 
 static const cli_command commands[] = {
+    {"serve", "receive DICOM instances from a PACS (C-STORE SCP)", cmd_serve, cmd_serve_help},
     {"import", "import DICOM files, folders and DICOMDIR file-sets", cmd_import, cmd_import_help},
     {"ls", "list patients, studies, series, instances or conflicts", cmd_ls, cmd_ls_help},
     {"show", "describe the study, series or instance with a UID", cmd_show, cmd_show_help},

@@ -431,23 +431,53 @@ static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *
     }
 }
 
-int ht_ingest_buffer(
-    ht_ingest *in, const uint8_t *data, size_t len, const char *source, ht_ingest_result *result)
+/* What the DICOM receiver's C-STORE request said the instance is. */
+typedef struct expected {
+    const char *sop_class_uid, *sop_instance_uid;
+} expected;
+
+static int check_expected(const ht_dicom_info *info, const expected *ex)
+{
+    if (!ex)
+        return HT_OK;
+    if (strcmp(info->sop_instance_uid, ex->sop_instance_uid) != 0)
+        return ht_error_set(HT_EINVALID,
+                            "the dataset's SOP Instance UID %.64s differs from the request's %.64s",
+                            info->sop_instance_uid, ex->sop_instance_uid);
+    if (strcmp(info->sop_class_uid, ex->sop_class_uid) != 0)
+        return ht_error_set(HT_EINVALID,
+                            "the dataset's SOP Class UID %.64s differs from the request's %.64s",
+                            info->sop_class_uid, ex->sop_class_uid);
+    return HT_OK;
+}
+
+/*
+ * The one path of every instance. `adopt` names a temporary file that already holds `data`
+ * (written by the receiver as it arrived): it is made durable and published instead of
+ * staging a copy, and removed on every outcome but a new instance.
+ */
+static int ingest(ht_ingest *in,
+                  const uint8_t *data,
+                  size_t len,
+                  const char *source,
+                  const char *adopt,
+                  const expected *ex,
+                  ht_ingest_result *result)
 {
     char sha[HT_SHA256_HEX_SIZE], stored_sha[HT_SHA256_HEX_SIZE], path[HT_ARCHIVE_PATH_MAX];
     char now[32];
     ht_dicom *dcm = NULL;
     const ht_dicom_info *info;
     pending p;
-    int err, known = 0;
+    int err, known = 0, adopted = 0;
 
     memset(result, 0, sizeof(*result));
     memset(&p, 0, sizeof(p));
     if ((err = ht_dicom_open_memory(&dcm, data, len)) < 0)
-        return err;
+        goto done;
     info = ht_dicom_get_info(dcm);
     fill_result(info, result);
-    if ((err = validate(dcm)) < 0)
+    if ((err = validate(dcm)) < 0 || (err = check_expected(info, ex)) < 0)
         goto done;
     /* The File Meta differs between an imported and a received copy; the dataset does not. */
     ht_sha256_hex(data + info->dataset_offset, len - info->dataset_offset, sha);
@@ -487,7 +517,12 @@ int ht_ingest_buffer(
     in->staging++;
     pthread_mutex_unlock(&in->lock);
 
-    err = ht_archive_stage(in->archive, path, data, len, p.tmp_path);
+    if (adopt) {
+        snprintf(p.tmp_path, sizeof(p.tmp_path), "%s", adopt);
+        err = ht_archive_adopt(in->archive, adopt);
+    } else {
+        err = ht_archive_stage(in->archive, path, data, len, p.tmp_path);
+    }
 
     pthread_mutex_lock(&in->lock);
     in->staging--;
@@ -497,10 +532,40 @@ int ht_ingest_buffer(
         pthread_cond_broadcast(&in->done);
     } else {
         result->outcome = HT_INGEST_NEW;
+        adopted = 1; /* the batch owns the file now: published, or removed if it fails */
         err = queue_and_wait(in, &p);
     }
     pthread_mutex_unlock(&in->lock);
 done:
+    if (adopt && !adopted)
+        ht_archive_remove(in->archive, adopt);
     ht_dicom_free(dcm);
+    return err;
+}
+
+int ht_ingest_buffer(
+    ht_ingest *in, const uint8_t *data, size_t len, const char *source, ht_ingest_result *result)
+{
+    return ingest(in, data, len, source, NULL, NULL, result);
+}
+
+int ht_ingest_received(ht_ingest *in,
+                       const char *tmp_rel,
+                       const char *sop_class_uid,
+                       const char *sop_instance_uid,
+                       const char *source,
+                       ht_ingest_result *result)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    expected ex = {sop_class_uid, sop_instance_uid};
+    int err = ht_archive_read(in->archive, tmp_rel, &data, &len);
+    if (err < 0) {
+        memset(result, 0, sizeof(*result));
+        ht_archive_remove(in->archive, tmp_rel);
+        return err;
+    }
+    err = ingest(in, data, len, source, tmp_rel, &ex, result);
+    free(data);
     return err;
 }

@@ -1,0 +1,68 @@
+/*
+ * hepatrack — the DICOM receiver: a Storage SCP (C-ECHO, C-STORE) over DCMTK's dcmnet, behind
+ * a C interface (the C++ shim is src/net/; no C++ type or exception crosses this header).
+ *
+ * Every received instance goes through ht_ingest_received: it is written by DCMTK to a
+ * temporary archive file exactly as it arrives, adopted by ingest, and answered with success
+ * only once the file is durable and its index row committed.
+ *
+ * Ownership: ht_scp_start returns a receiver freed by ht_scp_stop. The ingest passed in is
+ * borrowed and must outlive the receiver.
+ */
+#ifndef HEPATRACK_NET_H
+#define HEPATRACK_NET_H
+
+#include "hepatrack/error.h"
+#include "hepatrack/ingest.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ht_scp_config {
+    const char *listen;       /* address to bind, "127.0.0.1" by default */
+    int port;                 /* 11112 by default */
+    const char *aet;          /* our AE title, "HEPATRACK" by default */
+    const char *const *allow; /* calling "AET" or "AET@HOST" allowed; none: every AE */
+    int nallow;
+    int max_associations; /* 8 by default; more are rejected as transient */
+    int timeout_seconds;  /* ARTIM and DIMSE timeout, 30 by default */
+} ht_scp_config;
+
+#define HT_SCP_CONFIG_INIT                                                                         \
+    {                                                                                              \
+        "127.0.0.1", 11112, "HEPATRACK", NULL, 0, 8, 30                                            \
+    }
+
+typedef struct ht_scp ht_scp;
+
+/**
+ * Bind the port and start accepting associations in the background.
+ * @return HT_OK; HT_EINVALID for a bad configuration; HT_EIO (with the reason) when the
+ *         address cannot be bound.
+ */
+int ht_scp_start(ht_scp **out, const ht_scp_config *config, ht_ingest *ingest);
+
+/** Replace the allow-list (SIGHUP). Thread-safe. @return HT_OK or HT_ENOMEM. */
+int ht_scp_set_allow(ht_scp *scp, const char *const *allow, int nallow);
+
+/** Counters since start, for logs and tests. */
+typedef struct ht_scp_stats {
+    unsigned long associations, rejected, instances, refused;
+} ht_scp_stats;
+void ht_scp_get_stats(ht_scp *scp, ht_scp_stats *out);
+
+/**
+ * Stop accepting, let associations in progress finish their instances (at most the DIMSE
+ * timeout), and free the receiver. Accepts NULL.
+ */
+void ht_scp_stop(ht_scp *scp);
+
+/** The SOP classes and transfer syntaxes the receiver accepts, for documentation. */
+int ht_scp_accepts_transfer_syntax(const char *uid);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

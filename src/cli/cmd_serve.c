@@ -1,0 +1,352 @@
+/*
+ * hepatrack serve: the DICOM receiver (and, with the web issue, the HTTP server) in the
+ * foreground. Options come from an INI config file (inih) and the command line, which wins.
+ * SIGTERM/SIGINT stop accepting, let instances in flight finish and commit, and exit 0;
+ * SIGHUP reloads the allow-list from the config file.
+ */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include "hepatrack/ingest.h"
+#include "hepatrack/log.h"
+#include "hepatrack/net.h"
+#include "hepatrack/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <ini.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define MAX_ALLOW 256
+
+typedef struct serve_config {
+    char data[1024];
+    char listen[64];
+    char aet[17];
+    int dicom_port, http_port, max_associations, stable_seconds, timeout, http_no_auth;
+    char *allow[MAX_ALLOW];
+    int nallow;
+    char log_level[16];
+    char error[1400];
+} serve_config;
+
+void cmd_serve_help(void)
+{
+    printf("usage: hepatrack serve [--config FILE] [--check-config] [--listen ADDR]\n"
+           "                       [--dicom-port N] [--http-port N] [--aet TITLE]\n"
+           "                       [--allow AET[@HOST]]... [--max-associations N]\n"
+           "                       [--stable-seconds N] [--timeout SECONDS]\n\n"
+           "Receive DICOM instances (C-ECHO, C-STORE) into the data directory until SIGTERM or\n"
+           "Ctrl-C. Without --allow every calling AE title is accepted (with a warning).\n"
+           "The config file (INI) is documented in the README; options given here win.\n");
+}
+
+static void clear_allow(serve_config *c)
+{
+    for (int i = 0; i < c->nallow; i++)
+        free(c->allow[i]);
+    c->nallow = 0;
+}
+
+static int add_allow(serve_config *c, const char *list)
+{
+    char *copy = ht_strdup(list), *save = NULL;
+    if (!copy)
+        return -1;
+    for (char *tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (c->nallow >= MAX_ALLOW || strlen(tok) > 80) {
+            free(copy);
+            return -1;
+        }
+        c->allow[c->nallow++] = ht_strdup(tok);
+    }
+    free(copy);
+    return 0;
+}
+
+static int parse_int(const char *v, int min, int max, int *out)
+{
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end || n < min || n > max)
+        return -1;
+    *out = (int)n;
+    return 0;
+}
+
+/* One key of the config file, or of the command line: 0 when taken, -1 with c->error. */
+static int set_key(serve_config *c, const char *section, const char *key, const char *value)
+{
+    static const struct {
+        const char *section, *key;
+        int min, max;
+        size_t field;
+    } ints[] = {{"dicom", "port", 1, 65535, offsetof(serve_config, dicom_port)},
+                {"dicom", "max_associations", 1, 256, offsetof(serve_config, max_associations)},
+                {"dicom", "timeout", 1, 3600, offsetof(serve_config, timeout)},
+                {"dicom", "stable_seconds", 1, 86400 * 7, offsetof(serve_config, stable_seconds)},
+                {"http", "port", 1, 65535, offsetof(serve_config, http_port)}};
+    for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
+        if (strcmp(section, ints[i].section) || strcmp(key, ints[i].key))
+            continue;
+        if (parse_int(value, ints[i].min, ints[i].max, (int *)(void *)((char *)c + ints[i].field)) <
+            0) {
+            snprintf(c->error, sizeof(c->error),
+                     "[%s] %s must be a number from %d to %d (got '%s')", section, key, ints[i].min,
+                     ints[i].max, value);
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(section, "dicom") && !strcmp(key, "aet")) {
+        if (!*value || strlen(value) > 16) {
+            snprintf(c->error, sizeof(c->error), "[dicom] aet must be 1 to 16 characters");
+            return -1;
+        }
+        snprintf(c->aet, sizeof(c->aet), "%s", value);
+        return 0;
+    }
+    if (!strcmp(section, "dicom") && !strcmp(key, "listen")) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, value, &a) != 1) {
+            snprintf(c->error, sizeof(c->error),
+                     "[dicom] listen must be an IPv4 address (got '%s')", value);
+            return -1;
+        }
+        snprintf(c->listen, sizeof(c->listen), "%s", value);
+        return 0;
+    }
+    if (!strcmp(section, "dicom") && !strcmp(key, "allow")) {
+        if (add_allow(c, value) < 0) {
+            snprintf(c->error, sizeof(c->error), "[dicom] allow: too many or too long entries");
+            return -1;
+        }
+        return 0;
+    }
+    if (!strcmp(section, "storage") && !strcmp(key, "data")) {
+        snprintf(c->data, sizeof(c->data), "%s", value);
+        return 0;
+    }
+    if (!strcmp(section, "log") && !strcmp(key, "level")) {
+        ht_log_level lvl;
+        if (ht_log_parse_level(value, &lvl) < 0) {
+            snprintf(c->error, sizeof(c->error), "[log] %s", ht_error_last());
+            return -1;
+        }
+        snprintf(c->log_level, sizeof(c->log_level), "%s", value);
+        return 0;
+    }
+    snprintf(c->error, sizeof(c->error), "unknown key '%s' in section [%s]", key, section);
+    return -1;
+}
+
+static int config_entry(void *user, const char *section, const char *name, const char *value)
+{
+    return set_key(user, section, name, value) == 0;
+}
+
+static int load_config(serve_config *c, const char *path)
+{
+    int rc = ini_parse(path, config_entry, c);
+    if (rc < 0) {
+        snprintf(c->error, sizeof(c->error), "cannot read config file '%s'", path);
+        return -1;
+    }
+    if (rc > 0) {
+        char msg[sizeof(c->error)];
+        snprintf(msg, sizeof(msg), "%.1000s, line %d: %.300s", path, rc,
+                 c->error[0] ? c->error : "not INI syntax");
+        snprintf(c->error, sizeof(c->error), "%s", msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void defaults(serve_config *c, const cli_context *ctx)
+{
+    memset(c, 0, sizeof(*c));
+    snprintf(c->data, sizeof(c->data), "%s", ctx->data_dir);
+    snprintf(c->listen, sizeof(c->listen), "127.0.0.1");
+    snprintf(c->aet, sizeof(c->aet), "HEPATRACK");
+    c->dicom_port = 11112;
+    c->http_port = 8080;
+    c->max_associations = 8;
+    c->stable_seconds = 60;
+    c->timeout = 30;
+}
+
+int cmd_serve(const cli_context *ctx, int argc, char **argv)
+{
+    static const struct option options[] = {{"config", required_argument, NULL, 'c'},
+                                            {"check-config", no_argument, NULL, 'k'},
+                                            {"listen", required_argument, NULL, 'l'},
+                                            {"dicom-port", required_argument, NULL, 'p'},
+                                            {"http-port", required_argument, NULL, 'h'},
+                                            {"aet", required_argument, NULL, 'a'},
+                                            {"allow", required_argument, NULL, 'w'},
+                                            {"max-associations", required_argument, NULL, 'm'},
+                                            {"stable-seconds", required_argument, NULL, 's'},
+                                            {"timeout", required_argument, NULL, 't'},
+                                            {"http-no-auth", no_argument, NULL, 'n'},
+                                            {0, 0, 0, 0}};
+    serve_config c, from_file;
+    const char *config_path = NULL;
+    int check_only = 0, opt, cli_allow = 0;
+
+    /* First the config file (so that the command line can override it). */
+    optind = 1;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1)
+        if (opt == 'c')
+            config_path = optarg;
+    defaults(&c, ctx);
+    if (config_path && load_config(&c, config_path) < 0) {
+        cli_error("serve", "%s", c.error);
+        clear_allow(&c);
+        return CLI_FATAL;
+    }
+    optind = 1;
+    opterr = 1;
+    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        static const struct {
+            int opt;
+            const char *section, *key;
+        } map[] = {{'l', "dicom", "listen"},
+                   {'p', "dicom", "port"},
+                   {'h', "http", "port"},
+                   {'a', "dicom", "aet"},
+                   {'m', "dicom", "max_associations"},
+                   {'s', "dicom", "stable_seconds"},
+                   {'t', "dicom", "timeout"}};
+        int done = 0;
+        if (opt == 'c')
+            continue;
+        if (opt == 'k') {
+            check_only = 1;
+            continue;
+        }
+        if (opt == 'n') {
+            c.http_no_auth = 1;
+            continue;
+        }
+        if (opt == 'w') {
+            if (!cli_allow) /* --allow replaces the file's list */
+                clear_allow(&c);
+            cli_allow = 1;
+            if (add_allow(&c, optarg) < 0) {
+                cli_error("serve", "--allow: too many or too long entries");
+                clear_allow(&c);
+                return CLI_FATAL;
+            }
+            continue;
+        }
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+            if (map[i].opt == opt) {
+                if (set_key(&c, map[i].section, map[i].key, optarg) < 0) {
+                    cli_error("serve", "%s", c.error);
+                    clear_allow(&c);
+                    return CLI_FATAL;
+                }
+                done = 1;
+            }
+        }
+        if (!done) {
+            cmd_serve_help();
+            clear_allow(&c);
+            return CLI_FATAL;
+        }
+    }
+    if (c.http_no_auth && strcmp(c.listen, "127.0.0.1") != 0) {
+        cli_error("serve", "--http-no-auth is refused unless the server listens on loopback only");
+        clear_allow(&c);
+        return CLI_FATAL;
+    }
+    if (check_only) {
+        printf("configuration is valid: aet=%s listen=%s dicom-port=%d http-port=%d "
+               "max-associations=%d allow=%d entries data=%s\n",
+               c.aet, c.listen, c.dicom_port, c.http_port, c.max_associations, c.nallow, c.data);
+        clear_allow(&c);
+        return CLI_OK;
+    }
+    if (c.log_level[0]) {
+        ht_log_level lvl;
+        ht_log_parse_level(c.log_level, &lvl);
+        ht_log_set_level(lvl);
+    }
+
+    /* Signals are taken by sigwait in this thread only. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ht_ingest *ingest = NULL;
+    ht_scp *scp = NULL;
+    int err = ht_ingest_open(&ingest, c.data);
+    if (err < 0) {
+        cli_error("serve", "cannot open data directory '%s': %s", c.data, ht_error_last());
+        clear_allow(&c);
+        return CLI_FATAL;
+    }
+    int left = cli_recover(ingest);
+    if (left > 0)
+        ht_log(HT_LOG_WARN,
+               "event=recovery reason=\"%d problems need a person: run hepatrack "
+               "check\"",
+               left);
+    ht_scp_config sc = HT_SCP_CONFIG_INIT;
+    sc.listen = c.listen;
+    sc.port = c.dicom_port;
+    sc.aet = c.aet;
+    sc.allow = (const char *const *)c.allow;
+    sc.nallow = c.nallow;
+    sc.max_associations = c.max_associations;
+    sc.timeout_seconds = c.timeout;
+    if ((err = ht_scp_start(&scp, &sc, ingest)) < 0) {
+        cli_error("serve", "%s", ht_error_last());
+        ht_ingest_free(ingest);
+        clear_allow(&c);
+        return CLI_FATAL;
+    }
+    if (c.nallow == 0)
+        ht_log(HT_LOG_WARN, "event=config reason=\"no allow-list: every calling AE title is "
+                            "accepted\"");
+    ht_log(HT_LOG_INFO, "event=listening aet=%s address=%s dicom_port=%d data=%s", c.aet, c.listen,
+           c.dicom_port, c.data);
+    for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (sig == SIGHUP) {
+            if (!config_path || cli_allow) {
+                ht_log(HT_LOG_INFO, "event=reload reason=\"the allow-list comes from the "
+                                    "command line: nothing to reload\"");
+                continue;
+            }
+            defaults(&from_file, ctx);
+            if (load_config(&from_file, config_path) < 0) {
+                ht_log(HT_LOG_ERROR, "event=reload reason=\"%s\" (the old list stays)",
+                       from_file.error);
+            } else {
+                ht_scp_set_allow(scp, (const char *const *)from_file.allow, from_file.nallow);
+                ht_log(HT_LOG_INFO, "event=reload allow=%d", from_file.nallow);
+            }
+            clear_allow(&from_file);
+            continue;
+        }
+        ht_log(HT_LOG_INFO, "event=stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
+        break;
+    }
+    ht_scp_stop(scp);
+    ht_ingest_free(ingest); /* the last batch commits here */
+    ht_log(HT_LOG_INFO, "event=stopped");
+    clear_allow(&c);
+    return CLI_OK;
+}

@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""The DICOM receiver against DCMTK's own echoscu and storescu, as real processes on loopback:
+C-ECHO; a generated study sent and compared with what was sent; four senders at once; refused
+calling and called AE titles; the same study twice; a full data directory (0xA700); SIGTERM.
+
+usage: scp.py HEPATRACK HT-GEN-STUDY
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import Checks, Hepatrack, generate  # noqa: E402
+
+binary, gen = sys.argv[1:3]
+if not shutil.which("storescu"):
+    print("skipped: DCMTK's storescu is not installed")
+    sys.exit(77)
+t = Checks()
+work = tempfile.mkdtemp(prefix="ht-scp-")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, data, *extra):
+        self.port = free_port()
+        self.log = open(os.path.join(work, f"serve-{self.port}.log"), "w+")
+        self.proc = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port",
+                                      str(self.port), *extra], stdout=self.log, stderr=self.log)
+        for _ in range(100):
+            if subprocess.run(["echoscu", "-to", "2", "-aet", "PACS", "-aec", "HEPATRACK", "127.0.0.1",
+                               str(self.port)], capture_output=True).returncode == 0:
+                return
+            time.sleep(0.05)
+        raise SystemExit("the server did not start: " + self.text())
+
+    def text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self, sig=signal.SIGTERM):
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=60)
+
+
+def store(port, *args, aec="HEPATRACK", aet="PACS"):
+    return subprocess.run(["storescu", "-aec", aec, "-aet", aet, "127.0.0.1", str(port), *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def uids_and_hashes(data):
+    return {(i["SOPInstanceUID"], i["SHA256"]) for i in Hepatrack(binary, data).json("ls", "instances")}
+
+
+studies = [os.path.join(work, f"study{i}") for i in range(4)]
+for i, s in enumerate(studies):
+    generate(gen, s, slices=120 if i == 0 else 30, patient_id=f"SCP-{i}")
+
+# What the same files give when imported: the reference for what must arrive.
+ref = os.path.join(work, "ref")
+Hepatrack(binary, ref).run("import", studies[0], expect=0)
+expected = uids_and_hashes(ref)
+
+data = os.path.join(work, "data")
+srv = Server(data)
+p = subprocess.run(["echoscu", "-aec", "HEPATRACK", "127.0.0.1", str(srv.port)],
+                   capture_output=True, text=True)
+t.check(p.returncode == 0, f"C-ECHO: {p.stderr}")
+p = store(srv.port, "+sd", studies[0])
+t.check(p.returncode == 0, f"storescu of 120 slices: {p.stderr[-300:]}")
+got = uids_and_hashes(data)
+t.check(got == expected, f"every instance arrived with its dataset intact ({len(got)} of "
+        f"{len(expected)})")
+
+# Four senders at once, each its own study.
+procs = [subprocess.Popen(["storescu", "-aec", "HEPATRACK", "-aet", f"PACS{i}", "127.0.0.1",
+                           str(srv.port), "+sd", studies[i]], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) for i in range(1, 4)]
+procs.append(subprocess.Popen(["storescu", "-aec", "HEPATRACK", "-aet", "PACS0", "127.0.0.1",
+                               str(srv.port), "+sd", studies[0]], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE))
+codes = [pr.wait(timeout=600) for pr in procs]
+t.check(codes == [0, 0, 0, 0], f"four senders at once: {codes}")
+ht = Hepatrack(binary, data)
+t.check(len(ht.json("ls", "instances")) == 120 + 3 * 30, "four studies indexed, the resend added nothing")
+t.check(len(ht.json("ls", "studies")) == 4, "four studies")
+
+# The same study again: success, no second copy.
+files_before = sum(len(f) for _, _, f in os.walk(os.path.join(data, "instances")))
+t.check(store(srv.port, "+sd", studies[1]).returncode == 0, "the same study again is accepted")
+files_after = sum(len(f) for _, _, f in os.walk(os.path.join(data, "instances")))
+t.check(files_after == files_before, f"no second copy ({files_before} -> {files_after} files)")
+
+# A wrong called AE title.
+p = store(srv.port, os.path.join(studies[1], "CT0001.dcm"), aec="NOTUS")
+t.check(p.returncode != 0 and "Called AE Title Not Recognized" in p.stderr + p.stdout,
+        f"wrong called AE title: {p.stderr}")
+srv.stop()
+log = srv.text()
+t.check("event=association" in log and "received=120" in log, "one log line per association")
+t.check("called AE title not recognized" in log, "the refusal is logged")
+t.check(ht.run("check").returncode == 0, "archive and index consistent after SIGTERM")
+
+# An allow-list: the calling AE title must be on it.
+srv = Server(data, "--allow", "PACS@127.0.0.1")
+p = store(srv.port, os.path.join(studies[1], "CT0001.dcm"), aet="INTRUDER")
+t.check(p.returncode != 0 and "Calling AE Title Not Recognized" in p.stderr + p.stdout,
+        f"calling AE title not allowed: {p.stderr}")
+t.check(store(srv.port, os.path.join(studies[1], "CT0001.dcm"), aet="PACS").returncode == 0,
+        "an allowed calling AE title")
+t.check(srv.stop() == 0, "exit 0 on SIGTERM")
+
+# A full data directory: 0xA700, and nothing half-written (needs root for the tmpfs).
+if os.geteuid() == 0:
+    small = tempfile.mkdtemp(prefix="ht-scp-full-")
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", small], check=True)
+    try:
+        srv = Server(os.path.join(small, "data"))
+        p = store(srv.port, "-v", "+sd", studies[1])
+        t.check("Refused: OutOfResources" in p.stderr + p.stdout,
+                f"disk full answers Out of Resources: {(p.stderr + p.stdout)[-400:]}")
+        t.check(srv.stop() == 0 and "status=0xA700" in srv.text(), "the refusal is logged")
+        c = Hepatrack(binary, os.path.join(small, "data")).run("check")
+        t.check(c.returncode == 0, f"consistent after a full disk: {c.stdout}")
+    finally:
+        subprocess.run(["umount", small])
+        os.rmdir(small)
+
+shutil.rmtree(work, ignore_errors=True)
+sys.exit(t.finish())
