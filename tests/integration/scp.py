@@ -3,9 +3,10 @@
 C-ECHO; a generated study sent and compared with what was sent; four senders at once; refused
 calling and called AE titles; the same study twice; a full data directory (0xA700); SIGTERM.
 
-usage: scp.py HEPATRACK HT-GEN-STUDY
+usage: scp.py HEPATRACK HT-GEN-STUDY HT-TEST-SENDER
 """
 import os
+import random
 import shutil
 import signal
 import socket
@@ -17,7 +18,7 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 from common import Checks, Hepatrack, generate  # noqa: E402
 
-binary, gen = sys.argv[1:3]
+binary, gen, sender = sys.argv[1:4]
 if not shutil.which("storescu"):
     print("skipped: DCMTK's storescu is not installed")
     sys.exit(77)
@@ -120,6 +121,56 @@ t.check(p.returncode != 0 and "Calling AE Title Not Recognized" in p.stderr + p.
 t.check(store(srv.port, os.path.join(studies[1], "CT0001.dcm"), aet="PACS").returncode == 0,
         "an allowed calling AE title")
 t.check(srv.stop() == 0, "exit 0 on SIGTERM")
+
+# A broken peer: an unindexable dataset and a mismatched UID are refused while the association
+# goes on; a sender that drops mid-instance or stalls past the timeout leaves nothing.
+data2 = os.path.join(work, "data2")
+srv = Server(data2, "--timeout", "2")
+one = os.path.join(studies[2], "CT0001.dcm")
+p = subprocess.run([sender, str(srv.port), "HEPATRACK", "nostudy,mismatch,good", one],
+                   capture_output=True, text=True, timeout=60)
+t.check(p.stdout.split() == ["status=0xC000", "status=0xC000", "status=0x0000"],
+        f"refusals then success on one association: {p.stdout} {p.stderr}")
+p = subprocess.run([sender, str(srv.port), "HEPATRACK", "drop", os.path.join(studies[2], "CT0002.dcm")],
+                   capture_output=True, text=True, timeout=60)
+t.check("dropped" in p.stdout, "the sender dropped mid-instance")
+p = subprocess.run([sender, str(srv.port), "HEPATRACK", "stall:4", os.path.join(studies[2], "CT0003.dcm")],
+                   capture_output=True, text=True, timeout=60)
+t.check(p.returncode != 0, "a stalled transfer is broken off")
+time.sleep(0.5)
+h2 = Hepatrack(binary, data2)
+t.check(len(h2.json("ls", "instances")) == 1, "only the good instance is kept")
+t.check(h2.run("check").returncode == 0, "no partial file is left after a drop or a stall")
+srv.stop()
+t.check("Study Instance UID (0020,000D) is missing" in srv.text() and
+        "differs from the request's" in srv.text(), "refusals are logged with their reason")
+
+# SIGKILL while a study is arriving: every instance acknowledged before is there and intact.
+sources = {i["Source"][len("import:"):]: i["SOPInstanceUID"]
+           for i in Hepatrack(binary, ref).json("ls", "instances")}
+files = sorted(os.path.join(studies[0], f) for f in os.listdir(studies[0]))
+rng = random.Random(5)
+for trial in range(3):
+    d = os.path.join(work, f"kill{trial}")
+    srv = Server(d)
+    sending = subprocess.Popen(["storescu", "-v", "-aec", "HEPATRACK", "-aet", "PACS",
+                                "127.0.0.1", str(srv.port), *files],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    time.sleep(rng.uniform(0.05, 0.3))
+    srv.proc.kill()
+    srv.proc.wait()
+    out = sending.communicate(timeout=120)[0]
+    acked = out.count("Received Store Response (Success)")
+    srv = Server(d)  # restart: recovery runs first
+    srv.stop()
+    h = Hepatrack(binary, d)
+    indexed = {i["SOPInstanceUID"] for i in h.json("ls", "instances")}
+    want = {sources[f] for f in files[:acked]}
+    t.check(want <= indexed, f"SIGKILL trial {trial}: all {acked} acknowledged instances are "
+            f"indexed ({len(indexed)} present)")
+    c = h.run("check")
+    t.check(c.returncode == 0, f"SIGKILL trial {trial}: no orphan file or row: {c.stdout[-300:]}")
+    print(f"SIGKILL trial {trial}: {acked} acknowledged, {len(indexed)} indexed")
 
 # A full data directory: 0xA700, and nothing half-written (needs root for the tmpfs).
 if os.geteuid() == 0:
