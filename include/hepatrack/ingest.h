@@ -79,6 +79,15 @@ int ht_ingest_received(ht_ingest *ingest,
                        const char *source,
                        ht_ingest_result *result);
 
+/**
+ * Mark stable the studies that received no new instance for `seconds` (spec of the receiver:
+ * later stages wait for this); cb hears each one. Thread-safe.
+ */
+int ht_ingest_mark_stable(ht_ingest *ingest,
+                          int seconds,
+                          int (*cb)(void *payload, const char *study_uid),
+                          void *payload);
+
 /** The index and archive behind an ingest (borrowed; do not use while ingesting). */
 ht_store *ht_ingest_store(ht_ingest *ingest);
 ht_archive *ht_ingest_archive(ht_ingest *ingest);

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 3
+#define HT_STORE_SCHEMA_VERSION 4
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -164,6 +164,18 @@ typedef int (*ht_file_cb)(void *payload, const ht_file_entry *entry);
 
 /** Visit every indexed instance's file entry, ordered by archive path. */
 int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
+
+/**
+ * Mark stable every study whose last instance arrived before `before` (ISO 8601 UTC) and that
+ * is not stable yet, recording `now`; cb is told each study's UID. A study receiving a new
+ * instance later is unstable again (stable time cleared) until the next marking.
+ * @return HT_OK, the callback's non-zero return, HT_EDB.
+ */
+int ht_store_mark_stable(ht_store *store,
+                         const char *before,
+                         const char *now,
+                         int (*cb)(void *payload, const char *study_uid),
+                         void *payload);
 
 /** Number of rows of one kind (for summaries and tests). */
 int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);

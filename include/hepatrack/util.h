@@ -46,6 +46,9 @@ int ht_fsync_dir(const char *path);
 /** Current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (at least 25 bytes). */
 void ht_time_now_iso(char *buf, size_t size);
 
+/** UTC time `seconds` ago, in the format of ht_time_now_iso. */
+void ht_time_ago_iso(int seconds, char *buf, size_t size);
+
 /** Monotonic clock in seconds, for durations. */
 double ht_time_monotonic(void);
 

@@ -180,6 +180,13 @@ static void defaults(serve_config *c, const cli_context *ctx)
     c->timeout = 30;
 }
 
+static int log_stable(void *payload, const char *study_uid)
+{
+    (void)payload;
+    ht_log(HT_LOG_INFO, "event=stable study=%s", study_uid);
+    return 0;
+}
+
 int cmd_serve(const cli_context *ctx, int argc, char **argv)
 {
     static const struct option options[] = {{"config", required_argument, NULL, 'c'},
@@ -322,8 +329,13 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
     ht_log(HT_LOG_INFO, "event=listening aet=%s address=%s dicom_port=%d data=%s", c.aet, c.listen,
            c.dicom_port, c.data);
     for (;;) {
-        int sig = 0;
-        sigwait(&set, &sig);
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(&set, NULL, &tick);
+        if (sig < 0) { /* a second without a signal: studies that went quiet become stable */
+            if (ht_ingest_mark_stable(ingest, c.stable_seconds, log_stable, NULL) < 0)
+                ht_log(HT_LOG_ERROR, "event=error reason=\"%s\"", ht_error_last());
+            continue;
+        }
         if (sig == SIGHUP) {
             if (!config_path || cli_allow) {
                 ht_log(HT_LOG_INFO, "event=reload reason=\"the allow-list comes from the "

@@ -143,6 +143,19 @@ void ht_time_now_iso(char *buf, size_t size)
     snprintf(buf + n, size - n, ".%03ldZ", now.tv_nsec / 1000000L);
 }
 
+void ht_time_ago_iso(int seconds, char *buf, size_t size)
+{
+    struct timespec now;
+    struct tm tm;
+    size_t n;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    now.tv_sec -= seconds;
+    gmtime_r(&now.tv_sec, &tm);
+    n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, size - n, ".%03ldZ", now.tv_nsec / 1000000L);
+}
+
 double ht_time_monotonic(void)
 {
     struct timespec now;

@@ -543,6 +543,20 @@ done:
     return err;
 }
 
+int ht_ingest_mark_stable(ht_ingest *in,
+                          int seconds,
+                          int (*cb)(void *payload, const char *study_uid),
+                          void *payload)
+{
+    char before[32], now[32];
+    ht_time_ago_iso(seconds, before, sizeof(before));
+    ht_time_now_iso(now, sizeof(now));
+    pthread_mutex_lock(&in->lock);
+    int err = ht_store_mark_stable(in->reader, before, now, cb, payload);
+    pthread_mutex_unlock(&in->lock);
+    return err;
+}
+
 int ht_ingest_buffer(
     ht_ingest *in, const uint8_t *data, size_t len, const char *source, ht_ingest_result *result)
 {

@@ -26,7 +26,8 @@ static const char *const list_sql[] = {
         "   WHERE se.study = s.id ORDER BY 1)) AS ModalitiesInStudy,"
         " (SELECT count(*) FROM series se WHERE se.study = s.id) AS NumberOfStudyRelatedSeries,"
         " (SELECT count(*) FROM instances i JOIN series se ON i.series = se.id"
-        "   WHERE se.study = s.id) AS NumberOfInstances"
+        "   WHERE se.study = s.id) AS NumberOfInstances,"
+        " s.last_received_at AS LastReceivedTime, s.stable_at AS StableTime"
         " FROM studies s JOIN patients p ON s.patient = p.id"
         " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
         "   AND (?3 IS NULL OR s.study_uid = ?3)"
@@ -262,4 +263,30 @@ int ht_store_study_date(ht_store *s, const char *study_instance_uid, char *out)
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return ht_store__db_error(s->db, rc, "looking up a study date");
     return ok ? HT_OK : HT_ENOTFOUND;
+}
+
+int ht_store_mark_stable(ht_store *s,
+                         const char *before,
+                         const char *now,
+                         int (*cb)(void *payload, const char *study_uid),
+                         void *payload)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "UPDATE studies SET stable_at = ?2 WHERE stable_at IS NULL"
+                                " AND last_received_at IS NOT NULL AND last_received_at < ?1"
+                                " RETURNING study_uid",
+                                -1, &st, NULL);
+    int err = HT_OK;
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "marking stable studies");
+    sqlite3_bind_text(st, 1, before, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (cb && err == HT_OK)
+            err = cb(payload, (const char *)sqlite3_column_text(st, 0));
+    if (rc != SQLITE_DONE && err == HT_OK)
+        err = ht_store__db_error(s->db, rc, "marking stable studies");
+    sqlite3_finalize(st);
+    return err;
 }

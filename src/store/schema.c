@@ -140,6 +140,14 @@ static const char *const migrations[] = {
     "CREATE TABLE trial_parameters ("
     "  key TEXT PRIMARY KEY,"
     "  value TEXT NOT NULL);",
+
+    /* 4: study stability — when a study last received an instance, and since when it has been
+     * quiet for the receiver's --stable-seconds (NULL while instances may still arrive). */
+    "ALTER TABLE studies ADD COLUMN last_received_at TEXT;"
+    "ALTER TABLE studies ADD COLUMN stable_at TEXT;"
+    "UPDATE studies SET last_received_at = (SELECT max(i.received_at) FROM instances i"
+    "  JOIN series se ON i.series = se.id WHERE se.study = studies.id);"
+    "CREATE INDEX studies_unstable ON studies(stable_at, last_received_at);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

@@ -75,8 +75,9 @@ static const char *const SQL_UPSERT_PATIENT =
     "RETURNING id";
 static const char *const SQL_UPSERT_STUDY =
     "INSERT INTO studies (patient, study_uid, study_date, study_time, "
-    "  accession, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-    "ON CONFLICT (study_uid) DO UPDATE SET study_uid = study_uid "
+    "  accession, description, last_received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+    "ON CONFLICT (study_uid) DO UPDATE SET last_received_at = excluded.last_received_at, "
+    "  stable_at = NULL "
     "RETURNING id";
 static const char *const SQL_UPSERT_SERIES =
     "INSERT INTO series (study, series_uid, modality, series_number, "
@@ -243,6 +244,7 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     bind_text(st, 4, r->study_time);
     bind_text(st, 5, r->accession_number);
     bind_text(st, 6, r->study_description);
+    bind_text(st, 7, r->received_at);
     if ((err = step_id(s, st, &study, "adding a study")) < 0)
         return err;
 

@@ -145,6 +145,25 @@ srv.stop()
 t.check("Study Instance UID (0020,000D) is missing" in srv.text() and
         "differs from the request's" in srv.text(), "refusals are logged with their reason")
 
+# Study stability: quiet for --stable-seconds makes a study stable; a new instance undoes it.
+data3 = os.path.join(work, "data3")
+srv = Server(data3, "--stable-seconds", "1")
+t.check(store(srv.port, "+sd", studies[3]).returncode == 0, "a study for stability")
+h3 = Hepatrack(binary, data3)
+time.sleep(2.5)
+st = h3.json("ls", "studies")[0]
+t.check(st["StableTime"] is not None and st["LastReceivedTime"] is not None,
+        f"stable after a quiet second: {st}")
+more = os.path.join(work, "more")
+generate(gen, more, slices=31, patient_id="SCP-3", study_uid=st["StudyInstanceUID"])
+t.check(store(srv.port, os.path.join(more, "CT0031.dcm")).returncode == 0, "one more instance")
+t.check(h3.json("ls", "studies")[0]["StableTime"] is None, "a new instance makes it unstable")
+time.sleep(2.5)
+t.check(h3.json("ls", "studies")[0]["StableTime"] is not None, "and stable again")
+srv.stop()
+t.check(srv.text().count("event=stable study=" + st["StudyInstanceUID"]) == 2,
+        "each stability is logged")
+
 # SIGKILL while a study is arriving: every instance acknowledged before is there and intact.
 sources = {i["Source"][len("import:"):]: i["SOPInstanceUID"]
            for i in Hepatrack(binary, ref).json("ls", "instances")}
