@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: a small demo trial (three subjects, baseline and two follow-ups each, with liver
-# lesions that shrink or grow), imported into a fresh data directory, and what the index holds.
-# Until the server exists (issue: PACS receiver), this is what the demo shows.
+# lesions that shrink or grow) imported into a fresh data directory, its lesion measurements and
+# timelines, then the DICOM receiver in the foreground until Ctrl-C.
 set -eu
 build=$1
 data=$2
@@ -40,10 +40,58 @@ echo
 "$build/hepatrack" --data "$data" ls studies
 echo
 "$build/hepatrack" --data "$data" check
+
+# The radiologist's measurements of the demo lesions (the true diameters the studies were
+# generated with), and S01's timeline.
+cat > "$studies/measurements.json" <<'JSON'
+[
+ {"subject": "S01", "reader": "demo.radiologist", "dicom_patients": [{"id": "S01", "issuer": "DEMO-HOSPITAL"}],
+  "timepoints": [{"label": "BL", "date": "2026-01-05", "baseline": true, "portal_vein_status": "none"},
+                 {"label": "FU1", "date": "2026-03-02", "baseline": false},
+                 {"label": "FU2", "date": "2026-05-04", "baseline": false}],
+  "lesions": [{"id": "T1", "role": "target", "site": "liver", "location": "VII"},
+              {"id": "T2", "role": "target", "site": "liver", "location": "VI"}],
+  "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 30, "mean_hu": 45},
+                  {"lesion": "T2", "timepoint": "BL", "long_axis_mm": 18, "mean_hu": 40},
+                  {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 18, "mean_hu": 35},
+                  {"lesion": "T2", "timepoint": "FU1", "long_axis_mm": 12, "mean_hu": 30},
+                  {"lesion": "T1", "timepoint": "FU2", "long_axis_mm": 14, "mean_hu": 30},
+                  {"lesion": "T2", "timepoint": "FU2", "long_axis_mm": 10, "mean_hu": 30}]},
+ {"subject": "S02", "reader": "demo.radiologist", "dicom_patients": [{"id": "S02", "issuer": "DEMO-HOSPITAL"}],
+  "timepoints": [{"label": "BL", "date": "2026-01-12", "baseline": true, "portal_vein_status": "none"},
+                 {"label": "FU1", "date": "2026-03-09", "baseline": false},
+                 {"label": "FU2", "date": "2026-05-11", "baseline": false}],
+  "lesions": [{"id": "T1", "role": "target", "site": "liver", "location": "VIII"}],
+  "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 24},
+                  {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 22},
+                  {"lesion": "T1", "timepoint": "FU2", "long_axis_mm": 23}]},
+ {"subject": "S03", "reader": "demo.radiologist", "dicom_patients": [{"id": "S03", "issuer": "DEMO-HOSPITAL"}],
+  "timepoints": [{"label": "BL", "date": "2026-01-19", "baseline": true, "portal_vein_status": "none"},
+                 {"label": "FU1", "date": "2026-03-16", "baseline": false},
+                 {"label": "FU2", "date": "2026-05-18", "baseline": false}],
+  "lesions": [{"id": "T1", "role": "target", "site": "liver", "location": "VII"},
+              {"id": "NL1", "role": "new", "site": "liver", "location": "VI"}],
+  "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 20},
+                  {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 26},
+                  {"lesion": "NL1", "timepoint": "FU1", "state": "equivocal", "long_axis_mm": 10},
+                  {"lesion": "T1", "timepoint": "FU2", "long_axis_mm": 33},
+                  {"lesion": "NL1", "timepoint": "FU2", "state": "unequivocal", "long_axis_mm": 16}]}
+]
+JSON
+"$build/hepatrack" --data "$data" measurements import "$studies/measurements.json"
+echo
+"$build/hepatrack" --data "$data" timeline S01
+echo
+"$build/hepatrack" --data "$data" cohort
+
+port=${HEPATRACK_DEMO_PORT:-11112}
 cat <<MSG
 
-Next, try:
-  $build/hepatrack --data $data ls series --patient S01 --issuer DEMO-HOSPITAL
-  $build/hepatrack --data $data show <StudyInstanceUID from above> --json
-  $build/hepatrack --data $data import /path/to/your/dicom/folder
+The DICOM receiver now runs in the foreground (Ctrl-C stops it). From another terminal:
+  echoscu -aec HEPATRACK 127.0.0.1 $port
+  storescu -aec HEPATRACK -aet PACS 127.0.0.1 $port +sd $studies/S02-FU2
+  $build/hepatrack --data $data ls studies
+  $build/hepatrack --data $data timeline S03 --criteria mrecist
+  $build/hepatrack --data $data cohort --format json
 MSG
+exec "$build/hepatrack" --data "$data" serve --dicom-port "$port"

@@ -365,11 +365,12 @@ char *ht_report_cohort_table(const json_t *c)
     for (int k = 0; k < 2; k++) {
         json_t *r = json_object_get(c, rates[k]);
         json_t *pct = json_object_get(r, "rate_pct");
-        fprintf(f, "\n%s: %lld responders, %s%%, 95%% CI ", k ? "DCR" : "ORR",
-                (long long)json_integer_value(json_object_get(r, "responders")),
-                json_is_number(pct) ? "" : "-");
+        fprintf(f, "\n%s: %lld responders, ", k ? "DCR" : "ORR",
+                (long long)json_integer_value(json_object_get(r, "responders")));
         if (json_is_number(pct))
-            fseek(f, -1, SEEK_CUR), fprintf(f, "%.1f %%, 95%% CI ", json_number_value(pct));
+            fprintf(f, "%.1f %%, 95%% CI ", json_number_value(pct));
+        else
+            fputs("-, 95% CI ", f);
         interval_text(f, json_object_get(r, "ci95_pct"), " %");
     }
     static const char *const surv[] = {"pfs", "os"};
