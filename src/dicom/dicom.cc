@@ -750,15 +750,24 @@ int decode_native(const ht_dicom *dcm,
     return ht_dicom__frame_from_raw(&d, buf.data(), frame_bytes, 0, out);
 }
 
+/* The fragments of the encapsulated Pixel Data and which of them, [first, last), hold frame. */
+int frame_range(
+    const ht_dicom *dcm, uint32_t frame, std::vector<fragment> &frags, size_t *first, size_t *last)
+{
+    std::vector<uint32_t> bot;
+    int err = fragments_of(dcm, frags, bot, nullptr);
+    if (err < 0)
+        return err;
+    return frame_fragments(frags, bot, frame, dcm->info.number_of_frames, first, last);
+}
+
 int decode_dcmtk(const ht_dicom *dcm, ht_dicom__pixel_desc &d, uint32_t frame, ht_frame **out)
 {
     DcmDataset *ds = dataset_of(dcm);
     std::vector<fragment> frags;
-    std::vector<uint32_t> bot;
     size_t first = 0, last = 0;
-    int err = fragments_of(dcm, frags, bot, nullptr);
-    if (err < 0 ||
-        (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first, &last)) < 0)
+    int err = frame_range(dcm, frame, frags, &first, &last);
+    if (err < 0)
         return err;
     DcmElement *el = nullptr;
     ds->findAndGetElement(DCM_PixelData, el);
@@ -783,11 +792,9 @@ int decode_j2k_or_deflate(
     const ht_dicom *dcm, const ht_dicom__pixel_desc &d, uint32_t frame, bool j2k, ht_frame **out)
 {
     std::vector<fragment> frags;
-    std::vector<uint32_t> bot;
     size_t first = 0, last = 0;
-    int err = fragments_of(dcm, frags, bot, nullptr);
-    if (err < 0 ||
-        (err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, &first, &last)) < 0)
+    int err = frame_range(dcm, frame, frags, &first, &last);
+    if (err < 0)
         return err;
     std::vector<uint8_t> bytes = join(frags, first, last);
     if (j2k)

@@ -1013,6 +1013,18 @@ static void timepoint_of(const record *r, char *out, size_t size)
     snprintf(out, size, "%s", r->kind == K_TIMEPOINT ? r->key : tab ? tab + 1 : "");
 }
 
+/* The body of a read record: {"at", "by", "status"} as canonical JSON (malloc'ed). */
+static char *read_body(const char *status, const char *reader, const char *now)
+{
+    json_t *b = json_object();
+    json_object_set_new(b, "status", json_string(status));
+    json_object_set_new(b, "by", json_string(reader));
+    json_object_set_new(b, "at", json_string(now));
+    char *text = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
+    json_decref(b);
+    return text;
+}
+
 /* A change to a signed read returns it to draft until it is signed again. */
 static int unsign(ht_store *store,
                   int64_t subject,
@@ -1029,12 +1041,7 @@ static int unsign(ht_store *store,
     if (!read || !str(read, "status") || strcmp(str(read, "status"), "signed") != 0 ||
         ht_strset_add(done, label) != 1)
         return HT_OK;
-    json_t *b = json_object();
-    json_object_set_new(b, "status", json_string("draft"));
-    json_object_set_new(b, "by", json_string(reader));
-    json_object_set_new(b, "at", json_string(now));
-    char *text = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(b);
+    char *text = read_body("draft", reader, now);
     if (!text)
         return HT_ENOMEM;
     int err =
@@ -1636,12 +1643,7 @@ int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, c
         goto done;
     }
     ht_time_now_iso(now, sizeof(now));
-    json_t *b = json_object();
-    json_object_set_new(b, "status", json_string("signed"));
-    json_object_set_new(b, "by", json_string(reader));
-    json_object_set_new(b, "at", json_string(now));
-    char *text = json_dumps(b, JSON_SORT_KEYS | JSON_COMPACT);
-    json_decref(b);
+    char *text = read_body("signed", reader, now);
     if (!text) {
         err = HT_ENOMEM;
         goto done;
