@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include "hepatrack/http.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/log.h"
 #include "hepatrack/net.h"
@@ -326,6 +327,22 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
     if (c.nallow == 0)
         ht_log(HT_LOG_WARN, "event=config reason=\"no allow-list: every calling AE title is "
                             "accepted\"");
+    ht_http *http = NULL;
+    if (c.http_no_auth) {
+        ht_http_config hc = {c.listen, c.http_port, c.data, 1, 4};
+        if (ht_http_start(&http, &hc) < 0) {
+            cli_error("serve", "%s", ht_error_last());
+            ht_scp_stop(scp);
+            ht_ingest_free(ingest);
+            clear_allow(&c);
+            return CLI_FATAL;
+        }
+        ht_log(HT_LOG_INFO, "event=listening http=http://%s:%d/api/ auth=none", c.listen,
+               c.http_port);
+    } else {
+        ht_log(HT_LOG_INFO, "event=config reason=\"HTTP API not started: until users exist it "
+                            "runs only with --http-no-auth, on loopback\"");
+    }
     ht_log(HT_LOG_INFO, "event=listening aet=%s address=%s dicom_port=%d data=%s", c.aet, c.listen,
            c.dicom_port, c.data);
     for (;;) {
@@ -356,6 +373,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         ht_log(HT_LOG_INFO, "event=stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    ht_http_stop(http);
     ht_scp_stop(scp);
     ht_ingest_free(ingest); /* the last batch commits here */
     ht_log(HT_LOG_INFO, "event=stopped");

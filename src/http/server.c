@@ -1,0 +1,463 @@
+/*
+ * The HTTP server: libmicrohttpd with a pool of worker threads, a route table, JSON answers,
+ * and errors mapped through the single error table. Each worker thread keeps its own index
+ * connection (SQLite connections are not shared between threads).
+ */
+#define _GNU_SOURCE
+#include "hepatrack/http.h"
+
+#include "hepatrack/archive.h"
+#include "hepatrack/ingest.h"
+#include "hepatrack/ledger.h"
+#include "hepatrack/log.h"
+#include "hepatrack/report.h"
+#include "hepatrack/store.h"
+#include "hepatrack/util.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ht_http {
+    struct MHD_Daemon *daemon;
+    char *data_dir;
+    char *index_path;
+    ht_archive *archive;
+    pthread_key_t store_key;
+};
+
+/* An answer being built: JSON, or raw bytes with a type, or an error. */
+typedef struct answer {
+    unsigned status;
+    json_t *json;
+    char *body; /* malloc'ed */
+    size_t len;
+    const char *type;
+    char etag[80];
+    int immutable;
+} answer;
+
+typedef struct request {
+    ht_http *http;
+    struct MHD_Connection *conn;
+    const char *path;
+    char *parts[8]; /* path segments after /api/ */
+    int nparts;
+} request;
+
+static void store_close(void *store)
+{
+    ht_store_free(store);
+}
+
+/* This worker thread's connection to the index. */
+static ht_store *thread_store(ht_http *h)
+{
+    ht_store *s = pthread_getspecific(h->store_key);
+    if (!s && ht_store_open(&s, h->index_path) == HT_OK)
+        pthread_setspecific(h->store_key, s);
+    return s;
+}
+
+static int fail(answer *a, int code, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(answer *a, int code, const char *field, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    json_t *e = json_object(), *o = json_object();
+    json_object_set_new(e, "code", json_string(ht_error_name(code)));
+    json_object_set_new(e, "message", json_string(msg));
+    if (field)
+        json_object_set_new(e, "field", json_string(field));
+    json_object_set_new(o, "error", e);
+    json_decref(a->json);
+    a->json = o;
+    a->status = (unsigned)ht_error_http_status(code);
+    return code;
+}
+
+/* An error the lower layers reported. */
+static int fail_last(answer *a, int code)
+{
+    return fail(a, code, NULL, "%s", ht_error_last());
+}
+
+static const char *arg(const request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* limit (1..1000, default 100) and offset (>= 0, default 0). */
+static int paging(const request *r, answer *a, size_t *limit, size_t *offset)
+{
+    const char *l = arg(r, "limit"), *o = arg(r, "offset");
+    char *end;
+    *limit = 100;
+    *offset = 0;
+    if (l) {
+        long v = strtol(l, &end, 10);
+        if (!*l || *end || v < 1 || v > 1000)
+            return fail(a, HT_EINVALID, "limit",
+                        "limit must be an integer from 1 to 1000 (got '%s')", l);
+        *limit = (size_t)v;
+    }
+    if (o) {
+        long v = strtol(o, &end, 10);
+        if (!*o || *end || v < 0)
+            return fail(a, HT_EINVALID, "offset", "offset must be an integer >= 0 (got '%s')", o);
+        *offset = (size_t)v;
+    }
+    return HT_OK;
+}
+
+static json_t *row_json(const ht_row *row)
+{
+    json_t *obj = json_object();
+    for (int i = 0; i < row->ncols; i++) {
+        const char *v = row->values[i];
+        json_t *value;
+        switch (row->types[i]) {
+        case HT_VALUE_NULL:
+            value = json_null();
+            break;
+        case HT_VALUE_INT:
+            value = json_integer(strtoll(v, NULL, 10));
+            break;
+        case HT_VALUE_REAL:
+            value = json_real(strtod(v, NULL));
+            break;
+        case HT_VALUE_NUMBERS: {
+            value = json_array();
+            for (const char *p = v; p && *p;) {
+                char *end;
+                double d = strtod(p, &end);
+                if (end == p)
+                    break;
+                json_array_append_new(value, json_real(d));
+                p = *end == '\\' ? end + 1 : NULL;
+            }
+            break;
+        }
+        default:
+            value = json_string(v);
+        }
+        json_object_set_new(obj, row->names[i], value);
+    }
+    return obj;
+}
+
+static int collect(void *payload, const ht_row *row)
+{
+    json_array_append_new(payload, row_json(row));
+    return 0;
+}
+
+/* GET /api/patients|studies|series|instances with filters, paged as {"items", "total"}. */
+static int list(request *r, answer *a, ht_list_kind kind)
+{
+    size_t limit, offset;
+    ht_store *s = thread_store(r->http);
+    ht_list_filter f = {arg(r, "patient"), arg(r, "issuer"), arg(r, "study"), arg(r, "series")};
+    int err;
+    if ((err = paging(r, a, &limit, &offset)) < 0)
+        return err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if (f.issuer && !f.patient_id)
+        return fail(a, HT_EINVALID, "issuer", "issuer needs patient");
+    json_t *all = json_array(), *items = json_array();
+    if ((err = ht_store_list(s, kind, &f, collect, all)) < 0) {
+        json_decref(all);
+        json_decref(items);
+        return fail_last(a, err);
+    }
+    for (size_t i = offset; i < json_array_size(all) && i < offset + limit; i++)
+        json_array_append(items, json_array_get(all, i));
+    a->json = json_object();
+    json_object_set_new(a->json, "items", items);
+    json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(all)));
+    json_decref(all);
+    return HT_OK;
+}
+
+/* GET /api/instances/{uid} and /api/instances/{uid}/file */
+static int instance(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    ht_list_kind kind;
+    json_t *rows = json_array();
+    int err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    err = ht_store_show(s, r->parts[1], &kind, collect, rows);
+    if (err == HT_OK && kind != HT_LIST_INSTANCES)
+        err = ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'", r->parts[1]);
+    if (err < 0) {
+        json_decref(rows);
+        return fail_last(a, err);
+    }
+    json_t *inst = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    snprintf(a->etag, sizeof(a->etag), "\"%s\"",
+             json_string_value(json_object_get(inst, "SHA256")));
+    a->immutable = 1; /* an instance never changes */
+    if (r->nparts == 2) {
+        a->json = inst;
+        return HT_OK;
+    }
+    if (r->nparts == 3 && !strcmp(r->parts[2], "file")) {
+        uint8_t *data;
+        size_t len;
+        err = ht_archive_read(r->http->archive,
+                              json_string_value(json_object_get(inst, "ArchivePath")), &data, &len);
+        json_decref(inst);
+        if (err < 0)
+            return fail_last(a, err);
+        a->body = (char *)data;
+        a->len = len;
+        a->type = "application/dicom";
+        return HT_OK;
+    }
+    json_decref(inst);
+    return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+}
+
+static int criteria_arg(request *r, answer *a, ht_criterion *c, const char **format)
+{
+    const char *crit = arg(r, "criteria");
+    *c = HT_RECIST11;
+    *format = arg(r, "format") ? arg(r, "format") : "json";
+    if (crit && ht_criterion_parse(crit, c) < 0)
+        return fail(a, HT_EINVALID, "criteria", "%s", ht_error_last());
+    if (strcmp(*format, "json") && strcmp(*format, "csv"))
+        return fail(a, HT_EINVALID, "format", "format must be json or csv (got '%s')", *format);
+    return HT_OK;
+}
+
+static int
+report(request *r, answer *a, json_t *rep, char *(*csv)(const json_t *), const char *format)
+{
+    if (!strcmp(format, "csv")) {
+        a->body = csv(rep);
+        a->len = a->body ? strlen(a->body) : 0;
+        a->type = "text/csv; charset=utf-8";
+        json_decref(rep);
+        return a->body ? HT_OK : fail(a, HT_ENOMEM, NULL, "out of memory");
+    }
+    (void)r;
+    a->json = rep;
+    return HT_OK;
+}
+
+static int add_subject(void *payload, const char *id)
+{
+    json_array_append_new(payload, json_string(id));
+    return 0;
+}
+
+/* GET /api/subjects and /api/subjects/{id}/timeline */
+static int subjects(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    int err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if (r->nparts == 1) {
+        json_t *ids = json_array();
+        if ((err = ht_store_subject_each(s, add_subject, ids)) < 0) {
+            json_decref(ids);
+            return fail_last(a, err);
+        }
+        a->json = json_object();
+        json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(ids)));
+        json_object_set_new(a->json, "items", ids);
+        return HT_OK;
+    }
+    if (r->nparts == 3 && !strcmp(r->parts[2], "timeline")) {
+        ht_criterion c;
+        const char *format;
+        ht_report_options opt = HT_REPORT_OPTIONS_INIT;
+        json_t *rep = NULL;
+        if ((err = criteria_arg(r, a, &c, &format)) < 0)
+            return err;
+        if ((err = ht_report_timeline(s, r->parts[1], c, &opt, &rep)) < 0)
+            return fail_last(a, err);
+        return report(r, a, rep, ht_report_timeline_csv, format);
+    }
+    return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+}
+
+static int cohort(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    ht_criterion c;
+    const char *format;
+    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
+    json_t *rep = NULL;
+    int err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if ((err = criteria_arg(r, a, &c, &format)) < 0)
+        return err;
+    if ((err = ht_report_cohort(s, c, &opt, &rep)) < 0)
+        return fail_last(a, err);
+    return report(r, a, rep, ht_report_cohort_csv, format);
+}
+
+static void route(request *r, const char *method, answer *a)
+{
+    if (strncmp(r->path, "/api/", 5) != 0) {
+        fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+        return;
+    }
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        fail(a, HT_EUNSUPPORTED, NULL, "%s is not allowed on %s", method, r->path);
+        a->status = 405;
+        return;
+    }
+    const char *top = r->nparts ? r->parts[0] : "";
+    static const struct {
+        const char *name;
+        ht_list_kind kind;
+    } lists[] = {{"patients", HT_LIST_PATIENTS},
+                 {"studies", HT_LIST_STUDIES},
+                 {"series", HT_LIST_SERIES},
+                 {"instances", HT_LIST_INSTANCES},
+                 {"conflicts", HT_LIST_CONFLICTS}};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        if (r->nparts == 1 && !strcmp(top, lists[i].name)) {
+            list(r, a, lists[i].kind);
+            return;
+        }
+    if (!strcmp(top, "instances") && r->nparts >= 2)
+        instance(r, a);
+    else if (!strcmp(top, "subjects"))
+        subjects(r, a);
+    else if (!strcmp(top, "cohort") && r->nparts == 1)
+        cohort(r, a);
+    else
+        fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+}
+
+static enum MHD_Result handle(void *cls,
+                              struct MHD_Connection *conn,
+                              const char *url,
+                              const char *method,
+                              const char *version,
+                              const char *upload,
+                              size_t *upload_size,
+                              void **state)
+{
+    ht_http *h = cls;
+    answer a = {200, NULL, NULL, 0, "application/json", "", 0};
+    request r = {h, conn, url, {0}, 0};
+    char path[1024];
+    (void)version;
+    (void)upload;
+    if (!*state) { /* first call: headers only */
+        *state = (void *)1;
+        return MHD_YES;
+    }
+    if (*upload_size) { /* no request bodies yet: drop them */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    snprintf(path, sizeof(path), "%s", url);
+    char *save = NULL;
+    for (char *seg = strtok_r(path + (strncmp(path, "/api/", 5) == 0 ? 5 : 0), "/", &save);
+         seg && r.nparts < 8; seg = strtok_r(NULL, "/", &save))
+        r.parts[r.nparts++] = seg;
+    route(&r, method, &a);
+    const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
+    struct MHD_Response *resp;
+    if (a.etag[0] && inm && !strcmp(inm, a.etag) && a.status == 200) {
+        a.status = 304;
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    } else if (a.body) {
+        resp = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
+        a.body = NULL;
+    } else {
+        char *text =
+            json_dumps(a.json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        resp =
+            MHD_create_response_from_buffer(text ? strlen(text) : 0, text ? text : (char *)"",
+                                            text ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    }
+    json_decref(a.json);
+    free(a.body);
+    if (!resp)
+        return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", a.type);
+    if (a.etag[0])
+        MHD_add_response_header(resp, "ETag", a.etag);
+    MHD_add_response_header(resp, "Cache-Control",
+                            a.immutable ? "public, max-age=31536000, immutable" : "no-store");
+    enum MHD_Result ret = MHD_queue_response(conn, a.status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+int ht_http_start(ht_http **out, const ht_http_config *config)
+{
+    struct sockaddr_in addr;
+    int err;
+    *out = NULL;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)config->port);
+    if (config->port < 1 || config->port > 65535 ||
+        inet_pton(AF_INET, config->listen, &addr.sin_addr) != 1)
+        return ht_error_set(HT_EINVALID, "HTTP listen address '%s' port %d is not valid",
+                            config->listen, config->port);
+    if (!config->no_auth)
+        return ht_error_set(HT_EAUTH, "the HTTP API has no users yet: start it with "
+                                      "--http-no-auth (loopback only)");
+    if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127)
+        return ht_error_set(HT_EAUTH, "--http-no-auth is refused unless the server listens on "
+                                      "loopback only");
+    ht_http *h = calloc(1, sizeof(*h));
+    if (!h)
+        return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
+    h->data_dir = ht_strdup(config->data_dir);
+    h->index_path = ht_ingest_index_path(config->data_dir);
+    pthread_key_create(&h->store_key, store_close);
+    if (!h->data_dir || !h->index_path ||
+        (err = ht_archive_open(&h->archive, config->data_dir)) < 0) {
+        ht_http_stop(h);
+        return h->data_dir ? ht_error_code() : HT_ENOMEM;
+    }
+    h->daemon = MHD_start_daemon(
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)(config->threads > 0 ? config->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+    if (!h->daemon) {
+        ht_http_stop(h);
+        return ht_error_set(HT_EIO, "cannot listen for HTTP on %s:%d", config->listen,
+                            config->port);
+    }
+    *out = h;
+    return HT_OK;
+}
+
+void ht_http_stop(ht_http *h)
+{
+    if (!h)
+        return;
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    pthread_key_delete(h->store_key);
+    ht_archive_free(h->archive);
+    free(h->index_path);
+    free(h->data_dir);
+    free(h);
+}
