@@ -160,9 +160,20 @@ int ht_store_ledger_fields(ht_store *s,
         row.kind = text(st, 1);
         row.key = text(st, 2);
         for (int f = 0; f < HT_LF_COUNT; f++) {
-            int type = sqlite3_column_type(st, 3 + f);
-            row.text[f] = type == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, 3 + f);
-            row.num[f] = sqlite3_column_int64(st, 3 + f);
+            /* One type lookup and one fetch a column: this loop reads a whole cohort. */
+            switch (sqlite3_column_type(st, 3 + f)) {
+            case SQLITE_NULL:
+                row.text[f] = NULL;
+                row.num[f] = 0;
+                break;
+            case SQLITE_INTEGER:
+                row.num[f] = sqlite3_column_int64(st, 3 + f);
+                row.text[f] = ""; /* present; numbers are read from num */
+                break;
+            default:
+                row.text[f] = (const char *)sqlite3_column_text(st, 3 + f);
+                row.num[f] = 0;
+            }
         }
         if ((err = cb(payload, &row)) != 0)
             break;
