@@ -206,6 +206,11 @@ int ht_dicom__frame_from_raw(const ht_dicom__pixel_desc *desc,
     if ((err = frame_new(desc, grey_format(desc->bits_allocated, is_signed), &f)) < 0)
         return err;
     f->bits_stored = (uint16_t)bits;
+    if (bits == desc->bits_allocated) { /* nothing to mask or sign-extend: the common case */
+        memcpy(f->samples, raw, pixels * (desc->bits_allocated / 8u));
+        *out = f;
+        return HT_OK;
+    }
     for (size_t i = 0; i < pixels; i++) {
         uint32_t v;
         if (desc->bits_allocated == 8) {

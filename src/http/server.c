@@ -7,20 +7,24 @@
 #include "hepatrack/http.h"
 
 #include "hepatrack/archive.h"
+#include "hepatrack/dicom.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/ledger.h"
 #include "hepatrack/log.h"
+#include "hepatrack/render.h"
 #include "hepatrack/report.h"
 #include "hepatrack/store.h"
 #include "hepatrack/util.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 struct ht_http {
     struct MHD_Daemon *daemon;
@@ -37,8 +41,14 @@ typedef struct answer {
     char *body; /* malloc'ed */
     size_t len;
     const char *type;
-    char etag[80];
+    char etag[160];
     int immutable;
+    int compressible; /* deflate it when the client accepts that */
+    struct {
+        const char *name;
+        char value[96];
+    } headers[16];
+    int nheaders;
 } answer;
 
 typedef struct request {
@@ -89,6 +99,21 @@ static int fail(answer *a, int code, const char *field, const char *fmt, ...)
 static int fail_last(answer *a, int code)
 {
     return fail(a, code, NULL, "%s", ht_error_last());
+}
+
+static void add_header(answer *a, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void add_header(answer *a, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    if (a->nheaders >= (int)(sizeof(a->headers) / sizeof(a->headers[0])))
+        return;
+    a->headers[a->nheaders].name = name;
+    va_start(ap, fmt);
+    vsnprintf(a->headers[a->nheaders].value, sizeof(a->headers[0].value), fmt, ap);
+    va_end(ap);
+    a->nheaders++;
 }
 
 static const char *arg(const request *r, const char *name)
@@ -189,7 +214,185 @@ static int list(request *r, answer *a, ht_list_kind kind)
     return HT_OK;
 }
 
-/* GET /api/instances/{uid} and /api/instances/{uid}/file */
+/* Append to the quoted ETag: one instance has many representations. */
+static void etag_extend(answer *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void etag_extend(answer *a, const char *fmt, ...)
+{
+    size_t l = strlen(a->etag);
+    va_list ap;
+    if (l < 2)
+        return;
+    l--; /* over the closing quote */
+    va_start(ap, fmt);
+    vsnprintf(a->etag + l, sizeof(a->etag) - l - 1, fmt, ap);
+    va_end(ap);
+    l = strlen(a->etag);
+    a->etag[l] = '"';
+    a->etag[l + 1] = '\0';
+}
+
+/* A decoded frame with what its headers need; everything owned, freed by frame_release. */
+typedef struct loaded_frame {
+    uint8_t *file;
+    ht_dicom *dcm;
+    ht_frame *frame;
+    int has_window;
+    ht_window window; /* the file's own first Window Center/Width */
+} loaded_frame;
+
+static void frame_release(loaded_frame *lf)
+{
+    ht_frame_free(lf->frame);
+    ht_dicom_free(lf->dcm);
+    free(lf->file);
+}
+
+/* A positive integer parameter no larger than max; 0 when absent. */
+static int uint_arg(answer *a, const char *name, const char *text, long max, long *out)
+{
+    char *end;
+    *out = 0;
+    if (!text)
+        return HT_OK;
+    long v = strtol(text, &end, 10);
+    if (!*text || *end || v < 1 || v > max)
+        return fail(a, HT_EINVALID, name, "%s must be an integer from 1 to %ld (got '%s')", name,
+                    max, text);
+    *out = v;
+    return HT_OK;
+}
+
+static int real_arg(answer *a, const char *name, const char *text, double *out)
+{
+    char *end;
+    *out = text ? strtod(text, &end) : 0;
+    if (text && (!*text || *end || !isfinite(*out)))
+        return fail(a, HT_EINVALID, name, "%s must be a number (got '%s')", name, text);
+    return HT_OK;
+}
+
+static int file_window(const ht_dicom *dcm, ht_window *w)
+{
+    char *c = NULL, *wd = NULL;
+    int ok = ht_dicom_get_string(dcm, 0x0028, 0x1050, &c) == HT_OK &&
+             ht_dicom_get_string(dcm, 0x0028, 0x1051, &wd) == HT_OK && c && wd;
+    if (ok) { /* the first of several values */
+        char *end1, *end2;
+        w->center = strtod(c, &end1);
+        w->width = strtod(wd, &end2);
+        ok = end1 != c && end2 != wd && w->width >= 1;
+    }
+    ht_free(c);
+    ht_free(wd);
+    ht_error_clear();
+    return ok;
+}
+
+/* Read frame n (from 1) of the instance whose index row is inst. */
+static int load_frame(request *r, answer *a, json_t *inst, const char *number, loaded_frame *lf)
+{
+    size_t len;
+    long n;
+    int err;
+    memset(lf, 0, sizeof(*lf));
+    if ((err = uint_arg(a, "frame", number, 1L << 30, &n)) < 0)
+        return err;
+    if ((err = ht_archive_read(r->http->archive,
+                               json_string_value(json_object_get(inst, "ArchivePath")), &lf->file,
+                               &len)) < 0 ||
+        (err = ht_dicom_open_memory(&lf->dcm, lf->file, len)) < 0 ||
+        (err = ht_dicom_frame_decode(lf->dcm, (uint32_t)(n - 1), &lf->frame)) < 0) {
+        frame_release(lf);
+        return fail_last(a, err);
+    }
+    lf->has_window = file_window(lf->dcm, &lf->window);
+    return HT_OK;
+}
+
+/* GET .../frames/{n}/rendered?window=|wc=&ww=&size= */
+static int rendered(request *r, answer *a, json_t *inst, const char *number)
+{
+    const char *preset = arg(r, "window"), *wc = arg(r, "wc"), *ww = arg(r, "ww");
+    ht_window w = {0, 0};
+    long size;
+    loaded_frame lf;
+    int err;
+    if ((wc || ww) && preset)
+        return fail(a, HT_EINVALID, "window", "give either window or wc and ww, not both");
+    if (!wc != !ww)
+        return fail(a, HT_EINVALID, wc ? "ww" : "wc", "wc and ww go together");
+    if ((err = real_arg(a, "wc", wc, &w.center)) < 0 ||
+        (err = real_arg(a, "ww", ww, &w.width)) < 0 ||
+        (err = uint_arg(a, "size", arg(r, "size"), 4096, &size)) < 0)
+        return err;
+    if (ww && w.width < 1)
+        return fail(a, HT_EINVALID, "ww", "ww must be at least 1 (got '%s')", ww);
+    if (preset && ht_render_preset(preset, &w) < 0)
+        return fail(a, HT_EINVALID, "window", "%s", ht_error_last());
+    if ((err = load_frame(r, a, inst, number, &lf)) < 0)
+        return err;
+    const ht_window *chosen = preset || wc ? &w : lf.has_window ? &lf.window : NULL;
+    uint8_t *png;
+    err = ht_render_png(lf.frame, chosen, (uint32_t)size, &png, &a->len);
+    frame_release(&lf);
+    if (err < 0)
+        return fail_last(a, err);
+    a->body = (char *)png;
+    a->type = "image/png";
+    etag_extend(a, "/%s/%s/%s/%s/%ld", number, preset ? preset : "", wc ? wc : "", ww ? ww : "",
+                size); /* the picture depends on the parameters */
+    return HT_OK;
+}
+
+/* GET .../frames/{n}/pixels: the samples, little-endian, described in X- headers. */
+static int pixels(request *r, answer *a, json_t *inst, const char *number)
+{
+    loaded_frame lf;
+    int err;
+    if ((err = load_frame(r, a, inst, number, &lf)) < 0)
+        return err;
+    const ht_frame *f = lf.frame;
+    const ht_dicom_info *info = ht_dicom_get_info(lf.dcm);
+    static const char *const formats[] = {"uint8",  "int8",  "uint16", "int16",
+                                          "uint32", "int32", "rgb8"};
+    int rgb = f->format == HT_SAMPLE_RGB8;
+    add_header(a, "X-Rows", "%u", f->rows);
+    add_header(a, "X-Columns", "%u", f->columns);
+    add_header(a, "X-Sample-Format", "%s", formats[f->format]);
+    add_header(a, "X-Bits-Allocated", "%zu", rgb ? 8 : ht_sample_size(f->format) * 8);
+    add_header(a, "X-Bits-Stored", "%u", rgb ? 8u : f->bits_stored);
+    add_header(a, "X-Signed", "%d",
+               f->format == HT_SAMPLE_S8 || f->format == HT_SAMPLE_S16 ||
+                   f->format == HT_SAMPLE_S32);
+    add_header(a, "X-Samples-Per-Pixel", "%d", rgb ? 3 : 1);
+    add_header(a, "X-Photometric-Interpretation", "%s",
+               rgb              ? "RGB"
+               : f->monochrome1 ? "MONOCHROME1"
+                                : "MONOCHROME2");
+    add_header(a, "X-Rescale-Slope", "%.10g", f->rescale_slope);
+    add_header(a, "X-Rescale-Intercept", "%.10g", f->rescale_intercept);
+    if (info->has_pixel_spacing)
+        add_header(a, "X-Pixel-Spacing", "%.10g\\%.10g", info->pixel_spacing[0],
+                   info->pixel_spacing[1]);
+    if (lf.has_window) {
+        add_header(a, "X-Window-Center", "%.10g", lf.window.center);
+        add_header(a, "X-Window-Width", "%.10g", lf.window.width);
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "/pixels answers host-order samples; add a byte swap for big-endian hosts"
+#endif
+    a->body = lf.frame->samples; /* the frame's buffer changes hands */
+    a->len = lf.frame->size;
+    lf.frame->samples = NULL;
+    frame_release(&lf);
+    a->type = "application/octet-stream";
+    a->compressible = 1;
+    etag_extend(a, "/%s/pixels", number);
+    return HT_OK;
+}
+
+/* GET /api/instances/{uid}[/file | /frames/{n}/pixels | /frames/{n}/rendered] */
 static int instance(request *r, answer *a)
 {
     ht_store *s = thread_store(r->http);
@@ -226,6 +429,14 @@ static int instance(request *r, answer *a)
         a->len = len;
         a->type = "application/dicom";
         return HT_OK;
+    }
+    if (r->nparts == 5 && !strcmp(r->parts[2], "frames")) {
+        err = !strcmp(r->parts[4], "rendered") ? rendered(r, a, inst, r->parts[3])
+              : !strcmp(r->parts[4], "pixels")
+                  ? pixels(r, a, inst, r->parts[3])
+                  : fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+        json_decref(inst);
+        return err;
     }
     json_decref(inst);
     return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
@@ -313,6 +524,27 @@ static int cohort(request *r, answer *a)
     return report(r, a, rep, ht_report_cohort_csv, format);
 }
 
+/*
+ * Deflate (zlib format, as HTTP's "deflate" means) a body when the client accepts it. Level 1:
+ * CT samples shrink to about half at a fraction of the default level's time.
+ */
+static int deflate_body(struct MHD_Connection *conn, answer *a)
+{
+    const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
+    if (!a->compressible || !a->body || !accept || !strstr(accept, "deflate"))
+        return 0;
+    uLongf len = compressBound((uLong)a->len);
+    char *out = malloc(len);
+    if (!out || compress2((Bytef *)out, &len, (const Bytef *)a->body, (uLong)a->len, 1) != Z_OK) {
+        free(out);
+        return 0; /* answered uncompressed */
+    }
+    free(a->body);
+    a->body = out;
+    a->len = len;
+    return 1;
+}
+
 static void route(request *r, const char *method, answer *a)
 {
     if (strncmp(r->path, "/api/", 5) != 0) {
@@ -358,7 +590,7 @@ static enum MHD_Result handle(void *cls,
                               void **state)
 {
     ht_http *h = cls;
-    answer a = {200, NULL, NULL, 0, "application/json", "", 0};
+    answer a = {.status = 200, .type = "application/json"};
     request r = {h, conn, url, {0}, 0};
     char path[1024];
     (void)version;
@@ -379,10 +611,13 @@ static enum MHD_Result handle(void *cls,
     route(&r, method, &a);
     const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *resp;
+    int deflated = 0;
     if (a.etag[0] && inm && !strcmp(inm, a.etag) && a.status == 200) {
         a.status = 304;
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else if (a.body) {
+        if ((deflated = a.status == 200 && deflate_body(conn, &a)))
+            etag_extend(&a, ";deflate"); /* another byte sequence, another strong ETag */
         resp = MHD_create_response_from_buffer(a.len, a.body, MHD_RESPMEM_MUST_FREE);
         a.body = NULL;
     } else {
@@ -399,6 +634,12 @@ static enum MHD_Result handle(void *cls,
     MHD_add_response_header(resp, "Content-Type", a.type);
     if (a.etag[0])
         MHD_add_response_header(resp, "ETag", a.etag);
+    if (a.compressible)
+        MHD_add_response_header(resp, "Vary", "Accept-Encoding");
+    if (deflated)
+        MHD_add_response_header(resp, "Content-Encoding", "deflate");
+    for (int i = 0; i < a.nheaders; i++)
+        MHD_add_response_header(resp, a.headers[i].name, a.headers[i].value);
     MHD_add_response_header(resp, "Cache-Control",
                             a.immutable ? "public, max-age=31536000, immutable" : "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, a.status, resp);

@@ -10,12 +10,14 @@ import hashlib
 import json
 import os
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import Checks, Hepatrack, generate  # noqa: E402
@@ -38,6 +40,53 @@ def get(path, headers=None):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def png_decode(data):
+    """(width, height, channels, rows of bytes) of an 8-bit PNG, every filter type undone."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature"
+    pos, idat, ihdr = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        chunk = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            ihdr = struct.unpack(">IIBBBBB", chunk)
+        elif kind == b"IDAT":
+            idat += chunk
+        pos += 12 + length
+    width, height, depth, color = ihdr[:4]
+    assert depth == 8, "8-bit"
+    channels = {0: 1, 2: 3}[color]
+    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
+    for y in range(height):
+        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
+        f, cur = line[0], bytearray(line[1:])
+        for i in range(stride):
+            a = cur[i - channels] if i >= channels else 0
+            b, c = prev[i], prev[i - channels] if i >= channels else 0
+            if f == 1:
+                cur[i] = (cur[i] + a) & 255
+            elif f == 2:
+                cur[i] = (cur[i] + b) & 255
+            elif f == 3:
+                cur[i] = (cur[i] + (a + b) // 2) & 255
+            elif f == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(cur))
+        prev = cur
+    return width, height, channels, rows
+
+
+def voi(x, center, width):
+    """PS3.3 C.11.2.1.2.1, to 0..255."""
+    if x <= center - 0.5 - (width - 1) / 2:
+        return 0
+    if x > center - 0.5 + (width - 1) / 2:
+        return 255
+    y = ((x - (center - 0.5)) / (width - 1) + 0.5) * 255
+    return min(255, max(0, int(y + 0.5)))
 
 
 def get_json(path):
@@ -104,6 +153,45 @@ t.check(status == 200 and headers.get("Content-Type") == "application/dicom" and
 t.check("immutable" in headers.get("Cache-Control", "") and headers.get("ETag"), "ETag and caching")
 status, _, content = get(f"/api/instances/{sop}/file", {"If-None-Match": headers.get("ETag")})
 t.check(status == 304 and content == b"", "If-None-Match gives 304")
+
+# Frames: the stored samples, and PNGs windowed as the standard says.
+frame = f"/api/instances/{sop}/frames/1"
+stored = open(files[0], "rb").read()[-512 * 512 * 2:]  # Pixel Data is the file's last element
+status, headers, content = get(frame + "/pixels", {"Accept-Encoding": "deflate"})
+t.check(status == 200 and headers.get("Content-Encoding") == "deflate" and
+        zlib.decompress(content) == stored, "pixels: the stored samples, deflated on the wire")
+t.check((headers.get("X-Rows"), headers.get("X-Columns"), headers.get("X-Sample-Format"),
+         headers.get("X-Signed"), headers.get("X-Rescale-Slope"), headers.get("X-Rescale-Intercept"))
+        == ("512", "512", "int16", "1", "1", "-1024") and headers.get("X-Pixel-Spacing"),
+        f"pixels described in headers: {headers}")
+status, headers, plain = get(frame + "/pixels")
+t.check(status == 200 and plain == stored and "Content-Encoding" not in headers, "pixels uncompressed")
+samples = struct.unpack(f"<{512 * 512}h", stored)
+status, headers, content = get(frame + "/rendered?wc=40&ww=400")
+width, height, channels, rows = png_decode(content)
+t.check(status == 200 and headers.get("Content-Type") == "image/png" and
+        (width, height, channels) == (512, 512, 1), f"rendered: a 512x512 grey PNG ({width}x{height})")
+wrong = sum(1 for y in range(512) for x in range(512)
+            if rows[y][x] != voi(samples[y * 512 + x] - 1024, 40, 400))
+t.check(wrong == 0, f"every pixel windowed W400/L40 as PS3.3 C.11.2.1.2.1 says ({wrong} differ)")
+status, _, liver = get(frame + "/rendered?window=liver")
+_, _, _, liver_rows = png_decode(liver)
+t.check(status == 200 and liver_rows[256][256] == voi(samples[256 * 512 + 256] - 1024, 90, 150),
+        "the liver preset is W150/L90")
+status, headers, small = get(frame + "/rendered?size=128")
+t.check(status == 200 and png_decode(small)[:2] == (128, 128) and "immutable" in
+        headers.get("Cache-Control", ""), "size=128 gives 128x128, cached for good")
+status, _, again = get(frame + "/rendered?size=128", {"If-None-Match": headers.get("ETag")})
+t.check(status == 304, "rendered: If-None-Match gives 304")
+for bad, field, code in (("rendered?window=abdomen", "window", 400), ("rendered?wc=40", "ww", 400),
+                         ("rendered?wc=40&ww=0", "ww", 400), ("rendered?size=5000", "size", 400),
+                         ("rendered?wc=x&ww=3", "wc", 400), ("rendered?window=lung&wc=1&ww=2", "window", 400)):
+    status, body = get_json(f"{frame}/{bad}")
+    t.check(status == code and body["error"].get("field") == field, f"{bad}: {code} naming {field}: {body}")
+status, body = get_json(f"/api/instances/{sop}/frames/2/pixels")
+t.check(status == 404 and "frame 2" in body["error"]["message"], f"a frame beyond the last: 404 {body}")
+status, body = get_json(f"/api/instances/{sop}/frames/0/rendered")
+t.check(status == 400 and body["error"]["field"] == "frame", "frames count from 1")
 
 status, body = get_json("/api/subjects")
 t.check(status == 200 and body["items"] == ["H1"], "subjects")

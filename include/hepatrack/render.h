@@ -1,0 +1,64 @@
+/*
+ * hepatrack — rendering of one decoded frame to an 8-bit PNG (libpng + zlib, used directly).
+ *
+ * Greyscale frames go through the modality rescale and a linear VOI window (PS3.3 C.11.2.1.2.1),
+ * MONOCHROME1 is inverted so that the PNG always shows higher values brighter; RGB frames are
+ * kept as they are. Windows come from an explicit centre/width, a named preset, the file's own
+ * Window Center/Width, or else the frame's full range.
+ *
+ * Ownership: the PNG buffer returned is malloc'ed and belongs to the caller (free()).
+ */
+#ifndef HEPATRACK_RENDER_H
+#define HEPATRACK_RENDER_H
+
+#include "hepatrack/dicom.h"
+#include "hepatrack/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A VOI window in rescaled units (HU for CT). width >= 1. */
+typedef struct ht_window {
+    double center;
+    double width;
+} ht_window;
+
+/**
+ * The preset radiologists know by name (as in OHIF): soft-tissue W400/L40, lung W1500/L-600,
+ * liver W150/L90, bone W2500/L480, brain W80/L40.
+ * @return HT_OK; HT_EINVALID for an unknown name (the message lists the known ones).
+ */
+int ht_render_preset(const char *name, ht_window *out);
+
+/** The names of the presets, NULL-terminated; static. */
+const char *const *ht_render_preset_names(void);
+
+/**
+ * The frame's full range as a window: min to max of its rescaled values. RGB frames and
+ * constant frames get a window of width 1 around their value.
+ */
+ht_window ht_render_full_range(const ht_frame *frame);
+
+/**
+ * Encode a frame as PNG.
+ * @param frame   decoded samples (borrowed).
+ * @param window  VOI window for greyscale frames; NULL for the full range. Ignored for RGB.
+ * @param size    longest side of the picture in pixels, 0 for the frame's own size; the frame
+ *                is scaled keeping its aspect ratio (area average when shrinking, nearest
+ *                sample when enlarging). At most 4096.
+ * @param png,len the PNG, malloc'ed, owned by the caller.
+ * @return HT_OK; HT_EINVALID (size out of range, window width < 1); HT_ENOMEM; HT_EIO when
+ *         libpng reports an error.
+ */
+int ht_render_png(
+    const ht_frame *frame, const ht_window *window, uint32_t size, uint8_t **png, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
