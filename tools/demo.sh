@@ -85,13 +85,29 @@ echo
 "$build/hepatrack" --data "$data" cohort
 
 port=${HEPATRACK_DEMO_PORT:-11112}
+http_port=${HEPATRACK_DEMO_HTTP_PORT:-8080}
+# Demo accounts, made once; their passwords are printed (this is a demo).
+for account in radiologist coordinator; do
+    if ! "$build/hepatrack" --data "$data" user list | grep -q "^demo-$account "; then
+        echo "demo-$account-pw" |
+            "$build/hepatrack" --data "$data" user add "demo-$account" --role "$account" --password-stdin
+    fi
+done
 cat <<MSG
 
-The DICOM receiver now runs in the foreground (Ctrl-C stops it). From another terminal:
+hepatrack now runs in the foreground (Ctrl-C stops it):
+  HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
+            radiologist login: demo-radiologist / demo-radiologist-pw
+            coordinator login: demo-coordinator / demo-coordinator-pw
+  DICOM     AE title HEPATRACK on 127.0.0.1:$port
+From another terminal:
+  curl -s -c /tmp/ht.cookies -H 'Content-Type: application/json' \\
+       -d '{"username":"demo-coordinator","password":"demo-coordinator-pw"}' http://127.0.0.1:$http_port/api/login
+  curl -s -b /tmp/ht.cookies 'http://127.0.0.1:$http_port/api/subjects/S01/timeline'
+  TOKEN=\$($build/hepatrack --data $data user token demo-coordinator)
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$http_port/api/cohort?format=csv'
   echoscu -aec HEPATRACK 127.0.0.1 $port
   storescu -aec HEPATRACK -aet PACS 127.0.0.1 $port +sd $studies/S02-FU2
-  $build/hepatrack --data $data ls studies
   $build/hepatrack --data $data timeline S03 --criteria mrecist
-  $build/hepatrack --data $data cohort --format json
 MSG
-exec "$build/hepatrack" --data "$data" serve --dicom-port "$port"
+exec "$build/hepatrack" --data "$data" serve --dicom-port "$port" --http-port "$http_port"

@@ -3,8 +3,8 @@
  * answered as {"error": {"code": "EINVALID", "message": ..., "field"?: ...}} with the status of
  * the project's single error table (error.h). Documented in docs/api.md.
  *
- * Until users and sessions exist (the web issue), the server only starts with no_auth, and only
- * on a loopback address.
+ * Every route but POST /api/login needs a session cookie or a bearer token (auth.h), unless
+ * no_auth. The server listens on loopback addresses only: beyond them it would need TLS.
  *
  * Ownership: ht_http_start returns a server freed by ht_http_stop.
  */
@@ -21,7 +21,7 @@ typedef struct ht_http_config {
     const char *listen; /* IPv4 address */
     int port;
     const char *data_dir; /* where index.sqlite and instances/ are */
-    int no_auth;          /* must be 1 for now, and listen a loopback address */
+    int no_auth;          /* 1: no logins (benchmarks, the demo) */
     int threads;          /* worker threads, 4 by default */
 } ht_http_config;
 
@@ -29,8 +29,8 @@ typedef struct ht_http ht_http;
 
 /**
  * Start serving in background threads.
- * @return HT_OK; HT_EINVALID (configuration); HT_EAUTH when authentication is required but not
- *         available yet; HT_EIO when the port cannot be bound.
+ * @return HT_OK; HT_EINVALID (configuration); HT_EAUTH for an address beyond loopback;
+ *         HT_EIO when the port cannot be bound.
  */
 int ht_http_start(ht_http **out, const ht_http_config *config);
 

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 4
+#define HT_STORE_SCHEMA_VERSION 5
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -315,6 +315,58 @@ int ht_store_param_get(ht_store *store, const char *key, char *value, size_t siz
 int ht_store_param_each(ht_store *store,
                         int (*cb)(void *payload, const char *key, const char *value),
                         void *payload);
+
+/* ---- users and credentials (the HTTP API's accounts; hashing lives in auth) ---- */
+
+/** One user; fixed buffers, owned by the caller. */
+typedef struct ht_user_row {
+    char name[64];
+    char role[16]; /* radiologist, coordinator, admin */
+    char password_hash[256];
+    int disabled;
+    char created_at[32];
+} ht_user_row;
+
+/** Add a user. @return HT_OK; HT_EEXISTS when the name is taken; HT_EDB. */
+int ht_store_user_add(ht_store *store, const char *name, const char *role, const char *hash);
+
+/** Read a user. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
+int ht_store_user_get(ht_store *store, const char *name, ht_user_row *out);
+
+/** Set the password hash, or the disabled flag. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
+int ht_store_user_set_hash(ht_store *store, const char *name, const char *hash);
+int ht_store_user_set_disabled(ht_store *store, const char *name, int disabled);
+
+/** Users by name. A non-zero callback return stops and is returned. */
+int ht_store_user_each(ht_store *store,
+                       int (*cb)(void *payload, const ht_user_row *row),
+                       void *payload);
+
+/** Record a credential (the SHA-256 hex of its secret), valid until expires_at (ISO 8601 UTC). */
+int ht_store_credential_add(ht_store *store,
+                            const char *digest,
+                            const char *user,
+                            const char *kind,
+                            const char *expires_at);
+
+/**
+ * The user a credential belongs to, when it is neither revoked nor expired at `now` and its
+ * user is not disabled.
+ * @return HT_OK; HT_ENOTFOUND (no such live credential); HT_EDB.
+ */
+int ht_store_credential_user(ht_store *store,
+                             const char *digest,
+                             const char *now,
+                             ht_user_row *out);
+
+/**
+ * Revoke at `now` one credential (digest given) or every credential of a user (digest NULL).
+ * @return HT_OK; HT_ENOTFOUND when nothing live matched; HT_EDB.
+ */
+int ht_store_credential_revoke(ht_store *store,
+                               const char *digest,
+                               const char *user,
+                               const char *now);
 
 #ifdef __cplusplus
 }

@@ -41,6 +41,8 @@ int cmd_history(const cli_context *ctx, int argc, char **argv);
 void cmd_history_help(void);
 int cmd_trial(const cli_context *ctx, int argc, char **argv);
 void cmd_trial_help(void);
+int cmd_user(const cli_context *ctx, int argc, char **argv);
+void cmd_user_help(void);
 
 struct ht_ingest;
 /* Start-up recovery: remove temporary files, re-index files without a row (check --repair
@@ -58,6 +60,9 @@ void cli_print_json(const json_t *value);
 
 /* Print rows (JSON objects) as an aligned table with the given columns. */
 void cli_print_table(const json_t *rows, const char *const *columns, const char *const *headers);
+
+/* Open the index of ctx's data directory (created if missing); errors are printed. */
+int cli_open_store(const cli_context *ctx, const char *cmd, ht_store **store);
 
 /* Is this argument "--help" or "-h"? */
 int cli_wants_help(int argc, char **argv);

@@ -1,5 +1,8 @@
 #include "cli.h"
 
+#include "hepatrack/ingest.h"
+#include "hepatrack/util.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,4 +140,16 @@ int cli_wants_help(int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
             return 1;
     return 0;
+}
+
+int cli_open_store(const cli_context *ctx, const char *cmd, ht_store **store)
+{
+    char *path = ht_ingest_index_path(ctx->data_dir);
+    int err = path ? ht_mkdir_p(ctx->data_dir) : HT_ENOMEM;
+    if (err == HT_OK)
+        err = ht_store_open(store, path);
+    if (err < 0)
+        cli_error(cmd, "cannot open the index in '%s': %s", ctx->data_dir, ht_error_last());
+    free(path);
+    return err;
 }

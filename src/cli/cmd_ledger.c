@@ -13,18 +13,6 @@
 #include <unistd.h>
 
 /* The index, for ledger commands (created when missing: the ledger may come before images). */
-static int open_store(const cli_context *ctx, const char *cmd, ht_store **store)
-{
-    char *path = ht_ingest_index_path(ctx->data_dir);
-    int err = path ? ht_mkdir_p(ctx->data_dir) : HT_ENOMEM;
-    if (err == HT_OK)
-        err = ht_store_open(store, path);
-    if (err < 0)
-        cli_error(cmd, "cannot open the index in '%s': %s", ctx->data_dir, ht_error_last());
-    free(path);
-    return err;
-}
-
 void cmd_measurements_help(void)
 {
     printf("usage: hepatrack measurements import FILE.json\n"
@@ -44,7 +32,7 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
     int err;
 
     if (argc == 6 && !strcmp(argv[1], "sign") && !strcmp(argv[4], "--reader")) {
-        if ((err = open_store(ctx, "measurements", &store)) < 0)
+        if ((err = cli_open_store(ctx, "measurements", &store)) < 0)
             return CLI_FATAL;
         if ((err = ht_ledger_sign(store, argv[2], argv[3], argv[5])) < 0)
             cli_error("measurements", "%s", ht_error_last());
@@ -62,7 +50,7 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
         cli_error("measurements", "%s", ht_error_last());
         return CLI_FATAL;
     }
-    if ((err = open_store(ctx, "measurements", &store)) == HT_OK &&
+    if ((err = cli_open_store(ctx, "measurements", &store)) == HT_OK &&
         (err = ht_ledger_import(store, (const char *)text, len, argv[2], &sum)) < 0)
         cli_error("measurements", "nothing imported: %s", ht_error_last());
     if (err == HT_OK) {
@@ -170,7 +158,7 @@ int cmd_timeline(const cli_context *ctx, int argc, char **argv)
     int err;
     if (parse_report_args("timeline", argc, argv, 1, &a) < 0)
         return CLI_FATAL;
-    if ((err = open_store(ctx, "timeline", &store)) < 0)
+    if ((err = cli_open_store(ctx, "timeline", &store)) < 0)
         return CLI_FATAL;
     if ((err = ht_report_timeline(store, a.subject, a.criterion, &a.options, &report)) < 0)
         cli_error("timeline", "%s", ht_error_last());
@@ -198,7 +186,7 @@ int cmd_cohort(const cli_context *ctx, int argc, char **argv)
     int err;
     if (parse_report_args("cohort", argc, argv, 0, &a) < 0)
         return CLI_FATAL;
-    if ((err = open_store(ctx, "cohort", &store)) < 0)
+    if ((err = cli_open_store(ctx, "cohort", &store)) < 0)
         return CLI_FATAL;
     if ((err = ht_report_cohort(store, a.criterion, &a.options, &report)) < 0)
         cli_error("cohort", "%s", ht_error_last());
@@ -268,7 +256,7 @@ int cmd_history(const cli_context *ctx, int argc, char **argv)
         cli_error("history", "give a subject id");
         return CLI_FATAL;
     }
-    if (open_store(ctx, "history", &store) < 0)
+    if (cli_open_store(ctx, "history", &store) < 0)
         return CLI_FATAL;
     history h = {json_array(), json_array()};
     if ((err = ht_store_subject_find(store, sid, &subject)) < 0 ||
@@ -337,7 +325,7 @@ int cmd_trial(const cli_context *ctx, int argc, char **argv)
     ht_store *store = NULL;
     int err = HT_OK;
     if (argc >= 2 && !strcmp(argv[1], "set") && argc == 4) {
-        if (open_store(ctx, "trial", &store) < 0)
+        if (cli_open_store(ctx, "trial", &store) < 0)
             return CLI_FATAL;
         const char *user = getenv("USER");
         if ((err = ht_ledger_param_set(store, argv[2], argv[3], user ? user : "cli")) < 0)
@@ -349,7 +337,7 @@ int cmd_trial(const cli_context *ctx, int argc, char **argv)
         ht_rs_params p;
         int32_t interval;
         char study[80] = "NCT06071052", role[80] = "INVESTIGATOR";
-        if (open_store(ctx, "trial", &store) < 0)
+        if (cli_open_store(ctx, "trial", &store) < 0)
             return CLI_FATAL;
         json_t *o = json_object(), *stored = json_object();
         if ((err = ht_ledger_params(store, &p, &interval)) == HT_OK &&

@@ -41,9 +41,11 @@ void cmd_serve_help(void)
     printf("usage: hepatrack serve [--config FILE] [--check-config] [--listen ADDR]\n"
            "                       [--dicom-port N] [--http-port N] [--aet TITLE]\n"
            "                       [--allow AET[@HOST]]... [--max-associations N]\n"
-           "                       [--stable-seconds N] [--timeout SECONDS]\n\n"
+           "                       [--stable-seconds N] [--timeout SECONDS] [--http-no-auth]\n\n"
            "Receive DICOM instances (C-ECHO, C-STORE) into the data directory until SIGTERM or\n"
            "Ctrl-C. Without --allow every calling AE title is accepted (with a warning).\n"
+           "The HTTP API (users from 'hepatrack user') listens on loopback only; --http-port 0\n"
+           "turns it off, --http-no-auth opens it without logins (for benchmarks and demos).\n"
            "The config file (INI) is documented in the README; options given here win.\n");
 }
 
@@ -91,7 +93,7 @@ static int set_key(serve_config *c, const char *section, const char *key, const 
                 {"dicom", "max_associations", 1, 256, offsetof(serve_config, max_associations)},
                 {"dicom", "timeout", 1, 3600, offsetof(serve_config, timeout)},
                 {"dicom", "stable_seconds", 1, 86400 * 7, offsetof(serve_config, stable_seconds)},
-                {"http", "port", 1, 65535, offsetof(serve_config, http_port)}};
+                {"http", "port", 0, 65535, offsetof(serve_config, http_port)}};
     for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++) {
         if (strcmp(section, ints[i].section) || strcmp(key, ints[i].key))
             continue;
@@ -274,6 +276,12 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         clear_allow(&c);
         return CLI_FATAL;
     }
+    if (c.http_port && strncmp(c.listen, "127.", 4) != 0) {
+        cli_error("serve", "the HTTP API beyond loopback needs TLS, which this hepatrack does not "
+                           "offer yet: listen on 127.0.0.1, or give --http-port 0 for DICOM only");
+        clear_allow(&c);
+        return CLI_FATAL;
+    }
     if (check_only) {
         printf("configuration is valid: aet=%s listen=%s dicom-port=%d http-port=%d "
                "max-associations=%d allow=%d entries data=%s\n",
@@ -328,8 +336,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         ht_log(HT_LOG_WARN, "event=config reason=\"no allow-list: every calling AE title is "
                             "accepted\"");
     ht_http *http = NULL;
-    if (c.http_no_auth) {
-        ht_http_config hc = {c.listen, c.http_port, c.data, 1, 4};
+    if (c.http_port) {
+        ht_http_config hc = {c.listen, c.http_port, c.data, c.http_no_auth, 4};
         if (ht_http_start(&http, &hc) < 0) {
             cli_error("serve", "%s", ht_error_last());
             ht_scp_stop(scp);
@@ -337,11 +345,10 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
             clear_allow(&c);
             return CLI_FATAL;
         }
-        ht_log(HT_LOG_INFO, "event=listening http=http://%s:%d/api/ auth=none", c.listen,
-               c.http_port);
+        ht_log(HT_LOG_INFO, "event=listening http=http://%s:%d/api/ auth=%s", c.listen, c.http_port,
+               c.http_no_auth ? "none" : "users");
     } else {
-        ht_log(HT_LOG_INFO, "event=config reason=\"HTTP API not started: until users exist it "
-                            "runs only with --http-no-auth, on loopback\"");
+        ht_log(HT_LOG_INFO, "event=config reason=\"HTTP API off (--http-port 0)\"");
     }
     ht_log(HT_LOG_INFO, "event=listening aet=%s address=%s dicom_port=%d data=%s", c.aet, c.listen,
            c.dicom_port, c.data);

@@ -7,6 +7,7 @@
 #include "hepatrack/http.h"
 
 #include "hepatrack/archive.h"
+#include "hepatrack/auth.h"
 #include "hepatrack/dicom.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/ledger.h"
@@ -24,7 +25,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <zlib.h>
+
+#define MAX_BODY (64 * 1024)
+#define SESSION_SECONDS (12 * 3600)
+#define LOGIN_FAILURES 5 /* within LOGIN_WINDOW, then refused until it passes */
+#define LOGIN_WINDOW 900 /* seconds */
+#define LOGIN_TRACKED 64
+
+/* Recent failed logins per user name: the brake on password guessing. */
+typedef struct login_failures {
+    char name[64];
+    int count;
+    double first; /* monotonic seconds */
+} login_failures;
 
 struct ht_http {
     struct MHD_Daemon *daemon;
@@ -32,7 +47,17 @@ struct ht_http {
     char *index_path;
     ht_archive *archive;
     pthread_key_t store_key;
+    int no_auth;
+    pthread_mutex_t failures_lock;
+    login_failures failures[LOGIN_TRACKED];
 };
+
+/* What one connection's request has sent so far. */
+typedef struct upload {
+    char *body;
+    size_t len;
+    int too_large;
+} upload;
 
 /* An answer being built: JSON, or raw bytes with a type, or an error. */
 typedef struct answer {
@@ -43,6 +68,7 @@ typedef struct answer {
     const char *type;
     char etag[160];
     int immutable;
+    char cookie[200]; /* Set-Cookie, when not empty */
     int compressible; /* deflate it when the client accepts that */
     struct {
         const char *name;
@@ -55,8 +81,13 @@ typedef struct request {
     ht_http *http;
     struct MHD_Connection *conn;
     const char *path;
+    const char *method;
+    const upload *upload;
     char *parts[8]; /* path segments after /api/ */
     int nparts;
+    int authenticated;
+    ht_user_row user;
+    ht_user_role role;
 } request;
 
 static void store_close(void *store)
@@ -545,18 +576,245 @@ static int deflate_body(struct MHD_Connection *conn, answer *a)
     return 1;
 }
 
-static void route(request *r, const char *method, answer *a)
+/* ---- access ---- */
+
+static const char *header(const request *r, const char *name)
 {
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+/* The secret a request carries: a bearer token, else the session cookie. */
+static const char *request_secret(const request *r)
+{
+    const char *authz = header(r, "Authorization");
+    if (authz && !strncasecmp(authz, "Bearer ", 7))
+        return authz + 7;
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "ht_session");
+}
+
+static int authenticate(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    int err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if ((err = ht_auth_check(s, request_secret(r), &r->user, &r->role)) < 0)
+        return fail_last(a, err);
+    r->authenticated = 1;
+    return HT_OK;
+}
+
+/*
+ * A state-changing request from another site is refused: browsers send Origin (and
+ * Sec-Fetch-Site) with them, and the origin's host must be the one this request is for.
+ */
+static int same_origin(request *r, answer *a)
+{
+    const char *origin = header(r, "Origin"), *host = header(r, "Host");
+    const char *site = header(r, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+        return fail(a, HT_EPERM, NULL, "cross-site %s refused (Sec-Fetch-Site: %s)", r->method,
+                    site);
+    if (!origin)
+        return HT_OK; /* not a browser's cross-origin request */
+    const char *p = strstr(origin, "://");
+    if (!p || !host || strcmp(p + 3, host))
+        return fail(a, HT_EPERM, NULL, "cross-site %s refused (Origin: %s)", r->method, origin);
+    return HT_OK;
+}
+
+/* The failures recorded for name; with create, a free slot (or the oldest one) if none. */
+static login_failures *failures_of(ht_http *h, const char *name, int create)
+{
+    login_failures *slot = NULL;
+    double now = ht_time_monotonic();
+    for (int i = 0; i < LOGIN_TRACKED; i++) {
+        login_failures *f = &h->failures[i];
+        if (f->count && now - f->first > LOGIN_WINDOW)
+            f->count = 0; /* forgotten */
+        if (f->count && !strncmp(f->name, name, sizeof(f->name) - 1))
+            return f;
+        if (!slot || (slot->count && (!f->count || f->first < slot->first)))
+            slot = f;
+    }
+    if (!create)
+        return NULL;
+    snprintf(slot->name, sizeof(slot->name), "%s", name);
+    slot->count = 0;
+    slot->first = now;
+    return slot;
+}
+
+/* Seconds until name may try again, 0 when it may now. */
+static int login_wait(ht_http *h, const char *name)
+{
+    pthread_mutex_lock(&h->failures_lock);
+    login_failures *f = failures_of(h, name, 0);
+    int wait = f && f->count >= LOGIN_FAILURES
+                   ? (int)(LOGIN_WINDOW - (ht_time_monotonic() - f->first)) + 1
+                   : 0;
+    pthread_mutex_unlock(&h->failures_lock);
+    return wait;
+}
+
+static void login_failed(ht_http *h, const char *name, int failed)
+{
+    pthread_mutex_lock(&h->failures_lock);
+    login_failures *f = failures_of(h, name, failed);
+    if (f)
+        f->count = failed ? f->count + 1 : 0;
+    pthread_mutex_unlock(&h->failures_lock);
+}
+
+/* The request body as a JSON object, or a 400 naming what is wrong. */
+static int body_object(request *r, answer *a, json_t **out)
+{
+    json_error_t e;
+    *out = NULL;
+    if (r->upload->too_large)
+        return fail(a, HT_EINVALID, NULL, "request body larger than %d bytes", MAX_BODY);
+    *out = json_loadb(r->upload->body ? r->upload->body : "", r->upload->len, 0, &e);
+    if (!*out)
+        return fail(a, HT_EPARSE, NULL, "request body is not JSON: %s (line %d, column %d)", e.text,
+                    e.line, e.column);
+    if (!json_is_object(*out)) {
+        json_decref(*out);
+        *out = NULL;
+        return fail(a, HT_EINVALID, NULL, "request body must be a JSON object");
+    }
+    return HT_OK;
+}
+
+static int string_field(answer *a, json_t *obj, const char *name, const char **out)
+{
+    json_t *v = json_object_get(obj, name);
+    if (!json_is_string(v) || !*json_string_value(v))
+        return fail(a, HT_EINVALID, name, "%s must be a non-empty string", name);
+    *out = json_string_value(v);
+    return HT_OK;
+}
+
+static void me_json(request *r, answer *a)
+{
+    a->json = json_pack("{s:s, s:s}", "username", r->user.name, "role", r->user.role);
+}
+
+/* POST /api/login {"username", "password"} */
+static int login(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    json_t *body;
+    const char *name, *password;
+    char secret[HT_AUTH_SECRET_LEN + 1];
+    int err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if ((err = body_object(r, a, &body)) < 0)
+        return err;
+    if ((err = string_field(a, body, "username", &name)) < 0 ||
+        (err = string_field(a, body, "password", &password)) < 0) {
+        json_decref(body);
+        return err;
+    }
+    int wait = login_wait(r->http, name);
+    if (wait > 0) {
+        fail(a, HT_EAUTH, NULL, "too many failed logins for '%s': try again in %d s", name, wait);
+        json_decref(body); /* name points into it */
+        a->status = 429;
+        add_header(a, "Retry-After", "%d", wait);
+        return HT_EAUTH;
+    }
+    err = ht_auth_login(s, name, password, SESSION_SECONDS, secret);
+    login_failed(r->http, name, err == HT_EAUTH);
+    if (err < 0) {
+        json_decref(body);
+        return fail_last(a, err);
+    }
+    ht_log(HT_LOG_INFO, "event=login user=%s", name);
+    snprintf(a->cookie, sizeof(a->cookie),
+             "ht_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict", secret,
+             SESSION_SECONDS);
+    explicit_bzero(secret, sizeof(secret));
+    err = ht_store_user_get(s, name, &r->user);
+    json_decref(body);
+    if (err < 0)
+        return fail_last(a, err);
+    me_json(r, a);
+    return HT_OK;
+}
+
+/* POST /api/logout: the session (or token) used ends. */
+static int logout(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    int err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if ((err = ht_auth_revoke(s, request_secret(r))) < 0)
+        return fail_last(a, err);
+    snprintf(a->cookie, sizeof(a->cookie),
+             "ht_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+    ht_log(HT_LOG_INFO, "event=logout user=%s", r->user.name);
+    a->json = json_pack("{s:b}", "ok", 1);
+    return HT_OK;
+}
+
+static int add_user_json(void *payload, const ht_user_row *u)
+{
+    json_array_append_new(payload,
+                          json_pack("{s:s, s:s, s:b, s:s}", "username", u->name, "role", u->role,
+                                    "disabled", u->disabled, "created", u->created_at));
+    return 0;
+}
+
+/* GET /api/users (admins) */
+static int users(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    int err;
+    if (r->role != HT_USER_ADMIN && r->authenticated)
+        return fail(a, HT_EPERM, NULL, "listing users needs the admin role (you are %s)",
+                    r->user.role);
+    if (!s)
+        return fail_last(a, HT_EDB);
+    json_t *items = json_array();
+    if ((err = ht_store_user_each(s, add_user_json, items)) < 0) {
+        json_decref(items);
+        return fail_last(a, err);
+    }
+    a->json = json_object();
+    json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(items)));
+    json_object_set_new(a->json, "items", items);
+    return HT_OK;
+}
+
+static void route(request *r, answer *a)
+{
+    const char *method = r->method;
     if (strncmp(r->path, "/api/", 5) != 0) {
         fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
         return;
     }
-    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+    const char *top = r->nparts ? r->parts[0] : "";
+    int get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+    int post = !strcmp(method, "POST");
+    if (post && same_origin(r, a) < 0)
+        return;
+    if (post && r->nparts == 1 && !strcmp(top, "login")) {
+        login(r, a);
+        return;
+    }
+    if (!r->http->no_auth && authenticate(r, a) < 0)
+        return;
+    if (post && r->nparts == 1 && !strcmp(top, "logout") && !r->http->no_auth) {
+        logout(r, a);
+        return;
+    }
+    if (!get) {
         fail(a, HT_EUNSUPPORTED, NULL, "%s is not allowed on %s", method, r->path);
         a->status = 405;
         return;
     }
-    const char *top = r->nparts ? r->parts[0] : "";
     static const struct {
         const char *name;
         ht_list_kind kind;
@@ -570,7 +828,11 @@ static void route(request *r, const char *method, answer *a)
             list(r, a, lists[i].kind);
             return;
         }
-    if (!strcmp(top, "instances") && r->nparts >= 2)
+    if (!strcmp(top, "me") && r->nparts == 1 && r->authenticated)
+        me_json(r, a);
+    else if (!strcmp(top, "users") && r->nparts == 1)
+        users(r, a);
+    else if (!strcmp(top, "instances") && r->nparts >= 2)
         instance(r, a);
     else if (!strcmp(top, "subjects"))
         subjects(r, a);
@@ -580,35 +842,70 @@ static void route(request *r, const char *method, answer *a)
         fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
 }
 
+/* Collect a request body of at most MAX_BODY bytes; beyond that it is dropped and refused. */
+static void take_upload(upload *up, const char *data, size_t len)
+{
+    if (up->too_large || up->len + len > MAX_BODY) {
+        up->too_large = 1;
+        return;
+    }
+    char *grown = realloc(up->body, up->len + len + 1);
+    if (!grown) {
+        up->too_large = 1;
+        return;
+    }
+    memcpy(grown + up->len, data, len);
+    up->len += len;
+    grown[up->len] = '\0';
+    up->body = grown;
+}
+
+static void request_done(void *cls,
+                         struct MHD_Connection *conn,
+                         void **state,
+                         enum MHD_RequestTerminationCode code)
+{
+    upload *up = *state;
+    (void)cls;
+    (void)conn;
+    (void)code;
+    if (up) {
+        free(up->body);
+        free(up);
+        *state = NULL;
+    }
+}
+
 static enum MHD_Result handle(void *cls,
                               struct MHD_Connection *conn,
                               const char *url,
                               const char *method,
                               const char *version,
-                              const char *upload,
-                              size_t *upload_size,
+                              const char *data,
+                              size_t *data_size,
                               void **state)
 {
     ht_http *h = cls;
     answer a = {.status = 200, .type = "application/json"};
-    request r = {h, conn, url, {0}, 0};
     char path[1024];
     (void)version;
-    (void)upload;
     if (!*state) { /* first call: headers only */
-        *state = (void *)1;
+        if (!(*state = calloc(1, sizeof(upload))))
+            return MHD_NO;
         return MHD_YES;
     }
-    if (*upload_size) { /* no request bodies yet: drop them */
-        *upload_size = 0;
+    if (*data_size) {
+        take_upload(*state, data, *data_size);
+        *data_size = 0;
         return MHD_YES;
     }
+    request r = {.http = h, .conn = conn, .path = url, .method = method, .upload = *state};
     snprintf(path, sizeof(path), "%s", url);
     char *save = NULL;
     for (char *seg = strtok_r(path + (strncmp(path, "/api/", 5) == 0 ? 5 : 0), "/", &save);
          seg && r.nparts < 8; seg = strtok_r(NULL, "/", &save))
         r.parts[r.nparts++] = seg;
-    route(&r, method, &a);
+    route(&r, &a);
     const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *resp;
     int deflated = 0;
@@ -640,6 +937,12 @@ static enum MHD_Result handle(void *cls,
         MHD_add_response_header(resp, "Content-Encoding", "deflate");
     for (int i = 0; i < a.nheaders; i++)
         MHD_add_response_header(resp, a.headers[i].name, a.headers[i].value);
+    if (a.cookie[0]) {
+        MHD_add_response_header(resp, "Set-Cookie", a.cookie);
+        explicit_bzero(a.cookie, sizeof(a.cookie));
+    }
+    if (a.status == 401)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"hepatrack\"");
     MHD_add_response_header(resp, "Cache-Control",
                             a.immutable ? "public, max-age=31536000, immutable" : "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, a.status, resp);
@@ -659,15 +962,17 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         inet_pton(AF_INET, config->listen, &addr.sin_addr) != 1)
         return ht_error_set(HT_EINVALID, "HTTP listen address '%s' port %d is not valid",
                             config->listen, config->port);
-    if (!config->no_auth)
-        return ht_error_set(HT_EAUTH, "the HTTP API has no users yet: start it with "
-                                      "--http-no-auth (loopback only)");
     if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127)
-        return ht_error_set(HT_EAUTH, "--http-no-auth is refused unless the server listens on "
-                                      "loopback only");
+        return ht_error_set(HT_EAUTH, config->no_auth
+                                          ? "--http-no-auth is refused unless the server listens "
+                                            "on loopback only"
+                                          : "HTTP beyond loopback needs TLS, which this hepatrack "
+                                            "does not offer yet: listen on 127.0.0.1");
     ht_http *h = calloc(1, sizeof(*h));
     if (!h)
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
+    h->no_auth = config->no_auth;
+    pthread_mutex_init(&h->failures_lock, NULL);
     h->data_dir = ht_strdup(config->data_dir);
     h->index_path = ht_ingest_index_path(config->data_dir);
     pthread_key_create(&h->store_key, store_close);
@@ -680,7 +985,8 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h,
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(config->threads > 0 ? config->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_END);
+        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
     if (!h->daemon) {
         ht_http_stop(h);
         return ht_error_set(HT_EIO, "cannot listen for HTTP on %s:%d", config->listen,
@@ -697,6 +1003,7 @@ void ht_http_stop(ht_http *h)
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
     pthread_key_delete(h->store_key);
+    pthread_mutex_destroy(&h->failures_lock);
     ht_archive_free(h->archive);
     free(h->index_path);
     free(h->data_dir);

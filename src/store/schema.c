@@ -148,6 +148,23 @@ static const char *const migrations[] = {
     "UPDATE studies SET last_received_at = (SELECT max(i.received_at) FROM instances i"
     "  JOIN series se ON i.series = se.id WHERE se.study = studies.id);"
     "CREATE INDEX studies_unstable ON studies(stable_at, last_received_at);",
+
+    /* 5: users of the HTTP API and their credentials. A credential is a browser session or a
+     * script's bearer token, kept only as the SHA-256 of its secret. */
+    "CREATE TABLE users ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CHECK (role IN ('radiologist', 'coordinator', 'admin')),"
+    "  password_hash TEXT NOT NULL,"
+    "  disabled INTEGER NOT NULL DEFAULT 0,"
+    "  created_at TEXT NOT NULL);"
+    "CREATE TABLE credentials ("
+    "  digest TEXT PRIMARY KEY,"
+    "  user TEXT NOT NULL REFERENCES users(name),"
+    "  kind TEXT NOT NULL CHECK (kind IN ('session', 'token')),"
+    "  created_at TEXT NOT NULL,"
+    "  expires_at TEXT NOT NULL,"
+    "  revoked_at TEXT);"
+    "CREATE INDEX credentials_user ON credentials(user);",
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

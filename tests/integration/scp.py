@@ -36,8 +36,10 @@ class Server:
     def __init__(self, data, *extra):
         self.port = free_port()
         self.log = open(os.path.join(work, f"serve-{self.port}.log"), "w+")
+        # DICOM only (--http-port 0): parallel tests must not compete for port 8080
         self.proc = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port",
-                                      str(self.port), *extra], stdout=self.log, stderr=self.log)
+                                      str(self.port), "--http-port", "0", *extra],
+                                     stdout=self.log, stderr=self.log)
         for _ in range(100):
             if subprocess.run(["echoscu", "-to", "2", "-aet", "PACS", "-aec", "HEPATRACK", "127.0.0.1",
                                str(self.port)], capture_output=True).returncode == 0:

@@ -1,0 +1,192 @@
+/* SQL of the users and credentials tables (schema version 5). */
+#include "store_internal.h"
+
+#include "hepatrack/util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int prepare(ht_store *s, const char *sql, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "preparing a users query");
+}
+
+static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    snprintf(dst, size, "%s", t ? (const char *)t : "");
+}
+
+/* Columns name, role, password_hash, disabled, created_at from column 0. */
+static void read_user(sqlite3_stmt *st, ht_user_row *out)
+{
+    copy_text(out->name, sizeof(out->name), st, 0);
+    copy_text(out->role, sizeof(out->role), st, 1);
+    copy_text(out->password_hash, sizeof(out->password_hash), st, 2);
+    out->disabled = sqlite3_column_int(st, 3);
+    copy_text(out->created_at, sizeof(out->created_at), st, 4);
+}
+
+/* Step a write; HT_ENOTFOUND when it changed no row and `must_change`. */
+static int step_write(ht_store *s, sqlite3_stmt *st, int must_change, const char *what)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return ht_error_set(HT_EEXISTS, "%s: already exists", what);
+    if (rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, what);
+    if (must_change && sqlite3_changes(s->db) == 0)
+        return ht_error_set(HT_ENOTFOUND, "%s: no such user or credential", what);
+    return HT_OK;
+}
+
+int ht_store_user_add(ht_store *s, const char *name, const char *role, const char *hash)
+{
+    sqlite3_stmt *st;
+    char now[32];
+    int err = prepare(s,
+                      "INSERT INTO users (name, role, password_hash, created_at)"
+                      " VALUES (?1, ?2, ?3, ?4)",
+                      &st);
+    if (err < 0)
+        return err;
+    ht_time_now_iso(now, sizeof(now));
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    err = step_write(s, st, 0, "adding a user");
+    if (err == HT_EEXISTS)
+        return ht_error_set(HT_EEXISTS, "user '%s' already exists", name);
+    return err;
+}
+
+int ht_store_user_get(ht_store *s, const char *name, ht_user_row *out)
+{
+    sqlite3_stmt *st;
+    int err = prepare(s,
+                      "SELECT name, role, password_hash, disabled, created_at FROM users"
+                      " WHERE name = ?1",
+                      &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_user(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return HT_OK;
+    return rc == SQLITE_DONE ? ht_error_set(HT_ENOTFOUND, "no user '%s'", name)
+                             : ht_store__db_error(s->db, rc, "reading a user");
+}
+
+static int
+set_user_column(ht_store *s, const char *sql, const char *name, const char *text, int number)
+{
+    sqlite3_stmt *st;
+    int err = prepare(s, sql, &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    if (text)
+        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_int(st, 2, number);
+    err = step_write(s, st, 1, "updating a user");
+    return err == HT_ENOTFOUND ? ht_error_set(HT_ENOTFOUND, "no user '%s'", name) : err;
+}
+
+int ht_store_user_set_hash(ht_store *s, const char *name, const char *hash)
+{
+    return set_user_column(s, "UPDATE users SET password_hash = ?2 WHERE name = ?1", name, hash, 0);
+}
+
+int ht_store_user_set_disabled(ht_store *s, const char *name, int disabled)
+{
+    return set_user_column(s, "UPDATE users SET disabled = ?2 WHERE name = ?1", name, NULL,
+                           disabled != 0);
+}
+
+int ht_store_user_each(ht_store *s, int (*cb)(void *payload, const ht_user_row *row), void *payload)
+{
+    sqlite3_stmt *st;
+    int err = prepare(s,
+                      "SELECT name, role, password_hash, disabled, created_at FROM users"
+                      " ORDER BY name",
+                      &st),
+        rc;
+    if (err < 0)
+        return err;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ht_user_row row;
+        read_user(st, &row);
+        if ((err = cb(payload, &row)) != 0)
+            break;
+    }
+    if (err == HT_OK && rc != SQLITE_DONE)
+        err = ht_store__db_error(s->db, rc, "listing users");
+    sqlite3_finalize(st);
+    return err;
+}
+
+int ht_store_credential_add(
+    ht_store *s, const char *digest, const char *user, const char *kind, const char *expires_at)
+{
+    sqlite3_stmt *st;
+    char now[32];
+    int err = prepare(s,
+                      "INSERT INTO credentials (digest, user, kind, created_at, expires_at)"
+                      " VALUES (?1, ?2, ?3, ?4, ?5)",
+                      &st);
+    if (err < 0)
+        return err;
+    ht_time_now_iso(now, sizeof(now));
+    sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, expires_at, -1, SQLITE_STATIC);
+    return step_write(s, st, 0, "recording a credential");
+}
+
+int ht_store_credential_user(ht_store *s, const char *digest, const char *now, ht_user_row *out)
+{
+    sqlite3_stmt *st;
+    int err = prepare(s,
+                      "SELECT u.name, u.role, u.password_hash, u.disabled, u.created_at"
+                      " FROM credentials c JOIN users u ON u.name = c.user"
+                      " WHERE c.digest = ?1 AND c.revoked_at IS NULL AND c.expires_at > ?2"
+                      " AND u.disabled = 0",
+                      &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        read_user(st, out);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_ROW)
+        return HT_OK;
+    return rc == SQLITE_DONE ? ht_error_set(HT_ENOTFOUND, "no live credential")
+                             : ht_store__db_error(s->db, rc, "checking a credential");
+}
+
+int ht_store_credential_revoke(ht_store *s, const char *digest, const char *user, const char *now)
+{
+    sqlite3_stmt *st;
+    int err = prepare(s,
+                      digest ? "UPDATE credentials SET revoked_at = ?2 WHERE digest = ?1"
+                               " AND revoked_at IS NULL"
+                             : "UPDATE credentials SET revoked_at = ?2 WHERE user = ?1"
+                               " AND revoked_at IS NULL",
+                      &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, digest ? digest : user, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    return step_write(s, st, 1, "revoking a credential");
+}

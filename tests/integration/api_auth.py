@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Users, roles and credentials of the HTTP API against a running `hepatrack serve`: the
+`user` command's refusals, 401 without credentials, logins with HttpOnly SameSite=Strict
+cookies, bearer tokens, 403 for the wrong role, logout, revocation, expiry, disabled users,
+password changes, cross-site refusals, the brake on repeated failed logins, and passwords kept
+only as yescrypt hashes (read from the real SQLite file).
+
+usage: api_auth.py HEPATRACK
+"""
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(__file__))
+from common import Checks  # noqa: E402
+
+binary = sys.argv[1]
+t = Checks()
+work = tempfile.mkdtemp(prefix="ht-auth-")
+data = os.path.join(work, "data")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def user(*args, password=None):
+    return subprocess.run([binary, "--data", data, "user", *args], input=password,
+                          capture_output=True, text=True, timeout=60)
+
+
+def request(path, method="GET", body=None, headers=None):
+    data_bytes = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, method=method, data=data_bytes,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, hdrs, content = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, content = e.code, e.headers, e.read()
+    return status, hdrs, json.loads(content) if content else None
+
+
+def bearer(token):
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(name, password, headers=None):
+    return request("/api/login", "POST", {"username": name, "password": password}, headers)
+
+
+def session_of(hdrs):
+    cookie = hdrs.get("Set-Cookie", "")
+    return cookie, {"Cookie": cookie.split(";")[0]}
+
+
+# The user command.
+t.check(user("add", "rad", "--role", "radiologist", "--password-stdin",
+             password="rad-secret-1\n").returncode == 0, "add a radiologist")
+t.check(user("add", "coord", "--role", "coordinator", "--password-stdin",
+             password="coord-secret-1\n").returncode == 0, "add a coordinator")
+t.check(user("add", "root", "--role", "admin", "--password-stdin",
+             password="root-secret-1\n").returncode == 0, "add an admin")
+for args, pw, expected in ((("add", "x", "--role", "radiologist", "--password-stdin"), "short\n", "8 characters"),
+                           (("add", "y", "--role", "nurse", "--password-stdin"), "long-enough-1\n", "role must be"),
+                           (("add", "rad", "--role", "admin", "--password-stdin"), "long-enough-1\n", "already exists"),
+                           (("add", "bad name", "--role", "admin", "--password-stdin"), "long-enough-1\n", "user name"),
+                           (("add", "z", "--password-stdin"), "long-enough-1\n", "--role"),
+                           (("add", "w", "--role", "admin"), "long-enough-1\n", "--password-stdin"),
+                           (("token", "nobody"), None, "no user 'nobody'"),
+                           (("token", "rad", "--days", "400"), None, "--days")):
+    p = user(*args, password=pw)
+    t.check(p.returncode == 2 and expected in p.stderr, f"user {' '.join(args)}: refused, '{expected}' ({p.stderr.strip()})")
+listing = user("list").stdout
+t.check([line.split()[:2] for line in listing.splitlines()] ==
+        [["coord", "coordinator"], ["rad", "radiologist"], ["root", "admin"]], f"user list: {listing}")
+db = sqlite3.connect(os.path.join(data, "index.sqlite"))
+hashes = dict(db.execute("SELECT name, password_hash FROM users"))
+t.check(all(h.startswith("$y$") for h in hashes.values()) and "rad-secret-1" not in hashes["rad"],
+        f"passwords kept only as yescrypt hashes: {hashes}")
+
+coord_token = user("token", "coord").stdout.strip()
+t.check(len(coord_token) == 64, "a token is printed once")
+t.check(db.execute("SELECT count(*) FROM credentials WHERE digest = ?", (coord_token,)).fetchone()[0] == 0,
+        "the index holds a digest of the token, not the token")
+
+http_port = free_port()
+base = f"http://127.0.0.1:{http_port}"
+log = open(os.path.join(work, "serve.log"), "w+")
+srv = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port", str(free_port()),
+                        "--http-port", str(http_port)], stdout=log, stderr=log)
+for _ in range(100):
+    try:
+        urllib.request.urlopen(base + "/api/patients", timeout=1)
+    except urllib.error.HTTPError:
+        break
+    except Exception:
+        time.sleep(0.05)
+
+status, hdrs, body = request("/api/patients")
+t.check(status == 401 and body["error"]["code"] == "EAUTH" and "Bearer" in hdrs.get("WWW-Authenticate", ""),
+        f"no credentials: 401 ({status} {body})")
+status, _, body = request("/api/patients", headers=bearer("0" * 64))
+t.check(status == 401, "an unknown token: 401")
+status, _, body = login("rad", "wrong-password")
+t.check(status == 401 and body["error"]["message"] == "wrong user name or password", "wrong password: 401")
+status, _, body = login("nobody", "rad-secret-1")
+t.check(status == 401 and body["error"]["message"] == "wrong user name or password",
+        "unknown user: the same 401 as a wrong password")
+
+status, hdrs, body = login("rad", "rad-secret-1")
+cookie, rad = session_of(hdrs)
+t.check(status == 200 and body == {"username": "rad", "role": "radiologist"}, f"login: {body}")
+t.check("HttpOnly" in cookie and "SameSite=Strict" in cookie and "Max-Age=" in cookie and "Path=/" in cookie,
+        f"session cookie: {cookie}")
+status, _, body = request("/api/patients", headers=rad)
+t.check(status == 200 and body["total"] == 0, "the session cookie opens the API")
+status, _, body = request("/api/me", headers=rad)
+t.check(status == 200 and body["role"] == "radiologist", "me")
+status, _, body = request("/api/users", headers=rad)
+t.check(status == 403 and body["error"]["code"] == "EPERM", f"a radiologist may not list users: {status}")
+status, _, body = request("/api/cohort", headers=bearer(coord_token))
+t.check(status == 200 and body["n"] == 0, "a coordinator's bearer token reads the cohort")
+status, _, body = request("/api/users", headers=bearer(coord_token))
+t.check(status == 403, "a coordinator may not list users")
+status, hdrs, body = login("root", "root-secret-1")
+_, root = session_of(hdrs)
+status, _, body = request("/api/users", headers=root)
+t.check(status == 200 and body["total"] == 3 and "password_hash" not in json.dumps(body),
+        f"an admin lists users, without hashes: {body}")
+
+# Writes from other sites are refused before anything else.
+status, _, body = login("rad", "rad-secret-1", {"Origin": "http://evil.example"})
+t.check(status == 403 and "cross-site" in body["error"]["message"], f"cross-origin login: 403 {body}")
+status, _, body = login("rad", "rad-secret-1", {"Sec-Fetch-Site": "cross-site"})
+t.check(status == 403, "Sec-Fetch-Site: cross-site: 403")
+status, _, body = login("rad", "rad-secret-1", {"Origin": base})
+t.check(status == 200, "same-origin login passes")
+
+# Bad bodies.
+for raw, field, what in ((b"{not json", None, "not JSON"), (b"[1]", None, "object"),
+                         (json.dumps({"password": "x"}).encode(), "username", "username"),
+                         (json.dumps({"username": "rad", "password": 5}).encode(), "password", "password"),
+                         (b"{" + b" " * 70000 + b"}", None, "larger than")):
+    status, _, body = request("/api/login", "POST", raw)
+    t.check(status == 400 and what in body["error"]["message"] and body["error"].get("field") == field,
+            f"login body {raw[:20]!r}: 400 naming {what} ({status} {body})")
+
+# Logout ends the session; the cookie is cleared.
+status, hdrs, body = request("/api/logout", "POST", {}, rad)
+t.check(status == 200 and "Max-Age=0" in hdrs.get("Set-Cookie", ""), "logout clears the cookie")
+status, _, _ = request("/api/patients", headers=rad)
+t.check(status == 401, "after logout the session is refused")
+
+# Revoked, expired, disabled.
+token = user("token", "rad").stdout.strip()
+t.check(request("/api/patients", headers=bearer(token))[0] == 200, "a fresh token works")
+t.check(user("revoke", token).returncode == 0, "user revoke")
+t.check(request("/api/patients", headers=bearer(token))[0] == 401, "a revoked token: 401")
+token = user("token", "rad").stdout.strip()
+db.execute("UPDATE credentials SET expires_at = '2000-01-01T00:00:00.000Z' WHERE revoked_at IS NULL"
+           " AND user = 'rad'")
+db.commit()
+t.check(request("/api/patients", headers=bearer(token))[0] == 401, "an expired token: 401")
+status, hdrs, _ = login("coord", "coord-secret-1")
+_, coord = session_of(hdrs)
+t.check(user("disable", "coord").returncode == 0, "user disable")
+t.check(request("/api/cohort", headers=bearer(coord_token))[0] == 401 and
+        request("/api/cohort", headers=coord)[0] == 401, "a disabled user's token and session: 401")
+t.check(login("coord", "coord-secret-1")[0] == 401, "a disabled user cannot log in")
+
+# Password change.
+t.check(user("passwd", "rad", "--password-stdin", password="rad-secret-2\n").returncode == 0, "user passwd")
+t.check(login("rad", "rad-secret-1")[0] == 401 and login("rad", "rad-secret-2")[0] == 200,
+        "the old password fails, the new one works")
+
+# Repeated failures: refused with 429 and Retry-After, even with the right password.
+for _ in range(5):
+    login("root", "guess")
+status, hdrs, body = login("root", "root-secret-1")
+t.check(status == 429 and int(hdrs.get("Retry-After", "0")) > 0 and
+        "too many" in body.get("error", {}).get("message", ""),
+        f"after 5 failures: 429 ({status} {body})")
+t.check(login("rad", "rad-secret-2")[0] == 200, "other users are not braked")
+
+srv.terminate()
+t.check(srv.wait(timeout=60) == 0, "exit 0 on SIGTERM")
+log.seek(0)
+text = log.read()
+t.check("event=login user=rad" in text and "rad-secret" not in text and token not in text,
+        "logins logged, no secret in the log")
+
+# Beyond loopback the API would need TLS.
+p = subprocess.run([binary, "--data", data, "serve", "--listen", "0.0.0.0", "--check-config"],
+                   capture_output=True, text=True)
+t.check(p.returncode == 2 and "TLS" in p.stderr, f"HTTP beyond loopback refused: {p.stderr}")
+p = subprocess.run([binary, "--data", data, "serve", "--listen", "0.0.0.0", "--http-port", "0",
+                    "--check-config"], capture_output=True, text=True)
+t.check(p.returncode == 0, f"DICOM only beyond loopback is fine: {p.stderr}")
+print(open(os.path.join(work, "serve.log")).read()[-3000:]) if t.failed else None
+sys.exit(t.finish())
