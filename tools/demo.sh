@@ -1,7 +1,7 @@
 #!/bin/sh
 # make demo: a small demo trial (three subjects, baseline and two follow-ups each, with liver
 # lesions that shrink or grow) imported into a fresh data directory, its lesion measurements and
-# timelines, then the DICOM receiver in the foreground until Ctrl-C.
+# timelines, then `hepatrack serve` (DICOM receiver and HTTP API) in the foreground until Ctrl-C.
 set -eu
 build=$1
 data=$2
@@ -86,12 +86,10 @@ echo
 
 port=${HEPATRACK_DEMO_PORT:-11112}
 http_port=${HEPATRACK_DEMO_HTTP_PORT:-8080}
-# Demo accounts, made once; their passwords are printed (this is a demo).
+# Demo accounts; their passwords are printed (this is a demo).
 for account in radiologist coordinator; do
-    if ! "$build/hepatrack" --data "$data" user list | grep -q "^demo-$account "; then
-        echo "demo-$account-pw" |
-            "$build/hepatrack" --data "$data" user add "demo-$account" --role "$account" --password-stdin
-    fi
+    echo "demo-$account-pw" |
+        "$build/hepatrack" --data "$data" user add "demo-$account" --role "$account" --password-stdin
 done
 cat <<MSG
 
