@@ -119,6 +119,16 @@ const ht_dicom_info *ht_dicom_get_info(const ht_dicom *dcm);
 int ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element, char **out);
 
 /**
+ * The dataset (without File Meta) as DICOM JSON, PS3.18 F.2: one object keyed by tag, text in
+ * UTF-8 (converted from the Specific Character Set; bytes that cannot be converted are
+ * replaced), binary values as InlineBinary, and Pixel Data as {"BulkDataURI": pixels_uri}
+ * (inline when pixels_uri is NULL). Converts dcm's text to UTF-8 in place.
+ * @param[out] out  malloc'ed JSON text (free with ht_free).
+ * @return HT_OK; HT_EPARSE when DCMTK cannot write a value; HT_ENOMEM.
+ */
+int ht_dicom_to_json(ht_dicom *dcm, const char *pixels_uri, char **out);
+
+/**
  * True (1) when `uid` names a Storage SOP Class that DCMTK knows (images, SR, SEG, RT,
  * waveforms, presentation states…), 0 otherwise. Media Storage Directory (DICOMDIR) is not one.
  */

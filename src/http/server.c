@@ -423,6 +423,33 @@ static int pixels(request *r, answer *a, json_t *inst, const char *number)
     return HT_OK;
 }
 
+/* GET /api/instances/{uid}: the dataset as DICOM JSON (PS3.18 F.2). */
+static int dicom_json(request *r, answer *a, json_t *inst)
+{
+    uint8_t *file;
+    size_t len;
+    ht_dicom *dcm = NULL;
+    char uri[256], *text = NULL;
+    int err;
+    if ((err = ht_archive_read(r->http->archive,
+                               json_string_value(json_object_get(inst, "ArchivePath")), &file,
+                               &len)) < 0)
+        return fail_last(a, err);
+    snprintf(uri, sizeof(uri), "/api/instances/%s/frames/1/pixels", r->parts[1]);
+    if ((err = ht_dicom_open_memory(&dcm, file, len)) == HT_OK)
+        err = ht_dicom_to_json(dcm, ht_dicom_get_info(dcm)->has_pixel_data ? uri : NULL, &text);
+    ht_dicom_free(dcm);
+    free(file);
+    if (err < 0)
+        return fail_last(a, err);
+    a->body = text;
+    a->len = strlen(text);
+    a->type = "application/dicom+json";
+    a->compressible = 1;
+    etag_extend(a, "/json");
+    return HT_OK;
+}
+
 /* GET /api/instances/{uid}[/file | /frames/{n}/pixels | /frames/{n}/rendered] */
 static int instance(request *r, answer *a)
 {
@@ -445,8 +472,9 @@ static int instance(request *r, answer *a)
              json_string_value(json_object_get(inst, "SHA256")));
     a->immutable = 1; /* an instance never changes */
     if (r->nparts == 2) {
-        a->json = inst;
-        return HT_OK;
+        err = dicom_json(r, a, inst);
+        json_decref(inst);
+        return err;
     }
     if (r->nparts == 3 && !strcmp(r->parts[2], "file")) {
         uint8_t *data;

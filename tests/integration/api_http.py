@@ -145,8 +145,16 @@ status, body = get_json("/api/instances/1.2.3.4")
 t.check(status == 404 and body["error"]["code"] == "ENOTFOUND", "unknown instance: 404")
 
 sop = [i["SOPInstanceUID"] for i in ht.json("ls", "instances") if i["InstanceNumber"] == 1][0]
-status, body = get_json(f"/api/instances/{sop}")
-t.check(status == 200 and body["SOPInstanceUID"] == sop and body["Rows"] == 512, "instance attributes")
+status, headers, content = get(f"/api/instances/{sop}")
+body = json.loads(content)
+t.check(status == 200 and headers.get("Content-Type") == "application/dicom+json" and
+        body["00080018"] == {"vr": "UI", "Value": [sop]} and body["00280010"] == {"vr": "US", "Value": [512]} and
+        body["00100020"]["Value"] == ["HTTP-1"] and
+        body["7FE00010"] == {"vr": "OW", "BulkDataURI": f"/api/instances/{sop}/frames/1/pixels"},
+        f"instance attributes as DICOM JSON (PS3.18 F.2): {str(body)[:300]}")
+t.check("00020010" not in body, "no File Meta in the dataset's JSON")
+status, _, content = get(f"/api/instances/{sop}", {"If-None-Match": headers.get("ETag")})
+t.check(status == 304, "DICOM JSON: If-None-Match gives 304")
 status, headers, content = get(f"/api/instances/{sop}/file")
 t.check(status == 200 and headers.get("Content-Type") == "application/dicom" and
         content == open(files[0], "rb").read(), "the Part 10 file, byte for byte")

@@ -13,6 +13,7 @@
 
 #include "hepatrack/dicom.h"
 #include "hepatrack/util.h"
+#include <jansson.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,61 @@ static long decode_all(const ht_dicom *dcm, const char *file)
     return ok;
 }
 
+/* Empty trailing components ("Doe^John^^^") are spelled differently by writers. */
+static void trim_pn(char *pn)
+{
+    size_t n = strlen(pn);
+    while (n && (pn[n - 1] == '^' || pn[n - 1] == ' '))
+        pn[--n] = '\0';
+}
+
+static int same_pn(const char *a, const char *trimmed)
+{
+    char copy[256];
+    snprintf(copy, sizeof(copy), "%s", a);
+    trim_pn(copy);
+    return !strcmp(copy, trimmed);
+}
+
+/* Every readable object writes DICOM JSON that parses, names the SOP Instance UID the index
+ * read (when it has one; DICOMDIRs and some malformed files do not), the patient name in the
+ * same UTF-8 as the index (so the character set was converted) and refers to its pixels
+ * instead of inlining them. Returns 1 on failure. */
+static int dicom_json_ok(ht_dicom *dcm, const char *file)
+{
+    char *text = NULL;
+    json_error_t e;
+    char sop[128];
+    const char *known = ht_dicom_get_info(dcm)->sop_instance_uid;
+    snprintf(sop, sizeof(sop), "%s", known ? known : "");
+    int has_pixels = ht_dicom_get_info(dcm)->has_pixel_data;
+    char name[256]; /* the index's UTF-8 patient name, single-component ones only */
+    const char *pn = ht_dicom_get_info(dcm)->patient_name;
+    snprintf(name, sizeof(name), "%s", pn && !strchr(pn, '=') ? pn : "");
+    trim_pn(name);
+    if (ht_dicom_to_json(dcm, "/pixels", &text) != HT_OK) {
+        print_message("FAIL %s: no DICOM JSON: %s\n", file, ht_error_last());
+        return 1;
+    }
+    json_t *root = json_loads(text, 0, &e);
+    json_t *uid = json_array_get(json_object_get(json_object_get(root, "00080018"), "Value"), 0);
+    json_t *pixels = json_object_get(root, "7FE00010");
+    json_t *alpha = json_object_get(
+        json_array_get(json_object_get(json_object_get(root, "00100010"), "Value"), 0),
+        "Alphabetic");
+    int ok = root && json_is_object(root) &&
+             (!*sop || (json_is_string(uid) && !strcmp(json_string_value(uid), sop))) &&
+             (!*name || (json_is_string(alpha) && same_pn(json_string_value(alpha), name))) &&
+             (!has_pixels || !json_object_get(root, "7FE00010") ||
+              json_is_string(json_object_get(pixels, "BulkDataURI")));
+    if (!ok)
+        print_message("FAIL %s: DICOM JSON %s: %.200s\n", file, root ? "lacks its UID" : e.text,
+                      text);
+    json_decref(root);
+    ht_free(text);
+    return !ok;
+}
+
 static void every_sample_matches_the_manifest(void **state)
 {
     int failures = 0, readable = 0, refused = 0;
@@ -161,6 +217,7 @@ static void every_sample_matches_the_manifest(void **state)
         } else if (i->has_pixel_data) {
             decode_all(dcm, s->file); /* may fail, must not crash */
         }
+        failures += dicom_json_ok(dcm, s->file);
         ht_dicom_free(dcm);
         ht_free(buf);
     }

@@ -9,8 +9,10 @@
 #include "hepatrack/dicom.h"
 #include "hepatrack/util.h"
 #include "part10.h"
+#include "dicom_internal.h" /* the UTF-8 check */
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static ht_dicom *open_sample(const char *rel, uint8_t **buf)
@@ -74,6 +76,41 @@ static void latin1_text_becomes_utf8(void **state)
     assert_string_equal(ht_dicom_get_info(dcm)->warnings, "");
     ht_dicom_free(dcm);
     free(p.data);
+}
+
+/* DICOM JSON is UTF-8 whatever the file's character set, and an unconvertible value is kept
+ * with its invalid bytes replaced, never a broken JSON text. */
+static void dicom_json_is_utf8(void **state)
+{
+    part10 p = {0};
+    ht_dicom *dcm = NULL;
+    char *json = NULL;
+    uint8_t *buf;
+    (void)state;
+    p10_begin(&p, "1.2.840.10008.5.1.4.1.1.7", "1.2.3.4");
+    p10_text(&p, 0x0008, 0x0005, "CS", "ISO_IR 100");
+    p10_text(&p, 0x0008, 0x0018, "UI", "1.2.3.4");
+    p10_text(&p, 0x0010, 0x0010, "PN", "M\xfcller^J\xfcrgen");
+    assert_int_equal(ht_dicom_open_memory(&dcm, p.data, p.len), HT_OK);
+    assert_int_equal(ht_dicom_to_json(dcm, NULL, &json), HT_OK);
+    assert_non_null(strstr(json, "\"00100010\":{\"vr\":\"PN\",\"Value\":[{\"Alphabetic\":"
+                                 "\"M\xc3\xbcller^J\xc3\xbcrgen\"}]}"));
+    assert_non_null(strstr(json, "\"00080018\":{\"vr\":\"UI\",\"Value\":[\"1.2.3.4\"]}"));
+    assert_true(json[0] == '{' && json[strlen(json) - 1] == '}');
+    ht_free(json);
+    ht_dicom_free(dcm);
+    free(p.data);
+
+    dcm = open_sample("malformed/J2K_pixelrep_mismatch.dcm", &buf); /* ISO 2022 IR 87 */
+    assert_int_equal(ht_dicom_to_json(dcm, "/px", &json), HT_OK);
+    assert_non_null(strstr(json, "\"7FE00010\":{\"vr\":\"OB\",\"BulkDataURI\":\"/px\"}"));
+    int replaced = 0;
+    char *clean = ht_dicom__utf8_sanitize(json, strlen(json), &replaced);
+    assert_int_equal(replaced, 0); /* already valid UTF-8 */
+    free(clean);
+    ht_free(json);
+    ht_dicom_free(dcm);
+    ht_free(buf);
 }
 
 static void unconvertible_charset_keeps_value_with_warning(void **state)
@@ -259,6 +296,7 @@ int main(void)
         cmocka_unit_test(enhanced_ct_reads_functional_groups),
         cmocka_unit_test(latin1_text_becomes_utf8),
         cmocka_unit_test(unconvertible_charset_keeps_value_with_warning),
+        cmocka_unit_test(dicom_json_is_utf8),
         cmocka_unit_test(invalid_utf8_is_replaced),
         cmocka_unit_test(not_part10_is_a_parse_error),
         cmocka_unit_test(huge_declared_length_is_rejected_not_allocated),
