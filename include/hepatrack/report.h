@@ -58,6 +58,14 @@ int ht_report_cohort(ht_store *store,
 char *ht_report_cohort_csv(const json_t *cohort);
 char *ht_report_cohort_table(const json_t *cohort);
 
+/**
+ * A subject's history: {"subject", "versions": [{kind, key, version, retracted, reader,
+ * recorded_at, reason, record}], "audit": [{at, user, action, detail}]}, oldest first.
+ * @param out  a new reference, owned by the caller.
+ * @return HT_OK; HT_ENOTFOUND for an unknown subject; HT_EDB.
+ */
+int ht_report_history(ht_store *store, const char *subject_id, json_t **out);
+
 #ifdef __cplusplus
 }
 #endif

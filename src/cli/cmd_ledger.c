@@ -203,43 +203,9 @@ void cmd_history_help(void)
            "Every version of every record of a subject (who, when, why) and its audit log.\n");
 }
 
-typedef struct history {
-    json_t *versions, *audit;
-} history;
-
-static int add_version(void *payload, const ht_ledger_row *row)
-{
-    history *h = payload;
-    json_t *o = json_object();
-    json_object_set_new(o, "kind", json_string(row->kind));
-    json_object_set_new(o, "key", json_string(row->key));
-    json_object_set_new(o, "version", json_integer(row->version));
-    json_object_set_new(o, "retracted", json_boolean(row->retracted));
-    json_object_set_new(o, "reader", json_string(row->reader));
-    json_object_set_new(o, "recorded_at", json_string(row->recorded_at));
-    json_object_set_new(o, "reason", json_string(row->reason));
-    json_t *body = row->retracted ? json_null() : json_loads(row->body, 0, NULL);
-    json_object_set_new(o, "record", body ? body : json_null());
-    json_array_append_new(h->versions, o);
-    return 0;
-}
-
-static int add_audit(void *payload, const ht_audit_row *row)
-{
-    history *h = payload;
-    json_t *o = json_object();
-    json_object_set_new(o, "at", json_string(row->at));
-    json_object_set_new(o, "user", json_string(row->user));
-    json_object_set_new(o, "action", json_string(row->action));
-    json_object_set_new(o, "detail", json_string(row->detail));
-    json_array_append_new(h->audit, o);
-    return 0;
-}
-
 int cmd_history(const cli_context *ctx, int argc, char **argv)
 {
     ht_store *store = NULL;
-    int64_t subject;
     int as_json = 0, err;
     const char *sid = NULL;
     for (int i = 1; i < argc; i++) {
@@ -258,23 +224,17 @@ int cmd_history(const cli_context *ctx, int argc, char **argv)
     }
     if (cli_open_store(ctx, "history", &store) < 0)
         return CLI_FATAL;
-    history h = {json_array(), json_array()};
-    if ((err = ht_store_subject_find(store, sid, &subject)) < 0 ||
-        (err = ht_store_ledger_history(store, subject, add_version, &h)) < 0 ||
-        (err = ht_store_audit_each(store, sid, add_audit, &h)) < 0) {
+    json_t *o = NULL;
+    if ((err = ht_report_history(store, sid, &o)) < 0) {
         cli_error("history", "%s", ht_error_last());
     } else if (as_json) {
-        json_t *o = json_object();
-        json_object_set_new(o, "subject", json_string(sid));
-        json_object_set_new(o, "versions", json_incref(h.versions));
-        json_object_set_new(o, "audit", json_incref(h.audit));
         cli_print_json(o);
-        json_decref(o);
     } else {
+        json_t *versions = json_object_get(o, "versions"), *audit = json_object_get(o, "audit");
         size_t i;
         json_t *v;
-        printf("subject %s: %zu record versions\n", sid, json_array_size(h.versions));
-        json_array_foreach(h.versions, i, v)
+        printf("subject %s: %zu record versions\n", sid, json_array_size(versions));
+        json_array_foreach(versions, i, v)
         {
             char *rec = json_dumps(json_object_get(v, "record"), JSON_COMPACT | JSON_SORT_KEYS);
             const char *key = json_string_value(json_object_get(v, "key"));
@@ -293,15 +253,14 @@ int cmd_history(const cli_context *ctx, int argc, char **argv)
                    json_string_value(json_object_get(v, "reason")), rec ? rec : "null");
             free(rec);
         }
-        printf("audit log: %zu entries\n", json_array_size(h.audit));
-        json_array_foreach(h.audit, i, v)
+        printf("audit log: %zu entries\n", json_array_size(audit));
+        json_array_foreach(audit, i, v)
             printf("%s  %-8s %-8s %s\n", json_string_value(json_object_get(v, "at")),
                    json_string_value(json_object_get(v, "user")),
                    json_string_value(json_object_get(v, "action")),
                    json_string_value(json_object_get(v, "detail")));
     }
-    json_decref(h.versions);
-    json_decref(h.audit);
+    json_decref(o);
     ht_store_free(store);
     return err == HT_OK ? CLI_OK : (err == HT_ENOTFOUND ? CLI_PARTIAL : CLI_FATAL);
 }
