@@ -28,7 +28,7 @@
 #include <strings.h>
 #include <zlib.h>
 
-#define MAX_BODY (64 * 1024)
+#define MAX_BODY (1024 * 1024)
 #define SESSION_SECONDS (12 * 3600)
 #define LOGIN_FAILURES 5 /* within LOGIN_WINDOW, then refused until it passes */
 #define LOGIN_WINDOW 900 /* seconds */
@@ -563,6 +563,11 @@ static int subjects(request *r, answer *a)
             return fail_last(a, err);
         return report(r, a, rep, ht_report_timeline_csv, format);
     }
+    if (r->nparts == 3 && !strcmp(r->parts[2], "history")) {
+        if ((err = ht_report_history(s, r->parts[1], &a->json)) < 0)
+            return fail_last(a, err);
+        return HT_OK;
+    }
     return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
 }
 
@@ -816,6 +821,93 @@ static int users(request *r, answer *a)
     return HT_OK;
 }
 
+/* ---- writes: each records its user, as the reader, in the ledger and its audit log ---- */
+
+/* Assessments are entered by radiologists only: an admin manages users, not reads. */
+static int may_write(request *r, answer *a)
+{
+    if (r->authenticated && r->role != HT_USER_RADIOLOGIST)
+        return fail(a, HT_EPERM, NULL,
+                    "entering assessments needs the radiologist role (you are %s)", r->user.role);
+    return HT_OK;
+}
+
+/* The one reader of a write: the user, who may be named in the body but not be someone else. */
+static int set_reader(request *r, answer *a, json_t *subject)
+{
+    json_t *given = json_object_get(subject, "reader");
+    if (!r->authenticated)
+        return given ? HT_OK : fail(a, HT_EINVALID, "reader", "reader is required without logins");
+    if (given && (!json_is_string(given) || strcmp(json_string_value(given), r->user.name)))
+        return fail(a, HT_EINVALID, "reader",
+                    "reader must be the logged-in user '%s' (or left out)", r->user.name);
+    json_object_set_new(subject, "reader", json_string(r->user.name));
+    return HT_OK;
+}
+
+/* POST /api/measurements: one subject or an array, in the import format; all or nothing. */
+static int measurements(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    ht_ledger_import_summary sum;
+    json_t *body;
+    json_error_t e;
+    int err;
+    if ((err = may_write(r, a)) < 0)
+        return err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if (r->upload->too_large)
+        return fail(a, HT_EINVALID, NULL, "request body larger than %d bytes", MAX_BODY);
+    if (!(body = json_loadb(r->upload->body ? r->upload->body : "", r->upload->len, 0, &e)))
+        return fail(a, HT_EPARSE, NULL, "request body is not JSON: %s (line %d, column %d)", e.text,
+                    e.line, e.column);
+    size_t i;
+    json_t *subject;
+    if (json_is_object(body))
+        err = set_reader(r, a, body);
+    else if (json_is_array(body))
+        json_array_foreach(body, i, subject)
+        {
+            if (err == HT_OK && json_is_object(subject))
+                err = set_reader(r, a, subject);
+        }
+    char *text = err == HT_OK ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (err < 0)
+        return err;
+    if (!text)
+        return fail(a, HT_ENOMEM, NULL, "out of memory");
+    char source[96];
+    snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
+    err = ht_ledger_import(s, text, strlen(text), source, &sum);
+    free(text);
+    if (err < 0)
+        return fail_last(a, err);
+    a->json = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s}", "subjects", sum.subjects, "new_records",
+                        sum.new_records, "corrections", sum.corrections, "retractions",
+                        sum.retractions, "unchanged", sum.unchanged, "notes", sum.notes);
+    return HT_OK;
+}
+
+/* POST /api/subjects/{id}/timepoints/{label}/sign */
+static int sign(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    int err;
+    if ((err = may_write(r, a)) < 0)
+        return err;
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if (!r->authenticated)
+        return fail(a, HT_EAUTH, NULL, "signing a read needs a logged-in radiologist");
+    if ((err = ht_ledger_sign(s, r->parts[1], r->parts[3], r->user.name)) < 0)
+        return fail_last(a, err);
+    a->json = json_pack("{s:s, s:s, s:s}", "subject", r->parts[1], "timepoint", r->parts[3],
+                        "signed_by", r->user.name);
+    return HT_OK;
+}
+
 static void route(request *r, answer *a)
 {
     const char *method = r->method;
@@ -836,6 +928,15 @@ static void route(request *r, answer *a)
         return;
     if (post && r->nparts == 1 && !strcmp(top, "logout") && !r->http->no_auth) {
         logout(r, a);
+        return;
+    }
+    if (post && r->nparts == 1 && !strcmp(top, "measurements")) {
+        measurements(r, a);
+        return;
+    }
+    if (post && r->nparts == 5 && !strcmp(top, "subjects") && !strcmp(r->parts[2], "timepoints") &&
+        !strcmp(r->parts[4], "sign")) {
+        sign(r, a);
         return;
     }
     if (!get) {

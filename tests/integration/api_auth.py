@@ -138,6 +138,51 @@ status, _, body = request("/api/users", headers=root)
 t.check(status == 200 and body["total"] == 3 and "password_hash" not in json.dumps(body),
         f"an admin lists users, without hashes: {body}")
 
+# Writes: the logged-in radiologist is the reader of record; coordinators may not write.
+subject = {"subject": "A1", "timepoints": [
+    {"label": "BL", "date": "2026-01-01", "baseline": True},
+    {"label": "FU1", "date": "2026-03-01", "baseline": False}],
+    "lesions": [{"id": "T1", "role": "target", "site": "liver"}],
+    "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 40},
+                    {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 20}]}
+status, _, body = request("/api/measurements", "POST", subject, bearer(coord_token))
+t.check(status == 403 and "radiologist" in body["error"]["message"], f"a coordinator may not write: {status}")
+status, _, body = request("/api/measurements", "POST", subject, root)
+t.check(status == 403, f"an admin may not write assessments either: {status}")
+status, _, body = request("/api/measurements", "POST", {**subject, "reader": "someone-else"}, rad)
+t.check(status == 400 and body["error"]["field"] == "reader", f"no writing in another's name: {body}")
+status, _, body = request("/api/measurements", "POST", subject, rad)
+t.check(status == 200 and body["new_records"] == 5 and body["subjects"] == 1, f"measurements stored: {body}")
+status, _, body = request("/api/subjects/A1/timeline", headers=bearer(coord_token))
+t.check(status == 200 and body["timepoints"][1]["target"] == "PR", "the coordinator reads the new timeline")
+corrected = json.loads(json.dumps(subject))
+corrected["assessments"][1]["long_axis_mm"] = 22
+status, _, body = request("/api/measurements", "POST", corrected, rad)
+t.check(status == 400 and "reason" in body["error"]["message"], f"a correction needs a reason: {body}")
+corrected["assessments"][1]["reason"] = "remeasured on the arterial phase"
+status, _, body = request("/api/measurements", "POST", corrected, rad)
+t.check(status == 200 and body["corrections"] == 1 and body["unchanged"] == 4, f"a correction: {body}")
+status, _, body = request("/api/measurements", "POST", b"{oops", rad)
+t.check(status == 400 and body["error"]["code"] == "EPARSE", "measurements that are not JSON: 400")
+status, _, body = request("/api/measurements", "POST", {"subject": "A2", "timepoints": [
+    {"label": "BL", "date": "2026-01-01", "baseline": True}, {"label": "FU1", "date": "2026-13-45", "baseline": False}]}, rad)
+t.check(status == 400 and request("/api/subjects/A2/history", headers=rad)[0] == 404,
+        f"an impossible date: 400, and nothing of the subject stored ({status} {body})")
+status, _, body = request("/api/subjects/A1/timepoints/FU1/sign", "POST", {}, bearer(coord_token))
+t.check(status == 403, "a coordinator may not sign")
+status, _, body = request("/api/subjects/A1/timepoints/FU1/sign", "POST", {}, rad)
+t.check(status == 200 and body["signed_by"] == "rad", f"the radiologist signs: {body}")
+status, _, body = request("/api/subjects/A1/history", headers=bearer(coord_token))
+versions = [v for v in body["versions"] if v["kind"] == "assessment" and "FU1" in v["key"]]
+t.check(status == 200 and [v["version"] for v in versions] == [1, 2] and
+        all(v["reader"] == "rad" for v in body["versions"]) and
+        versions[1]["reason"] == "remeasured on the arterial phase" and "FU1" in json.dumps(versions[0]["record"]),
+        f"history: both versions, by rad, with the reason: {versions}")
+t.check({a["user"] for a in body["audit"]} == {"rad"} and any("sign" in a["action"] for a in body["audit"]),
+        f"the audit log names the user of every write: {body['audit']}")
+status, _, body = request("/api/subjects/NOPE/history", headers=rad)
+t.check(status == 404, "history of an unknown subject: 404")
+
 # Writes from other sites are refused before anything else.
 status, _, body = login("rad", "rad-secret-1", {"Origin": "http://evil.example"})
 t.check(status == 403 and "cross-site" in body["error"]["message"], f"cross-origin login: 403 {body}")
@@ -150,7 +195,7 @@ t.check(status == 200, "same-origin login passes")
 for raw, field, what in ((b"{not json", None, "not JSON"), (b"[1]", None, "object"),
                          (json.dumps({"password": "x"}).encode(), "username", "username"),
                          (json.dumps({"username": "rad", "password": 5}).encode(), "password", "password"),
-                         (b"{" + b" " * 70000 + b"}", None, "larger than")):
+                         (b"{" + b" " * 1100000 + b"}", None, "larger than")):
     status, _, body = request("/api/login", "POST", raw)
     t.check(status == 400 and what in body["error"]["message"] and body["error"].get("field") == field,
             f"login body {raw[:20]!r}: 400 naming {what} ({status} {body})")
