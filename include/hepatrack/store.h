@@ -133,6 +133,7 @@ typedef struct ht_list_filter {
     const char *issuer; /* only with patient_id; "" matches patients without an issuer */
     const char *study_instance_uid;
     const char *series_instance_uid;
+    int unassigned; /* studies only: those no time point of any subject lists yet */
 } ht_list_filter;
 
 /**

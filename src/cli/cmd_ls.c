@@ -60,19 +60,24 @@ static int open_index(const cli_context *ctx, const char *cmd, ht_store **store)
 
 void cmd_ls_help(void)
 {
-    printf("usage: hepatrack ls patients|studies|series|instances|conflicts\n"
-           "                    [--patient ID [--issuer ISSUER]] [--study UID] [--series UID]\n"
-           "                    [--json]\n\n"
-           "List what the index holds. --json prints an array of objects whose keys are DICOM\n"
-           "keywords (PatientID, StudyInstanceUID, SOPClassUID...) plus NumberOfInstances.\n");
+    printf(
+        "usage: hepatrack ls patients|studies|series|instances|conflicts\n"
+        "                    [--patient ID [--issuer ISSUER]] [--study UID] [--series UID]\n"
+        "                    [--unassigned] [--json]\n\n"
+        "List what the index holds. --unassigned (studies): only the studies that no\n"
+        "subject's time point lists yet. --json prints an array of objects whose keys are DICOM\n"
+        "keywords (PatientID, StudyInstanceUID, SOPClassUID...) plus NumberOfInstances.\n");
 }
 
 int cmd_ls(const cli_context *ctx, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'},         {"patient", required_argument, NULL, 'p'},
-        {"issuer", required_argument, NULL, 'i'}, {"study", required_argument, NULL, 's'},
-        {"series", required_argument, NULL, 'e'}, {0, 0, 0, 0}};
+    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
+                                            {"patient", required_argument, NULL, 'p'},
+                                            {"issuer", required_argument, NULL, 'i'},
+                                            {"study", required_argument, NULL, 's'},
+                                            {"series", required_argument, NULL, 'e'},
+                                            {"unassigned", no_argument, NULL, 'u'},
+                                            {0, 0, 0, 0}};
     ht_list_filter filter = {0};
     ht_store *store = NULL;
     int as_json = 0, opt, kind = -1, err;
@@ -95,6 +100,9 @@ int cmd_ls(const cli_context *ctx, int argc, char **argv)
         case 'e':
             filter.series_instance_uid = optarg;
             break;
+        case 'u':
+            filter.unassigned = 1;
+            break;
         default:
             cmd_ls_help();
             return CLI_FATAL;
@@ -114,6 +122,10 @@ int cmd_ls(const cli_context *ctx, int argc, char **argv)
     }
     if (filter.issuer && !filter.patient_id) {
         cli_error("ls", "--issuer needs --patient");
+        return CLI_FATAL;
+    }
+    if (filter.unassigned && kind != HT_LIST_STUDIES) {
+        cli_error("ls", "--unassigned lists studies only");
         return CLI_FATAL;
     }
     json_t *rows = json_array();

@@ -222,10 +222,16 @@ static int list(request *r, answer *a, ht_list_kind kind)
 {
     size_t limit, offset;
     ht_store *s = thread_store(r->http);
-    ht_list_filter f = {arg(r, "patient"), arg(r, "issuer"), arg(r, "study"), arg(r, "series")};
+    const char *unassigned = arg(r, "unassigned");
+    ht_list_filter f = {arg(r, "patient"), arg(r, "issuer"), arg(r, "study"), arg(r, "series"),
+                        unassigned && !strcmp(unassigned, "1")};
     int err;
     if ((err = paging(r, a, &limit, &offset)) < 0)
         return err;
+    if (unassigned &&
+        (kind != HT_LIST_STUDIES || (strcmp(unassigned, "1") && strcmp(unassigned, "0"))))
+        return fail(a, HT_EINVALID, "unassigned",
+                    "unassigned is 0 or 1, and only for /api/studies (got '%s')", unassigned);
     if (!s)
         return fail_last(a, HT_EDB);
     if (f.issuer && !f.patient_id)

@@ -31,6 +31,11 @@ static const char *const list_sql[] = {
         " FROM studies s JOIN patients p ON s.patient = p.id"
         " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"
         "   AND (?3 IS NULL OR s.study_uid = ?3)"
+        /* ?5: only studies that no time point's current version lists in its study_uids */
+        "   AND (?5 IS NULL OR s.study_uid NOT IN (SELECT j.value FROM ledger_records r,"
+        "     json_each(r.f_study_uids) j WHERE r.kind = 'timepoint' AND r.version ="
+        "     (SELECT max(r2.version) FROM ledger_records r2 WHERE r2.subject = r.subject"
+        "      AND r2.kind = r.kind AND r2.key = r.key)))"
         " ORDER BY p.patient_id, s.study_date, s.study_time, s.study_uid",
     [HT_LIST_SERIES] =
         "SELECT s.study_uid AS StudyInstanceUID, se.series_uid AS SeriesInstanceUID,"
@@ -142,6 +147,8 @@ int ht_store_list(
         bind_optional(st, 3, filter->study_instance_uid);
     if (sqlite3_bind_parameter_count(st) >= 4)
         bind_optional(st, 4, filter->series_instance_uid);
+    if (sqlite3_bind_parameter_count(st) >= 5 && filter->unassigned)
+        sqlite3_bind_int(st, 5, 1);
     return run_rows(s, st, cb, payload, NULL);
 }
 

@@ -201,6 +201,24 @@ t.check(status == 404 and "frame 2" in body["error"]["message"], f"a frame beyon
 status, body = get_json(f"/api/instances/{sop}/frames/0/rendered")
 t.check(status == 400 and body["error"]["field"] == "frame", "frames count from 1")
 
+# Studies that no time point lists yet; listing one in a time point assigns it.
+status, body = get_json("/api/studies?unassigned=1")
+t.check(status == 200 and [s["StudyInstanceUID"] for s in body["items"]] == [study_uid],
+        f"the study is not assigned yet: {body}")
+t.check([s["StudyInstanceUID"] for s in ht.json("ls", "studies", "--unassigned")] == [study_uid],
+        "ls studies --unassigned")
+status, body = get_json("/api/series?unassigned=1")
+t.check(status == 400 and body["error"]["field"] == "unassigned", "unassigned is for studies only")
+req = urllib.request.Request(base + "/api/measurements", method="POST", data=json.dumps(
+    {"subject": "H1", "reader": "r", "reason": "study linked", "timepoints": [
+        {"label": "BL", "date": "2026-01-01", "baseline": True, "study_uids": [study_uid]}]}).encode())
+with urllib.request.urlopen(req, timeout=30) as r:
+    t.check(json.loads(r.read())["corrections"] == 1, "the baseline now lists the study")
+status, body = get_json("/api/studies?unassigned=1")
+t.check(status == 200 and body["total"] == 0, f"assigned studies are no longer listed: {body}")
+status, body = get_json("/api/studies?unassigned=0")
+t.check(status == 200 and body["total"] == 1, "unassigned=0 lists them all")
+
 status, body = get_json("/api/subjects")
 t.check(status == 200 and body["items"] == ["H1"], "subjects")
 status, body = get_json("/api/subjects/H1/timeline?criteria=recist1.1")

@@ -143,7 +143,7 @@ static void same_patient_id_two_issuers_are_two_patients(void **state)
     assert_int_equal(n, 2);
     assert_int_equal(ht_store_count(s, HT_LIST_INSTANCES, &n), HT_OK);
     assert_int_equal(n, 3);
-    ht_list_filter f = {"P1", "HOSP-B", NULL, NULL};
+    ht_list_filter f = {.patient_id = "P1", .issuer = "HOSP-B"};
     assert_int_equal(ht_store_list(s, HT_LIST_STUDIES, &f, count_rows, &rows), HT_OK);
     assert_int_equal(rows, 1);
     /* The same SOP Instance UID twice is refused. */
