@@ -36,8 +36,14 @@ int ht_auth_user_add(ht_store *store, const char *name, const char *role, const 
 int ht_auth_set_password(ht_store *store, const char *name, const char *password);
 
 /**
- * Check a password and open a credential of `kind` ("session" or "token") valid `seconds`.
- * A wrong name, a wrong password and a disabled user are one and the same HT_EAUTH.
+ * Check a password. A wrong name, a wrong password and a disabled user are one and the same
+ * HT_EAUTH. @return HT_OK; HT_EAUTH; HT_EDB.
+ */
+int ht_auth_verify(ht_store *store, const char *name, const char *password);
+
+/**
+ * Check a password (as ht_auth_verify) and open a credential of `kind` ("session" or "token") valid
+ * `seconds`.
  * @param secret  receives the credential's secret (HT_AUTH_SECRET_LEN + 1 bytes).
  */
 int ht_auth_login(

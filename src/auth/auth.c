@@ -133,7 +133,7 @@ static void make_decoy(void)
     ht_error_clear();
 }
 
-int ht_auth_login(ht_store *s, const char *name, const char *password, int seconds, char *secret)
+int ht_auth_verify(ht_store *s, const char *name, const char *password)
 {
     ht_user_row u;
     int err = ht_store_user_get(s, name, &u);
@@ -144,7 +144,13 @@ int ht_auth_login(ht_store *s, const char *name, const char *password, int secon
     int ok = password_matches(password, err == HT_OK ? u.password_hash : decoy_hash);
     if (err < 0 || !ok || u.disabled)
         return ht_error_set(HT_EAUTH, "wrong user name or password");
-    return open_credential(s, u.name, "session", seconds, secret);
+    return HT_OK;
+}
+
+int ht_auth_login(ht_store *s, const char *name, const char *password, int seconds, char *secret)
+{
+    int err = ht_auth_verify(s, name, password);
+    return err < 0 ? err : open_credential(s, name, "session", seconds, secret);
 }
 
 int ht_auth_token(ht_store *s, const char *name, int seconds, char *secret)

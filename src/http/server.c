@@ -914,6 +914,58 @@ static int sign(request *r, answer *a)
     return HT_OK;
 }
 
+/* POST /api/password {"current", "new"}: users change their own password. */
+static int change_password(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    const char *current, *fresh;
+    json_t *body;
+    int err;
+    if (!r->authenticated)
+        return fail(a, HT_EAUTH, NULL, "changing a password needs a logged-in user");
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if ((err = body_object(r, a, &body)) < 0)
+        return err;
+    if ((err = string_field(a, body, "current", &current)) == HT_OK &&
+        (err = string_field(a, body, "new", &fresh)) == HT_OK) {
+        /* the current password is checked as a login is, brake included */
+        int wait = login_wait(r->http, r->user.name);
+        if (wait > 0)
+            err = fail(a, HT_EAUTH, NULL, "too many failed attempts: try again in %d s", wait);
+        else if (ht_auth_verify(s, r->user.name, current) < 0) {
+            login_failed(r->http, r->user.name, 1);
+            err = fail(a, HT_EAUTH, "current", "the current password is wrong");
+        } else if ((err = ht_auth_set_password(s, r->user.name, fresh)) < 0) {
+            err = fail(a, err, "new", "%s", ht_error_last());
+        }
+    }
+    json_decref(body);
+    if (err < 0)
+        return err;
+    ht_log(HT_LOG_INFO, "event=password user=%s", r->user.name);
+    a->json = json_pack("{s:b}", "ok", 1);
+    return HT_OK;
+}
+
+/* POST /api/users/{name}/disable (admins): the user and every credential of theirs end. */
+static int disable_user(request *r, answer *a)
+{
+    ht_store *s = thread_store(r->http);
+    int err;
+    if (r->authenticated && r->role != HT_USER_ADMIN)
+        return fail(a, HT_EPERM, NULL, "disabling users needs the admin role (you are %s)",
+                    r->user.role);
+    if (!s)
+        return fail_last(a, HT_EDB);
+    if ((err = ht_auth_disable(s, r->parts[1])) < 0)
+        return fail_last(a, err);
+    ht_log(HT_LOG_INFO, "event=disable user=%s by=%s", r->parts[1],
+           r->authenticated ? r->user.name : "no-auth");
+    a->json = json_pack("{s:s, s:b}", "username", r->parts[1], "disabled", 1);
+    return HT_OK;
+}
+
 static void route(request *r, answer *a)
 {
     const char *method = r->method;
@@ -934,6 +986,14 @@ static void route(request *r, answer *a)
         return;
     if (post && r->nparts == 1 && !strcmp(top, "logout") && !r->http->no_auth) {
         logout(r, a);
+        return;
+    }
+    if (post && r->nparts == 1 && !strcmp(top, "password")) {
+        change_password(r, a);
+        return;
+    }
+    if (post && r->nparts == 3 && !strcmp(top, "users") && !strcmp(r->parts[2], "disable")) {
+        disable_user(r, a);
         return;
     }
     if (post && r->nparts == 1 && !strcmp(top, "measurements")) {

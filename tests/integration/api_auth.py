@@ -228,6 +228,33 @@ t.check(user("passwd", "rad", "--password-stdin", password="rad-secret-2\n").ret
 t.check(login("rad", "rad-secret-1")[0] == 401 and login("rad", "rad-secret-2")[0] == 200,
         "the old password fails, the new one works")
 
+# Users change their own password over HTTP; the current one is checked.
+status, hdrs, _ = login("rad", "rad-secret-2")
+_, rad = session_of(hdrs)
+status, _, body = request("/api/password", "POST", {"current": "nope-nope", "new": "rad-secret-3"}, rad)
+t.check(status == 401 and body["error"]["field"] == "current", f"a wrong current password: 401 {body}")
+status, _, body = request("/api/password", "POST", {"current": "rad-secret-2", "new": "short"}, rad)
+t.check(status == 400 and body["error"]["field"] == "new" and "8 characters" in body["error"]["message"],
+        f"a too short new password: 400 {body}")
+status, _, body = request("/api/password", "POST", {"current": "rad-secret-2", "new": "rad-secret-3"}, rad)
+t.check(status == 200 and login("rad", "rad-secret-3")[0] == 200 and login("rad", "rad-secret-2")[0] == 401,
+        "password changed over HTTP")
+t.check(request("/api/password", "POST", {"current": "x", "new": "y"})[0] == 401, "password change needs a login")
+
+# An admin disables a user over HTTP; others may not.
+t.check(user("add", "temp", "--role", "coordinator", "--password-stdin", password="temp-secret-1\n").returncode == 0,
+        "add a user to disable")
+temp_token = user("token", "temp").stdout.strip()
+status, _, body = request("/api/users/temp/disable", "POST", {}, rad)
+t.check(status == 403, "a radiologist may not disable users")
+status, hdrs, _ = login("root", "root-secret-1")
+_, root = session_of(hdrs)
+status, _, body = request("/api/users/temp/disable", "POST", {}, root)
+t.check(status == 200 and body == {"username": "temp", "disabled": True}, f"an admin disables a user: {body}")
+t.check(request("/api/me", headers=bearer(temp_token))[0] == 401, "the disabled user's token ends")
+status, _, body = request("/api/users/nobody/disable", "POST", {}, root)
+t.check(status == 404, "disabling an unknown user: 404")
+
 # Repeated failures: refused with 429 and Retry-After, even with the right password.
 for _ in range(5):
     login("root", "guess")
@@ -235,7 +262,7 @@ status, hdrs, body = login("root", "root-secret-1")
 t.check(status == 429 and int(hdrs.get("Retry-After", "0")) > 0 and
         "too many" in body.get("error", {}).get("message", ""),
         f"after 5 failures: 429 ({status} {body})")
-t.check(login("rad", "rad-secret-2")[0] == 200, "other users are not braked")
+t.check(login("rad", "rad-secret-3")[0] == 200, "other users are not braked")
 
 srv.terminate()
 t.check(srv.wait(timeout=60) == 0, "exit 0 on SIGTERM")
