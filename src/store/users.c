@@ -42,22 +42,28 @@ static int step_write(ht_store *s, sqlite3_stmt *st, int must_change, const char
     return HT_OK;
 }
 
-int ht_store_user_add(ht_store *s, const char *name, const char *role, const char *hash)
+/* INSERT binding texts[0..n) to ?1..?n. */
+static int
+insert_texts(ht_store *s, const char *sql, const char *const *texts, int n, const char *what)
 {
     sqlite3_stmt *st;
-    char now[32];
-    int err = prepare(s,
-                      "INSERT INTO users (name, role, password_hash, created_at)"
-                      " VALUES (?1, ?2, ?3, ?4)",
-                      &st);
+    int err = prepare(s, sql, &st);
     if (err < 0)
         return err;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    return step_write(s, st, 0, what);
+}
+
+int ht_store_user_add(ht_store *s, const char *name, const char *role, const char *hash)
+{
+    char now[32];
     ht_time_now_iso(now, sizeof(now));
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, hash, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    err = step_write(s, st, 0, "adding a user");
+    const char *values[] = {name, role, hash, now};
+    int err = insert_texts(s,
+                           "INSERT INTO users (name, role, password_hash, created_at)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+                           values, 4, "adding a user");
     if (err == HT_EEXISTS)
         return ht_error_set(HT_EEXISTS, "user '%s' already exists", name);
     return err;
@@ -135,21 +141,13 @@ int ht_store_user_each(ht_store *s, int (*cb)(void *payload, const ht_user_row *
 int ht_store_credential_add(
     ht_store *s, const char *digest, const char *user, const char *kind, const char *expires_at)
 {
-    sqlite3_stmt *st;
     char now[32];
-    int err = prepare(s,
-                      "INSERT INTO credentials (digest, user, kind, created_at, expires_at)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5)",
-                      &st);
-    if (err < 0)
-        return err;
     ht_time_now_iso(now, sizeof(now));
-    sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, user, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, expires_at, -1, SQLITE_STATIC);
-    return step_write(s, st, 0, "recording a credential");
+    const char *values[] = {digest, user, kind, now, expires_at};
+    return insert_texts(s,
+                        "INSERT INTO credentials (digest, user, kind, created_at, expires_at)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)",
+                        values, 5, "recording a credential");
 }
 
 int ht_store_credential_user(ht_store *s, const char *digest, const char *now, ht_user_row *out)
