@@ -598,10 +598,22 @@ static int cohort(request *r, answer *a)
  * Deflate (zlib format, as HTTP's "deflate" means) a body when the client accepts it. Level 1:
  * CT samples shrink to about half at a fraction of the default level's time.
  */
+static int accepts_deflate(const char *accept)
+{
+    const char *p = accept ? strstr(accept, "deflate") : NULL;
+    if (!p)
+        return 0;
+    for (p += 7; *p == ' '; p++)
+        ;
+    const char *q = *p == ';' ? strstr(p, "q=") : NULL;
+    const char *next = strchr(p, ',');
+    return !q || (next && q > next) || strtod(q + 2, NULL) > 0; /* "deflate;q=0" refuses it */
+}
+
 static int deflate_body(struct MHD_Connection *conn, answer *a)
 {
     const char *accept = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Accept-Encoding");
-    if (!a->compressible || !a->body || !accept || !strstr(accept, "deflate"))
+    if (!a->compressible || !a->body || !accepts_deflate(accept))
         return 0;
     uLongf len = compressBound((uLong)a->len);
     char *out = malloc(len);
@@ -1037,6 +1049,15 @@ static void route(request *r, answer *a)
         fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
 }
 
+/* If-None-Match against an ETag, or against the one its deflated answer carried. */
+static int etag_matches(const char *inm, const char *etag)
+{
+    size_t n = strlen(etag);
+    static const char suffix[] = ";deflate\"";
+    return !strcmp(inm, etag) || (n > 1 && strlen(inm) == n - 1 + strlen(suffix) &&
+                                  !strncmp(inm, etag, n - 1) && !strcmp(inm + n - 1, suffix));
+}
+
 /* Collect a request body of at most MAX_BODY bytes; beyond that it is dropped and refused. */
 static void take_upload(upload *up, const char *data, size_t len)
 {
@@ -1104,7 +1125,7 @@ static enum MHD_Result handle(void *cls,
     const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
     struct MHD_Response *resp;
     int deflated = 0;
-    if (a.etag[0] && inm && !strcmp(inm, a.etag) && a.status == 200) {
+    if (a.etag[0] && inm && etag_matches(inm, a.etag) && a.status == 200) {
         a.status = 304;
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else if (a.body) {

@@ -172,6 +172,10 @@ t.check((headers.get("X-Rows"), headers.get("X-Columns"), headers.get("X-Sample-
          headers.get("X-Signed"), headers.get("X-Rescale-Slope"), headers.get("X-Rescale-Intercept"))
         == ("512", "512", "int16", "1", "1", "-1024") and headers.get("X-Pixel-Spacing"),
         f"pixels described in headers: {headers}")
+status, _, again = get(frame + "/pixels", {"Accept-Encoding": "deflate", "If-None-Match": headers.get("ETag")})
+t.check(status == 304 and again == b"", f"the deflated pixels' ETag gives 304 ({status})")
+status, headers, refused = get(frame + "/pixels", {"Accept-Encoding": "gzip, deflate;q=0"})
+t.check(refused == stored and "Content-Encoding" not in headers, "deflate;q=0 is honoured")
 status, headers, plain = get(frame + "/pixels")
 t.check(status == 200 and plain == stored and "Content-Encoding" not in headers, "pixels uncompressed")
 samples = struct.unpack(f"<{512 * 512}h", stored)
