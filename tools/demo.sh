@@ -94,6 +94,7 @@ done
 cat <<MSG
 
 hepatrack now runs in the foreground (Ctrl-C stops it):
+  Open      http://127.0.0.1:$http_port/  (the reading station: worklist and timelines so far)
   HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
             radiologist login: demo-radiologist / demo-radiologist-pw
             coordinator login: demo-coordinator / demo-coordinator-pw

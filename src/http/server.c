@@ -17,6 +17,8 @@
 #include "hepatrack/store.h"
 #include "hepatrack/util.h"
 
+#include "web_assets.h"
+
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
@@ -978,11 +980,34 @@ static int disable_user(request *r, answer *a)
     return HT_OK;
 }
 
+/* GET of a reading-station file (embedded in the binary); "/" is index.html. */
+static int web_asset(request *r, answer *a)
+{
+    const char *path = !strcmp(r->path, "/") ? "/index.html" : r->path;
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD"))
+        return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+    for (const ht_web_asset *w = ht_web_assets; w->path; w++)
+        if (!strcmp(w->path, path)) {
+            if (!(a->body = malloc(w->len ? w->len : 1)))
+                return fail(a, HT_ENOMEM, NULL, "out of memory");
+            memcpy(a->body, w->data, w->len);
+            a->len = w->len;
+            a->type = w->type;
+            a->compressible = 1;
+            /* the station's pages run only the station's own scripts */
+            add_header(a, "Content-Security-Policy",
+                       "default-src 'self'; img-src 'self' blob: data:; frame-ancestors 'none'");
+            add_header(a, "X-Content-Type-Options", "nosniff");
+            return HT_OK;
+        }
+    return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+}
+
 static void route(request *r, answer *a)
 {
     const char *method = r->method;
     if (strncmp(r->path, "/api/", 5) != 0) {
-        fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+        web_asset(r, a);
         return;
     }
     const char *top = r->nparts ? r->parts[0] : "";

@@ -223,6 +223,18 @@ t.check(status == 200 and body["total"] == 0, f"assigned studies are no longer l
 status, body = get_json("/api/studies?unassigned=0")
 t.check(status == 200 and body["total"] == 1, "unassigned=0 lists them all")
 
+# The reading station's files, embedded in the binary, with a policy that runs only its scripts.
+status, headers, content = get("/")
+t.check(status == 200 and headers.get("Content-Type", "").startswith("text/html") and
+        b'<script type="module" src="/app.js">' in content and
+        "default-src 'self'" in headers.get("Content-Security-Policy", ""), "/ is the reading station")
+status, headers, content = get("/app.js")
+t.check(status == 200 and headers.get("Content-Type", "").startswith("text/javascript") and
+        content == open(os.path.join(os.path.dirname(__file__), "../../web/app.js"), "rb").read(),
+        "app.js served as written, as JavaScript")
+status, body = get_json("/nothing.js")
+t.check(status == 404 and body["error"]["code"] == "ENOTFOUND", "an unknown file: 404")
+
 status, body = get_json("/api/subjects")
 t.check(status == 200 and body["items"] == ["H1"], "subjects")
 status, body = get_json("/api/subjects/H1/timeline?criteria=recist1.1")
