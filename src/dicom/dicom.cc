@@ -752,15 +752,39 @@ int decode_native(const ht_dicom *dcm,
     return ht_dicom__frame_from_raw(&d, buf.data(), frame_bytes, 0, out);
 }
 
-/* The fragments of the encapsulated Pixel Data and which of them, [first, last), hold frame. */
-int frame_range(
-    const ht_dicom *dcm, uint32_t frame, std::vector<fragment> &frags, size_t *first, size_t *last)
+/*
+ * No codec expands data by more than this (a blank 16-bit slice in RLE is about 1:128): a
+ * frame claiming more is refused before its buffer is allocated, as a lying length would be.
+ */
+constexpr size_t max_expansion = 1024;
+constexpr size_t min_frame_allowance = 64u << 20; /* frames up to 64 MiB are never refused */
+
+/* The fragments of the encapsulated Pixel Data and which of them, [first, last), hold frame;
+ * HT_EPARSE when the frame's declared size is not credible for its compressed bytes. */
+int frame_range(const ht_dicom *dcm,
+                const ht_dicom__pixel_desc &d,
+                uint32_t frame,
+                std::vector<fragment> &frags,
+                size_t *first,
+                size_t *last)
 {
     std::vector<uint32_t> bot;
     int err = fragments_of(dcm, frags, bot, nullptr);
     if (err < 0)
         return err;
-    return frame_fragments(frags, bot, frame, dcm->info.number_of_frames, first, last);
+    if ((err = frame_fragments(frags, bot, frame, dcm->info.number_of_frames, first, last)) < 0)
+        return err;
+    size_t compressed = 0;
+    for (size_t k = *first; k < *last; k++)
+        compressed += frags[k].len;
+    size_t declared = ht_dicom__frame_bytes(&d);
+    if (declared > min_frame_allowance && declared / max_expansion > compressed)
+        return ht_error_set(HT_EPARSE,
+                            "frame %u declares %zu decoded bytes (%ux%u, %u bits, %u samples) "
+                            "from %zu compressed bytes: not credible",
+                            frame + 1, declared, d.columns, d.rows, d.bits_allocated,
+                            d.samples_per_pixel, compressed);
+    return HT_OK;
 }
 
 int decode_dcmtk(const ht_dicom *dcm, ht_dicom__pixel_desc &d, uint32_t frame, ht_frame **out)
@@ -768,7 +792,7 @@ int decode_dcmtk(const ht_dicom *dcm, ht_dicom__pixel_desc &d, uint32_t frame, h
     DcmDataset *ds = dataset_of(dcm);
     std::vector<fragment> frags;
     size_t first = 0, last = 0;
-    int err = frame_range(dcm, frame, frags, &first, &last);
+    int err = frame_range(dcm, d, frame, frags, &first, &last);
     if (err < 0)
         return err;
     DcmElement *el = nullptr;
@@ -795,7 +819,7 @@ int decode_j2k_or_deflate(
 {
     std::vector<fragment> frags;
     size_t first = 0, last = 0;
-    int err = frame_range(dcm, frame, frags, &first, &last);
+    int err = frame_range(dcm, d, frame, frags, &first, &last);
     if (err < 0)
         return err;
     std::vector<uint8_t> bytes = join(frags, first, last);

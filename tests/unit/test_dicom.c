@@ -185,13 +185,14 @@ static void lying_length_inside_a_sequence_is_rejected(void **state)
 }
 
 /* Inputs fuzz_dicom once crashed on (a 1.8 GB claim behind a misplaced delimiter, Pixel Data
- * with a foreign VR, a delimiter inside a defined-length sequence): each must now be read or
- * refused cleanly, frames included. */
+ * with a foreign VR, a delimiter inside a defined-length sequence, a compressed frame whose
+ * Rows x Columns x Number of Frames claim 85 GB from a few hundred bytes): each must now be
+ * read or refused cleanly, frames included. */
 static void fuzz_regressions_fail_cleanly(void **state)
 {
-    static const char *const files[] = {"fuzz-nested-sequence-lying-length.dcm",
-                                        "fuzz-pixel-data-wrong-vr.dcm",
-                                        "fuzz-delimiter-in-defined-sequence.dcm"};
+    static const char *const files[] = {
+        "fuzz-nested-sequence-lying-length.dcm", "fuzz-pixel-data-wrong-vr.dcm",
+        "fuzz-delimiter-in-defined-sequence.dcm", "fuzz-compressed-frame-claims-85-gb.dcm"};
     (void)state;
     for (size_t k = 0; k < sizeof(files) / sizeof(files[0]); k++) {
         char path[512];
@@ -203,12 +204,19 @@ static void fuzz_regressions_fail_cleanly(void **state)
         int err = ht_dicom_open_memory(&dcm, buf, len);
         if (k == 0)
             assert_int_equal(err, HT_EPARSE);
+        if (k == 3)
+            assert_int_equal(err, HT_OK); /* readable; only its frame is refused */
         if (err == HT_OK) {
             const ht_dicom_info *i = ht_dicom_get_info(dcm);
             for (uint32_t f = 0; i->has_pixel_data && f < i->number_of_frames && f < 4; f++) {
                 ht_frame *fr = NULL;
                 ht_dicom_frame_decode(dcm, f, &fr);
                 ht_frame_free(fr);
+            }
+            if (k == 3) { /* refused before any buffer of the claimed size exists */
+                ht_frame *fr = NULL;
+                assert_int_equal(ht_dicom_frame_decode(dcm, 0, &fr), HT_EPARSE);
+                assert_non_null(strstr(ht_error_last(), "not credible"));
             }
             ht_dicom_free(dcm);
         }
