@@ -59,6 +59,13 @@ char *ht_report_cohort_csv(const json_t *cohort);
 char *ht_report_cohort_table(const json_t *cohort);
 
 /**
+ * A row of an index listing (ht_store_list) as a JSON object keyed by its DICOM keywords:
+ * integers and reals as numbers, multi-valued decimals ("1.5\\2.5") as arrays, NULL as null.
+ * @return a new reference, owned by the caller; NULL when out of memory.
+ */
+json_t *ht_report_row_json(const ht_row *row);
+
+/**
  * A subject's history: {"subject", "versions": [{kind, key, version, retracted, reader,
  * recorded_at, reason, record}], "audit": [{at, user, action, detail}]}, oldest first.
  * @param out  a new reference, owned by the caller.

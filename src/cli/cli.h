@@ -52,9 +52,6 @@ int cli_recover(struct ht_ingest *ingest);
 /* Print an error for the user: "hepatrack <cmd>: <message>". */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* A store row as a JSON object (DICOM multi-valued numbers become arrays). New reference. */
-json_t *cli_row_to_json(const ht_row *row);
-
 /* Print a JSON value on stdout with a newline. Steals nothing. */
 void cli_print_json(const json_t *value);
 

@@ -18,51 +18,6 @@ void cli_error(const char *cmd, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static json_t *numbers_to_json(const char *text)
-{
-    json_t *arr = json_array();
-    const char *p = text;
-    while (arr && *p) {
-        char *end;
-        double v = strtod(p, &end);
-        if (end == p)
-            break;
-        json_array_append_new(arr, json_real(v));
-        p = *end == '\\' ? end + 1 : end;
-        if (*end != '\\')
-            break;
-    }
-    return arr;
-}
-
-json_t *cli_row_to_json(const ht_row *row)
-{
-    json_t *obj = json_object();
-    for (int i = 0; obj && i < row->ncols; i++) {
-        const char *v = row->values[i];
-        json_t *value;
-        switch (row->types[i]) {
-        case HT_VALUE_NULL:
-            value = json_null();
-            break;
-        case HT_VALUE_INT:
-            value = json_integer(strtoll(v, NULL, 10));
-            break;
-        case HT_VALUE_REAL:
-            value = json_real(strtod(v, NULL));
-            break;
-        case HT_VALUE_NUMBERS:
-            value = numbers_to_json(v);
-            break;
-        default:
-            value = json_string(v);
-            break;
-        }
-        json_object_set_new(obj, row->names[i], value);
-    }
-    return obj;
-}
-
 void cli_print_json(const json_t *value)
 {
     char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));

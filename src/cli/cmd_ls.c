@@ -1,6 +1,8 @@
 /* hepatrack ls and hepatrack show: read the index. */
 #include "cli.h"
 
+#include "hepatrack/report.h"
+
 #include "hepatrack/ingest.h"
 #include "hepatrack/util.h"
 
@@ -36,7 +38,7 @@ static const char *const table_headers[][9] = {
 static int collect_row(void *payload, const ht_row *row)
 {
     json_t *rows = payload;
-    return json_array_append_new(rows, cli_row_to_json(row)) == 0 ? 0 : HT_ENOMEM;
+    return json_array_append_new(rows, ht_report_row_json(row)) == 0 ? 0 : HT_ENOMEM;
 }
 
 /* Open the index for reading; a data directory that does not exist yet is an empty index. */

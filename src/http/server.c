@@ -177,45 +177,9 @@ static int paging(const request *r, answer *a, size_t *limit, size_t *offset)
     return HT_OK;
 }
 
-static json_t *row_json(const ht_row *row)
-{
-    json_t *obj = json_object();
-    for (int i = 0; i < row->ncols; i++) {
-        const char *v = row->values[i];
-        json_t *value;
-        switch (row->types[i]) {
-        case HT_VALUE_NULL:
-            value = json_null();
-            break;
-        case HT_VALUE_INT:
-            value = json_integer(strtoll(v, NULL, 10));
-            break;
-        case HT_VALUE_REAL:
-            value = json_real(strtod(v, NULL));
-            break;
-        case HT_VALUE_NUMBERS: {
-            value = json_array();
-            for (const char *p = v; p && *p;) {
-                char *end;
-                double d = strtod(p, &end);
-                if (end == p)
-                    break;
-                json_array_append_new(value, json_real(d));
-                p = *end == '\\' ? end + 1 : NULL;
-            }
-            break;
-        }
-        default:
-            value = json_string(v);
-        }
-        json_object_set_new(obj, row->names[i], value);
-    }
-    return obj;
-}
-
 static int collect(void *payload, const ht_row *row)
 {
-    json_array_append_new(payload, row_json(row));
+    json_array_append_new(payload, ht_report_row_json(row));
     return 0;
 }
 
