@@ -42,6 +42,12 @@ static int step_write(ht_store *s, sqlite3_stmt *st, int must_change, const char
     return HT_OK;
 }
 
+static void bind_texts(sqlite3_stmt *st, const char *const *texts, int n)
+{
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+}
+
 /* INSERT binding texts[0..n) to ?1..?n. */
 static int
 insert_texts(ht_store *s, const char *sql, const char *const *texts, int n, const char *what)
@@ -50,8 +56,7 @@ insert_texts(ht_store *s, const char *sql, const char *const *texts, int n, cons
     int err = prepare(s, sql, &st);
     if (err < 0)
         return err;
-    for (int i = 0; i < n; i++)
-        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+    bind_texts(st, texts, n);
     return step_write(s, st, 0, what);
 }
 
@@ -69,24 +74,37 @@ int ht_store_user_add(ht_store *s, const char *name, const char *role, const cha
     return err;
 }
 
-int ht_store_user_get(ht_store *s, const char *name, ht_user_row *out)
+/* The one user a SELECT of read_user's columns finds, binding texts[0..n) to ?1..?n;
+ * HT_ENOTFOUND (message left to the caller) when it finds none. */
+static int select_user(ht_store *s,
+                       const char *sql,
+                       const char *const *texts,
+                       int n,
+                       ht_user_row *out,
+                       const char *what)
 {
     sqlite3_stmt *st;
-    int err = prepare(s,
-                      "SELECT name, role, password_hash, disabled, created_at FROM users"
-                      " WHERE name = ?1",
-                      &st);
+    int err = prepare(s, sql, &st);
     if (err < 0)
         return err;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    bind_texts(st, texts, n);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         read_user(st, out);
     sqlite3_finalize(st);
     if (rc == SQLITE_ROW)
         return HT_OK;
-    return rc == SQLITE_DONE ? ht_error_set(HT_ENOTFOUND, "no user '%s'", name)
-                             : ht_store__db_error(s->db, rc, "reading a user");
+    return rc == SQLITE_DONE ? HT_ENOTFOUND : ht_store__db_error(s->db, rc, what);
+}
+
+int ht_store_user_get(ht_store *s, const char *name, ht_user_row *out)
+{
+    const char *values[] = {name};
+    int err = select_user(s,
+                          "SELECT name, role, password_hash, disabled, created_at FROM users"
+                          " WHERE name = ?1",
+                          values, 1, out, "reading a user");
+    return err == HT_ENOTFOUND ? ht_error_set(HT_ENOTFOUND, "no user '%s'", name) : err;
 }
 
 static int
@@ -152,25 +170,14 @@ int ht_store_credential_add(
 
 int ht_store_credential_user(ht_store *s, const char *digest, const char *now, ht_user_row *out)
 {
-    sqlite3_stmt *st;
-    int err = prepare(s,
-                      "SELECT u.name, u.role, u.password_hash, u.disabled, u.created_at"
-                      " FROM credentials c JOIN users u ON u.name = c.user"
-                      " WHERE c.digest = ?1 AND c.revoked_at IS NULL AND c.expires_at > ?2"
-                      " AND u.disabled = 0",
-                      &st);
-    if (err < 0)
-        return err;
-    sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        read_user(st, out);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
-        return HT_OK;
-    return rc == SQLITE_DONE ? ht_error_set(HT_ENOTFOUND, "no live credential")
-                             : ht_store__db_error(s->db, rc, "checking a credential");
+    const char *values[] = {digest, now};
+    int err = select_user(s,
+                          "SELECT u.name, u.role, u.password_hash, u.disabled, u.created_at"
+                          " FROM credentials c JOIN users u ON u.name = c.user"
+                          " WHERE c.digest = ?1 AND c.revoked_at IS NULL AND c.expires_at > ?2"
+                          " AND u.disabled = 0",
+                          values, 2, out, "checking a credential");
+    return err == HT_ENOTFOUND ? ht_error_set(HT_ENOTFOUND, "no live credential") : err;
 }
 
 int ht_store_credential_revoke(ht_store *s, const char *digest, const char *user, const char *now)
