@@ -235,6 +235,22 @@ static void etag_extend(answer *a, const char *fmt, ...)
     a->etag[l + 1] = '\0';
 }
 
+/* If-None-Match against an ETag, or against the one its deflated answer carried. */
+static int etag_matches(const char *inm, const char *etag)
+{
+    size_t n = strlen(etag);
+    static const char suffix[] = ";deflate\"";
+    return !strcmp(inm, etag) || (n > 1 && strlen(inm) == n - 1 + strlen(suffix) &&
+                                  !strncmp(inm, etag, n - 1) && !strcmp(inm + n - 1, suffix));
+}
+
+/* The client holds this representation already: answer 304 without reading or decoding. */
+static int unchanged(const request *r, const answer *a)
+{
+    const char *inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "If-None-Match");
+    return a->etag[0] && inm && etag_matches(inm, a->etag);
+}
+
 /* A decoded frame with what its headers need; everything owned, freed by frame_release. */
 typedef struct loaded_frame {
     uint8_t *file;
@@ -333,6 +349,10 @@ static int rendered(request *r, answer *a, json_t *inst, const char *number)
         return fail(a, HT_EINVALID, "ww", "ww must be at least 1 (got '%s')", ww);
     if (preset && ht_render_preset(preset, &w) < 0)
         return fail(a, HT_EINVALID, "window", "%s", ht_error_last());
+    etag_extend(a, "/%s/%s/%s/%s/%ld", number, preset ? preset : "", wc ? wc : "", ww ? ww : "",
+                size); /* the picture depends on the parameters */
+    if (unchanged(r, a))
+        return HT_OK;
     if ((err = load_frame(r, a, inst, number, &lf)) < 0)
         return err;
     const ht_window *chosen = preset || wc ? &w : lf.has_window ? &lf.window : NULL;
@@ -343,8 +363,6 @@ static int rendered(request *r, answer *a, json_t *inst, const char *number)
         return fail_last(a, err);
     a->body = (char *)png;
     a->type = "image/png";
-    etag_extend(a, "/%s/%s/%s/%s/%ld", number, preset ? preset : "", wc ? wc : "", ww ? ww : "",
-                size); /* the picture depends on the parameters */
     return HT_OK;
 }
 
@@ -353,6 +371,10 @@ static int pixels(request *r, answer *a, json_t *inst, const char *number)
 {
     loaded_frame lf;
     int err;
+    a->compressible = 1;
+    etag_extend(a, "/%s/pixels", number);
+    if (unchanged(r, a))
+        return HT_OK;
     if ((err = load_frame(r, a, inst, number, &lf)) < 0)
         return err;
     const ht_frame *f = lf.frame;
@@ -390,8 +412,6 @@ static int pixels(request *r, answer *a, json_t *inst, const char *number)
     lf.frame->samples = NULL;
     frame_release(&lf);
     a->type = "application/octet-stream";
-    a->compressible = 1;
-    etag_extend(a, "/%s/pixels", number);
     return HT_OK;
 }
 
@@ -403,6 +423,10 @@ static int dicom_json(request *r, answer *a, json_t *inst)
     ht_dicom *dcm = NULL;
     char uri[256], *text = NULL;
     int err;
+    a->compressible = 1;
+    etag_extend(a, "/json");
+    if (unchanged(r, a))
+        return HT_OK;
     if ((err = ht_archive_read(r->http->archive,
                                json_string_value(json_object_get(inst, "ArchivePath")), &file,
                                &len)) < 0)
@@ -417,8 +441,6 @@ static int dicom_json(request *r, answer *a, json_t *inst)
     a->body = text;
     a->len = strlen(text);
     a->type = "application/dicom+json";
-    a->compressible = 1;
-    etag_extend(a, "/json");
     return HT_OK;
 }
 
@@ -451,6 +473,10 @@ static int instance(request *r, answer *a)
     if (r->nparts == 3 && !strcmp(r->parts[2], "file")) {
         uint8_t *data;
         size_t len;
+        if (unchanged(r, a)) {
+            json_decref(inst);
+            return HT_OK;
+        }
         err = ht_archive_read(r->http->archive,
                               json_string_value(json_object_get(inst, "ArchivePath")), &data, &len);
         json_decref(inst);
@@ -1036,15 +1062,6 @@ static void route(request *r, answer *a)
         cohort(r, a);
     else
         fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
-}
-
-/* If-None-Match against an ETag, or against the one its deflated answer carried. */
-static int etag_matches(const char *inm, const char *etag)
-{
-    size_t n = strlen(etag);
-    static const char suffix[] = ";deflate\"";
-    return !strcmp(inm, etag) || (n > 1 && strlen(inm) == n - 1 + strlen(suffix) &&
-                                  !strncmp(inm, etag, n - 1) && !strcmp(inm + n - 1, suffix));
 }
 
 /* Collect a request body of at most MAX_BODY bytes; beyond that it is dropped and refused. */
