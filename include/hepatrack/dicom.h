@@ -167,6 +167,9 @@ typedef struct ht_frame {
 /** Bytes per sample (RGB8: 3, per pixel). */
 size_t ht_sample_size(ht_sample_format format);
 
+/** Sample i (row-major) of a greyscale frame, sign-extended, before the rescale; 0 for RGB. */
+int64_t ht_frame_sample(const ht_frame *frame, size_t i);
+
 /**
  * Decode one frame (index from 0) of the object's Pixel Data, whatever its transfer syntax.
  * 1-bit data (segmentations) is unpacked to HT_SAMPLE_U8 values 0 and 1; YBR colour is

@@ -73,6 +73,27 @@ json_t *ht_report_row_json(const ht_row *row);
  */
 int ht_report_history(ht_store *store, const char *subject_id, json_t **out);
 
+/**
+ * A subject's current records in the measurement-import format (docs/measurements.md):
+ * {"subject", dates, "dicom_patients", "timepoints", "lesions", "assessments"}, retracted
+ * records left out. Each listed record also carries "version", "recorded_by" and
+ * "recorded_at", and each time point its "read_status"; these are not import fields.
+ * @param out  a new reference, owned by the caller.
+ * @return HT_OK; HT_ENOTFOUND for an unknown subject; HT_EDB.
+ */
+int ht_report_records(ht_store *store, const char *subject_id, json_t **out);
+
+/**
+ * Proposed time points for the studies of the subject's linked DICOM patients that no time
+ * point lists yet, oldest first: {"subject", "items": [{"study_uid", "study_date", "study"
+ * (its index row), "timepoint" (a label), "new_timepoint", "baseline"?}]}. A study dated within
+ * 7 days of a time point joins it; otherwise it proposes a new one, the baseline when there is
+ * none yet, else the next "FU<n>".
+ * @param out  a new reference, owned by the caller.
+ * @return HT_OK; HT_ENOTFOUND for an unknown subject; HT_EDB; HT_ENOMEM.
+ */
+int ht_report_proposals(ht_store *store, const char *subject_id, json_t **out);
+
 #ifdef __cplusplus
 }
 #endif

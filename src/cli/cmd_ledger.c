@@ -3,6 +3,7 @@
 
 #include "hepatrack/ingest.h"
 #include "hepatrack/ledger.h"
+#include "hepatrack/measure.h"
 #include "hepatrack/report.h"
 #include "hepatrack/util.h"
 
@@ -21,6 +22,25 @@ void cmd_measurements_help(void)
            "nothing; see docs/measurements.md. Re-importing merges: a changed record becomes a\n"
            "new version and needs a \"reason\"; \"retract\": true withdraws an assessment.\n"
            "sign marks a time point's read as signed; a later change returns it to draft.\n");
+}
+
+/* Lengths and densities of drawn measurements are computed from the pixels before import. */
+static int import_completed(const cli_context *ctx,
+                            ht_store *store,
+                            const char *text,
+                            size_t len,
+                            const char *source,
+                            ht_ledger_import_summary *sum)
+{
+    ht_archive *archive = NULL;
+    char *completed = NULL;
+    int err;
+    if ((err = ht_archive_open(&archive, ctx->data_dir)) == HT_OK &&
+        (err = ht_measure_resolve(store, archive, text, len, &completed)) == HT_OK)
+        err = ht_ledger_import(store, completed, strlen(completed), source, sum);
+    free(completed);
+    ht_archive_free(archive);
+    return err;
 }
 
 int cmd_measurements(const cli_context *ctx, int argc, char **argv)
@@ -51,7 +71,7 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
         return CLI_FATAL;
     }
     if ((err = cli_open_store(ctx, "measurements", &store)) == HT_OK &&
-        (err = ht_ledger_import(store, (const char *)text, len, argv[2], &sum)) < 0)
+        (err = import_completed(ctx, store, (const char *)text, len, argv[2], &sum)) < 0)
         cli_error("measurements", "nothing imported: %s", ht_error_last());
     if (err == HT_OK) {
         printf("%d subject%s: %d new records, %d corrections, %d retractions, %d unchanged\n",

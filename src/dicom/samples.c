@@ -32,6 +32,27 @@ size_t ht_sample_size(ht_sample_format format)
     return 1;
 }
 
+int64_t ht_frame_sample(const ht_frame *f, size_t i)
+{
+    switch (f->format) {
+    case HT_SAMPLE_U8:
+        return ((const uint8_t *)f->samples)[i];
+    case HT_SAMPLE_S8:
+        return ((const int8_t *)f->samples)[i];
+    case HT_SAMPLE_U16:
+        return ((const uint16_t *)f->samples)[i];
+    case HT_SAMPLE_S16:
+        return ((const int16_t *)f->samples)[i];
+    case HT_SAMPLE_U32:
+        return ((const uint32_t *)f->samples)[i];
+    case HT_SAMPLE_S32:
+        return ((const int32_t *)f->samples)[i];
+    case HT_SAMPLE_RGB8:
+        break;
+    }
+    return 0;
+}
+
 size_t ht_dicom__frame_bytes(const ht_dicom__pixel_desc *desc)
 {
     uint64_t bits =

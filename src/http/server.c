@@ -12,6 +12,7 @@
 #include "hepatrack/ingest.h"
 #include "hepatrack/ledger.h"
 #include "hepatrack/log.h"
+#include "hepatrack/measure.h"
 #include "hepatrack/render.h"
 #include "hepatrack/report.h"
 #include "hepatrack/store.h"
@@ -532,7 +533,7 @@ static int add_subject(void *payload, const char *id)
     return 0;
 }
 
-/* GET /api/subjects and /api/subjects/{id}/timeline */
+/* GET /api/subjects, /api/subjects/{id} and its /timeline, /history and /proposals */
 static int subjects(request *r, answer *a)
 {
     ht_store *s = thread_store(r->http);
@@ -561,11 +562,19 @@ static int subjects(request *r, answer *a)
             return fail_last(a, err);
         return report(r, a, rep, ht_report_timeline_csv, format);
     }
-    if (r->nparts == 3 && !strcmp(r->parts[2], "history")) {
-        if ((err = ht_report_history(s, r->parts[1], &a->json)) < 0)
-            return fail_last(a, err);
-        return HT_OK;
-    }
+    static const struct {
+        const char *name;
+        int (*make)(ht_store *, const char *, json_t **);
+    } views[] = {{NULL, ht_report_records},
+                 {"history", ht_report_history},
+                 {"proposals", ht_report_proposals}};
+    for (size_t i = 0; i < sizeof(views) / sizeof(views[0]); i++)
+        if (views[i].name ? r->nparts == 3 && !strcmp(r->parts[2], views[i].name)
+                          : r->nparts == 2) {
+            if ((err = views[i].make(s, r->parts[1], &a->json)) < 0)
+                return fail_last(a, err);
+            return HT_OK;
+        }
     return fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
 }
 
@@ -888,10 +897,15 @@ static int measurements(request *r, answer *a)
         return err;
     if (!text)
         return fail(a, HT_ENOMEM, NULL, "out of memory");
+    char *completed = NULL; /* lengths and densities from the drawn points */
+    err = ht_measure_resolve(s, r->http->archive, text, strlen(text), &completed);
+    free(text);
+    if (err < 0)
+        return fail_last(a, err);
     char source[96];
     snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
-    err = ht_ledger_import(s, text, strlen(text), source, &sum);
-    free(text);
+    err = ht_ledger_import(s, completed, strlen(completed), source, &sum);
+    free(completed);
     if (err < 0)
         return fail_last(a, err);
     a->json = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s}", "subjects", sum.subjects, "new_records",

@@ -382,23 +382,45 @@ static int parse_lesion(const where *sw, const json_t *in, json_t **out)
     return HT_OK;
 }
 
-static int parse_points(const where *w, const json_t *pts, json_t *body)
+/* A list of [x, y] pixel positions, kept as given. */
+static int parse_points(const where *w, const json_t *pts, const char *key, json_t *body)
 {
     size_t i;
     json_t *pt;
     if (!pts || json_is_null(pts)) {
-        json_object_set_new(body, "points", json_null());
+        json_object_set_new(body, key, json_null());
         return HT_OK;
     }
     if (!json_is_array(pts) || json_array_size(pts) < 2 || json_array_size(pts) > 64)
-        return fail(w, "points must be an array of 2 to 64 [x, y] pairs");
+        return fail(w, "%s must be an array of 2 to 64 [x, y] pairs", key);
     json_array_foreach(pts, i, pt)
     {
         if (!json_is_array(pt) || json_array_size(pt) != 2 ||
             !json_is_number(json_array_get(pt, 0)) || !json_is_number(json_array_get(pt, 1)))
-            return fail(w, "points[%zu] must be [x, y] in pixels", i);
+            return fail(w, "%s[%zu] must be [x, y] in pixels", key, i);
     }
-    json_object_set(body, "points", (json_t *)pts);
+    json_object_set(body, key, (json_t *)pts);
+    return HT_OK;
+}
+
+/* The drawing tool and ellipse of a measurement made in the reading station. They are stored
+ * only when given, so that the records of earlier files keep their exact bodies. */
+static int parse_drawing(const where *w, const json_t *in, json_t *body)
+{
+    const char *tool;
+    const json_t *roi = json_object_get(in, "roi");
+    int err;
+    if ((err = get_string(w, in, "tool", 0, &tool)) < 0)
+        return err;
+    if (tool && strcmp(tool, "length") && strcmp(tool, "bidirectional"))
+        return fail(w, "tool must be length or bidirectional (got '%s')", tool);
+    if (tool)
+        json_object_set_new(body, "tool", json_string(tool));
+    if (roi && !json_is_null(roi)) {
+        if (!json_is_array(roi) || json_array_size(roi) != 2)
+            return fail(w, "roi must be the two corners [[x, y], [x, y]] of an ellipse's box");
+        return parse_points(w, roi, "roi", body);
+    }
     return HT_OK;
 }
 
@@ -420,6 +442,8 @@ static int parse_assessment(
                                        "sop_uid",
                                        "frame",
                                        "points",
+                                       "tool",
+                                       "roi",
                                        "reason",
                                        "retract",
                                        NULL};
@@ -509,7 +533,8 @@ static int parse_assessment(
     } else {
         json_object_set_new(body, "fragments", json_null());
     }
-    if ((err = parse_points(&w, json_object_get(in, "points"), body)) < 0)
+    if ((err = parse_points(&w, json_object_get(in, "points"), "points", body)) < 0 ||
+        (err = parse_drawing(&w, in, body)) < 0)
         goto fail;
     *out = body;
     return HT_OK;

@@ -44,27 +44,6 @@ int ht_render_preset(const char *name, ht_window *out)
                         name);
 }
 
-/* Sample i of a greyscale frame, sign-extended, before the rescale. */
-static int64_t sample_at(const ht_frame *f, size_t i)
-{
-    switch (f->format) {
-    case HT_SAMPLE_U8:
-        return ((const uint8_t *)f->samples)[i];
-    case HT_SAMPLE_S8:
-        return ((const int8_t *)f->samples)[i];
-    case HT_SAMPLE_U16:
-        return ((const uint16_t *)f->samples)[i];
-    case HT_SAMPLE_S16:
-        return ((const int16_t *)f->samples)[i];
-    case HT_SAMPLE_U32:
-        return ((const uint32_t *)f->samples)[i];
-    case HT_SAMPLE_S32:
-        return ((const int32_t *)f->samples)[i];
-    default:
-        return 0;
-    }
-}
-
 static size_t pixel_count(const ht_frame *f)
 {
     return (size_t)f->rows * f->columns;
@@ -75,9 +54,9 @@ ht_window ht_render_full_range(const ht_frame *f)
     size_t n = pixel_count(f);
     if (f->format == HT_SAMPLE_RGB8 || n == 0)
         return (ht_window){128, 256}; /* 0..255 onto itself */
-    int64_t lo = sample_at(f, 0), hi = lo;
+    int64_t lo = ht_frame_sample(f, 0), hi = lo;
     for (size_t i = 1; i < n; i++) {
-        int64_t v = sample_at(f, i);
+        int64_t v = ht_frame_sample(f, i);
         lo = v < lo ? v : lo;
         hi = v > hi ? v : hi;
     }
@@ -163,7 +142,7 @@ static int window_frame(const ht_frame *f, const ht_window *w, uint8_t *out)
         return HT_OK;
     }
     for (size_t i = 0; i < n; i++)
-        out[i] = voi(&fn, sample_at(f, i));
+        out[i] = voi(&fn, ht_frame_sample(f, i));
     return HT_OK;
 }
 

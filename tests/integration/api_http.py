@@ -89,6 +89,16 @@ def voi(x, center, width):
     return min(255, max(0, int(y + 0.5)))
 
 
+def post_json(path, body):
+    req = urllib.request.Request(base + path, method="POST", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
 def get_json(path):
     status, headers, body = get(path)
     return status, json.loads(body) if body else None
@@ -223,6 +233,69 @@ t.check(status == 200 and body["total"] == 0, f"assigned studies are no longer l
 status, body = get_json("/api/studies?unassigned=0")
 t.check(status == 200 and body["total"] == 1, "unassigned=0 lists them all")
 
+# Proposals of time points from the linked patient's studies, then measurements drawn on a
+# slice: lengths from Pixel Spacing (0.78125 mm) and the ellipse's mean density, server-side.
+h2 = {"subject": "H2", "reader": "r", "dicom_patients": [{"id": "HTTP-1", "issuer": "SITE"}]}
+status, body = post_json("/api/measurements", h2)
+t.check(status == 200, f"a subject linked to patient HTTP-1: {body}")
+status, body = get_json("/api/subjects/H2/proposals")
+t.check(status == 200 and len(body["items"]) == 1 and body["items"][0]["study_uid"] == study_uid and
+        body["items"][0]["timepoint"] == "BL" and body["items"][0]["baseline"] is True and
+        body["items"][0]["study_date"] == "2026-01-05", f"the study is proposed as the baseline: {body}")
+sop3 = [i for i in get_json(f"/api/instances?series={series_uid}")[1]["items"] if i["InstanceNumber"] == 3][0]["SOPInstanceUID"]
+centre = ((-80 + 199.609375) / 0.78125 + 0.5, (-20 + 199.609375) / 0.78125 + 0.5)  # the 30 mm lesion
+drawn = {**h2, "timepoints": [{"label": "BL", "date": "2026-01-05", "baseline": True, "study_uids": [study_uid]}],
+         "lesions": [{"id": "T1", "role": "target", "site": "liver"},
+                     {"id": "N1", "role": "target", "site": "lymph node", "nodal": True}],
+         "assessments": [
+             {"lesion": "T1", "timepoint": "BL", "tool": "length", "sop_uid": sop3, "frame": 1,
+              "points": [[100.5, 200.5], [140.5, 200.5]],
+              "roi": [[centre[0] - 12, centre[1] - 12], [centre[0] + 12, centre[1] + 12]]},
+             {"lesion": "N1", "timepoint": "BL", "tool": "bidirectional", "sop_uid": sop3, "frame": 1,
+              "points": [[10, 10], [50, 10], [30, 0], [30, 20]]}]}
+for change, field, what in (
+        ({"long_axis_mm": 25}, "long_axis_mm", "computed from the points (31.3)"),
+        ({"sop_uid": "1.2.3.4"}, None, "no stored instance"),
+        ({"frame": 2}, None, "no frame 2"),
+        ({"frame": None}, None, "frame must be"),
+        ({"points": [[1, 1]]}, None, "points must be 2"),
+        ({"tool": "angle"}, None, "tool must be"),
+        ({"roi": [[0, 0], [0.2, 0.2]]}, None, "no pixel centre")):
+    bad = json.loads(json.dumps(drawn))
+    bad["assessments"][0].update(change)
+    status, body = post_json("/api/measurements", bad)
+    t.check(status in (400, 404) and what in body["error"]["message"] and "lesion T1" in body["error"]["message"],
+            f"a drawn measurement with {change} is refused: {status} {body}")
+t.check(get_json("/api/subjects/H2")[1]["assessments"] == [], "nothing of the refused measurements was stored")
+tilted = json.loads(json.dumps(drawn))
+tilted["assessments"][1]["points"] = [[10, 10], [50, 10], [28, 0], [34, 20]]
+status, body = post_json("/api/measurements", tilted)
+t.check(status == 400 and "perpendicular" in body["error"]["message"], f"a tilted short axis: {body}")
+status, body = post_json("/api/measurements", drawn)
+t.check(status == 200 and body["new_records"] == 5, f"drawn measurements stored: {body}")
+status, rec = get_json("/api/subjects/H2")
+by_lesion = {a["lesion"]: a for a in rec["assessments"]}
+t1, n1 = by_lesion.get("T1", {}), by_lesion.get("N1", {})
+t.check(t1.get("long_axis_mm") == 31.3 and t1.get("points") == [[100.5, 200.5], [140.5, 200.5]] and
+        t1.get("sop_uid") == sop3 and t1.get("frame") == 1 and t1.get("tool") == "length",
+        f"40 pixels of 0.78125 mm: 31.3 mm, stored with its points, instance and frame: {t1}")
+t.check(abs(t1.get("mean_hu", 0) - 44.5) <= 1.5 and t1.get("roi") is not None,
+        f"the ellipse inside the 45 HU lesion: mean {t1.get('mean_hu')} HU")
+t.check(n1.get("long_axis_mm") == 31.3 and n1.get("short_axis_mm") == 15.6 and "perpendicular_mm" not in n1,
+        f"a node's bidirectional caliper gives its long and short axes: {n1}")
+t.check(rec["timepoints"][0]["study_uids"] == [study_uid] and rec["timepoints"][0]["read_status"] == "draft" and
+        {l["id"]: l["nodal"] for l in rec["lesions"]} == {"T1": False, "N1": True} and
+        [(p["id"], p["issuer"], p["recorded_by"]) for p in rec["dicom_patients"]] == [("HTTP-1", "SITE", "r")],
+        f"the subject's records: {rec}")
+status, body = get_json("/api/subjects/H2/proposals")
+t.check(status == 200 and body["items"] == [], "an assigned study is no longer proposed")
+again = json.loads(json.dumps(drawn))
+again["assessments"][0]["long_axis_mm"] = 31.3  # sent back as read: the same value passes
+status, body = post_json("/api/measurements", again)
+t.check(status == 200 and body["unchanged"] == 6 and body["new_records"] == 0, f"the same drawing again changes nothing: {body}")
+status, body = get_json("/api/subjects/NOPE")
+t.check(status == 404, "records of an unknown subject: 404")
+
 # The reading station's files, embedded in the binary, with a policy that runs only its scripts.
 status, headers, content = get("/")
 t.check(status == 200 and headers.get("Content-Type", "").startswith("text/html") and
@@ -236,7 +309,7 @@ status, body = get_json("/nothing.js")
 t.check(status == 404 and body["error"]["code"] == "ENOTFOUND", "an unknown file: 404")
 
 status, body = get_json("/api/subjects")
-t.check(status == 200 and body["items"] == ["H1"], "subjects")
+t.check(status == 200 and body["items"] == ["H1", "H2"], "subjects")
 status, body = get_json("/api/subjects/H1/timeline?criteria=recist1.1")
 t.check(status == 200 and body["timepoints"][1]["target"] == "PR", "timeline JSON")
 status, headers, content = get("/api/subjects/H1/timeline?format=csv")
@@ -247,7 +320,7 @@ t.check(status == 400 and body["error"]["field"] == "criteria", "unknown criteri
 status, body = get_json("/api/subjects/NOPE/timeline")
 t.check(status == 404, "unknown subject: 404")
 status, body = get_json("/api/cohort?format=json")
-t.check(status == 200 and body["n"] == 1 and body["orr"]["responders"] == 0, "cohort")
+t.check(status == 200 and body["n"] == 2 and body["orr"]["responders"] == 0, f"cohort: {body}")
 req = urllib.request.Request(base + "/api/patients", method="POST", data=b"{}")
 try:
     urllib.request.urlopen(req, timeout=5)

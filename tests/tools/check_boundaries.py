@@ -12,7 +12,8 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]microhttpd\.h[>"]'), ["src/http"]),
     (re.compile(r'#\s*include\s*[<"]openjpeg\.h[>"]'), ["src/dicom"]),
     (re.compile(r'#\s*include\s*[<"]jansson\.h[>"]'),
-     ["src/ledger", "src/report", "src/cli", "src/http", "include/hepatrack/report.h"]),
+     ["src/ledger", "src/report", "src/measure", "src/cli", "src/http",
+      "include/hepatrack/report.h"]),
     (re.compile(r'#\s*include\s*[<"]openssl/'), ["src/archive"]),
     (re.compile(r'#\s*include\s*[<"]crypt\.h[>"]'), ["src/auth"]),
 ]

@@ -1,0 +1,81 @@
+/*
+ * hepatrack — measurements from points drawn on a frame: calipers in millimetres from Pixel
+ * Spacing, and the mean density inside an ellipse from the stored pixels. The reading station
+ * sends points; the lengths and densities stored in the ledger are computed here, never by the
+ * browser.
+ *
+ * Points are [x, y] in the frame's pixel coordinates as DICOM SR SCOORD uses them (PS3.3
+ * C.18.6.1.1): (0, 0) is the top-left corner of the top-left pixel, whose centre is (0.5, 0.5).
+ * Pixel Spacing is (row spacing, column spacing): the distance in mm between the centres of
+ * adjacent rows (y) and of adjacent columns (x).
+ *
+ * Ownership: ht_measure_resolve returns a malloc'ed text the caller frees; nothing else
+ * allocates. Errors go through the error table with a message naming what was wrong.
+ */
+#ifndef HEPATRACK_MEASURE_H
+#define HEPATRACK_MEASURE_H
+
+#include "hepatrack/archive.h"
+#include "hepatrack/dicom.h"
+#include "hepatrack/error.h"
+#include "hepatrack/store.h"
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ht_point {
+    double x, y;
+} ht_point;
+
+/** The length in mm of the segment a–b on a frame with the given Pixel Spacing. */
+double ht_measure_distance_mm(const double spacing[2], ht_point a, ht_point b);
+
+/**
+ * A bidirectional caliper: p[0]–p[1] the long axis, p[2]–p[3] the perpendicular axis, which
+ * must cross the long axis at right angles (within 3 degrees, in mm space) and be no longer.
+ * @return HT_OK with both lengths; HT_EINVALID naming the broken rule.
+ */
+int ht_measure_bidirectional(const double spacing[2],
+                             const ht_point p[4],
+                             double *long_mm,
+                             double *perpendicular_mm);
+
+typedef struct ht_roi_stats {
+    double mean;     /* modality units (HU for CT) */
+    double sd;       /* population standard deviation */
+    double area_mm2; /* pixels inside × pixel area */
+    size_t pixels;   /* pixels whose centre lies inside */
+} ht_roi_stats;
+
+/**
+ * The statistics of the pixels whose centres lie inside the ellipse inscribed in the
+ * axis-aligned box with corners a and b, after the modality rescale.
+ * @return HT_OK; HT_EINVALID for a colour frame, a box outside the frame or one that holds
+ *         no pixel centre.
+ */
+int ht_measure_ellipse(
+    const ht_frame *frame, const double spacing[2], ht_point a, ht_point b, ht_roi_stats *out);
+
+/**
+ * Complete a measurement-import document (docs/measurements.md: one subject or an array)
+ * whose assessments carry a "tool" ("length" or "bidirectional") with "sop_uid", "frame" and
+ * "points", or a "roi" (an ellipse's box): the lengths (long_axis_mm, perpendicular_mm, or
+ * short_axis_mm for a nodal lesion) and mean_hu are computed from the instance's Pixel Spacing
+ * and stored pixels and written into the document. Assessments without a tool or roi pass
+ * through unchanged. Whether a lesion is nodal comes from the document, else from the ledger.
+ * @param[out] out  the completed document (malloc'ed JSON text), or NULL on error.
+ * @return HT_OK; HT_EPARSE (not JSON); HT_EINVALID naming subject, lesion, time point and field
+ *         (a computed field also given, a bad caliper, an instance without Pixel Spacing);
+ *         HT_ENOTFOUND (no such instance or frame); HT_EIO, HT_EDB, HT_ENOMEM.
+ */
+int ht_measure_resolve(
+    ht_store *store, ht_archive *archive, const char *json_text, size_t len, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,272 @@
+/*
+ * Completing a measurement-import document from drawn points: each assessment with a "tool" or
+ * a "roi" gets its lengths and mean density from the instance it was drawn on.
+ */
+#define _GNU_SOURCE
+#include "hepatrack/ledger.h"
+#include "hepatrack/measure.h"
+#include "hepatrack/util.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where in the document an error is, for its message. */
+typedef struct where {
+    const char *subject, *lesion, *timepoint;
+} where;
+
+static int fail(const where *w, int code, const char *fmt, ...) HT_PRINTF_(3, 4);
+
+static int fail(const where *w, int code, const char *fmt, ...)
+{
+    char text[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    return ht_error_set(code, "subject %s, lesion %s, time point %s: %s", w->subject, w->lesion,
+                        w->timepoint, text);
+}
+
+/* The instance a caliper was drawn on, opened. */
+typedef struct drawn_on {
+    uint8_t *file;
+    ht_dicom *dcm;
+    double spacing[2];
+} drawn_on;
+
+static void drawn_on_close(drawn_on *d)
+{
+    ht_dicom_free(d->dcm);
+    ht_free(d->file);
+}
+
+static int archive_path_of(void *payload, const ht_row *row)
+{
+    char **path = payload;
+    for (int i = 0; i < row->ncols; i++)
+        if (!strcmp(row->names[i], "ArchivePath") && row->values[i])
+            *path = strdup(row->values[i]);
+    return 0;
+}
+
+static int
+open_instance(ht_store *store, ht_archive *archive, const where *w, const char *sop, drawn_on *d)
+{
+    ht_list_kind kind;
+    char *path = NULL;
+    size_t len;
+    int err;
+    memset(d, 0, sizeof(*d));
+    err = ht_store_show(store, sop, &kind, archive_path_of, &path);
+    if (err == HT_ENOTFOUND || (err == HT_OK && (kind != HT_LIST_INSTANCES || !path))) {
+        free(path);
+        return fail(w, HT_ENOTFOUND, "sop_uid '%s' is no stored instance", sop);
+    }
+    if (err < 0 || (err = ht_archive_read(archive, path, &d->file, &len)) < 0 ||
+        (err = ht_dicom_open_memory(&d->dcm, d->file, len)) < 0) {
+        free(path);
+        drawn_on_close(d);
+        return err;
+    }
+    free(path);
+    const ht_dicom_info *info = ht_dicom_get_info(d->dcm);
+    if (!info->has_pixel_spacing || info->pixel_spacing[0] <= 0 || info->pixel_spacing[1] <= 0) {
+        drawn_on_close(d);
+        return fail(w, HT_EINVALID,
+                    "instance %s has no Pixel Spacing (0028,0030): lengths in mm cannot be "
+                    "computed from its pixels",
+                    sop);
+    }
+    d->spacing[0] = info->pixel_spacing[0];
+    d->spacing[1] = info->pixel_spacing[1];
+    return HT_OK;
+}
+
+/* points: exactly n [x, y] pairs of finite numbers. */
+static int get_points(const where *w, const json_t *list, const char *name, size_t n, ht_point *out)
+{
+    if (!json_is_array(list) || json_array_size(list) != n)
+        return fail(w, HT_EINVALID, "%s must be %zu [x, y] pairs here", name, n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *p = json_array_get(list, i);
+        const json_t *x = json_array_get(p, 0), *y = json_array_get(p, 1);
+        if (!json_is_array(p) || json_array_size(p) != 2 || !json_is_number(x) ||
+            !json_is_number(y) || !isfinite(json_number_value(x)) ||
+            !isfinite(json_number_value(y)))
+            return fail(w, HT_EINVALID, "%s[%zu] must be [x, y] in pixels", name, i);
+        out[i] = (ht_point){json_number_value(x), json_number_value(y)};
+    }
+    return HT_OK;
+}
+
+/* Set a computed field, to 0.1. A value sent for it must be that one (a record read back and
+ * sent again); any other is refused rather than silently replaced. */
+static int
+set_computed(const where *w, json_t *a, const char *field, double value, const char *from)
+{
+    const json_t *given = json_object_get(a, field);
+    double tenth = round(value * 10.0) / 10.0;
+    if (given && !json_is_null(given) &&
+        !(json_is_number(given) && fabs(json_number_value(given) - tenth) < 0.05))
+        return fail(w, HT_EINVALID, "%s is computed from the %s (%.1f); leave it out", field, from,
+                    tenth);
+    json_object_set_new(a, field, json_real(tenth));
+    return HT_OK;
+}
+
+static int apply_tool(const where *w, json_t *a, const char *tool, const drawn_on *d, int nodal)
+{
+    ht_point p[4];
+    int err;
+    if (!strcmp(tool, "length")) {
+        if ((err = get_points(w, json_object_get(a, "points"), "points", 2, p)) < 0)
+            return err;
+        return set_computed(w, a, nodal ? "short_axis_mm" : "long_axis_mm",
+                            ht_measure_distance_mm(d->spacing, p[0], p[1]), "points");
+    }
+    if (!strcmp(tool, "bidirectional")) {
+        double l, s;
+        if ((err = get_points(w, json_object_get(a, "points"), "points", 4, p)) < 0)
+            return err;
+        if (ht_measure_bidirectional(d->spacing, p, &l, &s) < 0)
+            return fail(w, HT_EINVALID, "%s", ht_error_last());
+        if ((err = set_computed(w, a, "long_axis_mm", l, "points")) < 0)
+            return err;
+        return set_computed(w, a, nodal ? "short_axis_mm" : "perpendicular_mm", s, "points");
+    }
+    return fail(w, HT_EINVALID, "tool must be length or bidirectional (got '%s')", tool);
+}
+
+static int apply_roi(const where *w, json_t *a, const drawn_on *d, long frame)
+{
+    ht_point box[2];
+    ht_frame *f = NULL;
+    ht_roi_stats st;
+    int err;
+    if ((err = get_points(w, json_object_get(a, "roi"), "roi", 2, box)) < 0)
+        return err;
+    if ((err = ht_dicom_frame_decode(d->dcm, (uint32_t)(frame - 1), &f)) < 0)
+        return fail(w, err, "frame %ld: %s", frame, ht_error_last());
+    err = ht_measure_ellipse(f, d->spacing, box[0], box[1], &st);
+    ht_frame_free(f);
+    if (err < 0)
+        return fail(w, err, "roi: %s", ht_error_last());
+    return set_computed(w, a, "mean_hu", st.mean, "roi");
+}
+
+/* Whether a lesion is nodal: from the document's lesions, else from the stored subject. */
+typedef struct lesions_known {
+    const json_t *listed;
+    ht_ledger_subject *stored;
+    int loaded;
+} lesions_known;
+
+static int is_nodal(ht_store *store, const char *subject, lesions_known *k, const char *lesion)
+{
+    size_t i;
+    const json_t *l;
+    json_array_foreach(k->listed, i, l)
+    {
+        if (json_is_string(json_object_get(l, "id")) &&
+            !strcmp(json_string_value(json_object_get(l, "id")), lesion))
+            return json_is_true(json_object_get(l, "nodal"));
+    }
+    if (!k->loaded) {
+        k->loaded = 1;
+        if (ht_ledger_load(store, subject, &k->stored) < 0)
+            ht_error_clear(); /* unknown lesions are the ledger's to report */
+    }
+    if (k->stored) {
+        const ht_rs_subject *s = ht_ledger_engine_input(k->stored);
+        for (int j = 0; j < s->nlesions; j++)
+            if (!strcmp(s->lesions[j].label, lesion))
+                return s->lesions[j].nodal;
+    }
+    return 0;
+}
+
+static int resolve_assessment(
+    ht_store *store, ht_archive *archive, const char *subject, lesions_known *k, json_t *a)
+{
+    const json_t *tool = json_object_get(a, "tool"), *roi = json_object_get(a, "roi");
+    if ((!tool || json_is_null(tool)) && (!roi || json_is_null(roi)))
+        return HT_OK;
+    const char *lesion = json_string_value(json_object_get(a, "lesion"));
+    where w = {subject, lesion ? lesion : "?",
+               json_is_string(json_object_get(a, "timepoint"))
+                   ? json_string_value(json_object_get(a, "timepoint"))
+                   : "?"};
+    const char *sop = json_string_value(json_object_get(a, "sop_uid"));
+    const json_t *frame = json_object_get(a, "frame");
+    if (tool && !json_is_null(tool) && !json_is_string(tool))
+        return fail(&w, HT_EINVALID, "tool must be length or bidirectional");
+    if (!sop)
+        return fail(&w, HT_EINVALID, "sop_uid (the instance drawn on) is needed with %s",
+                    tool && !json_is_null(tool) ? "a tool" : "a roi");
+    if (!json_is_integer(frame) || json_integer_value(frame) < 1)
+        return fail(&w, HT_EINVALID, "frame must be an integer >= 1 with a drawn measurement");
+    drawn_on d;
+    int err;
+    if ((err = open_instance(store, archive, &w, sop, &d)) < 0)
+        return err;
+    long number = (long)json_integer_value(frame);
+    if ((uint64_t)number > ht_dicom_get_info(d.dcm)->number_of_frames)
+        err = fail(&w, HT_ENOTFOUND, "instance %s has no frame %ld", sop, number);
+    if (err == HT_OK && tool && !json_is_null(tool))
+        err = apply_tool(&w, a, json_string_value(tool), &d,
+                         lesion && is_nodal(store, subject, k, lesion));
+    if (err == HT_OK && roi && !json_is_null(roi))
+        err = apply_roi(&w, a, &d, number);
+    drawn_on_close(&d);
+    return err;
+}
+
+static int resolve_subject(ht_store *store, ht_archive *archive, json_t *s)
+{
+    const char *subject = json_string_value(json_object_get(s, "subject"));
+    size_t i;
+    json_t *a;
+    int err = HT_OK;
+    if (!json_is_object(s) || !subject)
+        return HT_OK; /* the ledger names what is missing */
+    lesions_known k = {json_object_get(s, "lesions"), NULL, 0};
+    json_array_foreach(json_object_get(s, "assessments"), i, a)
+    {
+        if (json_is_object(a) && (err = resolve_assessment(store, archive, subject, &k, a)) < 0)
+            break;
+    }
+    ht_ledger_subject_free(k.stored);
+    return err;
+}
+
+int ht_measure_resolve(
+    ht_store *store, ht_archive *archive, const char *json_text, size_t len, char **out)
+{
+    json_error_t e;
+    json_t *doc = json_loadb(json_text, len, 0, &e);
+    int err = HT_OK;
+    *out = NULL;
+    if (!doc)
+        return ht_error_set(HT_EPARSE, "not JSON: %s (line %d, column %d)", e.text, e.line,
+                            e.column);
+    if (json_is_array(doc)) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(doc, i, s)
+        {
+            if ((err = resolve_subject(store, archive, s)) < 0)
+                break;
+        }
+    } else {
+        err = resolve_subject(store, archive, doc);
+    }
+    if (err == HT_OK && !(*out = json_dumps(doc, JSON_COMPACT)))
+        err = ht_error_set(HT_ENOMEM, "out of memory");
+    json_decref(doc);
+    return err;
+}
