@@ -11,7 +11,11 @@ DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang clang-format libclang-rt-
 	libdcmtk-dev dcmtk libopenjp2-7-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev \
 	libssl-dev zlib1g-dev libpng-dev libinih-dev libcrypt-dev libmicrohttpd-dev python3 util-linux
 
-.PHONY: all deps build asan check demo clean format
+# The browser test's: Debian's chromium, and Node.js from Debian only when npm is missing.
+CHECK_PACKAGES := chromium
+E2E_NODE := $(BUILD)/e2e-node
+
+.PHONY: all deps e2e-deps build asan check demo clean format
 
 all: build
 
@@ -26,6 +30,25 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
+# playwright-core, at the version tests/e2e/package-lock.json pins, under the build folder.
+e2e-deps: deps
+	@missing=""; for p in $(CHECK_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@mkdir -p $(E2E_NODE)
+	@if ! cmp -s tests/e2e/package-lock.json $(E2E_NODE)/package-lock.json || \
+	    [ ! -d $(E2E_NODE)/node_modules/playwright-core ]; then \
+	  cp tests/e2e/package.json tests/e2e/package-lock.json $(E2E_NODE)/ && \
+	  cd $(E2E_NODE) && npm ci --no-audit --no-fund; \
+	fi
+
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHT_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
@@ -38,7 +61,7 @@ asan: deps
 
 # Every test once in the regular build (fuzz excepted), then unit + integration + fuzz again
 # under AddressSanitizer and UBSan.
-check: build asan
+check: build asan e2e-deps
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE fuzz
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

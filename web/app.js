@@ -1,22 +1,17 @@
-// The reading station's entry: login, the worklist of subjects and unassigned studies, and a
-// subject's timeline. Everything goes through the documented REST API (docs/api.md).
+// The reading station's entry: login, the worklist (subjects, time points, unassigned studies
+// and their assignment), and the routes to the reader and the timeline. Everything goes
+// through the documented REST API (docs/api.md).
+
+import { api, asImport, enc, saveRecords } from './api.js';
+import { openReader, setupReader } from './reader.js';
+import { openTimeline } from './timeline.js';
 
 const $ = (selector) => document.querySelector(selector);
-
-async function api(path, options = {}) {
-  const response = await fetch(path, { credentials: 'same-origin', ...options });
-  const body = response.headers.get('Content-Type')?.startsWith('application/json')
-    ? await response.json() : null;
-  if (!response.ok) {
-    const error = new Error(body?.error?.message ?? `${response.status} ${response.statusText}`);
-    error.status = response.status;
-    throw error;
-  }
-  return body;
-}
+const SECTIONS = ['login', 'worklist', 'reader', 'timeline'];
+let me = null;
 
 function show(id) {
-  for (const section of ['login', 'worklist', 'timeline']) $(`#${section}`).hidden = section !== id;
+  for (const section of SECTIONS) $(`#${section}`).hidden = section !== id;
 }
 
 function cell(row, text) {
@@ -25,55 +20,120 @@ function cell(row, text) {
   return td;
 }
 
+function button(text, onClick) {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
 async function worklist() {
-  const subjects = await api('/api/subjects');
+  $('#worklist-error').textContent = '';
+  const subjects = (await api('/api/subjects')).items;
   const body = $('#subjects tbody');
   body.replaceChildren();
-  for (const id of subjects.items) {
-    const timeline = await api(`/api/subjects/${encodeURIComponent(id)}/timeline`);
+  const proposals = new Map(); // study uid -> [{subject, proposal}]
+  for (const id of subjects) {
+    const [records, timeline, offered] = await Promise.all([
+      api(`/api/subjects/${enc(id)}`),
+      api(`/api/subjects/${enc(id)}/timeline`).catch(() => null),
+      api(`/api/subjects/${enc(id)}/proposals`),
+    ]);
+    for (const p of offered.items) {
+      if (!proposals.has(p.study_uid)) proposals.set(p.study_uid, []);
+      proposals.get(p.study_uid).push({ subject: id, records, proposal: p });
+    }
     const row = body.insertRow();
     row.className = 'subject';
     row.dataset.subject = id;
     cell(row, id);
-    cell(row, timeline.timepoints.map((t) => t.label).join(', '));
-    cell(row, timeline.best_overall_response);
-    row.addEventListener('click', () => openTimeline(id));
+    cell(row, records.timepoints.map((t) => `${t.label} ${t.date} (${t.read_status}, ${t.study_uids?.length ?? 0} studies)`).join('; '));
+    cell(row, timeline?.best_overall_response ?? '—');
+    const actions = row.insertCell();
+    actions.append(button('Read', () => { location.hash = `#/read/${enc(id)}`; }),
+      button('Timeline', () => { location.hash = `#/timeline/${enc(id)}`; }));
   }
-  const studies = await api('/api/studies?unassigned=1');
+  const studies = await api('/api/studies?unassigned=1&limit=1000');
   const unassigned = $('#unassigned tbody');
   unassigned.replaceChildren();
   for (const s of studies.items) {
     const row = unassigned.insertRow();
+    row.dataset.study = s.StudyInstanceUID;
     for (const key of ['PatientID', 'StudyDate', 'StudyDescription', 'ModalitiesInStudy', 'NumberOfInstances'])
       cell(row, s[key]);
+    assignCell(row.insertCell(), s, proposals.get(s.StudyInstanceUID) ?? []);
   }
   show('worklist');
 }
 
-async function openTimeline(id) {
-  const timeline = await api(`/api/subjects/${encodeURIComponent(id)}/timeline`);
-  $('#timeline-title').textContent = `${id}: RECIST 1.1`;
-  const body = $('#timeline-table tbody');
-  body.replaceChildren();
-  for (const t of timeline.timepoints) {
-    const row = body.insertRow();
-    const change = t.change_from_baseline_pct;
-    for (const value of [t.label, t.date, t.sum_mm, change == null ? '' : `${change} %`,
-      t.target, t.non_target, t.new_lesions, t.overall])
-      cell(row, value);
+// Two clicks: "Assign…" opens the proposed time points of the subjects linked to the study's
+// patient; choosing one records it.
+function assignCell(td, study, offers) {
+  if (!offers.length) {
+    td.textContent = 'no subject is linked to this patient';
+    return;
   }
-  $('#timeline-summary').textContent = `Best overall response: ${timeline.best_overall_response ?? '—'}`;
-  show('timeline');
+  const menu = document.createElement('div');
+  menu.className = 'menu';
+  menu.hidden = true;
+  for (const { subject, records, proposal } of offers) {
+    const label = `${subject} · ${proposal.timepoint}${proposal.new_timepoint ? ' (new)' : ''}`;
+    menu.append(button(label, () => assign(subject, records, proposal)));
+  }
+  td.append(button('Assign…', () => { menu.hidden = !menu.hidden; }), menu);
+}
+
+async function assign(subject, records, proposal) {
+  const existing = records.timepoints.find((t) => t.label === proposal.timepoint);
+  const tp = existing
+    ? { ...asImport(existing), study_uids: [...(existing.study_uids ?? []), proposal.study_uid] }
+    : { label: proposal.timepoint, date: proposal.study_date, baseline: proposal.baseline, study_uids: [proposal.study_uid] };
+  try {
+    await saveRecords(subject, {
+      timepoints: [tp],
+      reason: `study of ${proposal.study_date} assigned to ${proposal.timepoint}`,
+    });
+    await worklist();
+  } catch (error) {
+    $('#worklist-error').textContent = error.message;
+  }
+}
+
+async function route() {
+  if (!me) return;
+  const [, page, subject, label] = location.hash.split('/').map(decodeURIComponent);
+  try {
+    if (page === 'read' && subject) {
+      show('reader');
+      await openReader(subject, label);
+    } else if (page === 'timeline' && subject) {
+      show('timeline');
+      await openTimeline(subject);
+    } else {
+      await worklist();
+    }
+  } catch (error) {
+    if (error.status === 401) return start(); // the session ended
+    $('#worklist-error').textContent = error.message;
+    show('worklist');
+  }
 }
 
 async function start() {
   try {
-    const me = await api('/api/me');
+    me = await api('/api/me');
     $('#who').textContent = `${me.username} (${me.role})`;
     $('#logout').hidden = false;
-    await worklist();
+    document.body.dataset.role = me.role;
+    await route();
   } catch (error) {
+    if (error.status === 404) { // a server started with --http-no-auth: no logins, read only
+      me = { username: 'no login', role: 'none' };
+      $('#who').textContent = 'no login (read only)';
+      return route();
+    }
     if (error.status !== 401) throw error;
+    me = null;
     $('#who').textContent = '';
     $('#logout').hidden = true;
     show('login');
@@ -84,11 +144,7 @@ $('#login').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = new FormData(event.target);
   try {
-    await api('/api/login', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ username: form.get('username'), password: form.get('password') }),
-    });
+    await api('/api/login', { json: { username: form.get('username'), password: form.get('password') } });
     $('#login-error').textContent = '';
     await start();
   } catch (error) {
@@ -96,9 +152,16 @@ $('#login').addEventListener('submit', async (event) => {
   }
 });
 $('#logout').addEventListener('click', async () => {
+  me = null; // before the hash changes, so that no page loads in between
   await api('/api/logout', { method: 'POST' });
+  history.replaceState(null, '', '/');
   await start();
 });
-$('#back').addEventListener('click', worklist);
-
+for (const b of document.querySelectorAll('[data-go]'))
+  b.addEventListener('click', () => { location.hash = b.dataset.go; });
+$('#reader-timeline').addEventListener('click', () => {
+  location.hash = `#/timeline/${location.hash.split('/')[2] ?? ''}`;
+});
+window.addEventListener('hashchange', route);
+setupReader();
 start();

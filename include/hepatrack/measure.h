@@ -66,8 +66,9 @@ int ht_measure_ellipse(
  * short_axis_mm for a nodal lesion) and mean_hu are computed from the instance's Pixel Spacing
  * and stored pixels and written into the document. Assessments without a tool or roi pass
  * through unchanged. Whether a lesion is nodal comes from the document, else from the ledger.
- * @param[out] out  the completed document (malloc'ed JSON text), or NULL on error.
- * @return HT_OK; HT_EPARSE (not JSON); HT_EINVALID naming subject, lesion, time point and field
+ * @param[out] out  the completed document (malloc'ed JSON text); NULL on error, and NULL when
+ *                  the text is not JSON (import it as it is: the import names what is wrong).
+ * @return HT_OK; HT_EINVALID naming subject, lesion, time point and field
  *         (a computed field also given, a bad caliper, an instance without Pixel Spacing);
  *         HT_ENOTFOUND (no such instance or frame); HT_EIO, HT_EDB, HT_ENOMEM.
  */

@@ -37,7 +37,8 @@ static int import_completed(const cli_context *ctx,
     int err;
     if ((err = ht_archive_open(&archive, ctx->data_dir)) == HT_OK &&
         (err = ht_measure_resolve(store, archive, text, len, &completed)) == HT_OK)
-        err = ht_ledger_import(store, completed, strlen(completed), source, sum);
+        err = completed ? ht_ledger_import(store, completed, strlen(completed), source, sum)
+                        : ht_ledger_import(store, text, len, source, sum);
     free(completed);
     ht_archive_free(archive);
     return err;

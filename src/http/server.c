@@ -899,13 +899,14 @@ static int measurements(request *r, answer *a)
         return fail(a, HT_ENOMEM, NULL, "out of memory");
     char *completed = NULL; /* lengths and densities from the drawn points */
     err = ht_measure_resolve(s, r->http->archive, text, strlen(text), &completed);
-    free(text);
-    if (err < 0)
-        return fail_last(a, err);
-    char source[96];
-    snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
-    err = ht_ledger_import(s, completed, strlen(completed), source, &sum);
+    if (err == HT_OK) {
+        char source[96];
+        const char *doc = completed ? completed : text;
+        snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
+        err = ht_ledger_import(s, doc, strlen(doc), source, &sum);
+    }
     free(completed);
+    free(text);
     if (err < 0)
         return fail_last(a, err);
     a->json = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s}", "subjects", sum.subjects, "new_records",

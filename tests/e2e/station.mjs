@@ -1,0 +1,217 @@
+// The reading station end to end, in Debian's chromium driven by playwright-core: a radiologist
+// assigns two generated studies to a subject's time points, measures the lesion on the baseline
+// with two clicks (the stored diameter must be within one pixel spacing of the truth), measures
+// it again on the follow-up where it is smaller, signs, and reads the response on the timeline
+// page; a coordinator's write is refused. Screenshots go to the given folder.
+//
+// usage: node station.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const [binary, gen, modules, shots] = process.argv.slice(2);
+if (!existsSync(join(modules, 'playwright-core'))) {
+  console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
+  process.exit(1);
+}
+const { chromium } = createRequire(join(modules, 'x.js'))('playwright-core');
+
+// The generated geometry: 512 x 512 pixels of 0.78125 mm, slices of 2.5 mm; the lesion's centre
+// lies on the centre of slice 10 (z = 23.75 mm), 80 mm right of and 20 mm in front of the middle.
+const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
+const LESION = { x: -80, y: -20, z: 23.75 };
+const BASELINE_MM = 30, FOLLOW_UP_MM = 18;
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'}: ${what}`);
+  if (!ok) failures++;
+}
+
+function run(args, input) {
+  const p = spawnSync(args[0], args.slice(1), { input, encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`${args.join(' ')}: ${p.stderr}`);
+  return p.stdout;
+}
+
+function freePort() {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+// SCOORD pixel coordinates of a point given in mm from the image centre.
+const toPixel = (x, y) => [(x + HALF) / PIXEL + 0.5, (y + HALF) / PIXEL + 0.5];
+
+const work = mkdtempSync(join(tmpdir(), 'ht-e2e-'));
+const data = join(work, 'data');
+mkdirSync(shots, { recursive: true });
+for (const [visit, date, diameter] of [['BL', '20260105', BASELINE_MM], ['FU1', '20260302', FOLLOW_UP_MM]])
+  run([gen, '--out', join(work, visit), '--patient-id', 'E2E-1', '--issuer', 'SITE', '--study-date', date,
+    '--slices', '20', '--description', `CT ABDOMEN ${visit}`,
+    '--lesion', `${LESION.x},${LESION.y},${LESION.z},${diameter},45`]);
+run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1')]);
+const link = join(work, 'subject.json');
+writeFileSync(link, JSON.stringify(
+  { subject: 'E01', reader: 'coordinator.setup', dicom_patients: [{ id: 'E2E-1', issuer: 'SITE' }] }));
+run([binary, '--data', data, 'measurements', 'import', link]);
+run([binary, '--data', data, 'user', 'add', 'rad', '--role', 'radiologist', '--password-stdin'], 'rad-password-1\n');
+run([binary, '--data', data, 'user', 'add', 'coord', '--role', 'coordinator', '--password-stdin'], 'coord-password-1\n');
+
+const httpPort = await freePort();
+const base = `http://127.0.0.1:${httpPort}`;
+const log = openSync(join(work, 'serve.log'), 'w');
+const server = spawn(binary, ['--data', data, 'serve', '--dicom-port', String(await freePort()),
+  '--http-port', String(httpPort)], { stdio: ['ignore', log, log] });
+for (let i = 0; i < 200; i++) {
+  try { await fetch(`${base}/`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
+}
+
+const browser = await chromium.launch({
+  executablePath: '/usr/bin/chromium', headless: true,
+  args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage'],
+});
+const errors = [];
+try {
+  const context = await browser.newContext({ viewport: { width: 1700, height: 1000 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  // Answers like 401 before the login or 403 for the coordinator are expected: only scripts count.
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
+  const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) });
+
+  async function login(name, password) {
+    await page.goto(`${base}/`);
+    await page.fill('#login input[name=username]', name);
+    await page.fill('#login input[name=password]', password);
+    await page.click('#login button[type=submit]');
+    await page.waitForSelector('#worklist:not([hidden])');
+  }
+  const records = () => page.evaluate(() => fetch('/api/subjects/E01').then((r) => r.json()));
+
+  // The radiologist assigns both studies, each in two clicks.
+  await login('rad', 'rad-password-1');
+  check(await page.isVisible('#subjects tr[data-subject="E01"]'), 'the worklist lists subject E01');
+  await shot('1-worklist');
+  for (const label of ['BL', 'FU1']) {
+    const row = page.locator('#unassigned tbody tr').first();
+    await row.locator('button', { hasText: 'Assign…' }).click();
+    await row.locator('.menu button', { hasText: `E01 · ${label} (new)` }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('#unassigned tbody tr').length === n,
+      label === 'BL' ? 1 : 0);
+  }
+  const assigned = await records();
+  check(assigned.timepoints.map((t) => `${t.label}:${t.study_uids.length}:${t.baseline}`).sort().join(' ') ===
+    'BL:1:true FU1:1:false', `both studies assigned: ${JSON.stringify(assigned.timepoints)}`);
+
+  // Baseline: go to the lesion's slice with the keyboard, measure it with two clicks, name it.
+  async function goToLesionSlice(viewport) {
+    const index = await page.evaluate(([v, z]) => window.hepatrack.viewports[v].slices
+      .findIndex((s) => Math.abs(s.position - z) < 0.01), [viewport, LESION.z]);
+    check(index >= 0, `${viewport}: a slice at z = ${LESION.z}`);
+    await page.click(`#vp-${viewport} canvas`); // the viewport takes the keys
+    await page.keyboard.press('Home');
+    for (let i = 0; i < index; i++) await page.keyboard.press('ArrowDown');
+    await page.waitForSelector(`#vp-${viewport}[data-index="${index + 1}"]`);
+    await page.waitForFunction((v) => document.querySelector(`#vp-${v} .overlay`).textContent.includes('Pos 23.8 mm'), viewport);
+  }
+  async function clickAt(x, y) {
+    const [cx, cy] = await page.evaluate((p) => window.hepatrack.viewports.current.toClient(p), toPixel(x, y));
+    await page.mouse.click(cx, cy);
+  }
+  async function measure(diameter) {
+    await clickAt(LESION.x - diameter / 2, LESION.y);
+    await clickAt(LESION.x + diameter / 2, LESION.y);
+  }
+  await page.click('#subjects tr[data-subject="E01"] button:has-text("Read")');
+  await page.waitForSelector('#reader[data-ready="FU1"]'); // the latest time point first
+  await page.selectOption('#current-tp', 'BL');
+  await page.waitForSelector('#reader[data-ready="BL"]');
+  await goToLesionSlice('current');
+  await page.click('button[data-tool="length"]');
+  await measure(BASELINE_MM);
+  await page.fill('#new-lesion input[name=location]', 'VII');
+  await page.click('#new-lesion button[type=submit]');
+  await page.waitForSelector('#worksheet tr[data-lesion="T1"]');
+  let stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
+  check(stored && Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL && stored.tool === 'length' &&
+    stored.points.length === 2 && stored.frame === 1 && stored.sop_uid,
+    `baseline T1: ${stored?.long_axis_mm} mm stored for a ${BASELINE_MM} mm lesion (within ${PIXEL} mm), with its points`);
+  await page.click('#sign');
+  await page.waitForFunction(() => document.querySelector('#sign').textContent === 'BL signed');
+  await shot('2-baseline-measured');
+
+  // Follow-up: choosing T1 opens both viewports on the slice it was measured on.
+  await page.selectOption('#current-tp', 'FU1');
+  await page.waitForSelector('#reader[data-ready="FU1"]');
+  check(await page.waitForFunction(() => document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)')
+    ?.textContent === 'to do', null, { timeout: 10000 }).then(() => true, () => false),
+  'the worksheet lists T1 as still to do on FU1');
+  check(await page.isDisabled('#sign'), 'FU1 cannot be signed before T1 has its record');
+  await page.click('#worksheet tr[data-lesion="T1"] button:has-text("Measure")');
+  await page.waitForFunction(() => document.querySelector('#vp-prior .overlay').textContent.includes('Pos 23.8 mm') &&
+    document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
+  check(true, 'choosing T1 opened prior and current on its slice');
+  await page.hover('#vp-current canvas');
+  await page.mouse.wheel(0, 100); // synchronised scrolling: both move one slice
+  await page.waitForFunction(() => document.querySelector('#vp-prior').dataset.index ===
+    document.querySelector('#vp-current').dataset.index && document.querySelector('#vp-current').dataset.index === '11');
+  check(true, 'the wheel scrolled prior and current together');
+  await page.keyboard.press('ArrowUp');
+  await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
+  await measure(FOLLOW_UP_MM);
+  await page.waitForFunction(() => /mm/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
+  check(stored && Math.abs(stored.long_axis_mm - FOLLOW_UP_MM) <= PIXEL,
+    `follow-up T1: ${stored?.long_axis_mm} mm stored for ${FOLLOW_UP_MM} mm`);
+  await page.keyboard.press('3'); // the liver window, applied in the browser
+  await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('W 150 L 90'));
+  await page.click('#sign');
+  await page.waitForFunction(() => document.querySelector('#sign').textContent === 'FU1 signed');
+  await shot('3-follow-up-measured');
+
+  // The timeline page: 30 -> 18 mm is -40 %, a partial response.
+  await page.click('#reader-timeline');
+  await page.waitForSelector('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"]');
+  const fu1 = await page.$$eval('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"] td', (tds) => tds.map((t) => t.textContent));
+  check(fu1.includes('PR') && fu1.some((c) => c.startsWith('-4')) && fu1[2] === 'signed',
+    `timeline FU1: ${fu1.join(' | ')}`);
+  check(await page.locator('svg.chart .line-response').count() === 1 &&
+    await page.locator('svg.chart .line-progression').count() === 1, 'the chart draws the -30 % and +20 % lines');
+  await shot('4-timeline');
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+
+  // A coordinator reads, and may not write.
+  await login('coord', 'coord-password-1');
+  const refused = await page.evaluate(() => fetch('/api/measurements', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ subject: 'E01', assessments: [{ lesion: 'T1', timepoint: 'FU1', long_axis_mm: 5 }] }),
+  }).then(async (r) => ({ status: r.status, body: await r.json() })));
+  check(refused.status === 403 && /radiologist/.test(refused.body.error.message),
+    `a coordinator's write is refused: ${JSON.stringify(refused)}`);
+  await page.goto(`${base}/#/read/E01/FU1`);
+  await page.waitForSelector('#reader[data-ready="FU1"]');
+  check(!(await page.isVisible('#new-lesion')) && !(await page.isVisible('button[data-tool="length"]')),
+    'the coordinator sees no measuring tools');
+  await shot('5-coordinator');
+  check(errors.length === 0, `no script errors in the page: ${errors.join('; ')}`);
+} catch (error) {
+  const at = (error.stack ?? '').split('\n').find((l) => l.includes('station.mjs')) ?? '';
+  check(false, `${error.message.split('\n')[0]} ${at.trim()} (screenshot: failure.png)`);
+  const pages = browser.contexts()[0]?.pages() ?? [];
+  if (pages[0]) await pages[0].screenshot({ path: join(shots, 'failure.png') });
+} finally {
+  await browser.close();
+  server.kill('SIGTERM');
+}
+rmSync(work, { recursive: true, force: true });
+console.log(`${failures === 0 ? 'all checks passed' : `${failures} checks failed`}; screenshots in ${shots}`);
+process.exit(failures === 0 ? 0 : 1);
