@@ -4,7 +4,8 @@
  * the project's single error table (error.h). Documented in docs/api.md.
  *
  * Every route but POST /api/login needs a session cookie or a bearer token (auth.h), unless
- * no_auth. The server listens on loopback addresses only: beyond them it would need TLS.
+ * no_auth. With a certificate and key the server speaks HTTPS only (libmicrohttpd's GnuTLS)
+ * and its session cookie is Secure; without them it listens on loopback addresses only.
  *
  * Ownership: ht_http_start returns a server freed by ht_http_stop.
  */
@@ -23,13 +24,16 @@ typedef struct ht_http_config {
     const char *data_dir; /* where index.sqlite and instances/ are */
     int no_auth;          /* 1: no logins (benchmarks, the demo) */
     int threads;          /* worker threads, 4 by default */
+    const char *tls_cert; /* PEM files; both or neither. Given: HTTPS only */
+    const char *tls_key;
 } ht_http_config;
 
 typedef struct ht_http ht_http;
 
 /**
  * Start serving in background threads.
- * @return HT_OK; HT_EINVALID (configuration); HT_EAUTH for an address beyond loopback;
+ * @return HT_OK; HT_EINVALID (configuration, or a certificate or key that cannot be read or
+ *         used); HT_EAUTH for an address beyond loopback without TLS (or with no_auth);
  *         HT_EIO when the port cannot be bound.
  */
 int ht_http_start(ht_http **out, const ht_http_config *config);

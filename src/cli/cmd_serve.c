@@ -33,6 +33,7 @@ typedef struct serve_config {
     char *allow[MAX_ALLOW];
     int nallow;
     char log_level[16];
+    char tls_cert[1024], tls_key[1024]; /* empty: no TLS */
     char error[1400];
 } serve_config;
 
@@ -41,11 +42,13 @@ void cmd_serve_help(void)
     printf("usage: hepatrack serve [--config FILE] [--check-config] [--listen ADDR]\n"
            "                       [--dicom-port N] [--http-port N] [--aet TITLE]\n"
            "                       [--allow AET[@HOST]]... [--max-associations N]\n"
-           "                       [--stable-seconds N] [--timeout SECONDS] [--http-no-auth]\n\n"
+           "                       [--stable-seconds N] [--timeout SECONDS] [--http-no-auth]\n"
+           "                       [--tls-cert FILE --tls-key FILE]\n\n"
            "Receive DICOM instances (C-ECHO, C-STORE) into the data directory until SIGTERM or\n"
            "Ctrl-C. Without --allow every calling AE title is accepted (with a warning).\n"
-           "The HTTP API (users from 'hepatrack user') listens on loopback only; --http-port 0\n"
-           "turns it off, --http-no-auth opens it without logins (for benchmarks and demos).\n"
+           "The HTTP API (users from 'hepatrack user') listens on loopback only unless it has\n"
+           "--tls-cert and --tls-key (PEM), which make it HTTPS only; --http-port 0 turns it\n"
+           "off, --http-no-auth opens it without logins (loopback only: benchmarks, demos).\n"
            "The config file (INI) is documented in the README; options given here win.\n");
 }
 
@@ -131,6 +134,15 @@ static int set_key(serve_config *c, const char *section, const char *key, const 
         }
         return 0;
     }
+    if (!strcmp(section, "http") && (!strcmp(key, "tls_cert") || !strcmp(key, "tls_key"))) {
+        char *to = key[4] == 'c' ? c->tls_cert : c->tls_key;
+        if (!*value || strlen(value) >= sizeof(c->tls_cert)) {
+            snprintf(c->error, sizeof(c->error), "[http] %s must be a file's path", key);
+            return -1;
+        }
+        snprintf(to, sizeof(c->tls_cert), "%s", value);
+        return 0;
+    }
     if (!strcmp(section, "storage") && !strcmp(key, "data")) {
         snprintf(c->data, sizeof(c->data), "%s", value);
         return 0;
@@ -203,6 +215,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                                             {"stable-seconds", required_argument, NULL, 's'},
                                             {"timeout", required_argument, NULL, 't'},
                                             {"http-no-auth", no_argument, NULL, 'n'},
+                                            {"tls-cert", required_argument, NULL, 'C'},
+                                            {"tls-key", required_argument, NULL, 'K'},
                                             {0, 0, 0, 0}};
     serve_config c, from_file;
     const char *config_path = NULL;
@@ -232,7 +246,9 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                    {'a', "dicom", "aet"},
                    {'m', "dicom", "max_associations"},
                    {'s', "dicom", "stable_seconds"},
-                   {'t', "dicom", "timeout"}};
+                   {'t', "dicom", "timeout"},
+                   {'C', "http", "tls_cert"},
+                   {'K', "http", "tls_key"}};
         int done = 0;
         if (opt == 'c')
             continue;
@@ -276,9 +292,14 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         clear_allow(&c);
         return CLI_FATAL;
     }
-    if (c.http_port && strncmp(c.listen, "127.", 4) != 0) {
-        cli_error("serve", "the HTTP API beyond loopback needs TLS, which this hepatrack does not "
-                           "offer yet: listen on 127.0.0.1, or give --http-port 0 for DICOM only");
+    if (!c.tls_cert[0] != !c.tls_key[0]) {
+        cli_error("serve", "TLS needs both --tls-cert and --tls-key");
+        clear_allow(&c);
+        return CLI_FATAL;
+    }
+    if (c.http_port && strncmp(c.listen, "127.", 4) != 0 && !c.tls_cert[0]) {
+        cli_error("serve", "the HTTP API beyond loopback needs TLS: give --tls-cert and "
+                           "--tls-key, listen on 127.0.0.1, or give --http-port 0 for DICOM only");
         clear_allow(&c);
         return CLI_FATAL;
     }
@@ -337,7 +358,13 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                             "accepted\"");
     ht_http *http = NULL;
     if (c.http_port) {
-        ht_http_config hc = {c.listen, c.http_port, c.data, c.http_no_auth, 4};
+        ht_http_config hc = {.listen = c.listen,
+                             .port = c.http_port,
+                             .data_dir = c.data,
+                             .no_auth = c.http_no_auth,
+                             .threads = 4,
+                             .tls_cert = c.tls_cert[0] ? c.tls_cert : NULL,
+                             .tls_key = c.tls_key[0] ? c.tls_key : NULL};
         if (ht_http_start(&http, &hc) < 0) {
             cli_error("serve", "%s", ht_error_last());
             ht_scp_stop(scp);
@@ -345,7 +372,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
             clear_allow(&c);
             return CLI_FATAL;
         }
-        ht_log(HT_LOG_INFO, "event=listening http=http://%s:%d/api/ auth=%s", c.listen, c.http_port,
+        ht_log(HT_LOG_INFO, "event=listening http=%s://%s:%d/api/ auth=%s",
+               c.tls_cert[0] ? "https" : "http", c.listen, c.http_port,
                c.http_no_auth ? "none" : "users");
     } else {
         ht_log(HT_LOG_INFO, "event=config reason=\"HTTP API off (--http-port 0)\"");

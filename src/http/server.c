@@ -51,6 +51,8 @@ struct ht_http {
     ht_archive *archive;
     pthread_key_t store_key;
     int no_auth;
+    int tls;                  /* HTTPS: the session cookie is Secure */
+    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
     pthread_mutex_t failures_lock;
     login_failures failures[LOGIN_TRACKED];
 };
@@ -784,8 +786,8 @@ static int login(request *r, answer *a)
     }
     ht_log(HT_LOG_INFO, "event=login user=%s", name);
     snprintf(a->cookie, sizeof(a->cookie),
-             "ht_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict", secret,
-             SESSION_SECONDS);
+             "ht_session=%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", secret,
+             SESSION_SECONDS, r->http->tls ? "; Secure" : "");
     explicit_bzero(secret, sizeof(secret));
     err = ht_store_user_get(s, name, &r->user);
     json_decref(body);
@@ -805,7 +807,8 @@ static int logout(request *r, answer *a)
     if ((err = ht_auth_revoke(s, request_secret(r))) < 0)
         return fail_last(a, err);
     snprintf(a->cookie, sizeof(a->cookie),
-             "ht_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict");
+             "ht_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
+             r->http->tls ? "; Secure" : "");
     ht_log(HT_LOG_INFO, "event=logout user=%s", r->user.name);
     a->json = json_pack("{s:b}", "ok", 1);
     return HT_OK;
@@ -1187,6 +1190,21 @@ static enum MHD_Result handle(void *cls,
     return ret;
 }
 
+/* A PEM file read whole (ht_file_read NUL-terminates it, as libmicrohttpd takes it). */
+static int read_pem(const char *path, const char *what, char **out)
+{
+    uint8_t *data;
+    size_t len;
+    if (ht_file_read(path, 1 << 20, &data, &len) < 0)
+        return ht_error_set(HT_EINVALID, "cannot read the TLS %s: %s", what, ht_error_last());
+    if (!strstr((char *)data, "-----BEGIN ")) {
+        ht_free(data);
+        return ht_error_set(HT_EINVALID, "the TLS %s '%s' is not PEM", what, path);
+    }
+    *out = (char *)data;
+    return HT_OK;
+}
+
 int ht_http_start(ht_http **out, const ht_http_config *config)
 {
     struct sockaddr_in addr;
@@ -1199,16 +1217,25 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         inet_pton(AF_INET, config->listen, &addr.sin_addr) != 1)
         return ht_error_set(HT_EINVALID, "HTTP listen address '%s' port %d is not valid",
                             config->listen, config->port);
-    if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127)
+    int tls = config->tls_cert || config->tls_key;
+    if (tls && (!config->tls_cert || !config->tls_key))
+        return ht_error_set(HT_EINVALID, "TLS needs both a certificate and its key");
+    if ((ntohl(addr.sin_addr.s_addr) >> 24) != 127 && (config->no_auth || !tls))
         return ht_error_set(HT_EAUTH, config->no_auth
                                           ? "--http-no-auth is refused unless the server listens "
                                             "on loopback only"
-                                          : "HTTP beyond loopback needs TLS, which this hepatrack "
-                                            "does not offer yet: listen on 127.0.0.1");
+                                          : "HTTP beyond loopback needs TLS: give --tls-cert and "
+                                            "--tls-key, or listen on 127.0.0.1");
     ht_http *h = calloc(1, sizeof(*h));
     if (!h)
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     h->no_auth = config->no_auth;
+    h->tls = tls;
+    if (tls && ((err = read_pem(config->tls_cert, "certificate", &h->tls_cert)) < 0 ||
+                (err = read_pem(config->tls_key, "key", &h->tls_key)) < 0)) {
+        ht_http_stop(h);
+        return err;
+    }
     pthread_mutex_init(&h->failures_lock, NULL);
     h->data_dir = ht_strdup(config->data_dir);
     h->index_path = ht_ingest_index_path(config->data_dir);
@@ -1218,16 +1245,24 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         ht_http_stop(h);
         return h->data_dir ? ht_error_code() : HT_ENOMEM;
     }
+    struct MHD_OptionItem tls_options[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+                                           {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+                                           {MHD_OPTION_END, 0, NULL}};
     h->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, h,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL,
+        handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(config->threads > 0 ? config->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_ARRAY,
+        tls ? tls_options : tls_options + 2, MHD_OPTION_END);
     if (!h->daemon) {
         ht_http_stop(h);
-        return ht_error_set(HT_EIO, "cannot listen for HTTP on %s:%d", config->listen,
-                            config->port);
+        return tls ? ht_error_set(HT_EINVALID,
+                                  "cannot serve HTTPS on %s:%d: the port is taken, or the "
+                                  "certificate and key are not a PEM pair GnuTLS accepts",
+                                  config->listen, config->port)
+                   : ht_error_set(HT_EIO, "cannot listen for HTTP on %s:%d", config->listen,
+                                  config->port);
     }
     *out = h;
     return HT_OK;
@@ -1242,6 +1277,10 @@ void ht_http_stop(ht_http *h)
     pthread_key_delete(h->store_key);
     pthread_mutex_destroy(&h->failures_lock);
     ht_archive_free(h->archive);
+    if (h->tls_key)
+        explicit_bzero(h->tls_key, strlen(h->tls_key));
+    ht_free(h->tls_key);
+    ht_free(h->tls_cert);
     free(h->index_path);
     free(h->data_dir);
     free(h);

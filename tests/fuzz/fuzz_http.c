@@ -86,7 +86,7 @@ static void setup(void)
     ht_store_free(store);
     free(index);
     port = free_port();
-    ht_http_config config = {"127.0.0.1", port, dir, 0, 2};
+    ht_http_config config = {.listen = "127.0.0.1", .port = port, .data_dir = dir, .threads = 2};
     if (ht_http_start(&http, &config) != HT_OK)
         abort();
     atexit(stop);
