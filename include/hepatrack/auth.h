@@ -5,6 +5,9 @@
  * session, `hepatrack user token` a script's bearer token; both are 256-bit random secrets
  * handed out once and stored only as their SHA-256, with an expiry, and can be revoked.
  *
+ * Every change to users and credentials is written to the audit log with its actor (the
+ * logged-in user, or "operator:<login>" for the CLI).
+ *
  * Ownership: secrets are written into caller buffers of HT_AUTH_SECRET_LEN + 1 bytes.
  */
 #ifndef HEPATRACK_AUTH_H
@@ -30,10 +33,14 @@ const char *ht_user_role_name(ht_user_role role);
  * @return HT_OK; HT_EINVALID (name, role or password); HT_EEXISTS; HT_EDB; HT_EINTERNAL when
  *         libcrypt fails.
  */
-int ht_auth_user_add(ht_store *store, const char *name, const char *role, const char *password);
+int ht_auth_user_add(
+    ht_store *store, const char *actor, const char *name, const char *role, const char *password);
 
 /** Change a password (same rules). @return HT_OK; HT_EINVALID; HT_ENOTFOUND; HT_EDB. */
-int ht_auth_set_password(ht_store *store, const char *name, const char *password);
+int ht_auth_set_password(ht_store *store,
+                         const char *actor,
+                         const char *name,
+                         const char *password);
 
 /**
  * Check a password. A wrong name, a wrong password and a disabled user are one and the same
@@ -50,7 +57,7 @@ int ht_auth_login(
     ht_store *store, const char *name, const char *password, int seconds, char *secret);
 
 /** A token for a user without a password (the CLI, run by the server's operator). */
-int ht_auth_token(ht_store *store, const char *name, int seconds, char *secret);
+int ht_auth_token(ht_store *store, const char *actor, const char *name, int seconds, char *secret);
 
 /**
  * The user a secret belongs to. @return HT_OK; HT_EAUTH (unknown, expired, revoked, or the
@@ -59,10 +66,10 @@ int ht_auth_token(ht_store *store, const char *name, int seconds, char *secret);
 int ht_auth_check(ht_store *store, const char *secret, ht_user_row *user, ht_user_role *role);
 
 /** Revoke one secret. @return HT_OK; HT_ENOTFOUND when it was not live; HT_EDB. */
-int ht_auth_revoke(ht_store *store, const char *secret);
+int ht_auth_revoke(ht_store *store, const char *actor, const char *secret);
 
 /** Disable a user and revoke every credential of theirs. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
-int ht_auth_disable(ht_store *store, const char *name);
+int ht_auth_disable(ht_store *store, const char *actor, const char *name);
 
 #ifdef __cplusplus
 }

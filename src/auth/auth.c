@@ -11,6 +11,7 @@
 #include <crypt.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 
@@ -83,22 +84,35 @@ static int password_matches(const char *password, const char *hash)
     return match;
 }
 
-int ht_auth_user_add(ht_store *s, const char *name, const char *role, const char *password)
+/* Every change to users and credentials goes to the audit log with who made it. */
+static int audit(ht_store *s, const char *actor, const char *action, const char *name)
 {
-    char hash[256];
+    char now[32];
+    ht_time_now_iso(now, sizeof(now));
+    return ht_store_audit_add(s, now, actor, action, "", name);
+}
+
+int ht_auth_user_add(
+    ht_store *s, const char *actor, const char *name, const char *role, const char *password)
+{
+    char hash[256], detail[128];
     ht_user_role r;
     int err;
     if ((err = check_name(name)) < 0 || (err = ht_user_role_parse(role, &r)) < 0 ||
-        (err = hash_password(password, hash, sizeof(hash))) < 0)
+        (err = hash_password(password, hash, sizeof(hash))) < 0 ||
+        (err = ht_store_user_add(s, name, role, hash)) < 0)
         return err;
-    return ht_store_user_add(s, name, role, hash);
+    snprintf(detail, sizeof(detail), "%s (%s)", name, role);
+    return audit(s, actor, "user add", detail);
 }
 
-int ht_auth_set_password(ht_store *s, const char *name, const char *password)
+int ht_auth_set_password(ht_store *s, const char *actor, const char *name, const char *password)
 {
     char hash[256];
     int err = hash_password(password, hash, sizeof(hash));
-    return err < 0 ? err : ht_store_user_set_hash(s, name, hash);
+    if (err < 0 || (err = ht_store_user_set_hash(s, name, hash)) < 0)
+        return err;
+    return audit(s, actor, "password change", name);
 }
 
 static void digest_of(const char *secret, char *digest)
@@ -153,7 +167,7 @@ int ht_auth_login(ht_store *s, const char *name, const char *password, int secon
     return err < 0 ? err : open_credential(s, name, "session", seconds, secret);
 }
 
-int ht_auth_token(ht_store *s, const char *name, int seconds, char *secret)
+int ht_auth_token(ht_store *s, const char *actor, const char *name, int seconds, char *secret)
 {
     ht_user_row u;
     int err = ht_store_user_get(s, name, &u);
@@ -161,7 +175,9 @@ int ht_auth_token(ht_store *s, const char *name, int seconds, char *secret)
         return err;
     if (u.disabled)
         return ht_error_set(HT_EINVALID, "user '%s' is disabled", name);
-    return open_credential(s, u.name, "token", seconds, secret);
+    if ((err = open_credential(s, u.name, "token", seconds, secret)) < 0)
+        return err;
+    return audit(s, actor, "token issue", u.name);
 }
 
 int ht_auth_check(ht_store *s, const char *secret, ht_user_row *user, ht_user_role *role)
@@ -179,15 +195,19 @@ int ht_auth_check(ht_store *s, const char *secret, ht_user_row *user, ht_user_ro
     return ht_user_role_parse(user->role, role);
 }
 
-int ht_auth_revoke(ht_store *s, const char *secret)
+int ht_auth_revoke(ht_store *s, const char *actor, const char *secret)
 {
-    char digest[65], now[32];
+    char digest[65], now[32], detail[32];
     digest_of(secret, digest);
     ht_time_now_iso(now, sizeof(now));
-    return ht_store_credential_revoke(s, digest, NULL, now);
+    int err = ht_store_credential_revoke(s, digest, NULL, now);
+    if (err < 0)
+        return err;
+    snprintf(detail, sizeof(detail), "sha256 %.12s", digest); /* never the secret */
+    return audit(s, actor, "credential revoke", detail);
 }
 
-int ht_auth_disable(ht_store *s, const char *name)
+int ht_auth_disable(ht_store *s, const char *actor, const char *name)
 {
     char now[32];
     int err = ht_store_user_set_disabled(s, name, 1);
@@ -195,5 +215,7 @@ int ht_auth_disable(ht_store *s, const char *name)
         return err;
     ht_time_now_iso(now, sizeof(now));
     err = ht_store_credential_revoke(s, NULL, name, now);
-    return err == HT_ENOTFOUND ? HT_OK : err;
+    if (err < 0 && err != HT_ENOTFOUND)
+        return err;
+    return audit(s, actor, "user disable", name);
 }

@@ -4,6 +4,7 @@
 
 #include "hepatrack/auth.h"
 
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,8 +68,17 @@ static const char *option(int argc, char **argv, int from, const char *flag, int
     return NULL;
 }
 
+/* Who made a change from the shell, for the audit log. */
+static void operator_name(char *out, size_t size)
+{
+    const struct passwd *pw = getpwuid(getuid());
+    snprintf(out, size, "operator:%s", pw ? pw->pw_name : "unknown");
+}
+
 static int run(ht_store *s, int argc, char **argv)
 {
+    char actor[96];
+    operator_name(actor, sizeof(actor));
     const char *verb = argv[1], *name = argc > 2 ? argv[2] : NULL;
     char password[1024], secret[HT_AUTH_SECRET_LEN + 1];
     int err;
@@ -88,8 +98,8 @@ static int run(ht_store *s, int argc, char **argv)
         if ((err = read_password(option(argc, argv, 3, "--password-stdin", 0) != NULL, password,
                                  sizeof(password))) < 0)
             return err;
-        err = !strcmp(verb, "add") ? ht_auth_user_add(s, name, role, password)
-                                   : ht_auth_set_password(s, name, password);
+        err = !strcmp(verb, "add") ? ht_auth_user_add(s, actor, name, role, password)
+                                   : ht_auth_set_password(s, actor, name, password);
         explicit_bzero(password, sizeof(password));
         if (err == HT_OK)
             fprintf(stderr, "hepatrack user: %s %s\n", name,
@@ -102,15 +112,15 @@ static int run(ht_store *s, int argc, char **argv)
         long d = days ? strtol(days, &end, 10) : 30;
         if (days && (!*days || *end || d < 1 || d > 365))
             return ht_error_set(HT_EINVALID, "--days must be from 1 to 365 (got '%s')", days);
-        if ((err = ht_auth_token(s, name, (int)(d * 86400), secret)) == HT_OK)
+        if ((err = ht_auth_token(s, actor, name, (int)(d * 86400), secret)) == HT_OK)
             printf("%s\n", secret);
         explicit_bzero(secret, sizeof(secret));
         return err;
     }
     if (!strcmp(verb, "revoke"))
-        return ht_auth_revoke(s, name);
+        return ht_auth_revoke(s, actor, name);
     if (!strcmp(verb, "disable"))
-        return ht_auth_disable(s, name);
+        return ht_auth_disable(s, actor, name);
     return ht_error_set(HT_EINVALID, "unknown 'user %s' (see hepatrack user --help)", verb);
 }
 

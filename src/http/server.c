@@ -804,7 +804,7 @@ static int logout(request *r, answer *a)
     int err;
     if (!s)
         return fail_last(a, HT_EDB);
-    if ((err = ht_auth_revoke(s, request_secret(r))) < 0)
+    if ((err = ht_auth_revoke(s, r->user.name, request_secret(r))) < 0)
         return fail_last(a, err);
     snprintf(a->cookie, sizeof(a->cookie),
              "ht_session=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s",
@@ -958,7 +958,7 @@ static int change_password(request *r, answer *a)
         else if (ht_auth_verify(s, r->user.name, current) < 0) {
             login_failed(r->http, r->user.name, 1);
             err = fail(a, HT_EAUTH, "current", "the current password is wrong");
-        } else if ((err = ht_auth_set_password(s, r->user.name, fresh)) < 0) {
+        } else if ((err = ht_auth_set_password(s, r->user.name, r->user.name, fresh)) < 0) {
             err = fail(a, err, "new", "%s", ht_error_last());
         }
     }
@@ -980,7 +980,7 @@ static int disable_user(request *r, answer *a)
                     r->user.role);
     if (!s)
         return fail_last(a, HT_EDB);
-    if ((err = ht_auth_disable(s, r->parts[1])) < 0)
+    if ((err = ht_auth_disable(s, r->user.name, r->parts[1])) < 0)
         return fail_last(a, err);
     ht_log(HT_LOG_INFO, "event=disable user=%s by=%s", r->parts[1],
            r->authenticated ? r->user.name : "no-auth");

@@ -80,8 +80,8 @@ static void setup(void)
     char *index = ht_ingest_index_path(dir);
     if (ht_store_open(&store, index) != HT_OK ||
         ht_ledger_import(store, measurements, strlen(measurements), "fuzz", &summary) != HT_OK ||
-        ht_auth_user_add(store, "fuzz", "radiologist", "fuzz-password") != HT_OK ||
-        ht_auth_token(store, "fuzz", 86400, token) != HT_OK)
+        ht_auth_user_add(store, "fuzz", "fuzz", "radiologist", "fuzz-password") != HT_OK ||
+        ht_auth_token(store, "fuzz", "fuzz", 86400, token) != HT_OK)
         abort();
     ht_store_free(store);
     free(index);

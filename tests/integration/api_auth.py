@@ -264,6 +264,18 @@ t.check(status == 429 and int(hdrs.get("Retry-After", "0")) > 0 and
         f"after 5 failures: 429 ({status} {body})")
 t.check(login("rad", "rad-secret-3")[0] == 200, "other users are not braked")
 
+# Every change to users and credentials is in the audit log, with who made it.
+audit = sqlite3.connect(os.path.join(data, "index.sqlite")).execute(
+    "SELECT user, action, detail FROM audit WHERE subject = '' ORDER BY id").fetchall()
+actions = {(a, d.split(" ")[0]) for _, a, d in audit}
+operator = [u for u, a, _ in audit if a == "user add"]
+t.check({("user add", "rad"), ("user add", "coord"), ("token issue", "coord"), ("user disable", "coord"),
+         ("user disable", "temp"), ("password change", "rad")} <= actions and
+        all(u.startswith("operator:") for u in operator) and
+        ("root", "user disable", "temp") in audit and any(a == "credential revoke" for _, a, _ in audit),
+        f"user changes audited with their actor: {audit}")
+t.check(not any(token in d or "secret" in d for _, _, d in audit), "no secret in the audit log")
+
 srv.terminate()
 t.check(srv.wait(timeout=60) == 0, "exit 0 on SIGTERM")
 log.seek(0)
