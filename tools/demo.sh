@@ -78,6 +78,19 @@ cat > "$studies/measurements.json" <<'JSON'
                   {"lesion": "NL1", "timepoint": "FU2", "state": "unequivocal", "long_axis_mm": 16}]}
 ]
 JSON
+# Each time point lists the study it was read on (found by patient and date), except S01's
+# FU2: the station proposes it, to be assigned in two clicks.
+"$build/hepatrack" --data "$data" ls studies --json > "$studies/studies.json"
+python3 - "$studies/measurements.json" "$studies/studies.json" <<'PY'
+import json, sys
+subjects, studies = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+for s in subjects:
+    for tp in s["timepoints"]:
+        if (s["subject"], tp["label"]) != ("S01", "FU2"):
+            tp["study_uids"] = [st["StudyInstanceUID"] for st in studies
+                                if st["PatientID"] == s["subject"] and st["StudyDate"] == tp["date"].replace("-", "")]
+json.dump(subjects, open(sys.argv[1], "w"), indent=1)
+PY
 "$build/hepatrack" --data "$data" measurements import "$studies/measurements.json"
 echo
 "$build/hepatrack" --data "$data" timeline S01
@@ -94,7 +107,7 @@ done
 cat <<MSG
 
 hepatrack now runs in the foreground (Ctrl-C stops it):
-  Open      http://127.0.0.1:$http_port/  (the reading station: worklist and timelines so far)
+  Open      http://127.0.0.1:$http_port/  (the reading station: worklist, reading, timelines)
   HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
             radiologist login: demo-radiologist / demo-radiologist-pw
             coordinator login: demo-coordinator / demo-coordinator-pw

@@ -17,16 +17,18 @@ const pct = (v) => (v == null ? '' : `${v > 0 ? '+' : ''}${v} %`);
 
 function table(timeline) {
   const t = el('table', { class: 'timeline', 'data-criteria': timeline.criteria });
+  const choi = timeline.criteria === 'choi';
   const head = t.createTHead().insertRow();
-  for (const h of ['Time point', 'Date', 'Read', 'Sum (mm)', 'From baseline', 'From nadir', 'Target', 'Non-target', 'New lesions', 'Overall'])
-    head.append(el('th', {}, h));
+  const names = ['Time point', 'Date', 'Read', 'Sum (mm)', 'From baseline', 'From nadir'];
+  if (choi) names.push('Mean HU', 'HU change');
+  for (const h of [...names, 'Target', 'Non-target', 'New lesions', 'Overall']) head.append(el('th', {}, h));
   const body = t.createTBody();
   for (const p of timeline.timepoints) {
     const row = body.insertRow();
     row.dataset.timepoint = p.label;
-    for (const v of [p.label, p.date, p.read_status, p.sum_mm ?? (p.mean_hu ?? ''), pct(p.change_from_baseline_pct),
-      pct(p.change_from_nadir_pct), p.target, p.non_target, p.new_lesions, p.overall])
-      row.insertCell().textContent = v ?? '';
+    const values = [p.label, p.date, p.read_status, p.sum_mm, pct(p.change_from_baseline_pct), pct(p.change_from_nadir_pct)];
+    if (choi) values.push(p.mean_hu, pct(p.change_in_hu_pct));
+    for (const v of [...values, p.target, p.non_target, p.new_lesions, p.overall]) row.insertCell().textContent = v ?? '';
   }
   return t;
 }
@@ -68,8 +70,8 @@ function chart(timeline) {
     svg.append(el('svg:text', { x: cx, y: H - B + 16, class: 'label', 'text-anchor': 'middle' }, p.label));
     svg.append(el('svg:text', { x: cx + 5, y: ySum(p.sum_mm) - 6, class: 'label' }, `${p.sum_mm} mm`));
   }
-  svg.append(el('svg:text', { x: 4, y: T, class: 'label' }, 'sum (mm)'));
-  svg.append(el('svg:text', { x: W - R - 60, y: T - 6, class: 'label' }, '% from baseline'));
+  svg.append(el('svg:text', { x: 4, y: T - 6, class: 'legend-sum' }, '● target sum (mm)'));
+  svg.append(el('svg:text', { x: W - R - 110, y: T - 6, class: 'legend-change' }, '— % from baseline'));
   return svg;
 }
 
