@@ -35,7 +35,7 @@ function describe(a) {
   if (a.perpendicular_mm != null) parts.push(`× ${a.perpendicular_mm} mm`);
   if (a.short_axis_mm != null) parts.push(`short ${a.short_axis_mm} mm`);
   if (a.mean_hu != null) parts.push(`${a.mean_hu} HU`);
-  if (a.state) parts.push(a.state.replaceAll('_', ' '));
+  if (a.state) parts.push(a.state.replaceAll('_', ' ') + (a.merged_into ? ` into ${a.merged_into}` : ''));
   return parts.join(' ');
 }
 
@@ -156,8 +156,8 @@ function render() {
       actions.append(measure);
     }
     const select = document.createElement('select');
-    select.append(new Option('state…', ''), ...STATES[lesion.role].map((s) => new Option(s.replaceAll('_', ' '), s)));
-    select.value = a?.state ?? '';
+    select.append(new Option('state…', ''), ...stateChoices(lesion));
+    select.value = a?.state === 'merged' ? `merged:${a.merged_into}` : a?.state ?? '';
     select.addEventListener('click', (e) => e.stopPropagation());
     select.addEventListener('change', () => select.value && setState(lesion.id, select.value));
     actions.append(select);
@@ -185,6 +185,13 @@ function renderWarnings(missing) {
   const targets = state.records.lesions.filter((l) => l.role === 'target');
   if (targets.length > 5) items.push(`${targets.length} targets: RECIST 1.1 selects at most 5 (2 per organ)`);
   list.replaceChildren(...items.map((t) => Object.assign(document.createElement('li'), { textContent: t })));
+}
+
+// A lesion's states; a target may merge into each other target ("merged:T2").
+function stateChoices(lesion) {
+  return STATES[lesion.role].flatMap((s) => (s !== 'merged' ? [new Option(s.replaceAll('_', ' '), s)]
+    : state.records.lesions.filter((l) => l.role === 'target' && l.id !== lesion.id)
+      .map((l) => new Option(`merged into ${l.id}`, `merged:${l.id}`))));
 }
 
 function nextLesionId(prefix) {
@@ -287,6 +294,7 @@ async function addLesion(event) {
     if (lesion.role === 'target' && !(pending?.points?.length >= 2))
       throw new Error('Measure the target first (Length or Bidirectional), then add it');
     await save({ lesions: [lesion], assessments: [assessment] }, []);
+    event.target.reset();
     state.lesion = lesion.id;
     render();
     say(`${lesion.id} added: ${describe(assessmentOf(lesion.id, state.current))}`);
@@ -297,11 +305,14 @@ async function addLesion(event) {
 
 async function setState(lesion, value) {
   const existing = assessmentOf(lesion, state.current);
+  const [name, into] = value.split(':');
+  const record = { lesion, timepoint: state.current, state: name };
+  if (into) record.merged_into = into;
   try {
     const reason = reasonFor(existing);
-    await save({ assessments: [{ lesion, timepoint: state.current, state: value }], reason },
+    await save({ assessments: [record], reason },
       [{ lesion, timepoint: state.current, previous: existing ?? null }]);
-    say(`${lesion} on ${state.current}: ${value.replaceAll('_', ' ')}`);
+    say(`${lesion} on ${state.current}: ${describe(assessmentOf(lesion, state.current))}`);
   } catch (error) {
     say(error.message, true);
     render();
@@ -353,6 +364,11 @@ async function sign() {
 export function setupReader() {
   for (const b of document.querySelectorAll('[data-tool]')) b.addEventListener('click', () => setTool(b.dataset.tool));
   $('#new-lesion').addEventListener('submit', addLesion);
+  $('#new-lesion-start').addEventListener('click', () => {
+    state.lesion = null; // the next caliper is for the lesion about to be added
+    render();
+    say('Draw the new lesion\'s caliper, then Add lesion');
+  });
   $('#sign').addEventListener('click', sign);
   $('#current-tp').addEventListener('change', (e) => { location.hash = `#/read/${enc(state.subject)}/${enc(e.target.value)}`; });
   $('#prior-tp').addEventListener('change', async (e) => {

@@ -11,20 +11,22 @@ import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } f
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const [binary, gen, modules, shots] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
   console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
   process.exit(1);
 }
-const { chromium } = createRequire(join(modules, 'x.js'))('playwright-core');
+const { chromium } = createRequire(resolve(modules, 'x.js'))('playwright-core');
 
 // The generated geometry: 512 x 512 pixels of 0.78125 mm, slices of 2.5 mm; the lesion's centre
 // lies on the centre of slice 10 (z = 23.75 mm), 80 mm right of and 20 mm in front of the middle.
 const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
 const LESION = { x: -80, y: -20, z: 23.75 };
 const BASELINE_MM = 30, FOLLOW_UP_MM = 18;
+const NODE = { x: 60, y: 20, z: 23.75 }; // a nodal target, 20 mm then 12 mm
+const NODE_BASELINE_MM = 20, NODE_FOLLOW_UP_MM = 12;
 
 let failures = 0;
 function check(ok, what) {
@@ -53,10 +55,12 @@ const toPixel = (x, y) => [(x + HALF) / PIXEL + 0.5, (y + HALF) / PIXEL + 0.5];
 const work = mkdtempSync(join(tmpdir(), 'ht-e2e-'));
 const data = join(work, 'data');
 mkdirSync(shots, { recursive: true });
-for (const [visit, date, diameter] of [['BL', '20260105', BASELINE_MM], ['FU1', '20260302', FOLLOW_UP_MM]])
+for (const [visit, date, diameter, node] of [['BL', '20260105', BASELINE_MM, NODE_BASELINE_MM],
+  ['FU1', '20260302', FOLLOW_UP_MM, NODE_FOLLOW_UP_MM]])
   run([gen, '--out', join(work, visit), '--patient-id', 'E2E-1', '--issuer', 'SITE', '--study-date', date,
     '--slices', '20', '--description', `CT ABDOMEN ${visit}`,
-    '--lesion', `${LESION.x},${LESION.y},${LESION.z},${diameter},45`]);
+    '--lesion', `${LESION.x},${LESION.y},${LESION.z},${diameter},45`,
+    '--lesion', `${NODE.x},${NODE.y},${NODE.z},${node},60`]);
 run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1')]);
 const link = join(work, 'subject.json');
 writeFileSync(link, JSON.stringify(
@@ -130,6 +134,31 @@ try {
     await clickAt(LESION.x - diameter / 2, LESION.y);
     await clickAt(LESION.x + diameter / 2, LESION.y);
   }
+  const client = (point) => page.evaluate((p) => window.hepatrack.viewports.current.toClient(p), point);
+  async function drag(from, to) {
+    await page.mouse.move(...from);
+    await page.mouse.down();
+    await page.mouse.move((from[0] + to[0]) / 2, (from[1] + to[1]) / 2, { steps: 4 });
+    await page.mouse.move(...to, { steps: 4 });
+    await page.mouse.up();
+  }
+  // Bidirectional: drag the long axis across the node, then each end of the perpendicular that
+  // appears to the node's edge, then Enter.
+  async function bidirectional(diameter) {
+    await page.click('button[data-tool="bidirectional"]');
+    await drag(await client(toPixel(NODE.x - diameter / 2, NODE.y)), await client(toPixel(NODE.x + diameter / 2, NODE.y)));
+    for (const [handle, dy] of [[2, diameter / 2], [3, -diameter / 2]]) {
+      const at = await page.evaluate((h) => window.hepatrack.viewports.current.pending.points[h], handle);
+      const edge = at[1] > toPixel(NODE.x, NODE.y)[1] ? Math.abs(dy) : -Math.abs(dy);
+      await drag(await client(at), await client(toPixel(NODE.x, NODE.y + edge)));
+    }
+    await page.keyboard.press('Enter');
+  }
+  async function ellipse(radius) {
+    await page.click('button[data-tool="ellipse"]');
+    await drag(await client(toPixel(LESION.x - radius, LESION.y - radius)),
+      await client(toPixel(LESION.x + radius, LESION.y + radius)));
+  }
   await page.click('#subjects tr[data-subject="E01"] button:has-text("Read")');
   await page.waitForSelector('#reader[data-ready="FU1"]'); // the latest time point first
   await page.selectOption('#current-tp', 'BL');
@@ -144,6 +173,32 @@ try {
   check(stored && Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL && stored.tool === 'length' &&
     stored.points.length === 2 && stored.frame === 1 && stored.sop_uid,
     `baseline T1: ${stored?.long_axis_mm} mm stored for a ${BASELINE_MM} mm lesion (within ${PIXEL} mm), with its points`);
+
+  // The ellipse adds T1's density (a new version: it needs a reason).
+  await ellipse(8);
+  await page.waitForFunction(() => /needs|reason/.test(document.querySelector('#reader-status').textContent));
+  check(!(await records()).assessments.find((a) => a.lesion === 'T1').roi, 'a change without a reason is refused');
+  await page.fill('#reason', 'density for Choi');
+  await ellipse(8);
+  await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
+  check(stored && Math.abs(stored.mean_hu - 44.5) <= 1.5 && stored.roi && stored.version === 2 &&
+    Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL,
+    `the ellipse inside the 45 HU lesion: mean ${stored?.mean_hu} HU, version ${stored?.version}`);
+
+  // A nodal target measured with the bidirectional tool: long and short axes.
+  await page.click('#new-lesion-start');
+  await bidirectional(NODE_BASELINE_MM);
+  await page.fill('#new-lesion input[name=id]', 'N1');
+  await page.fill('#new-lesion input[name=site]', 'lymph node');
+  await page.fill('#new-lesion input[name=location]', 'hepatic hilum');
+  await page.check('#new-lesion input[name=nodal]');
+  await page.click('#new-lesion button[type=submit]');
+  await page.waitForSelector('#worksheet tr[data-lesion="N1"]');
+  stored = (await records()).assessments.find((a) => a.lesion === 'N1' && a.timepoint === 'BL');
+  check(stored && Math.abs(stored.long_axis_mm - NODE_BASELINE_MM) <= PIXEL &&
+    Math.abs(stored.short_axis_mm - NODE_BASELINE_MM) <= 2 * PIXEL && stored.points.length === 4,
+    `baseline N1 (bidirectional): ${stored?.long_axis_mm} × ${stored?.short_axis_mm} mm for ${NODE_BASELINE_MM} mm`);
   await page.click('#sign');
   await page.waitForFunction(() => document.querySelector('#sign').textContent === 'BL signed');
   await shot('2-baseline-measured');
@@ -171,13 +226,20 @@ try {
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
   check(stored && Math.abs(stored.long_axis_mm - FOLLOW_UP_MM) <= PIXEL,
     `follow-up T1: ${stored?.long_axis_mm} mm stored for ${FOLLOW_UP_MM} mm`);
+  await page.click('#worksheet tr[data-lesion="N1"] button:has-text("Measure")');
+  await page.waitForFunction(() => document.querySelector('button[data-tool="bidirectional"]').classList.contains('on'));
+  await bidirectional(NODE_FOLLOW_UP_MM);
+  await page.waitForFunction(() => /short/.test(document.querySelector('#worksheet tr[data-lesion="N1"] td:nth-child(4)').textContent));
+  stored = (await records()).assessments.find((a) => a.lesion === 'N1' && a.timepoint === 'FU1');
+  check(stored && Math.abs(stored.short_axis_mm - NODE_FOLLOW_UP_MM) <= 2 * PIXEL,
+    `follow-up N1: short axis ${stored?.short_axis_mm} mm for ${NODE_FOLLOW_UP_MM} mm`);
   await page.keyboard.press('3'); // the liver window, applied in the browser
   await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('W 150 L 90'));
   await page.click('#sign');
   await page.waitForFunction(() => document.querySelector('#sign').textContent === 'FU1 signed');
   await shot('3-follow-up-measured');
 
-  // The timeline page: 30 -> 18 mm is -40 %, a partial response.
+  // The timeline page: 30 + 20 -> 18 + 12 mm is -40 %, a partial response.
   await page.click('#reader-timeline');
   await page.waitForSelector('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"]');
   const fu1 = await page.$$eval('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"] td', (tds) => tds.map((t) => t.textContent));
