@@ -16,11 +16,13 @@ static _Thread_local char last_message[MESSAGE_MAX];
 
 int ht_error_set(int code, const char *fmt, ...)
 {
+    char text[MESSAGE_MAX]; /* the arguments may include ht_error_last() itself */
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(last_message, sizeof(last_message), fmt, ap);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    memcpy(last_message, text, sizeof(text));
     last_code = code;
     return code;
 }

@@ -1195,8 +1195,9 @@ static int read_pem(const char *path, const char *what, char **out)
 {
     uint8_t *data;
     size_t len;
-    if (ht_file_read(path, 1 << 20, &data, &len) < 0)
+    if (ht_file_read(path, 1 << 20, &data, &len) < 0) {
         return ht_error_set(HT_EINVALID, "cannot read the TLS %s: %s", what, ht_error_last());
+    }
     if (!strstr((char *)data, "-----BEGIN ")) {
         ht_free(data);
         return ht_error_set(HT_EINVALID, "the TLS %s '%s' is not PEM", what, path);
@@ -1231,19 +1232,24 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     h->no_auth = config->no_auth;
     h->tls = tls;
-    if (tls && ((err = read_pem(config->tls_cert, "certificate", &h->tls_cert)) < 0 ||
-                (err = read_pem(config->tls_key, "key", &h->tls_key)) < 0)) {
-        ht_http_stop(h);
-        return err;
-    }
+    /* What ht_http_stop undoes comes first: it must never delete a key it did not create. */
     pthread_mutex_init(&h->failures_lock, NULL);
+    if (pthread_key_create(&h->store_key, store_close) != 0) {
+        pthread_mutex_destroy(&h->failures_lock);
+        free(h);
+        return ht_error_set(HT_ENOMEM, "no thread-specific key left for the HTTP server");
+    }
     h->data_dir = ht_strdup(config->data_dir);
     h->index_path = ht_ingest_index_path(config->data_dir);
-    pthread_key_create(&h->store_key, store_close);
-    if (!h->data_dir || !h->index_path ||
-        (err = ht_archive_open(&h->archive, config->data_dir)) < 0) {
+    if (!h->data_dir || !h->index_path) {
         ht_http_stop(h);
-        return h->data_dir ? ht_error_code() : HT_ENOMEM;
+        return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
+    }
+    if ((err = ht_archive_open(&h->archive, config->data_dir)) < 0 ||
+        (tls && ((err = read_pem(config->tls_cert, "certificate", &h->tls_cert)) < 0 ||
+                 (err = read_pem(config->tls_key, "key", &h->tls_key)) < 0))) {
+        ht_http_stop(h);
+        return err;
     }
     struct MHD_OptionItem tls_options[] = {{MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
                                            {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},

@@ -69,6 +69,18 @@ static void message_is_truncated_not_overflowed(void **state)
     assert_int_equal(strlen(ht_error_last()), 1023);
 }
 
+/* A new message may quote the last one: "context: " + ht_error_last(), as callers write it. */
+static void message_may_quote_the_last_one(void **state)
+{
+    (void)state;
+    ht_error_set(HT_ENOTFOUND, "cannot read '/tmp/missing.pem': No such file or directory");
+    ht_error_set(HT_EINVALID, "cannot read the TLS key: %s", ht_error_last());
+    assert_string_equal(ht_error_last(),
+                        "cannot read the TLS key: cannot read '/tmp/missing.pem': No such file or "
+                        "directory");
+    assert_int_equal(ht_error_code(), HT_EINVALID);
+}
+
 static void strset_adds_once_and_grows(void **state)
 {
     char key[32];
@@ -134,6 +146,7 @@ int main(void)
         cmocka_unit_test(error_table_maps_http_and_dimse),
         cmocka_unit_test(errno_maps_to_codes),
         cmocka_unit_test(message_is_truncated_not_overflowed),
+        cmocka_unit_test(message_may_quote_the_last_one),
         cmocka_unit_test(strset_adds_once_and_grows),
         cmocka_unit_test(file_read_refuses_over_limit_and_missing),
         cmocka_unit_test(log_level_parses),
