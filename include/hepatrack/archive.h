@@ -57,15 +57,18 @@ int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *d
 
 /*
  * The same in steps, for callers that store many files at once (ingest): stage each file (its
- * data fsync'd under a temporary name), publish them (rename), then make all the renames
- * durable with one ht_archive_sync_folders, which fsyncs each folder once for the batch.
+ * data written out to the device under a temporary name), publish them (rename), then make
+ * everything durable with one ht_archive_sync for the batch. A published file is whole
+ * whenever its name survives a crash: its data reached the device before the rename, and the
+ * journal commit that makes a rename durable flushes the device first.
  */
 
 /** Size of the buffer ht_archive_stage writes its temporary path into. */
 #define HT_ARCHIVE_TMP_PATH_MAX (HT_ARCHIVE_PATH_MAX + 48)
 
 /**
- * Write `len` bytes to a new temporary file beside `rel_path` and fsync it.
+ * Write `len` bytes to a new temporary file beside `rel_path` and write them out to the device
+ * (durable with the next ht_archive_sync).
  * @param[out] tmp_path  the temporary file's relative path (HT_ARCHIVE_TMP_PATH_MAX bytes).
  * @return HT_OK, HT_ENOSPC, HT_EPERM, HT_EIO; on error nothing is left behind.
  */
@@ -82,14 +85,22 @@ int ht_archive_stage(
 void ht_archive_temp_path(
     ht_archive *archive, const char *rel_path, char *tmp_rel, char *tmp_abs, size_t abs_size);
 
-/** fsync a file someone else wrote at a temporary path, so that it can be published. */
+/** Start writing a received temporary file out to the device, without waiting: the device
+ * works while the file is parsed and hashed, and ht_archive_adopt then waits less. */
+int ht_archive_begin_write_out(ht_archive *archive, const char *tmp_rel);
+
+/** Write out a file someone else wrote at a temporary path, so that it can be published. */
 int ht_archive_adopt(ht_archive *archive, const char *tmp_rel);
 
 /** Rename a staged file to its final path (replacing any file there). */
 int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path);
 
-/** fsync the folders of `n` archive paths, each distinct folder once. */
-int ht_archive_sync_folders(ht_archive *archive, const char *const *rel_paths, size_t n);
+/**
+ * Make everything written under the data directory durable: staged data, renames, and the
+ * index's WAL when it lives there (one syncfs: one journal commit and device flush).
+ * @return HT_OK; HT_EIO (a write-back error since the last call, which Linux reports).
+ */
+int ht_archive_sync(ht_archive *archive);
 
 /** Remove a file (and fsync its folder). HT_ENOTFOUND if it is not there. */
 int ht_archive_remove(ht_archive *archive, const char *rel_path);

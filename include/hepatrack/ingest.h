@@ -88,6 +88,24 @@ int ht_ingest_mark_stable(ht_ingest *ingest,
                           int (*cb)(void *payload, const char *study_uid),
                           void *payload);
 
+/**
+ * Whether an indexed file is there, of its recorded size and dataset checksum.
+ * @return HT_OK; HT_ENOTFOUND or HT_EIO (missing, unreadable); HT_ECONFLICT (altered), with
+ *         a message saying what differs.
+ */
+int ht_ingest_verify(ht_ingest *ingest, const ht_file_entry *entry);
+
+/**
+ * Verify the rows of the newest batch, the only one that can be short of durable after the
+ * machine stopped (power loss before its sync returned), and remove each whose file is missing
+ * or not what the row says, with its file: none of them was acknowledged. report (may be NULL)
+ * is told each. Call before ingesting, as recovery does.
+ * @return the number removed (>= 0), or HT_EDB, HT_EIO, HT_ENOMEM.
+ */
+int ht_ingest_confirm_last_batch(ht_ingest *ingest,
+                                 int (*report)(void *payload, const char *sop_uid, const char *why),
+                                 void *payload);
+
 /** The index and archive behind an ingest (borrowed; do not use while ingesting). */
 ht_store *ht_ingest_store(ht_ingest *ingest);
 ht_archive *ht_ingest_archive(ht_ingest *ingest);

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 5
+#define HT_STORE_SCHEMA_VERSION 6
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -70,6 +70,7 @@ typedef struct ht_instance_record {
     uint64_t size;           /* bytes of the whole file */
     uint64_t dataset_offset; /* where the dataset begins in the file */
     const char *sha256;      /* of the dataset bytes (after the File Meta) */
+    int64_t batch;           /* the ingest batch that commits it (0: none) */
     const char *received_at; /* ISO 8601 UTC */
     const char *source;      /* "import:<path>" or "dicom:<AE>@<host>" */
 } ht_instance_record;
@@ -165,6 +166,20 @@ typedef int (*ht_file_cb)(void *payload, const ht_file_entry *entry);
 
 /** Visit every indexed instance's file entry, ordered by archive path. */
 int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
+
+/** The newest ingest batch (0 when no row has one). @return HT_OK, HT_EDB. */
+int ht_store_last_batch(ht_store *store, int64_t *batch);
+
+/** The files of one ingest batch, as ht_store_each_file reports them. */
+int ht_store_each_file_of_batch(ht_store *store, int64_t batch, ht_file_cb cb, void *payload);
+
+/**
+ * Commits on this connection stop waiting for their own fsync (SQLite synchronous=NORMAL in
+ * WAL mode: never corrupt, but the last commits may be lost with the machine). For a caller
+ * that makes them durable itself, with ht_archive_sync after each commit, as ingest does.
+ * @return HT_OK, HT_EDB.
+ */
+int ht_store_defer_sync(ht_store *store);
 
 /**
  * Mark stable every study whose last instance arrived before `before` (ISO 8601 UTC) and that

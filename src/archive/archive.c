@@ -131,6 +131,15 @@ static int fsync_parent(ht_archive *a, const char *rel_path)
     return err;
 }
 
+/* Write a file's data out to the device and wait, without a journal commit or a cache flush:
+ * the next flush (ht_archive_sync) makes it durable, and no rename of it can become durable
+ * before its data, since every journal commit flushes the device first. */
+static int write_out(int fd)
+{
+    return sync_file_range(
+        fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+}
+
 static int stage(ht_archive *archive,
                  const char *rel_path,
                  const uint8_t *data,
@@ -153,8 +162,8 @@ static int stage(ht_archive *archive,
         err = errno_error("cannot write", tmp);
         goto fail;
     }
-    if (durable && fdatasync(fd) != 0) {
-        err = errno_error("cannot fsync", tmp);
+    if (durable ? fdatasync(fd) != 0 : write_out(fd) != 0) {
+        err = errno_error(durable ? "cannot fsync" : "cannot write out", tmp);
         goto fail;
     }
     if (close(fd) != 0) {
@@ -186,14 +195,26 @@ void ht_archive_temp_path(
     snprintf(tmp_abs, abs_size, "%s/%s", archive->data_dir, tmp_rel);
 }
 
+int ht_archive_begin_write_out(ht_archive *archive, const char *tmp_rel)
+{
+    int fd = openat(archive->data_fd, tmp_rel, O_RDONLY | O_CLOEXEC);
+    int err = HT_OK;
+    if (fd < 0)
+        return errno_error("cannot open", tmp_rel);
+    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
+        err = errno_error("cannot start writing out", tmp_rel);
+    close(fd);
+    return err;
+}
+
 int ht_archive_adopt(ht_archive *archive, const char *tmp_rel)
 {
     int fd = openat(archive->data_fd, tmp_rel, O_RDONLY | O_CLOEXEC);
     int err = HT_OK;
     if (fd < 0)
         return errno_error("cannot open", tmp_rel);
-    if (fdatasync(fd) != 0)
-        err = errno_error("cannot fsync", tmp_rel);
+    if (write_out(fd) != 0)
+        err = errno_error("cannot write out", tmp_rel);
     close(fd);
     return err;
 }
@@ -205,21 +226,10 @@ int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *re
     return HT_OK;
 }
 
-int ht_archive_sync_folders(ht_archive *archive, const char *const *rel_paths, size_t n)
+int ht_archive_sync(ht_archive *archive)
 {
-    uint8_t done[FANOUT / 8] = {0}; /* each of the 256 folders once */
-    int err;
-
-    for (size_t i = 0; i < n; i++) {
-        unsigned folder = 0;
-        if (sscanf(rel_paths[i], "instances/%2x/", &folder) == 1 && folder < FANOUT) {
-            if (done[folder / 8] & (1u << (folder % 8)))
-                continue;
-            done[folder / 8] |= (uint8_t)(1u << (folder % 8));
-        }
-        if ((err = fsync_parent(archive, rel_paths[i])) < 0)
-            return err;
-    }
+    if (syncfs(archive->data_fd) != 0)
+        return errno_error("cannot sync the file system of", archive->data_dir);
     return HT_OK;
 }
 

@@ -53,31 +53,16 @@ problem(check_state *st, const char *kind, const char *path, const char *detail,
 static int check_row(void *payload, const ht_file_entry *e)
 {
     check_state *st = payload;
-    ht_archive *archive = ht_ingest_archive(st->ingest);
-    char sha[HT_SHA256_HEX_SIZE];
-    uint8_t *data = NULL;
-    size_t len = 0;
 
     st->rows++;
     if (ht_strset_add(st->indexed, e->archive_path) < 0)
         return HT_ENOMEM;
     if (!st->verify)
         return 0;
-    if (ht_archive_read(archive, e->archive_path, &data, &len) < 0) {
-        problem(st, "missing", e->archive_path, ht_error_last(), 0);
-        return 0;
-    }
-    if (len != e->size || e->dataset_offset > len) {
-        char detail[128];
-        snprintf(detail, sizeof(detail), "file has %zu bytes, the index says %llu", len,
-                 (unsigned long long)e->size);
-        problem(st, "corrupt", e->archive_path, detail, 0);
-    } else {
-        ht_sha256_hex(data + e->dataset_offset, len - e->dataset_offset, sha);
-        if (strcmp(sha, e->sha256) != 0)
-            problem(st, "corrupt", e->archive_path, "dataset checksum differs from the index", 0);
-    }
-    free(data);
+    int err = ht_ingest_verify(st->ingest, e);
+    if (err < 0)
+        problem(st, err == HT_ECONFLICT ? "corrupt" : "missing", e->archive_path, ht_error_last(),
+                0);
     return 0;
 }
 
@@ -127,6 +112,26 @@ static int check_file(void *payload, const char *rel, int is_temporary)
     return 0;
 }
 
+/* A row of the last batch that a stop of the machine left without its file: never
+ * acknowledged, so --repair removes it. */
+static int report_unconfirmed(void *payload, const char *sop_uid, const char *why)
+{
+    char detail[700];
+    snprintf(detail, sizeof(detail), "%s: never acknowledged (its batch was not durable); removed",
+             why);
+    problem(payload, "unconfirmed", sop_uid, detail, 1);
+    return 0;
+}
+
+static int log_unconfirmed(void *payload, const char *sop_uid, const char *why)
+{
+    (void)payload;
+    ht_log(HT_LOG_WARN,
+           "event=recovery kind=unconfirmed sop=%s detail=\"%s: never acknowledged, removed\"",
+           sop_uid, why);
+    return 0;
+}
+
 int cli_recover(ht_ingest *ingest)
 {
     check_state st = {0};
@@ -138,7 +143,9 @@ int cli_recover(ht_ingest *ingest)
     st.repair = 1;
     st.indexed = ht_strset_new();
     st.problems = json_array();
-    err = st.indexed ? ht_store_each_file(ht_ingest_store(ingest), check_row, &st) : HT_ENOMEM;
+    err = ht_ingest_confirm_last_batch(ingest, log_unconfirmed, NULL);
+    if (err >= 0)
+        err = st.indexed ? ht_store_each_file(ht_ingest_store(ingest), check_row, &st) : HT_ENOMEM;
     if (err == HT_OK)
         err = ht_archive_walk(ht_ingest_archive(ingest), check_file, &st);
     json_array_foreach(st.problems, i, p)
@@ -184,7 +191,10 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
     }
     st.indexed = ht_strset_new();
     st.problems = json_array();
-    err = st.indexed ? ht_store_each_file(ht_ingest_store(st.ingest), check_row, &st) : HT_ENOMEM;
+    err = st.repair ? ht_ingest_confirm_last_batch(st.ingest, report_unconfirmed, &st) : HT_OK;
+    if (err >= 0)
+        err =
+            st.indexed ? ht_store_each_file(ht_ingest_store(st.ingest), check_row, &st) : HT_ENOMEM;
     if (err == HT_OK)
         err = ht_archive_walk(ht_ingest_archive(st.ingest), check_file, &st);
     if (err < 0) {

@@ -310,6 +310,15 @@ static int default_jobs(void)
     return (int)(jobs > 16 ? 16 : jobs);
 }
 
+/* The last batch of an earlier run that the machine's stop left short: never reported as
+ * imported, so its rows go; importing the files again brings them back. */
+static int warn_unconfirmed(void *payload, const char *sop_uid, const char *why)
+{
+    (void)payload;
+    cli_error("import", "instance %s of an interrupted earlier import removed: %s", sop_uid, why);
+    return 0;
+}
+
 int cmd_import(const cli_context *ctx, int argc, char **argv)
 {
     static const struct option options[] = {
@@ -348,11 +357,14 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
         cli_error("import", "out of memory");
         return CLI_FATAL;
     }
-    if ((err = ht_ingest_open(&job.ingest, ctx->data_dir)) < 0) {
+    if ((err = ht_ingest_open(&job.ingest, ctx->data_dir)) < 0 ||
+        (err = ht_ingest_confirm_last_batch(job.ingest, warn_unconfirmed, NULL)) < 0) {
         cli_error("import", "cannot open data directory '%s': %s", ctx->data_dir, ht_error_last());
+        ht_ingest_free(job.ingest);
         ht_strset_free(job.seen);
         return CLI_FATAL;
     }
+    err = HT_OK;
     for (int i = optind; i < argc && err == HT_OK; i++)
         err = collect(&job, argv[i], 0);
     if (err < 0)

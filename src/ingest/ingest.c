@@ -2,11 +2,12 @@
  * One instance in: parse → validate → claim its SOP Instance UID → stage its file → queue its
  * index row → wait for the committer.
  *
- * Each caller stages its file (written and fsync'd under a temporary name, in parallel with
- * the others). The committer thread takes the queued rows as one batch, renames the staged
- * files into place, fsyncs their folders once each, and inserts and commits all rows in one
- * transaction. Only then are the waiting callers told, so an acknowledgement always follows
- * durability of both file and row, while the folder and index flushes are shared by the batch.
+ * Each caller stages its file (written out to the device under a temporary name, in parallel
+ * with the others). The committer thread takes the queued rows as one batch, renames the
+ * staged files into place, inserts and commits all rows in one transaction, and makes files,
+ * renames and rows durable with one sync of the file system (a single journal commit and
+ * device flush for the batch). Only then are the waiting callers told, so an acknowledgement
+ * always follows durability of both file and row.
  * A batch grows for up to BATCH_WAIT_NS while other threads are still staging files.
  *
  * Lookups (is this UID indexed?) use their own connection, under the lock; the committer has
@@ -56,7 +57,8 @@ struct ht_ingest {
     pthread_cond_t work;  /* something was queued, or a writer finished staging */
     pthread_cond_t done;  /* a batch was resolved (claims released) */
     int stopping;
-    int staging; /* callers between claim and queue */
+    int staging;        /* callers between claim and queue */
+    int64_t last_batch; /* the committer's: the number of the newest batch */
     pending *head, **tail;
     size_t queued;
     char (*claims)[65];
@@ -124,33 +126,42 @@ static void deadline_after(struct timespec *ts, long ns)
     }
 }
 
-/* Publish the batch's staged files, make the renames durable, index them; on any error
- * nothing of the batch stays. No lock held. */
+/* Take back a committed batch whose sync failed: its rows go (they were never acknowledged),
+ * and commit_batch's caller removes its files. */
+static void uncommit(ht_ingest *in, pending *batch)
+{
+    if (ht_store_begin(in->writer) < 0)
+        return;
+    for (pending *p = batch; p; p = p->next)
+        if (!p->is_conflict && ht_store_delete_instance(in->writer, p->uid) < 0) {
+            ht_store_rollback(in->writer);
+            return;
+        }
+    if (ht_store_commit(in->writer) < 0)
+        ht_store_rollback(in->writer);
+}
+
+/* Publish the batch's staged files, index them in one transaction, and make both durable with
+ * one sync of the file system; on any error nothing of the batch stays. The batch's number
+ * goes with its rows: until the next batch commits, only this one can be short of durable when
+ * the machine stops (ht_ingest_confirm_last_batch). No lock held. */
 static int commit_batch(ht_ingest *in, pending *batch)
 {
-    const char **published = NULL;
-    size_t n = 0, cap = 0;
-    int err = HT_OK;
+    int64_t number = ++in->last_batch;
+    int err = HT_OK, committed = 0;
     pending *p;
 
-    for (p = batch; p; p = p->next)
-        cap++;
-    if (!(published = malloc(cap * sizeof(*published)))) {
-        err = ht_error_set(HT_ENOMEM, "out of memory committing a batch");
-        goto fail;
-    }
     for (p = batch; p; p = p->next) {
         if (p->is_conflict)
             continue;
         if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
             goto fail;
         p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
-        published[n++] = p->rec.archive_path;
     }
-    if ((err = ht_archive_sync_folders(in->archive, published, n)) < 0 ||
-        (err = ht_store_begin(in->writer)) < 0)
+    if ((err = ht_store_begin(in->writer)) < 0)
         goto fail;
     for (p = batch; p; p = p->next) {
+        p->rec.batch = number;
         err = p->is_conflict
                   ? ht_store_add_conflict(in->writer, p->uid, p->stored_sha, p->received_sha,
                                           p->received_size, p->rec.source, p->rec.received_at)
@@ -164,10 +175,17 @@ static int commit_batch(ht_ingest *in, pending *batch)
         ht_store_rollback(in->writer);
         goto fail;
     }
-    free(published);
+    committed = 1;
+    if ((err = ht_archive_sync(in->archive)) < 0)
+        goto fail;
     return HT_OK;
 fail:
-    free(published);
+    if (committed) {
+        char message[512];
+        snprintf(message, sizeof(message), "%s", ht_error_last());
+        uncommit(in, batch);
+        ht_error_set(err, "%s", message);
+    }
     for (p = batch; p; p = p->next) {
         if (p->is_conflict)
             continue;
@@ -267,6 +285,9 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
             err = ht_error_wrap("data directory '%s' is not writable: ", data_dir);
         goto fail;
     }
+    if ((err = ht_store_defer_sync(in->writer)) < 0 ||
+        (err = ht_store_last_batch(in->writer, &in->last_batch)) < 0)
+        goto fail;
     if (pthread_create(&in->committer, NULL, committer_main, in) != 0) {
         err = ht_error_set(HT_ENOMEM, "cannot start the committer thread");
         goto fail;
@@ -543,6 +564,75 @@ done:
     return err;
 }
 
+int ht_ingest_verify(ht_ingest *in, const ht_file_entry *e)
+{
+    char sha[HT_SHA256_HEX_SIZE];
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int err;
+
+    if ((err = ht_archive_read(in->archive, e->archive_path, &data, &len)) < 0)
+        return err;
+    if (len != e->size || e->dataset_offset > len) {
+        ht_free(data);
+        return ht_error_set(HT_ECONFLICT, "file has %zu bytes, the index says %llu", len,
+                            (unsigned long long)e->size);
+    }
+    ht_sha256_hex(data + e->dataset_offset, len - e->dataset_offset, sha);
+    ht_free(data);
+    if (strcmp(sha, e->sha256) != 0)
+        return ht_error_set(HT_ECONFLICT, "dataset checksum differs from the index");
+    return HT_OK;
+}
+
+typedef struct unconfirmed {
+    ht_ingest *in;
+    char (*uids)[HT_ARCHIVE_PATH_MAX];
+    size_t n, cap;
+    int (*report)(void *payload, const char *sop_uid, const char *why);
+    void *payload;
+} unconfirmed;
+
+static int check_unconfirmed(void *payload, const ht_file_entry *e)
+{
+    unconfirmed *u = payload;
+    if (ht_ingest_verify(u->in, e) == HT_OK)
+        return 0;
+    if (u->n == u->cap) {
+        size_t cap = u->cap ? u->cap * 2 : 16;
+        void *grown = realloc(u->uids, cap * sizeof(*u->uids));
+        if (!grown)
+            return ht_error_set(HT_ENOMEM, "out of memory checking the last batch");
+        u->uids = grown;
+        u->cap = cap;
+    }
+    snprintf(u->uids[u->n++], sizeof(u->uids[0]), "%s", e->sop_instance_uid);
+    if (u->report)
+        u->report(u->payload, e->sop_instance_uid, ht_error_last());
+    ht_archive_remove(u->in->archive, e->archive_path);
+    return 0;
+}
+
+int ht_ingest_confirm_last_batch(ht_ingest *in,
+                                 int (*report)(void *payload, const char *sop_uid, const char *why),
+                                 void *payload)
+{
+    unconfirmed u = {in, NULL, 0, 0, report, payload};
+    int err = ht_store_each_file_of_batch(in->writer, in->last_batch, check_unconfirmed, &u);
+    if (err == HT_OK && u.n > 0 && (err = ht_store_begin(in->writer)) == HT_OK) {
+        for (size_t i = 0; i < u.n && err == HT_OK; i++)
+            err = ht_store_delete_instance(in->writer, u.uids[i]);
+        if (err == HT_OK)
+            err = ht_store_commit(in->writer);
+        if (err < 0)
+            ht_store_rollback(in->writer);
+    }
+    if (err == HT_OK && u.n > 0)
+        err = ht_archive_sync(in->archive);
+    free(u.uids);
+    return err < 0 ? err : (int)u.n;
+}
+
 int ht_ingest_mark_stable(ht_ingest *in,
                           int seconds,
                           int (*cb)(void *payload, const char *study_uid),
@@ -573,7 +663,9 @@ int ht_ingest_received(ht_ingest *in,
     uint8_t *data = NULL;
     size_t len = 0;
     expected ex = {sop_class_uid, sop_instance_uid};
-    int err = ht_archive_read(in->archive, tmp_rel, &data, &len);
+    int err = ht_archive_begin_write_out(in->archive, tmp_rel);
+    if (err == HT_OK)
+        err = ht_archive_read(in->archive, tmp_rel, &data, &len);
     if (err < 0) {
         memset(result, 0, sizeof(*result));
         ht_archive_remove(in->archive, tmp_rel);

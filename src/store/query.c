@@ -205,17 +205,19 @@ int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb
     return ht_error_set(HT_ENOTFOUND, "no study, series or instance has UID '%s'", uid);
 }
 
-int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
+/* batch < 0: every file */
+static int each_file(ht_store *s, int64_t batch, ht_file_cb cb, void *payload)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db,
                                 "SELECT sop_uid, archive_path, sha256, size, dataset_offset"
-                                " FROM instances ORDER BY archive_path",
+                                " FROM instances WHERE ?1 < 0 OR batch = ?1 ORDER BY archive_path",
                                 -1, &st, NULL);
     int result = HT_OK;
 
     if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "listing files");
+    sqlite3_bind_int64(st, 1, batch);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ht_file_entry e = {
             (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
@@ -228,6 +230,29 @@ int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
         result = ht_store__db_error(s->db, rc, "listing files");
     sqlite3_finalize(st);
     return result;
+}
+
+int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
+{
+    return each_file(s, -1, cb, payload);
+}
+
+int ht_store_each_file_of_batch(ht_store *s, int64_t batch, ht_file_cb cb, void *payload)
+{
+    return each_file(s, batch, cb, payload);
+}
+
+int ht_store_last_batch(ht_store *s, int64_t *batch)
+{
+    sqlite3_stmt *st;
+    int rc =
+        sqlite3_prepare_v2(s->db, "SELECT coalesce(max(batch), 0) FROM instances", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "finding the last batch");
+    rc = sqlite3_step(st);
+    *batch = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "finding the last batch");
 }
 
 int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)

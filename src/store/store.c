@@ -91,9 +91,9 @@ static const char *const SQL_INSERT_INSTANCE =
     "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
     "  instance_number, image_position, image_orientation, rows, columns, "
     "  frames, archive_path, size, dataset_offset, sha256, received_at, "
-    "  source) "
+    "  source, batch) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    "  ?15, ?16)";
+    "  ?15, ?16, ?17)";
 static const char *const SQL_INSERT_CONFLICT =
     "INSERT INTO conflicts (sop_uid, stored_sha256, received_sha256, "
     "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -291,12 +291,20 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     bind_text(st, 14, r->sha256);
     bind_text(st, 15, r->received_at);
     bind_text(st, 16, r->source);
+    if (r->batch > 0)
+        sqlite3_bind_int64(st, 17, r->batch);
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return ht_store__db_error(s->db, rc, "adding an instance");
     return HT_OK;
+}
+
+int ht_store_defer_sync(ht_store *s)
+{
+    int rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
 }
 
 int ht_store_find_instance(ht_store *s, const char *sop_instance_uid, char *sha256)

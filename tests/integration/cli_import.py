@@ -143,7 +143,39 @@ with tempfile.TemporaryDirectory() as tmp:
     t.check(len(ht.json("ls", "patients")) == 3, "the orphan was indexed again")
     ht.cleanup()
 
-# 5. Usage and bad paths.
+# 5. A machine stopped before its last batch was durable: only that batch's rows can lack their
+# files, and they were never acknowledged, so the next start removes them; a row of an earlier
+# batch without its file is a real loss, reported and kept for a person.
+import sqlite3  # noqa: E402
+ht = Hepatrack(binary)
+study = os.path.join(tempfile.mkdtemp(prefix="ht-batch-"), "s")
+generate(gen, study, slices=6, patient_id="BATCH-1")
+for f in sorted(os.listdir(study)):
+    ht.run("import", os.path.join(study, f), expect=0)  # one batch per file
+db = sqlite3.connect(os.path.join(ht.data, "index.sqlite"))
+rows = db.execute("SELECT batch, sop_uid, archive_path FROM instances ORDER BY batch").fetchall()
+db.close()
+t.check([r[0] for r in rows] == list(range(1, 7)), f"each import committed its own batch: {[r[0] for r in rows]}")
+last, earlier = rows[-1], rows[1]
+with open(os.path.join(ht.data, last[2]), "r+b") as f:
+    f.truncate(1000)  # the last batch's data never reached the disk
+os.remove(os.path.join(ht.data, earlier[2]))
+empty = tempfile.mkdtemp(prefix="ht-empty-")
+p = ht.run("import", empty)  # the next run confirms the last batch first
+t.check(last[1] in p.stderr and "interrupted earlier import removed" in p.stderr and
+        "1000 bytes" in p.stderr, f"the unconfirmed instance is removed and named: {p.stderr.strip()}")
+left = {i["SOPInstanceUID"] for i in ht.json("ls", "instances")}
+t.check(len(left) == 5 and last[1] not in left and earlier[1] in left,
+        "only the last batch's row went; the earlier row stays")
+p = ht.run("import", study)
+t.check(p.returncode == 0 and ht.json("show", last[1])["SOPInstanceUID"] == last[1] and
+        ht.run("import", empty).stderr == "", "importing again brings it back, and it is confirmed")
+r = ht.json("check", expect=1)
+t.check([(q["kind"], q["path"]) for q in r["problems"]] == [("missing", earlier[2])],
+        f"an earlier batch's missing file is reported, not dropped: {r['problems']}")
+ht.cleanup()
+
+# 6. Usage and bad paths.
 ht = Hepatrack(binary)
 t.check(ht.run("import").returncode == 2, "import without paths: exit 2")
 t.check(ht.run("frobnicate").returncode == 2, "unknown command: exit 2")

@@ -101,8 +101,7 @@ static void write_read_remove_and_walk(void **state)
     assert_int_equal(c.temporary, 1);
     assert_int_equal(ht_archive_read(a, path, &data, &len), HT_ENOTFOUND);
     assert_int_equal(ht_archive_publish(a, tmp, path), HT_OK);
-    const char *published[] = {path};
-    assert_int_equal(ht_archive_sync_folders(a, published, 1), HT_OK);
+    assert_int_equal(ht_archive_sync(a), HT_OK);
     c.files = c.temporary = 0;
     assert_int_equal(ht_archive_walk(a, count_cb, &c), HT_OK);
     assert_int_equal(c.files, 2);
