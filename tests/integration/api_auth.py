@@ -9,7 +9,6 @@ usage: api_auth.py HEPATRACK
 """
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,18 +18,12 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks  # noqa: E402
+from common import Checks, free_port  # noqa: E402
 
 binary = sys.argv[1]
 t = Checks()
 work = tempfile.mkdtemp(prefix="ht-auth-")
 data = os.path.join(work, "data")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def user(*args, password=None):

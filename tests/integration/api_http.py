@@ -9,7 +9,6 @@ usage: api_http.py HEPATRACK HT-GEN-STUDY
 import hashlib
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -20,17 +19,11 @@ import urllib.request
 import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, Hepatrack, generate  # noqa: E402
+from common import Checks, Hepatrack, free_port, generate  # noqa: E402
 
 binary, gen = sys.argv[1:3]
 t = Checks()
 work = tempfile.mkdtemp(prefix="ht-http-")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get(path, headers=None):

@@ -8,7 +8,6 @@ usage: api_tls.py HEPATRACK
 import http.client
 import json
 import os
-import socket
 import ssl
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks  # noqa: E402
+from common import Checks, free_port  # noqa: E402
 
 binary = sys.argv[1]
 t = Checks()
@@ -28,12 +27,6 @@ subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-ke
                check=True, capture_output=True)
 subprocess.run([binary, "--data", data, "user", "add", "rad", "--role", "radiologist", "--password-stdin"],
                input="rad-secret-1\n", text=True, check=True, capture_output=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def serve(*args):

@@ -2,6 +2,7 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 
@@ -24,6 +25,13 @@ class Hepatrack:
 
     def cleanup(self):
         shutil.rmtree(self.data, ignore_errors=True)
+
+
+def free_port():
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def generate(gen, out, **options):

@@ -9,14 +9,13 @@ import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, Hepatrack, generate  # noqa: E402
+from common import Checks, Hepatrack, free_port, generate  # noqa: E402
 
 binary, gen, sender = sys.argv[1:4]
 if not shutil.which("storescu"):
@@ -24,12 +23,6 @@ if not shutil.which("storescu"):
     sys.exit(77)
 t = Checks()
 work = tempfile.mkdtemp(prefix="ht-scp-")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
