@@ -15,6 +15,7 @@ const STATES = {
 const state = {
   subject: null, records: null, timeline: null, current: null, prior: null,
   lesion: null, undo: [], viewports: null,
+  fragments: null, // while a split target is drawn: {sop, frame, points}
 };
 
 const byDate = (a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
@@ -34,6 +35,7 @@ function describe(a) {
   if (a.long_axis_mm != null) parts.push(`${a.long_axis_mm} mm`);
   if (a.perpendicular_mm != null) parts.push(`× ${a.perpendicular_mm} mm`);
   if (a.short_axis_mm != null) parts.push(`short ${a.short_axis_mm} mm`);
+  if (a.fragments_mm) parts.push(`split ${a.fragments_mm.join(' + ')} mm`);
   if (a.mean_hu != null) parts.push(`${a.mean_hu} HU`);
   if (a.state) parts.push(a.state.replaceAll('_', ' ') + (a.merged_into ? ` into ${a.merged_into}` : ''));
   return parts.join(' ');
@@ -51,6 +53,7 @@ function ensureViewports() {
     prior: new Viewport($('#vp-prior'), { ...common, title: 'prior' }),
     current: new Viewport($('#vp-current'), {
       ...common, title: 'current', onMeasured: measured, onDelete: removeMeasurement, onUndo: undo,
+      onConfirm: saveFragments, onCancel: stopFragments,
     }),
   };
   window.hepatrack = { viewports: state.viewports }; // for the end-to-end test and the console
@@ -155,6 +158,19 @@ function render() {
       measure.addEventListener('click', (e) => { e.stopPropagation(); chooseLesion(lesion.id, true); });
       actions.append(measure);
     }
+    if (lesion.role === 'target' && !isBaseline) {
+      const split = document.createElement('button');
+      split.textContent = 'Split';
+      split.title = 'the lesion has fragmented: draw a length per fragment, then Enter';
+      split.addEventListener('click', async (e) => {
+        e.stopPropagation();
+        await chooseLesion(lesion.id, true);
+        setTool('length');
+        state.fragments = { points: [] };
+        say(`Splitting ${lesion.id}: draw each fragment's longest diameter, then Enter (Esc cancels)`);
+      });
+      actions.append(split);
+    }
     const select = document.createElement('select');
     select.append(new Option('state…', ''), ...stateChoices(lesion));
     select.value = a?.state === 'merged' ? `merged:${a.merged_into}` : a?.state ?? '';
@@ -200,6 +216,7 @@ function nextLesionId(prefix) {
 
 // Choosing a lesion opens both viewports where it was last measured.
 async function chooseLesion(id, measure) {
+  stopFragments();
   state.lesion = id;
   render();
   const vp = ensureViewports();
@@ -246,7 +263,7 @@ function drawing(m, base) {
     a.roi = m.roi;
     delete a.mean_hu;
   } else {
-    for (const k of ['long_axis_mm', 'perpendicular_mm', 'short_axis_mm']) delete a[k];
+    for (const k of ['long_axis_mm', 'perpendicular_mm', 'short_axis_mm', 'fragments_mm']) delete a[k];
     a.tool = m.tool;
     a.points = m.points;
     if (base.sop_uid !== m.sop || (base.frame ?? 1) !== m.frame) { delete a.roi; delete a.mean_hu; }
@@ -254,8 +271,52 @@ function drawing(m, base) {
   return a;
 }
 
+// A split target's fragments are gathered on one slice, and saved together (Enter).
+function addFragment(viewport, m) {
+  const f = state.fragments;
+  if (m.tool !== 'length') throw new Error('Draw each fragment with the Length tool');
+  if (f.points.length && (f.sop !== m.sop || f.frame !== m.frame))
+    throw new Error('Draw every fragment on the same slice');
+  Object.assign(f, { sop: m.sop, frame: m.frame });
+  f.points.push(...m.points);
+  const n = f.points.length / 2;
+  viewport.annotations.push({ id: `fragment-${n}`, label: `${state.lesion} fragment ${n}`,
+    sop: m.sop, frame: m.frame, points: m.points });
+  viewport.pending = null;
+  viewport.draw();
+  say(`${n} fragment${n > 1 ? 's' : ''} of ${state.lesion}: Enter saves them${n < 2 ? ' (a split needs two)' : ''}`);
+}
+
+function stopFragments() {
+  if (!state.fragments) return;
+  state.fragments = null;
+  const vp = ensureViewports().current;
+  vp.annotations = annotationsAt(state.current);
+  vp.draw();
+  say('Split cancelled');
+}
+
+async function saveFragments() {
+  const f = state.fragments;
+  if (!f) return;
+  if (f.points.length < 4) return say('A split needs at least two fragments', true);
+  const existing = assessmentOf(state.lesion, state.current);
+  try {
+    const base = existing ? asImport(existing) : { lesion: state.lesion, timepoint: state.current };
+    const reason = reasonFor(existing);
+    state.fragments = null;
+    await save({ assessments: [drawing({ tool: 'fragments', sop: f.sop, frame: f.frame, points: f.points }, base)], reason },
+      [{ lesion: state.lesion, timepoint: state.current, previous: existing ?? null }]);
+    say(`${state.lesion} on ${state.current}: split, ${describe(assessmentOf(state.lesion, state.current))}`);
+  } catch (error) {
+    state.fragments = f;
+    say(error.message, true);
+  }
+}
+
 async function measured(viewport, m) {
   try {
+    if (state.fragments) return addFragment(viewport, m);
     if (!state.current) throw new Error('No time point to record on');
     if (!state.lesion) {
       say('Now name the lesion you measured (Add lesion), or choose one in the worksheet');

@@ -93,10 +93,10 @@ export function lengthMm(spacing, a, b) {
 }
 
 export class Viewport {
-  constructor(element, { title = '', onMeasured, onDelete, onUndo, onScroll, onSeries } = {}) {
+  constructor(element, { title = '', ...callbacks } = {}) {
     this.element = element;
     this.title = title;
-    this.callbacks = { onMeasured, onDelete, onUndo, onScroll, onSeries };
+    this.callbacks = callbacks; // onMeasured, onDelete, onUndo, onConfirm, onCancel, onScroll, onSeries
     this.canvas = document.createElement('canvas');
     this.overlay = document.createElement('div');
     this.overlay.className = 'overlay';
@@ -528,9 +528,11 @@ export class Viewport {
     }
   }
 
-  // A bidirectional caliper is complete when its perpendicular is placed (Enter).
+  // Enter: a bidirectional caliper is complete once its perpendicular is placed; otherwise
+  // the reader's page decides (it saves the fragments of a split target).
   confirm() {
     if (this.pending?.tool === 'bidirectional' && this.pending.complete) this.complete();
+    else this.callbacks.onConfirm?.(this);
   }
 
   complete() {
@@ -555,7 +557,7 @@ export class Viewport {
     else if (k === 'i') { this.inverted = !this.inverted; this.paint(); this.draw(); }
     else if (k === ' ') { this.resetView(); this.paint(); this.draw(); }
     else if (k >= '1' && k <= '5') this.preset(Number(k) - 1);
-    else if (k === 'Escape') this.cancel();
+    else if (k === 'Escape') { this.cancel(); this.callbacks.onCancel?.(this); }
     else if (k === 'Enter') this.confirm();
     else if (k === 'Backspace' || k === 'Delete') {
       if (this.pending) this.cancel();

@@ -61,9 +61,10 @@ int ht_measure_ellipse(
 
 /**
  * Complete a measurement-import document (docs/measurements.md: one subject or an array)
- * whose assessments carry a "tool" ("length" or "bidirectional") with "sop_uid", "frame" and
- * "points", or a "roi" (an ellipse's box): the lengths (long_axis_mm, perpendicular_mm, or
- * short_axis_mm for a nodal lesion) and mean_hu are computed from the instance's Pixel Spacing
+ * whose assessments carry a "tool" ("length", "bidirectional" or "fragments") with "sop_uid",
+ * "frame" and "points", or a "roi" (an ellipse's box): the lengths (long_axis_mm,
+ * perpendicular_mm, or short_axis_mm for a nodal lesion; fragments_mm, a length per pair of
+ * points, for a split target) and mean_hu are computed from the instance's Pixel Spacing
  * and stored pixels and written into the document. Assessments without a tool or roi pass
  * through unchanged. Whether a lesion is nodal comes from the document, else from the ledger.
  * @param[out] out  the completed document (malloc'ed JSON text); NULL on error, and NULL when

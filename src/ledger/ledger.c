@@ -412,8 +412,9 @@ static int parse_drawing(const where *w, const json_t *in, json_t *body)
     int err;
     if ((err = get_string(w, in, "tool", 0, &tool)) < 0)
         return err;
-    if (tool && strcmp(tool, "length") && strcmp(tool, "bidirectional"))
-        return fail(w, "tool must be length or bidirectional (got '%s')", tool);
+    if (tool && strcmp(tool, "length") && strcmp(tool, "bidirectional") &&
+        strcmp(tool, "fragments"))
+        return fail(w, "tool must be length, bidirectional or fragments (got '%s')", tool);
     if (tool)
         json_object_set_new(body, "tool", json_string(tool));
     if (roi && !json_is_null(roi)) {

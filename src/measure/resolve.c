@@ -119,6 +119,47 @@ set_computed(const where *w, json_t *a, const char *field, double value, const c
     return HT_OK;
 }
 
+/* Two arrays of the same numbers to 0.1 (1 and 1.0 alike: a record sent back as read). */
+static int same_numbers(const json_t *a, const json_t *b)
+{
+    size_t n = json_array_size(a);
+    if (!json_is_array(a) || n != json_array_size(b))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!json_is_number(json_array_get(a, i)) ||
+            fabs(json_number_value(json_array_get(a, i)) -
+                 json_number_value(json_array_get(b, i))) >= 0.05)
+            return 0;
+    return 1;
+}
+
+/* A split target: a length per fragment, from consecutive pairs of points. */
+static int apply_fragments(const where *w, json_t *a, const drawn_on *d)
+{
+    const json_t *points = json_object_get(a, "points"),
+                 *given = json_object_get(a, "fragments_mm");
+    size_t n = json_array_size(points);
+    ht_point p[64];
+    int err;
+    if (!json_is_array(points) || n < 4 || n > 64 || n % 2)
+        return fail(w, HT_EINVALID,
+                    "points of a split target must be 2 to 32 fragments, a pair of "
+                    "[x, y] each");
+    if ((err = get_points(w, points, "points", n, p)) < 0)
+        return err;
+    json_t *lengths = json_array();
+    for (size_t i = 0; i < n; i += 2)
+        json_array_append_new(
+            lengths,
+            json_real(round(ht_measure_distance_mm(d->spacing, p[i], p[i + 1]) * 10.0) / 10.0));
+    if (given && !json_is_null(given) && !same_numbers(given, lengths)) {
+        json_decref(lengths);
+        return fail(w, HT_EINVALID, "fragments_mm is computed from the points; leave it out");
+    }
+    json_object_set_new(a, "fragments_mm", lengths);
+    return HT_OK;
+}
+
 static int apply_tool(const where *w, json_t *a, const char *tool, const drawn_on *d, int nodal)
 {
     ht_point p[4];
@@ -139,7 +180,9 @@ static int apply_tool(const where *w, json_t *a, const char *tool, const drawn_o
             return err;
         return set_computed(w, a, nodal ? "short_axis_mm" : "perpendicular_mm", s, "points");
     }
-    return fail(w, HT_EINVALID, "tool must be length or bidirectional (got '%s')", tool);
+    if (!strcmp(tool, "fragments"))
+        return apply_fragments(w, a, d);
+    return fail(w, HT_EINVALID, "tool must be length, bidirectional or fragments (got '%s')", tool);
 }
 
 static int apply_roi(const where *w, json_t *a, const drawn_on *d, long frame)
@@ -204,7 +247,7 @@ static int resolve_assessment(
     const char *sop = json_string_value(json_object_get(a, "sop_uid"));
     const json_t *frame = json_object_get(a, "frame");
     if (tool && !json_is_null(tool) && !json_is_string(tool))
-        return fail(&w, HT_EINVALID, "tool must be length or bidirectional");
+        return fail(&w, HT_EINVALID, "tool must be length, bidirectional or fragments");
     if (!sop)
         return fail(&w, HT_EINVALID, "sop_uid (the instance drawn on) is needed with %s",
                     tool && !json_is_null(tool) ? "a tool" : "a roi");

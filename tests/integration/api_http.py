@@ -286,6 +286,17 @@ again = json.loads(json.dumps(drawn))
 again["assessments"][0]["long_axis_mm"] = 31.3  # sent back as read: the same value passes
 status, body = post_json("/api/measurements", again)
 t.check(status == 200 and body["unchanged"] == 6 and body["new_records"] == 0, f"the same drawing again changes nothing: {body}")
+split = {**h2, "timepoints": [{"label": "FU1", "date": "2026-03-01", "baseline": False}],
+         "assessments": [{"lesion": "T1", "timepoint": "FU1", "tool": "fragments", "sop_uid": sop3,
+                          "frame": 1, "points": [[100, 200], [116, 200], [100, 220], [108, 220]]}]}
+odd = json.loads(json.dumps(split))
+odd["assessments"][0]["points"] = odd["assessments"][0]["points"][:3]
+status, body = post_json("/api/measurements", odd)
+t.check(status == 400 and "fragments" in body["error"]["message"], f"a split target needs pairs of points: {body}")
+status, body = post_json("/api/measurements", split)
+fu1 = [a for a in get_json("/api/subjects/H2")[1]["assessments"] if a["timepoint"] == "FU1"]
+t.check(status == 200 and fu1 and fu1[0].get("fragments_mm") == [12.5, 6.3] and fu1[0]["tool"] == "fragments",
+        f"a split target: a length per fragment, 16 and 8 pixels of 0.78125 mm: {fu1}")
 status, body = get_json("/api/subjects/NOPE")
 t.check(status == 404, "records of an unknown subject: 404")
 
