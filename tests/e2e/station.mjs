@@ -248,6 +248,24 @@ try {
   check(await page.locator('svg.chart .line-response').count() === 1 &&
     await page.locator('svg.chart .line-progression').count() === 1, 'the chart draws the -30 % and +20 % lines');
   await shot('4-timeline');
+
+  // A correction: T1 on FU1 read again as split in two fragments (Split, two lengths, Enter).
+  await page.goto(`${base}/#/read/E01/FU1`);
+  await page.waitForSelector('#reader[data-ready="FU1"]');
+  await page.fill('#reason', 'fragmented on review');
+  await page.click('#worksheet tr[data-lesion="T1"] button:has-text("Split")');
+  await page.waitForFunction(() => /Splitting T1/.test(document.querySelector('#reader-status').textContent));
+  await clickAt(LESION.x - 9, LESION.y);
+  await clickAt(LESION.x - 1, LESION.y);
+  await clickAt(LESION.x + 1, LESION.y);
+  await clickAt(LESION.x + 7, LESION.y);
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => /split/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
+  const fragments = stored?.fragments_mm ?? [];
+  check(fragments.length === 2 && Math.abs(fragments[0] - 8) <= PIXEL && Math.abs(fragments[1] - 6) <= PIXEL &&
+    stored.version === 2 && !(await records()).timepoints.find((tp) => tp.label === 'FU1').read_status.startsWith('signed'),
+  `a split T1: fragments ${fragments.join(' + ')} mm (8 and 6 drawn), version ${stored?.version}, FU1 back to draft`);
   await page.click('#logout');
   await page.waitForSelector('#login:not([hidden])');
 
