@@ -169,8 +169,8 @@ static const char *const migrations[] = {
     /* 6: the ingest batch that committed each instance. Only the newest batch can be short of
      * durable when the machine stops (ingest makes one batch durable before committing the
      * next), so recovery verifies just its rows. NULL for rows from before. */
-    "ALTER TABLE instances ADD COLUMN batch INTEGER;"
-    "CREATE INDEX instances_batch ON instances(batch);",
+    ("ALTER TABLE instances ADD COLUMN batch INTEGER;"
+     "CREATE INDEX instances_batch ON instances(batch);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The DICOM receiver against DCMTK's own echoscu and storescu, as real processes on loopback:
 C-ECHO; a generated study sent and compared with what was sent; four senders at once; refused
-calling and called AE titles; the same study twice; a full data directory (0xA700); SIGTERM.
+calling and called AE titles; SIGHUP reloading the allow-list; the same study twice; a full
+data directory and one that stops being writable (0xA700); SIGTERM.
 
 usage: scp.py HEPATRACK HT-GEN-STUDY HT-TEST-SENDER
 """
@@ -26,11 +27,11 @@ work = tempfile.mkdtemp(prefix="ht-scp-")
 
 
 class Server:
-    def __init__(self, data, *extra):
+    def __init__(self, data, *extra, prefix=()):
         self.port = free_port()
         self.log = open(os.path.join(work, f"serve-{self.port}.log"), "w+")
         # DICOM only (--http-port 0): parallel tests must not compete for port 8080
-        self.proc = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port",
+        self.proc = subprocess.Popen([*prefix, binary, "--data", data, "serve", "--dicom-port",
                                       str(self.port), "--http-port", "0", *extra],
                                      stdout=self.log, stderr=self.log)
         for _ in range(100):
@@ -117,6 +118,24 @@ t.check(store(srv.port, os.path.join(studies[1], "CT0001.dcm"), aet="PACS").retu
         "an allowed calling AE title")
 t.check(srv.stop() == 0, "exit 0 on SIGTERM")
 
+# SIGHUP reloads the allow-list from the config file, without a restart.
+ini = os.path.join(work, "hepatrack.ini")
+with open(ini, "w") as f:
+    f.write("[dicom]\nallow = PACS\n")
+srv = Server(data, "--config", ini)
+one_slice = os.path.join(studies[1], "CT0002.dcm")
+t.check(store(srv.port, one_slice, aet="NEWPACS").returncode != 0, "before SIGHUP: NEWPACS is refused")
+with open(ini, "w") as f:
+    f.write("[dicom]\nallow = NEWPACS\n")
+srv.proc.send_signal(signal.SIGHUP)
+for _ in range(100):
+    if "event=reload" in srv.text():
+        break
+    time.sleep(0.05)
+t.check(store(srv.port, one_slice, aet="NEWPACS").returncode == 0, "after SIGHUP: NEWPACS is accepted")
+t.check(store(srv.port, one_slice, aet="PACS").returncode != 0, "and PACS, no longer listed, is refused")
+t.check(srv.stop() == 0, "exit 0 on SIGTERM after a reload")
+
 # A broken peer: an unindexable dataset and a mismatched UID are refused while the association
 # goes on; a sender that drops mid-instance or stalls past the timeout leaves nothing.
 data2 = os.path.join(work, "data2")
@@ -201,6 +220,32 @@ if os.geteuid() == 0:
     finally:
         subprocess.run(["umount", small])
         os.rmdir(small)
+
+# A data directory that stops being writable under the running server (run unprivileged with
+# setpriv, since root writes anywhere): 0xA700, and nothing half-written.
+UNPRIVILEGED = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+if os.geteuid() == 0 and shutil.which("setpriv") and subprocess.run(
+        [*UNPRIVILEGED, binary, "--version"], capture_output=True).returncode != 0:
+    print("unwritable data directory: skipped (user 65534 cannot run the binary from here)")
+elif os.geteuid() == 0 and shutil.which("setpriv"):
+    ro = tempfile.mkdtemp(prefix="ht-scp-ro-")
+    os.chmod(ro, 0o755)
+    ro_data = os.path.join(ro, "data")
+    os.mkdir(ro_data)
+    os.chown(ro_data, 65534, 65534)  # the server makes its index and folders as that user
+    srv = Server(ro_data, prefix=UNPRIVILEGED)
+    t.check(store(srv.port, os.path.join(studies[1], "CT0001.dcm")).returncode == 0,
+            "one instance while the data directory is writable")
+    subprocess.run(["chmod", "-R", "a-w", os.path.join(ro_data, "instances")], check=True)
+    p = store(srv.port, "-v", os.path.join(studies[1], "CT0002.dcm"))
+    t.check("Refused: OutOfResources" in p.stderr + p.stdout,
+            f"an unwritable data directory answers Out of Resources: {(p.stderr + p.stdout)[-400:]}")
+    t.check(srv.stop() == 0 and "status=0xA700" in srv.text(), "the refusal is logged")
+    subprocess.run(["chmod", "-R", "u+w", os.path.join(ro_data, "instances")], check=True)
+    c = Hepatrack(binary, ro_data).run("check")
+    t.check(c.returncode == 0 and "1 index rows, 1 files" in c.stdout,
+            f"only the first instance, intact: {c.stdout.strip()}")
+    shutil.rmtree(ro, ignore_errors=True)
 
 shutil.rmtree(work, ignore_errors=True)
 sys.exit(t.finish())
