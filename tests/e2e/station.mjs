@@ -54,6 +54,7 @@ const toPixel = (x, y) => [(x + HALF) / PIXEL + 0.5, (y + HALF) / PIXEL + 0.5];
 
 const work = mkdtempSync(join(tmpdir(), 'ht-e2e-'));
 const data = join(work, 'data');
+rmSync(shots, { recursive: true, force: true }); // this run's pictures only
 mkdirSync(shots, { recursive: true });
 for (const [visit, date, diameter, node] of [['BL', '20260105', BASELINE_MM, NODE_BASELINE_MM],
   ['FU1', '20260302', FOLLOW_UP_MM, NODE_FOLLOW_UP_MM]])
