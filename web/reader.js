@@ -137,8 +137,36 @@ function setTool(tool) {
 
 // ---- the panel: lesions, the worksheet of the current time point, warnings ------------------
 
-function render() {
-  const isBaseline = state.records.timepoints.find((t) => t.label === state.current)?.baseline;
+function button(text, title, onClick) {
+  const b = document.createElement('button');
+  b.textContent = text;
+  b.title = title;
+  b.addEventListener('click', (e) => { e.stopPropagation(); onClick(); });
+  return b;
+}
+
+// Measure, Split (targets after baseline) and the state of one lesion at the current time point.
+function lesionActions(lesion, a, isBaseline) {
+  const cell = [];
+  if (lesion.role !== 'non-target')
+    cell.push(button('Measure', 'open its slice and draw it', () => chooseLesion(lesion.id, true)));
+  if (lesion.role === 'target' && !isBaseline)
+    cell.push(button('Split', 'the lesion has fragmented: a length per fragment, then Enter', async () => {
+      await chooseLesion(lesion.id, true);
+      setTool('length');
+      state.fragments = { points: [] };
+      say(`Splitting ${lesion.id}: draw each fragment's longest diameter, then Enter (Esc cancels)`);
+    }));
+  const select = document.createElement('select');
+  select.append(new Option('state…', ''), ...stateChoices(lesion));
+  select.value = a?.state === 'merged' ? `merged:${a.merged_into}` : a?.state ?? '';
+  select.addEventListener('click', (e) => e.stopPropagation());
+  select.addEventListener('change', () => select.value && setState(lesion.id, select.value));
+  cell.push(select);
+  return cell;
+}
+
+function renderWorksheet(isBaseline) {
   const body = $('#worksheet tbody');
   body.replaceChildren();
   for (const lesion of state.records.lesions) {
@@ -151,43 +179,28 @@ function render() {
     row.insertCell().textContent = lesion.role + (lesion.nodal ? ' (node)' : '');
     row.insertCell().textContent = [lesion.site, lesion.location].filter(Boolean).join(', ');
     row.insertCell().textContent = a ? describe(a) : lesion.role === 'new' ? '' : 'to do';
-    const actions = row.insertCell();
-    if (lesion.role !== 'non-target') {
-      const measure = document.createElement('button');
-      measure.textContent = 'Measure';
-      measure.addEventListener('click', (e) => { e.stopPropagation(); chooseLesion(lesion.id, true); });
-      actions.append(measure);
-    }
-    if (lesion.role === 'target' && !isBaseline) {
-      const split = document.createElement('button');
-      split.textContent = 'Split';
-      split.title = 'the lesion has fragmented: draw a length per fragment, then Enter';
-      split.addEventListener('click', async (e) => {
-        e.stopPropagation();
-        await chooseLesion(lesion.id, true);
-        setTool('length');
-        state.fragments = { points: [] };
-        say(`Splitting ${lesion.id}: draw each fragment's longest diameter, then Enter (Esc cancels)`);
-      });
-      actions.append(split);
-    }
-    const select = document.createElement('select');
-    select.append(new Option('state…', ''), ...stateChoices(lesion));
-    select.value = a?.state === 'merged' ? `merged:${a.merged_into}` : a?.state ?? '';
-    select.addEventListener('click', (e) => e.stopPropagation());
-    select.addEventListener('change', () => select.value && setState(lesion.id, select.value));
-    actions.append(select);
+    row.insertCell().append(...lesionActions(lesion, a, isBaseline));
     row.addEventListener('click', () => chooseLesion(lesion.id, false));
   }
-  $('#new-lesion-role').replaceChildren(...(isBaseline ? ['target', 'non-target'] : ['new'])
-    .map((r) => new Option(r, r)));
-  $('#new-lesion-id').value = nextLesionId(isBaseline ? 'T' : 'NL');
-  const missing = state.records.lesions.filter((l) => l.role !== 'new' && !assessmentOf(l.id, state.current));
+}
+
+// Sign is enabled once every target and non-target has its record at the current time point.
+function renderSign(missing) {
   const tp = state.records.timepoints.find((t) => t.label === state.current);
   const sign = $('#sign');
   sign.textContent = tp?.read_status === 'signed' ? `${state.current} signed` : `Sign ${state.current ?? ''}`;
   sign.disabled = !tp || missing.length > 0 || state.records.lesions.length === 0 || tp.read_status === 'signed';
   sign.title = missing.length ? `still to record: ${missing.map((l) => l.id).join(', ')}` : '';
+}
+
+function render() {
+  const isBaseline = state.records.timepoints.find((t) => t.label === state.current)?.baseline;
+  renderWorksheet(isBaseline);
+  $('#new-lesion-role').replaceChildren(...(isBaseline ? ['target', 'non-target'] : ['new'])
+    .map((r) => new Option(r, r)));
+  $('#new-lesion-id').value = nextLesionId(isBaseline ? 'T' : 'NL');
+  const missing = state.records.lesions.filter((l) => l.role !== 'new' && !assessmentOf(l.id, state.current));
+  renderSign(missing);
   renderWarnings(missing);
 }
 

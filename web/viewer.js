@@ -124,7 +124,7 @@ export class Viewport {
 
   // Series of a study, from GET /api/series; opens the first (or the one named).
   async openStudy(studyUid, seriesUid = null) {
-    const { items } = await (await fetch(`/api/series?study=${enc(studyUid)}`)).json();
+    const items = await all(`/api/series?study=${enc(studyUid)}`);
     this.series = items.filter((s) => !['SR', 'SEG', 'PR', 'KO'].includes(s.Modality));
     const i = Math.max(0, this.series.findIndex((s) => s.SeriesInstanceUID === seriesUid));
     await this.openSeries(i);
