@@ -284,6 +284,15 @@ function drawing(m, base) {
   return a;
 }
 
+// A new version of a lesion's record at the current time point, made from the stored one (or
+// a fresh one); a correction needs the reason typed in the panel.
+async function saveAssessment(lesion, make) {
+  const existing = assessmentOf(lesion, state.current);
+  const base = existing ? asImport(existing) : { lesion, timepoint: state.current };
+  await save({ assessments: [make(base)], reason: reasonFor(existing) },
+    [{ lesion, timepoint: state.current, previous: existing ?? null }]);
+}
+
 // A split target's fragments are gathered on one slice, and saved together (Enter).
 function addFragment(viewport, m) {
   const f = state.fragments;
@@ -313,13 +322,10 @@ async function saveFragments() {
   const f = state.fragments;
   if (!f) return;
   if (f.points.length < 4) return say('A split needs at least two fragments', true);
-  const existing = assessmentOf(state.lesion, state.current);
   try {
-    const base = existing ? asImport(existing) : { lesion: state.lesion, timepoint: state.current };
-    const reason = reasonFor(existing);
     state.fragments = null;
-    await save({ assessments: [drawing({ tool: 'fragments', sop: f.sop, frame: f.frame, points: f.points }, base)], reason },
-      [{ lesion: state.lesion, timepoint: state.current, previous: existing ?? null }]);
+    await saveAssessment(state.lesion,
+      (base) => drawing({ tool: 'fragments', sop: f.sop, frame: f.frame, points: f.points }, base));
     say(`${state.lesion} on ${state.current}: split, ${describe(assessmentOf(state.lesion, state.current))}`);
   } catch (error) {
     state.fragments = f;
@@ -336,11 +342,7 @@ async function measured(viewport, m) {
       $('#new-lesion-id').focus();
       return;
     }
-    const existing = assessmentOf(state.lesion, state.current);
-    const base = existing ? asImport(existing) : { lesion: state.lesion, timepoint: state.current };
-    const reason = reasonFor(existing);
-    await save({ assessments: [drawing(m, base)], reason },
-      [{ lesion: state.lesion, timepoint: state.current, previous: existing ?? null }]);
+    await saveAssessment(state.lesion, (base) => drawing(m, base));
     say(`${state.lesion} on ${state.current}: ${describe(assessmentOf(state.lesion, state.current))}`);
   } catch (error) {
     say(error.message, true);
@@ -359,10 +361,9 @@ async function addLesion(event) {
   else if (lesion.role === 'new') assessment.state = form.get('new-state');
   if (pending && lesion.role !== 'non-target') {
     const s = vp.current.slice;
-    Object.assign(assessment, { tool: pending.tool === 'ellipse' ? undefined : pending.tool,
-      sop_uid: s.sop, frame: s.frame, points: pending.points });
+    Object.assign(assessment, { sop_uid: s.sop, frame: s.frame });
     if (pending.roi) assessment.roi = pending.roi;
-    if (!assessment.tool) delete assessment.tool;
+    else Object.assign(assessment, { tool: pending.tool, points: pending.points });
   }
   try {
     if (lesion.role === 'target' && !(pending?.points?.length >= 2))
@@ -377,15 +378,13 @@ async function addLesion(event) {
   }
 }
 
+// A state replaces the record's measurements (a target with a state has no size).
 async function setState(lesion, value) {
-  const existing = assessmentOf(lesion, state.current);
   const [name, into] = value.split(':');
   const record = { lesion, timepoint: state.current, state: name };
   if (into) record.merged_into = into;
   try {
-    const reason = reasonFor(existing);
-    await save({ assessments: [record], reason },
-      [{ lesion, timepoint: state.current, previous: existing ?? null }]);
+    await saveAssessment(lesion, () => record);
     say(`${lesion} on ${state.current}: ${describe(assessmentOf(lesion, state.current))}`);
   } catch (error) {
     say(error.message, true);
