@@ -171,24 +171,53 @@ void cmd_timeline_help(void)
            "hepatic tumour load, the intra/extrahepatic responses, eligibility and warnings.\n");
 }
 
-int cmd_timeline(const cli_context *ctx, int argc, char **argv)
+/* One report command: its arguments, the index, the report, printed in the chosen format. */
+typedef struct report_command {
+    const char *name;
+    int with_subject;
+    int (*make)(ht_store *store, const report_args *a, json_t **out);
+    char *(*csv)(const json_t *);
+    char *(*table)(const json_t *);
+} report_command;
+
+static int run_report(const cli_context *ctx, const report_command *c, int argc, char **argv)
 {
     report_args a;
     ht_store *store = NULL;
     json_t *report = NULL;
     int err;
-    if (parse_report_args("timeline", argc, argv, 1, &a) < 0)
+    if (parse_report_args(c->name, argc, argv, c->with_subject, &a) < 0)
         return CLI_FATAL;
-    if ((err = cli_open_store(ctx, "timeline", &store)) < 0)
+    if ((err = cli_open_store(ctx, c->name, &store)) < 0)
         return CLI_FATAL;
-    if ((err = ht_report_timeline(store, a.subject, a.criterion, &a.options, &report)) < 0)
-        cli_error("timeline", "%s", ht_error_last());
+    if ((err = c->make(store, &a, &report)) < 0)
+        cli_error(c->name, "%s", ht_error_last());
     else
-        print_report(report, a.format, ht_report_timeline_csv, ht_report_timeline_table);
+        print_report(report, a.format, c->csv, c->table);
     json_decref(report);
     ht_store_free(store);
-    return err == HT_OK ? CLI_OK
-                        : (err == HT_ENOTFOUND || err == HT_EINVALID ? CLI_PARTIAL : CLI_FATAL);
+    /* An unknown subject or one without a baseline is the input's fault, not the program's. */
+    return err == HT_OK
+               ? CLI_OK
+               : (c->with_subject && (err == HT_ENOTFOUND || err == HT_EINVALID) ? CLI_PARTIAL
+                                                                                 : CLI_FATAL);
+}
+
+static int make_timeline(ht_store *store, const report_args *a, json_t **out)
+{
+    return ht_report_timeline(store, a->subject, a->criterion, &a->options, out);
+}
+
+static int make_cohort(ht_store *store, const report_args *a, json_t **out)
+{
+    return ht_report_cohort(store, a->criterion, &a->options, out);
+}
+
+int cmd_timeline(const cli_context *ctx, int argc, char **argv)
+{
+    static const report_command c = {"timeline", 1, make_timeline, ht_report_timeline_csv,
+                                     ht_report_timeline_table};
+    return run_report(ctx, &c, argc, argv);
 }
 
 void cmd_cohort_help(void)
@@ -201,21 +230,9 @@ void cmd_cohort_help(void)
 
 int cmd_cohort(const cli_context *ctx, int argc, char **argv)
 {
-    report_args a;
-    ht_store *store = NULL;
-    json_t *report = NULL;
-    int err;
-    if (parse_report_args("cohort", argc, argv, 0, &a) < 0)
-        return CLI_FATAL;
-    if ((err = cli_open_store(ctx, "cohort", &store)) < 0)
-        return CLI_FATAL;
-    if ((err = ht_report_cohort(store, a.criterion, &a.options, &report)) < 0)
-        cli_error("cohort", "%s", ht_error_last());
-    else
-        print_report(report, a.format, ht_report_cohort_csv, ht_report_cohort_table);
-    json_decref(report);
-    ht_store_free(store);
-    return err == HT_OK ? CLI_OK : CLI_FATAL;
+    static const report_command c = {"cohort", 0, make_cohort, ht_report_cohort_csv,
+                                     ht_report_cohort_table};
+    return run_report(ctx, &c, argc, argv);
 }
 
 void cmd_history_help(void)

@@ -8,6 +8,7 @@
 
 #include "hepatrack/archive.h"
 #include "hepatrack/util.h"
+#include "scratch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,17 +18,14 @@
 
 static char *make_dir(void)
 {
-    char tmpl[] = "/tmp/ht-archive-XXXXXX";
-    char *d = mkdtemp(tmpl);
+    char *d = scratch_dir("archive");
     assert_non_null(d);
-    return strdup(d);
+    return d;
 }
 
 static void remove_dir(const char *dir)
 {
-    char *cmd = ht_strprintf("rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
-    free(cmd);
+    assert_int_equal(scratch_remove(dir), 0);
 }
 
 static void path_is_hash_of_uid_never_the_uid(void **state)
@@ -62,21 +60,6 @@ static void open_creates_every_folder_ahead(void **state)
     free(dir);
 }
 
-typedef struct walk_counts {
-    int files, temporary;
-} walk_counts;
-
-static int count_cb(void *payload, const char *rel, int is_temporary)
-{
-    walk_counts *c = payload;
-    (void)rel;
-    if (is_temporary)
-        c->temporary++;
-    else
-        c->files++;
-    return 0;
-}
-
 static void write_read_remove_and_walk(void **state)
 {
     char *dir = make_dir();
@@ -96,14 +79,14 @@ static void write_read_remove_and_walk(void **state)
     /* A staged file is a temporary until published. */
     ht_archive_path_for("1.2.4", path);
     assert_int_equal(ht_archive_stage(a, path, (const uint8_t *)"world", 5, tmp), HT_OK);
-    assert_int_equal(ht_archive_walk(a, count_cb, &c), HT_OK);
+    assert_int_equal(ht_archive_walk(a, count_walked, &c), HT_OK);
     assert_int_equal(c.files, 1);
     assert_int_equal(c.temporary, 1);
     assert_int_equal(ht_archive_read(a, path, &data, &len), HT_ENOTFOUND);
     assert_int_equal(ht_archive_publish(a, tmp, path), HT_OK);
     assert_int_equal(ht_archive_sync(a), HT_OK);
     c.files = c.temporary = 0;
-    assert_int_equal(ht_archive_walk(a, count_cb, &c), HT_OK);
+    assert_int_equal(ht_archive_walk(a, count_walked, &c), HT_OK);
     assert_int_equal(c.files, 2);
     assert_int_equal(c.temporary, 0);
 

@@ -9,6 +9,7 @@
 #include "hepatrack/ingest.h"
 #include "hepatrack/util.h"
 #include "part10.h"
+#include "scratch.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -17,15 +18,14 @@
 #include <unistd.h>
 
 typedef struct fixture {
-    char dir[64];
+    char *dir;
     ht_ingest *in;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "/tmp/ht-ingest-XXXXXX");
-    if (!mkdtemp(f->dir) || ht_ingest_open(&f->in, f->dir) != HT_OK)
+    if (!f || !(f->dir = scratch_dir("ingest")) || ht_ingest_open(&f->in, f->dir) != HT_OK)
         return -1;
     *state = f;
     return 0;
@@ -34,36 +34,20 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char *cmd = ht_strprintf("rm -rf '%s'", f->dir);
     ht_ingest_free(f->in);
-    int rc = system(cmd);
-    free(cmd);
+    int rc = scratch_remove(f->dir);
+    free(f->dir);
     free(f);
     return rc;
-}
-
-typedef struct file_counts {
-    int files, temporary;
-} file_counts;
-
-static int count_files(void *payload, const char *rel, int is_temporary)
-{
-    file_counts *c = payload;
-    (void)rel;
-    if (is_temporary)
-        c->temporary++;
-    else
-        c->files++;
-    return 0;
 }
 
 static void expect_contents(fixture *f, int64_t instances, int nfiles)
 {
     int64_t n = -1;
-    file_counts c = {0, 0};
+    walk_counts c = {0, 0};
     assert_int_equal(ht_store_count(ht_ingest_store(f->in), HT_LIST_INSTANCES, &n), HT_OK);
     assert_int_equal(n, instances);
-    assert_int_equal(ht_archive_walk(ht_ingest_archive(f->in), count_files, &c), HT_OK);
+    assert_int_equal(ht_archive_walk(ht_ingest_archive(f->in), count_walked, &c), HT_OK);
     assert_int_equal(c.files, nfiles);
     assert_int_equal(c.temporary, 0);
 }
