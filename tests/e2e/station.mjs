@@ -216,10 +216,16 @@ try {
     document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
   check(true, 'choosing T1 opened prior and current on its slice');
   await page.hover('#vp-current canvas');
+  await page.waitForTimeout(500); // the neighbours' prefetch
+  const next = await page.evaluate(() => window.hepatrack.viewports.current.slices[10].sop);
+  const fetched = [];
+  const onRequest = (r) => fetched.push(r.url());
+  page.on('request', onRequest);
   await page.mouse.wheel(0, 100); // synchronised scrolling: both move one slice
   await page.waitForFunction(() => document.querySelector('#vp-prior').dataset.index ===
     document.querySelector('#vp-current').dataset.index && document.querySelector('#vp-current').dataset.index === '11');
-  check(true, 'the wheel scrolled prior and current together');
+  page.off('request', onRequest);
+  check(!fetched.some((u) => u.includes(next)), `the wheel scrolled prior and current together, to a prefetched slice (${fetched.length} requests, none for it)`);
   await page.keyboard.press('ArrowUp');
   await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
   await measure(FOLLOW_UP_MM);
@@ -234,8 +240,25 @@ try {
   stored = (await records()).assessments.find((a) => a.lesion === 'N1' && a.timepoint === 'FU1');
   check(stored && Math.abs(stored.short_axis_mm - NODE_FOLLOW_UP_MM) <= 2 * PIXEL,
     `follow-up N1: short axis ${stored?.short_axis_mm} mm for ${NODE_FOLLOW_UP_MM} mm`);
-  await page.keyboard.press('3'); // the liver window, applied in the browser
+  // The liver window (W150/L90), applied in the browser to the samples it has: no request.
+  const requests = [];
+  const seen = (r) => requests.push(r.url());
+  page.on('request', seen);
+  await page.keyboard.press('3');
   await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('W 150 L 90'));
+  await page.waitForTimeout(300);
+  page.off('request', seen);
+  const grey = await page.evaluate(([x, y]) => {
+    const c = window.hepatrack.viewports.current.offscreen.getContext('2d');
+    const d = c.getImageData(Math.floor(x) - 2, Math.floor(y) - 2, 5, 5).data;
+    let sum = 0;
+    for (let i = 0; i < d.length; i += 4) sum += d[i];
+    return sum / 25;
+  }, toPixel(LESION.x, LESION.y));
+  // PS3.3 C.11.2.1.2.1 for the lesion's 45 HU (noise of -8..7 HU averaged): about 50.
+  const expectedGrey = ((44.5 - 89.5) / 149 + 0.5) * 255;
+  check(requests.length === 0 && Math.abs(grey - expectedGrey) <= 6,
+    `window applied in the browser: lesion grey ${grey.toFixed(1)} (expected ${expectedGrey.toFixed(1)}), ${requests.length} requests`);
   await page.click('#sign');
   await page.waitForFunction(() => document.querySelector('#sign').textContent === 'FU1 signed');
   await shot('3-follow-up-measured');
