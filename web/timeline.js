@@ -68,7 +68,12 @@ function chart(timeline) {
     const cx = x(p.days_from_baseline ?? 0);
     svg.append(el('svg:circle', { cx, cy: ySum(p.sum_mm), r: 3.5, class: 'series-sum' }));
     svg.append(el('svg:text', { x: cx, y: H - B + 16, class: 'label', 'text-anchor': 'middle' }, p.label));
-    svg.append(el('svg:text', { x: cx + 5, y: ySum(p.sum_mm) - 6, class: 'label' }, `${p.sum_mm} mm`));
+    const last = cx > W - R - 60; // keep the label clear of the right-hand axis
+    svg.append(el('svg:text', { x: last ? cx - 6 : cx + 5, y: ySum(p.sum_mm) - 8, class: 'label',
+      'text-anchor': last ? 'end' : 'start' }, `${p.sum_mm} mm`));
+    if (p.change_from_baseline_pct != null)
+      svg.append(el('svg:text', { x: last ? cx - 6 : cx + 5, y: yPct(p.change_from_baseline_pct) + 14,
+        class: 'label', 'text-anchor': last ? 'end' : 'start' }, pct(p.change_from_baseline_pct)));
   }
   svg.append(el('svg:text', { x: 4, y: T - 6, class: 'legend-sum' }, '● target sum (mm)'));
   svg.append(el('svg:text', { x: W - R - 110, y: T - 6, class: 'legend-change' }, '— % from baseline'));
