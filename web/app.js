@@ -77,6 +77,10 @@ function assignCell(td, study, offers) {
   menu.className = 'menu';
   menu.hidden = true;
   for (const { subject, records, proposal } of offers) {
+    if (!proposal.timepoint) { // e.g. older than the subject's baseline
+      menu.append(Object.assign(document.createElement('span'), { textContent: `${subject}: ${proposal.note}` }));
+      continue;
+    }
     const label = `${subject} · ${proposal.timepoint}${proposal.new_timepoint ? ' (new)' : ''}`;
     menu.append(button(label, () => assign(subject, records, proposal)));
   }

@@ -86,9 +86,10 @@ int ht_report_records(ht_store *store, const char *subject_id, json_t **out);
 /**
  * Proposed time points for the studies of the subject's linked DICOM patients that no time
  * point lists yet, oldest first: {"subject", "items": [{"study_uid", "study_date", "study"
- * (its index row), "timepoint" (a label), "new_timepoint", "baseline"?}]}. A study dated within
- * 7 days of a time point joins it; otherwise it proposes a new one, the baseline when there is
- * none yet, else the next "FU<n>".
+ * (its index row), "timepoint" (a label), "new_timepoint", "baseline"}]}. A study dated within
+ * 7 days of a time point, stored or proposed for an earlier study, joins it; otherwise it
+ * proposes a new one: the baseline when there is none yet, else the first free "FU<n>". A study
+ * dated before the baseline gets "timepoint": null and a "note".
  * @param out  a new reference, owned by the caller.
  * @return HT_OK; HT_ENOTFOUND for an unknown subject; HT_EDB; HT_ENOMEM.
  */

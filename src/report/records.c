@@ -5,6 +5,7 @@
 #include "hepatrack/ledger.h"
 #include "hepatrack/report.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,35 +171,81 @@ static const json_t *visit_of(const json_t *timepoints, int32_t day)
     return best;
 }
 
-/* One proposal for a study no time point lists: join the visit of its date, or a new one. */
-static json_t *
-proposal(const json_t *study, const json_t *timepoints, int *followups, int *has_baseline)
+static int label_taken(const json_t *timepoints, const char *label)
 {
-    char date[11];
+    size_t i;
+    const json_t *tp;
+    json_array_foreach(timepoints, i, tp)
+    {
+        const char *l = json_string_value(json_object_get(tp, "label"));
+        if (l && !strcmp(l, label))
+            return 1;
+    }
+    return 0;
+}
+
+/* The baseline's day among the time points, or INT32_MIN when there is none. */
+static int32_t baseline_day(const json_t *timepoints)
+{
+    size_t i;
+    const json_t *tp;
+    int32_t day;
+    json_array_foreach(timepoints, i, tp)
+    {
+        const char *date = json_string_value(json_object_get(tp, "date"));
+        if (json_is_true(json_object_get(tp, "baseline")) && date &&
+            ht_date_parse(date, &day) == HT_OK)
+            return day;
+    }
+    return INT32_MIN;
+}
+
+/*
+ * One proposal for a study no time point lists. It joins the visit of its date, among the
+ * stored time points and those proposed for earlier studies (`known`, which a new proposal
+ * joins); a study before the baseline gets none.
+ */
+static json_t *proposal(const json_t *study, const json_t *stored, json_t *known)
+{
+    char date[11], label[16];
     int32_t day;
     const char *uid = json_string_value(json_object_get(study, "StudyInstanceUID"));
-    if (!uid || listed_in(timepoints, uid) ||
+    if (!uid || listed_in(stored, uid) ||
         !da_to_iso(json_string_value(json_object_get(study, "StudyDate")), date))
         return NULL;
     ht_date_parse(date, &day);
     json_t *p = json_pack("{s:s, s:s, s:O}", "study_uid", uid, "study_date", date, "study", study);
-    const json_t *tp = visit_of(timepoints, day);
+    const json_t *tp = visit_of(known, day);
+    int32_t baseline = baseline_day(known);
     if (tp) {
         json_object_set_new(p, "timepoint", json_incref(json_object_get(tp, "label")));
-        json_object_set_new(p, "new_timepoint", json_false());
+        json_object_set_new(p, "new_timepoint",
+                            json_boolean(json_is_true(json_object_get(tp, "proposed"))));
+        json_object_set_new(p, "baseline", json_incref(json_object_get(tp, "baseline")));
         return p;
     }
-    char label[16];
-    int baseline = !*has_baseline;
-    if (baseline)
-        snprintf(label, sizeof(label), "BL");
-    else
-        snprintf(label, sizeof(label), "FU%d", ++*followups);
-    *has_baseline = 1;
+    if (baseline != INT32_MIN && day < baseline) {
+        json_object_set_new(p, "timepoint", json_null());
+        json_object_set_new(p, "note", json_string("dated before the baseline"));
+        return p;
+    }
+    int is_baseline = baseline == INT32_MIN;
+    snprintf(label, sizeof(label), "BL");
+    for (int n = 1; !is_baseline && (n == 1 || label_taken(known, label)); n++)
+        snprintf(label, sizeof(label), "FU%d", n);
+    json_array_append_new(known, json_pack("{s:s, s:s, s:b, s:b}", "label", label, "date", date,
+                                           "baseline", is_baseline, "proposed", 1));
     json_object_set_new(p, "timepoint", json_string(label));
     json_object_set_new(p, "new_timepoint", json_true());
-    json_object_set_new(p, "baseline", json_boolean(baseline));
+    json_object_set_new(p, "baseline", json_boolean(is_baseline));
     return p;
+}
+
+static int by_study_date(const void *a, const void *b)
+{
+    const char *x = json_string_value(json_object_get(*(json_t *const *)a, "StudyDate"));
+    const char *y = json_string_value(json_object_get(*(json_t *const *)b, "StudyDate"));
+    return strcmp(x ? x : "", y ? y : "");
 }
 
 int ht_report_proposals(ht_store *store, const char *subject_id, json_t **out)
@@ -210,8 +257,8 @@ int ht_report_proposals(ht_store *store, const char *subject_id, json_t **out)
         json_decref(studies);
         return err;
     }
-    size_t i;
-    const json_t *pt, *tp;
+    size_t i, n;
+    const json_t *pt;
     json_array_foreach(json_object_get(rec, "dicom_patients"), i, pt)
     {
         const char *issuer = json_string_value(json_object_get(pt, "issuer"));
@@ -221,23 +268,24 @@ int ht_report_proposals(ht_store *store, const char *subject_id, json_t **out)
             (err = ht_store_list(store, HT_LIST_STUDIES, &f, add_study, studies)) < 0)
             break;
     }
-    const json_t *timepoints = json_object_get(rec, "timepoints");
-    int followups = 0, has_baseline = 0;
-    json_array_foreach(timepoints, i, tp)
-    {
-        if (json_is_true(json_object_get(tp, "baseline")))
-            has_baseline = 1;
-        else
-            followups++;
-    }
-    json_t *items = json_array();
-    const json_t *study;
-    json_array_foreach(studies, i, study)
-    {
-        json_t *p = err == HT_OK ? proposal(study, timepoints, &followups, &has_baseline) : NULL;
+    /* The linked patients' studies, oldest first, whichever patient they come from. */
+    n = json_array_size(studies);
+    json_t **sorted = calloc(n ? n : 1, sizeof(*sorted));
+    for (i = 0; sorted && i < n; i++)
+        sorted[i] = json_array_get(studies, i);
+    if (sorted)
+        qsort(sorted, n, sizeof(*sorted), by_study_date);
+    const json_t *stored = json_object_get(rec, "timepoints");
+    json_t *known = json_deep_copy(stored), *items = json_array();
+    for (i = 0; err == HT_OK && sorted && i < n; i++) {
+        json_t *p = proposal(sorted[i], stored, known);
         if (p)
             json_array_append_new(items, p);
     }
+    if (!sorted && err == HT_OK)
+        err = ht_error_set(HT_ENOMEM, "out of memory proposing time points");
+    free(sorted);
+    json_decref(known);
     json_decref(studies);
     json_decref(rec);
     if (err < 0) {

@@ -297,6 +297,17 @@ status, body = post_json("/api/measurements", split)
 fu1 = [a for a in get_json("/api/subjects/H2")[1]["assessments"] if a["timepoint"] == "FU1"]
 t.check(status == 200 and fu1 and fu1[0].get("fragments_mm") == [12.5, 6.3] and fu1[0]["tool"] == "fragments",
         f"a split target: a length per fragment, 16 and 8 pixels of 0.78125 mm: {fu1}")
+# More studies of the patient: one joins FU1 (within 7 days), two a week apart make one new
+# visit, and one older than the baseline gets no proposal.
+for date in ("20251201", "20260303", "20260504", "20260507"):
+    generate(gen, os.path.join(work, f"more-{date}"), slices=1, patient_id="HTTP-1", issuer="SITE",
+             study_date=date)
+    ht.run("import", os.path.join(work, f"more-{date}"), expect=0)
+status, body = get_json("/api/subjects/H2/proposals")
+got = [(p["study_date"], p["timepoint"], p.get("new_timepoint"), p.get("note")) for p in body["items"]]
+t.check(got == [("2025-12-01", None, None, "dated before the baseline"), ("2026-03-03", "FU1", False, None),
+                ("2026-05-04", "FU2", True, None), ("2026-05-07", "FU2", True, None)],
+        f"proposals: join FU1, one new FU2 for two studies of one visit, none before the baseline: {got}")
 status, body = get_json("/api/subjects/NOPE")
 t.check(status == 404, "records of an unknown subject: 404")
 
