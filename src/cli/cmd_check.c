@@ -4,7 +4,8 @@
  *
  * --repair fixes what is safe: temporary files are removed; a file without a row (a crash
  * between rename and commit) is indexed again if it reads as the instance its path says, and
- * removed otherwise. Rows whose file is missing or altered are reported, never dropped: that
+ * removed otherwise; rows of the newest batch whose file a power loss took (never acknowledged)
+ * are removed. Other rows whose file is missing or altered are reported, never dropped: that
  * needs a person (restore from backup, or have the PACS send the study again).
  */
 #include "cli.h"
@@ -32,9 +33,10 @@ void cmd_check_help(void)
 {
     printf("usage: hepatrack check [--repair] [--json]\n\n"
            "Verify that every index row has its file and checksum, every file its row, and that\n"
-           "no temporary file is left. --repair removes temporary files and re-indexes (or\n"
-           "removes, when unreadable) files without a row. Exit status 0 only when everything\n"
-           "is consistent.\n");
+           "no temporary file is left. --repair removes temporary files, re-indexes (or\n"
+           "removes, when unreadable) files without a row, and removes the rows of an\n"
+           "unacknowledged last batch whose files a power loss took. Exit status 0 only when\n"
+           "everything is consistent.\n");
 }
 
 static void
