@@ -104,31 +104,41 @@ static int get_points(const where *w, const json_t *list, const char *name, size
     return HT_OK;
 }
 
-/* Set a computed field, to 0.1. A value sent for it must be that one (a record read back and
- * sent again); any other is refused rather than silently replaced. */
+/* Computed values are kept to 0.1, as the ledger stores them. */
+static double to_tenth(double value)
+{
+    return round(value * 10.0) / 10.0;
+}
+
+/* Whether a value sent is the computed one (12 and 12.0 alike: a record read back and sent
+ * again). */
+static int same_tenth(const json_t *given, double tenth)
+{
+    return json_is_number(given) && fabs(json_number_value(given) - tenth) < 0.05;
+}
+
+/* Set a computed field. A value sent for it must be that one; any other is refused rather than
+ * silently replaced. */
 static int
 set_computed(const where *w, json_t *a, const char *field, double value, const char *from)
 {
     const json_t *given = json_object_get(a, field);
-    double tenth = round(value * 10.0) / 10.0;
-    if (given && !json_is_null(given) &&
-        !(json_is_number(given) && fabs(json_number_value(given) - tenth) < 0.05))
+    double tenth = to_tenth(value);
+    if (given && !json_is_null(given) && !same_tenth(given, tenth))
         return fail(w, HT_EINVALID, "%s is computed from the %s (%.1f); leave it out", field, from,
                     tenth);
     json_object_set_new(a, field, json_real(tenth));
     return HT_OK;
 }
 
-/* Two arrays of the same numbers to 0.1 (1 and 1.0 alike: a record sent back as read). */
-static int same_numbers(const json_t *a, const json_t *b)
+/* Whether an array sent holds the computed lengths, each as same_tenth takes it. */
+static int same_tenths(const json_t *given, const json_t *lengths)
 {
-    size_t n = json_array_size(a);
-    if (!json_is_array(a) || n != json_array_size(b))
+    size_t n = json_array_size(lengths);
+    if (!json_is_array(given) || json_array_size(given) != n)
         return 0;
     for (size_t i = 0; i < n; i++)
-        if (!json_is_number(json_array_get(a, i)) ||
-            fabs(json_number_value(json_array_get(a, i)) -
-                 json_number_value(json_array_get(b, i))) >= 0.05)
+        if (!same_tenth(json_array_get(given, i), json_real_value(json_array_get(lengths, i))))
             return 0;
     return 1;
 }
@@ -150,9 +160,8 @@ static int apply_fragments(const where *w, json_t *a, const drawn_on *d)
     json_t *lengths = json_array();
     for (size_t i = 0; i < n; i += 2)
         json_array_append_new(
-            lengths,
-            json_real(round(ht_measure_distance_mm(d->spacing, p[i], p[i + 1]) * 10.0) / 10.0));
-    if (given && !json_is_null(given) && !same_numbers(given, lengths)) {
+            lengths, json_real(to_tenth(ht_measure_distance_mm(d->spacing, p[i], p[i + 1]))));
+    if (given && !json_is_null(given) && !same_tenths(given, lengths)) {
         json_decref(lengths);
         return fail(w, HT_EINVALID, "fragments_mm is computed from the points; leave it out");
     }
