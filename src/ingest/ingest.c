@@ -587,7 +587,7 @@ int ht_ingest_verify(ht_ingest *in, const ht_file_entry *e)
 
 typedef struct unconfirmed {
     ht_ingest *in;
-    char (*uids)[HT_ARCHIVE_PATH_MAX];
+    char (*uids)[65]; /* SOP Instance UIDs: at most 64 characters, as ingest validates */
     size_t n, cap;
     int (*report)(void *payload, const char *sop_uid, const char *why);
     void *payload;
