@@ -3,10 +3,10 @@
 // through the documented REST API (docs/api.md).
 
 import { api, asImport, enc, saveRecords } from './api.js';
+import { $, button } from './dom.js';
 import { openReader, setupReader } from './reader.js';
 import { openTimeline } from './timeline.js';
 
-const $ = (selector) => document.querySelector(selector);
 const SECTIONS = ['login', 'worklist', 'reader', 'timeline'];
 let me = null;
 
@@ -18,13 +18,6 @@ function cell(row, text) {
   const td = row.insertCell();
   td.textContent = text ?? '';
   return td;
-}
-
-function button(text, onClick) {
-  const b = document.createElement('button');
-  b.textContent = text;
-  b.addEventListener('click', onClick);
-  return b;
 }
 
 async function worklist() {

@@ -2,9 +2,9 @@
 // worksheet, measurements saved as the reader draws them, and signing the read.
 
 import { api, asImport, enc, saveRecords } from './api.js';
+import { $, button } from './dom.js';
 import { Viewport } from './viewer.js';
 
-const $ = (s) => document.querySelector(s);
 
 const STATES = {
   target: ['too_small', 'absent', 'not_evaluable', 'merged'],
@@ -137,26 +137,18 @@ function setTool(tool) {
 
 // ---- the panel: lesions, the worksheet of the current time point, warnings ------------------
 
-function button(text, title, onClick) {
-  const b = document.createElement('button');
-  b.textContent = text;
-  b.title = title;
-  b.addEventListener('click', (e) => { e.stopPropagation(); onClick(); });
-  return b;
-}
-
 // Measure, Split (targets after baseline) and the state of one lesion at the current time point.
 function lesionActions(lesion, a, isBaseline) {
   const cell = [];
   if (lesion.role !== 'non-target')
-    cell.push(button('Measure', 'open its slice and draw it', () => chooseLesion(lesion.id, true)));
+    cell.push(button('Measure', () => chooseLesion(lesion.id, true), 'open its slice and draw it'));
   if (lesion.role === 'target' && !isBaseline)
-    cell.push(button('Split', 'the lesion has fragmented: a length per fragment, then Enter', async () => {
+    cell.push(button('Split', async () => {
       await chooseLesion(lesion.id, true);
       setTool('length');
       state.fragments = { points: [] };
       say(`Splitting ${lesion.id}: draw each fragment's longest diameter, then Enter (Esc cancels)`);
-    }));
+    }, 'the lesion has fragmented: a length per fragment, then Enter'));
   const select = document.createElement('select');
   select.append(new Option('state…', ''), ...stateChoices(lesion));
   select.value = a?.state === 'merged' ? `merged:${a.merged_into}` : a?.state ?? '';

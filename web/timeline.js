@@ -2,6 +2,7 @@
 // from baseline against the -30 % (response) and +20 % (progression) lines.
 
 import { api, enc } from './api.js';
+import { $ } from './dom.js';
 
 const CRITERIA = [['recist1.1', 'RECIST 1.1'], ['mrecist', 'mRECIST'], ['choi', 'Choi']];
 const SVG = 'http://www.w3.org/2000/svg';
@@ -81,9 +82,9 @@ function chart(timeline) {
 }
 
 export async function openTimeline(subject) {
-  const root = document.querySelector('#timeline-body');
+  const root = $('#timeline-body');
   root.replaceChildren();
-  document.querySelector('#timeline-title').textContent = `${subject}: response timeline`;
+  $('#timeline-title').textContent = `${subject}: response timeline`;
   for (const [key, name] of CRITERIA) {
     const section = el('section', { class: 'criterion' });
     section.append(el('h3', {}, name));
