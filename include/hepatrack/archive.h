@@ -85,9 +85,13 @@ int ht_archive_stage(
 void ht_archive_temp_path(
     ht_archive *archive, const char *rel_path, char *tmp_rel, char *tmp_abs, size_t abs_size);
 
-/** Start writing a received temporary file out to the device, without waiting: the device
- * works while the file is parsed and hashed, and ht_archive_adopt then waits less. */
-int ht_archive_begin_write_out(ht_archive *archive, const char *tmp_rel);
+/**
+ * Read a received temporary file into memory (free *out with ht_free) and start writing it out
+ * to the device without waiting: the device works while the file is parsed and hashed, and
+ * ht_archive_adopt then waits less.
+ * @return HT_OK, HT_ENOTFOUND, HT_EIO, HT_ENOMEM.
+ */
+int ht_archive_read_received(ht_archive *archive, const char *tmp_rel, uint8_t **out, size_t *len);
 
 /** Write out a file someone else wrote at a temporary path, so that it can be published. */
 int ht_archive_adopt(ht_archive *archive, const char *tmp_rel);

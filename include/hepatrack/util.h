@@ -34,6 +34,9 @@ char *ht_strprintf(const char *fmt, ...) HT_PRINTF_(1, 2);
  */
 int ht_file_read(const char *path, size_t max_len, uint8_t **out, size_t *len);
 
+/** The same from an open file, named `name` in messages (the caller closes fd). */
+int ht_fd_read(int fd, const char *name, size_t max_len, uint8_t **out, size_t *len);
+
 /**
  * Create a directory and its parents (mode 0755); existing directories are fine.
  * @return HT_OK or an errno-derived code naming the path.

@@ -195,14 +195,16 @@ void ht_archive_temp_path(
     snprintf(tmp_abs, abs_size, "%s/%s", archive->data_dir, tmp_rel);
 }
 
-int ht_archive_begin_write_out(ht_archive *archive, const char *tmp_rel)
+int ht_archive_read_received(ht_archive *archive, const char *tmp_rel, uint8_t **out, size_t *len)
 {
+    *out = NULL;
+    *len = 0;
     int fd = openat(archive->data_fd, tmp_rel, O_RDONLY | O_CLOEXEC);
-    int err = HT_OK;
     if (fd < 0)
         return errno_error("cannot open", tmp_rel);
-    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
-        err = errno_error("cannot start writing out", tmp_rel);
+    int err = sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0
+                  ? errno_error("cannot start writing out", tmp_rel)
+                  : ht_fd_read(fd, tmp_rel, (size_t)1 << 34, out, len);
     close(fd);
     return err;
 }

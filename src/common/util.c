@@ -40,44 +40,33 @@ char *ht_strprintf(const char *fmt, ...)
     return out;
 }
 
-int ht_file_read(const char *path, size_t max_len, uint8_t **out, size_t *len)
+int ht_fd_read(int fd, const char *name, size_t max_len, uint8_t **out, size_t *len)
 {
     struct stat st;
     uint8_t *buf = NULL;
     size_t got = 0;
-    int fd, err = HT_OK;
+    int err = HT_OK;
 
     *out = NULL;
     *len = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return ht_error_set(ht_error_from_errno(errno), "cannot open '%s': %s", path,
-                            strerror(errno));
-    if (fstat(fd, &st) != 0) {
-        err = ht_error_set(HT_EIO, "cannot stat '%s': %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        err = ht_error_set(HT_EINVALID, "'%s' is not a regular file", path);
-        goto done;
-    }
-    if ((uint64_t)st.st_size > max_len) {
-        err = ht_error_set(HT_EINVALID, "'%s' is %lld bytes, more than the limit of %zu", path,
-                           (long long)st.st_size, max_len);
-        goto done;
-    }
+    if (fstat(fd, &st) != 0)
+        return ht_error_set(HT_EIO, "cannot stat '%s': %s", name, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return ht_error_set(HT_EINVALID, "'%s' is not a regular file", name);
+    if ((uint64_t)st.st_size > max_len)
+        return ht_error_set(HT_EINVALID, "'%s' is %lld bytes, more than the limit of %zu", name,
+                            (long long)st.st_size, max_len);
     buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        err = ht_error_set(HT_ENOMEM, "out of memory reading '%s'", path);
-        goto done;
-    }
+    if (!buf)
+        return ht_error_set(HT_ENOMEM, "out of memory reading '%s'", name);
     while (got < (size_t)st.st_size) {
         ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            err = ht_error_set(HT_EIO, "cannot read '%s': %s", path, strerror(errno));
-            goto done;
+            err = ht_error_set(HT_EIO, "cannot read '%s': %s", name, strerror(errno));
+            free(buf);
+            return err;
         }
         if (n == 0)
             break; /* the file shrank while we read it: keep what is there */
@@ -86,9 +75,18 @@ int ht_file_read(const char *path, size_t max_len, uint8_t **out, size_t *len)
     buf[got] = 0;
     *out = buf;
     *len = got;
-    buf = NULL;
-done:
-    free(buf);
+    return HT_OK;
+}
+
+int ht_file_read(const char *path, size_t max_len, uint8_t **out, size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return ht_error_set(ht_error_from_errno(errno), "cannot open '%s': %s", path,
+                            strerror(errno));
+    int err = ht_fd_read(fd, path, max_len, out, len);
     close(fd);
     return err;
 }

@@ -663,9 +663,7 @@ int ht_ingest_received(ht_ingest *in,
     uint8_t *data = NULL;
     size_t len = 0;
     expected ex = {sop_class_uid, sop_instance_uid};
-    int err = ht_archive_begin_write_out(in->archive, tmp_rel);
-    if (err == HT_OK)
-        err = ht_archive_read(in->archive, tmp_rel, &data, &len);
+    int err = ht_archive_read_received(in->archive, tmp_rel, &data, &len);
     if (err < 0) {
         memset(result, 0, sizeof(*result));
         ht_archive_remove(in->archive, tmp_rel);
