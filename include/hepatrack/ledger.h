@@ -55,6 +55,13 @@ int ht_ledger_import(ht_store *store,
  */
 int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, const char *reader);
 
+/**
+ * The states a lesion of a role ("target", "non-target" or "new") may be recorded in instead
+ * of a measurement (spec 1.3), as a NULL-terminated list of names (static; never freed).
+ * @return the list, or NULL for an unknown role.
+ */
+const char *const *ht_ledger_states(const char *role);
+
 typedef struct ht_ledger_subject ht_ledger_subject;
 
 /**

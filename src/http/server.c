@@ -814,6 +814,21 @@ static int logout(request *r, answer *a)
     return HT_OK;
 }
 
+/* GET /api/lesion-states: what the station offers for each role instead of a measurement. */
+static int lesion_states(request *r, answer *a)
+{
+    static const char *const roles[] = {"target", "non-target", "new"};
+    (void)r;
+    a->json = json_object();
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        json_t *list = json_array();
+        for (const char *const *s = ht_ledger_states(roles[i]); *s; s++)
+            json_array_append_new(list, json_string(*s));
+        json_object_set_new(a->json, roles[i], list);
+    }
+    return HT_OK;
+}
+
 static int add_user_json(void *payload, const ht_user_row *u)
 {
     json_array_append_new(payload,
@@ -1072,6 +1087,8 @@ static void route(request *r, answer *a)
         me_json(r, a);
     else if (!strcmp(top, "users") && r->nparts == 1)
         users(r, a);
+    else if (!strcmp(top, "lesion-states") && r->nparts == 1)
+        lesion_states(r, a);
     else if (!strcmp(top, "instances") && r->nparts >= 2)
         instance(r, a);
     else if (!strcmp(top, "subjects"))

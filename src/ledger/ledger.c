@@ -271,6 +271,15 @@ static const char *const non_target_states[] = {"present", "absent", "unequivoca
                                                 "not_evaluated", NULL};
 static const char *const new_states[] = {"equivocal", "unequivocal", "absent", NULL};
 
+const char *const *ht_ledger_states(const char *role)
+{
+    return !role                         ? NULL
+           : !strcmp(role, "target")     ? target_states
+           : !strcmp(role, "non-target") ? non_target_states
+           : !strcmp(role, "new")        ? new_states
+                                         : NULL;
+}
+
 static int in_list(const char *s, const char *const *list)
 {
     for (; *list; list++)

@@ -142,6 +142,10 @@ for bad, field in (("limit=0", "limit"), ("limit=abc", "limit"), ("offset=-1", "
             f"{bad} is a 400 naming {field}: {body}")
 status, body = get_json("/api/studies?issuer=SITE")
 t.check(status == 400 and body["error"]["field"] == "issuer", "issuer without patient")
+status, body = get_json("/api/lesion-states")
+t.check(status == 200 and body["target"] == ["too_small", "absent", "not_evaluable", "merged"] and
+        "unequivocal_progression" in body["non-target"] and body["new"] == ["equivocal", "unequivocal", "absent"],
+        f"the states each role allows come from the ledger: {body}")
 status, body = get_json("/api/nothing/here")
 t.check(status == 404 and body["error"]["code"] == "ENOTFOUND", "unknown route: 404")
 status, body = get_json("/api/instances/1.2.3.4")
