@@ -66,6 +66,15 @@ int ht_ingest_buffer(ht_ingest *ingest,
                      ht_ingest_result *result);
 
 /**
+ * Where a receiver lets an arriving instance be written (by DCMTK, as it arrives) before
+ * handing it to ht_ingest_received: a fresh temporary path in the archive beside the instance's
+ * final place, relative (tmp_rel, HT_ARCHIVE_TMP_PATH_MAX bytes) and absolute (tmp_abs,
+ * abs_size bytes). Nothing is created. Thread-safe.
+ */
+void ht_ingest_staging_path(
+    ht_ingest *ingest, const char *sop_instance_uid, char *tmp_rel, char *tmp_abs, size_t abs_size);
+
+/**
  * Ingest an instance that a receiver has written, as it arrived, to the archive temporary path
  * `tmp_rel` (from ht_archive_temp_path for the archive path of `sop_instance_uid`). The file is
  * adopted, not copied; it is gone on every outcome but HT_INGEST_NEW (where it is published).
@@ -105,13 +114,6 @@ int ht_ingest_verify(ht_ingest *ingest, const ht_file_entry *entry);
 int ht_ingest_confirm_last_batch(ht_ingest *ingest,
                                  int (*report)(void *payload, const char *sop_uid, const char *why),
                                  void *payload);
-
-/** The index and archive behind an ingest (borrowed; do not use while ingesting). */
-ht_store *ht_ingest_store(ht_ingest *ingest);
-ht_archive *ht_ingest_archive(ht_ingest *ingest);
-
-/** Path of the index database under a data directory, malloc'ed (free with ht_free). */
-char *ht_ingest_index_path(const char *data_dir);
 
 #ifdef __cplusplus
 }

@@ -102,10 +102,6 @@ int ht_ledger_params(ht_store *store, ht_rs_params *params, int32_t *assessment_
 /** Set a trial parameter after checking its key and value. @return HT_OK or HT_EINVALID. */
 int ht_ledger_param_set(ht_store *store, const char *key, const char *value, const char *user);
 
-/** Date helpers: "YYYY-MM-DD" to days since 1970-01-01 and back. */
-int ht_date_parse(const char *text, int32_t *day);
-void ht_date_format(int32_t day, char *out); /* 11 bytes */
-
 #ifdef __cplusplus
 }
 #endif

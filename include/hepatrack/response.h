@@ -222,7 +222,8 @@ typedef struct ht_rs_result {
     ht_rs_check checks[6];
     int nchecks;
     ht_rs_warning *warnings;
-    int nwarnings, capwarnings;
+    int nwarnings;
+    size_t capwarnings;
 } ht_rs_result;
 
 /**

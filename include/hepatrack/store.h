@@ -35,6 +35,10 @@ typedef struct ht_store ht_store;
  */
 int ht_store_open(ht_store **out, const char *path);
 
+/** Path of the index database under a data directory, malloc'ed (free with ht_free); NULL with
+ * HT_ENOMEM. */
+char *ht_store_index_path(const char *data_dir);
+
 /** Close the database. Accepts NULL. */
 void ht_store_free(ht_store *store);
 
@@ -81,12 +85,18 @@ typedef struct ht_instance_record {
  */
 int ht_store_add_instance(ht_store *store, const ht_instance_record *rec);
 
+/** Where an instance's file is and what it must hold: all that opening it from a row needs. */
+typedef struct ht_instance_location {
+    char archive_path[128]; /* relative to the archive's root */
+    char sha256[65];        /* of the dataset, hex */
+    uint64_t size, dataset_offset;
+} ht_instance_location;
+
 /**
- * Look up an instance by SOP Instance UID.
- * @param[out] sha256  its dataset checksum (HT_SHA256_HEX_SIZE bytes), when found.
- * @return HT_OK, HT_ENOTFOUND, HT_EDB.
+ * Locate an instance by SOP Instance UID.
+ * @return HT_OK; HT_ENOTFOUND ("no instance has SOP Instance UID ..."); HT_EDB.
  */
-int ht_store_find_instance(ht_store *store, const char *sop_instance_uid, char *sha256);
+int ht_store_locate(ht_store *store, const char *sop_instance_uid, ht_instance_location *out);
 
 /** Remove an instance row (and its series, study, patient when they become empty). */
 int ht_store_delete_instance(ht_store *store, const char *sop_instance_uid);

@@ -55,6 +55,31 @@ void ht_time_ago_iso(int seconds, char *buf, size_t size);
 /** Monotonic clock in seconds, for durations. */
 double ht_time_monotonic(void);
 
+/** Calendar dates "YYYY-MM-DD" (proleptic Gregorian, years 1900 to 2200) as days since
+ * 1970-01-01. @return HT_OK, or HT_EINVALID for anything else (no message set). */
+int ht_date_parse(const char *text, int32_t *day);
+
+/** A day number as "YYYY-MM-DD" into out (11 bytes). */
+void ht_date_format(int32_t day, char *out);
+
+/**
+ * Fill buf with len bytes from the kernel's random source (getrandom(2)): the one source of
+ * every UID, salt, token and session secret.
+ * @return HT_OK, or HT_EINTERNAL when the kernel gave fewer bytes (buf must then not be used).
+ */
+int ht_random_bytes(void *buf, size_t len);
+
+/**
+ * Make a growable array hold at least `needed` elements of `size` bytes: when *cap is short,
+ * reallocate *items to twice the capacity (16 at first), or more if needed. On failure the
+ * array and *cap are as they were.
+ * @return HT_OK, or HT_ENOMEM (with a message).
+ */
+int ht_grow(void **items, size_t *cap, size_t needed, size_t size);
+
+/** ht_grow for a typed array: HT_GROW(p, cap, n + 1) where p is an lvalue of type T *. */
+#define HT_GROW(p, cap, needed) ht_grow((void **)&(p), &(cap), (needed), sizeof(*(p)))
+
 /** Lower-case hex encoding of `len` bytes into `out` (2*len+1 bytes). */
 void ht_hex_encode(const uint8_t *data, size_t len, char *out);
 

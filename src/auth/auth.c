@@ -1,6 +1,7 @@
 /*
- * Users and credentials: yescrypt through libcrypt for passwords, getrandom(2) for secrets,
- * SHA-256 of a secret as its key in the index (a stolen index gives no usable credential).
+ * Users and credentials: yescrypt through libcrypt for passwords, ht_random_bytes (getrandom(2))
+ * for salts and secrets, SHA-256 of a secret as its key in the index (a stolen index gives no
+ * usable credential).
  */
 #define _GNU_SOURCE
 #include "hepatrack/auth.h"
@@ -13,7 +14,6 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 
 static const char *const role_names[] = {"radiologist", "coordinator", "admin"};
 
@@ -48,10 +48,15 @@ static int check_name(const char *name)
 static int hash_password(const char *password, char *out, size_t size)
 {
     char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+    unsigned char salt[16];
     struct crypt_data *data;
+    int err;
     if (strlen(password) < 8)
         return ht_error_set(HT_EINVALID, "password must have at least 8 characters");
-    if (!crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)))
+    if ((err = ht_random_bytes(salt, sizeof(salt))) < 0)
+        return err;
+    if (!crypt_gensalt_rn("$y$", 0, (const char *)salt, (int)sizeof(salt), setting,
+                          sizeof(setting)))
         return ht_error_set(HT_EINTERNAL, "libcrypt cannot make a yescrypt salt");
     if (!(data = calloc(1, sizeof(*data))))
         return ht_error_set(HT_ENOMEM, "out of memory hashing a password");
@@ -128,8 +133,9 @@ open_credential(ht_store *s, const char *user, const char *kind, int seconds, ch
     char digest[65], expires[32];
     if (seconds < 1)
         return ht_error_set(HT_EINVALID, "a credential must be valid at least one second");
-    if (getrandom(random, sizeof(random), 0) != (ssize_t)sizeof(random))
-        return ht_error_set(HT_EINTERNAL, "the kernel gave no random bytes");
+    int err = ht_random_bytes(random, sizeof(random));
+    if (err < 0)
+        return err;
     ht_hex_encode(random, sizeof(random), secret);
     explicit_bzero(random, sizeof(random));
     digest_of(secret, digest);

@@ -47,7 +47,7 @@ void cmd_user_help(void);
 struct ht_ingest;
 /* Start-up recovery: remove temporary files, re-index files without a row (check --repair
  * without re-reading every file). Logs what it did; returns problems left or an error. */
-int cli_recover(struct ht_ingest *ingest);
+int cli_recover(struct ht_ingest *ingest, const char *data_dir);
 
 /* Print an error for the user: "hepatrack <cmd>: <message>". */
 void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -22,7 +22,9 @@
 
 typedef struct check_state {
     ht_ingest *ingest;
-    ht_strset *indexed; /* archive paths of index rows */
+    ht_archive *archive; /* the files, read and removed beside the ingest's own handle */
+    ht_store *store;     /* a reading connection to the index */
+    ht_strset *indexed;  /* archive paths of index rows */
     json_t *problems;
     int repair;
     int verify; /* read every indexed file and compare its checksum */
@@ -71,7 +73,7 @@ static int check_row(void *payload, const ht_file_entry *e)
 /* A file without a row: index it again when it is the instance its path says. */
 static void repair_orphan(check_state *st, const char *rel)
 {
-    ht_archive *archive = ht_ingest_archive(st->ingest);
+    ht_archive *archive = st->archive;
     uint8_t *data = NULL;
     size_t len = 0;
     ht_ingest_result res;
@@ -100,7 +102,7 @@ static int check_file(void *payload, const char *rel, int is_temporary)
     check_state *st = payload;
 
     if (is_temporary) {
-        int repaired = st->repair && ht_archive_remove(ht_ingest_archive(st->ingest), rel) == 0;
+        int repaired = st->repair && ht_archive_remove(st->archive, rel) == 0;
         problem(st, "temporary", rel, "left by an interrupted write", repaired);
         return 0;
     }
@@ -134,7 +136,37 @@ static int log_unconfirmed(void *payload, const char *sop_uid, const char *why)
     return 0;
 }
 
-int cli_recover(ht_ingest *ingest)
+/* Open the archive and an index connection of data_dir beside the ingest. */
+static int open_beside(check_state *st, const char *data_dir)
+{
+    char *path = ht_store_index_path(data_dir);
+    int err = path ? ht_archive_open(&st->archive, data_dir) : HT_ENOMEM;
+    if (err == HT_OK)
+        err = ht_store_open(&st->store, path);
+    free(path);
+    return err;
+}
+
+/* Every row against its file, then every file against the rows. */
+static int scan(check_state *st)
+{
+    int err = st->indexed && st->problems ? HT_OK : HT_ENOMEM;
+    if (err == HT_OK)
+        err = ht_store_each_file(st->store, check_row, st);
+    if (err == HT_OK)
+        err = ht_archive_walk(st->archive, check_file, st);
+    return err;
+}
+
+static void check_state_free(check_state *st)
+{
+    json_decref(st->problems);
+    ht_strset_free(st->indexed);
+    ht_store_free(st->store);
+    ht_archive_free(st->archive);
+}
+
+int cli_recover(ht_ingest *ingest, const char *data_dir)
 {
     check_state st = {0};
     size_t i;
@@ -147,9 +179,9 @@ int cli_recover(ht_ingest *ingest)
     st.problems = json_array();
     err = ht_ingest_confirm_last_batch(ingest, log_unconfirmed, NULL);
     if (err >= 0)
-        err = st.indexed ? ht_store_each_file(ht_ingest_store(ingest), check_row, &st) : HT_ENOMEM;
+        err = open_beside(&st, data_dir);
     if (err == HT_OK)
-        err = ht_archive_walk(ht_ingest_archive(ingest), check_file, &st);
+        err = scan(&st);
     json_array_foreach(st.problems, i, p)
         ht_log(json_is_true(json_object_get(p, "repaired")) ? HT_LOG_INFO : HT_LOG_WARN,
                "event=recovery kind=%s path=%s detail=\"%s\" repaired=%s",
@@ -159,8 +191,7 @@ int cli_recover(ht_ingest *ingest)
                json_is_true(json_object_get(p, "repaired")) ? "yes" : "no");
     ht_log(HT_LOG_INFO, "event=recovery rows=%zu files=%zu problems=%zu unrepaired=%zu", st.rows,
            st.files, json_array_size(st.problems), st.unrepaired);
-    json_decref(st.problems);
-    ht_strset_free(st.indexed);
+    check_state_free(&st);
     return err < 0 ? err : (int)st.unrepaired;
 }
 
@@ -195,10 +226,9 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
     st.problems = json_array();
     err = st.repair ? ht_ingest_confirm_last_batch(st.ingest, report_unconfirmed, &st) : HT_OK;
     if (err >= 0)
-        err =
-            st.indexed ? ht_store_each_file(ht_ingest_store(st.ingest), check_row, &st) : HT_ENOMEM;
+        err = open_beside(&st, ctx->data_dir);
     if (err == HT_OK)
-        err = ht_archive_walk(ht_ingest_archive(st.ingest), check_file, &st);
+        err = scan(&st);
     if (err < 0) {
         cli_error("check", "%s", ht_error_last());
     } else if (as_json) {
@@ -222,8 +252,7 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         printf("%zu index rows, %zu files: %s\n", st.rows, st.files,
                st.unrepaired ? "INCONSISTENT" : "consistent");
     }
-    json_decref(st.problems);
-    ht_strset_free(st.indexed);
+    check_state_free(&st);
     ht_ingest_free(st.ingest);
     if (err < 0)
         return CLI_FATAL;

@@ -67,14 +67,8 @@ static int enqueue(import_job *job, const char *path)
 
     if (added <= 0)
         return added; /* already queued, or out of memory */
-    if (job->nqueue == job->capqueue) {
-        size_t cap = job->capqueue ? job->capqueue * 2 : 256;
-        char **q = realloc(job->queue, cap * sizeof(char *));
-        if (!q)
-            return HT_ENOMEM;
-        job->queue = q;
-        job->capqueue = cap;
-    }
+    if (HT_GROW(job->queue, job->capqueue, job->nqueue + 1) < 0)
+        return HT_ENOMEM;
     if (!(job->queue[job->nqueue] = ht_strdup(key)))
         return HT_ENOMEM;
     job->nqueue++;
@@ -85,15 +79,7 @@ static int enqueue(import_job *job, const char *path)
 static void reject(import_job *job, const char *path, const char *reason)
 {
     pthread_mutex_lock(&job->lock);
-    if (job->nrejected == job->caprejected) {
-        size_t cap = job->caprejected ? job->caprejected * 2 : 16;
-        rejection *r = realloc(job->rejected, cap * sizeof(*r));
-        if (r) {
-            job->rejected = r;
-            job->caprejected = cap;
-        }
-    }
-    if (job->nrejected < job->caprejected) {
+    if (HT_GROW(job->rejected, job->caprejected, job->nrejected + 1) == HT_OK) {
         job->rejected[job->nrejected].path = ht_strdup(path);
         job->rejected[job->nrejected].reason = ht_strdup(reason);
         job->nrejected++;

@@ -44,7 +44,7 @@ static int collect_row(void *payload, const ht_row *row)
 /* Open the index for reading; a data directory that does not exist yet is an empty index. */
 static int open_index(const cli_context *ctx, const char *cmd, ht_store **store)
 {
-    char *path = ht_ingest_index_path(ctx->data_dir);
+    char *path = ht_store_index_path(ctx->data_dir);
     int err;
     if (!path)
         return HT_ENOMEM;

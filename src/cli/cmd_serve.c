@@ -333,7 +333,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         clear_allow(&c);
         return CLI_FATAL;
     }
-    int left = cli_recover(ingest);
+    int left = cli_recover(ingest, c.data);
     if (left > 0)
         ht_log(HT_LOG_WARN,
                "event=recovery reason=\"%d problems need a person: run hepatrack "

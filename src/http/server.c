@@ -1257,7 +1257,7 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         return ht_error_set(HT_ENOMEM, "no thread-specific key left for the HTTP server");
     }
     h->data_dir = ht_strdup(config->data_dir);
-    h->index_path = ht_ingest_index_path(config->data_dir);
+    h->index_path = ht_store_index_path(config->data_dir);
     if (!h->data_dir || !h->index_path) {
         ht_http_stop(h);
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");

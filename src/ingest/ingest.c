@@ -65,19 +65,12 @@ struct ht_ingest {
     size_t nclaims, capclaims;
 };
 
-char *ht_ingest_index_path(const char *data_dir)
+void ht_ingest_staging_path(
+    ht_ingest *ingest, const char *sop_instance_uid, char *tmp_rel, char *tmp_abs, size_t abs_size)
 {
-    return ht_strprintf("%s/index.sqlite", data_dir);
-}
-
-ht_store *ht_ingest_store(ht_ingest *ingest)
-{
-    return ingest->reader;
-}
-
-ht_archive *ht_ingest_archive(ht_ingest *ingest)
-{
-    return ingest->archive;
+    char rel[HT_ARCHIVE_PATH_MAX];
+    ht_archive_path_for(sop_instance_uid, rel);
+    ht_archive_temp_path(ingest->archive, rel, tmp_rel, tmp_abs, abs_size);
 }
 
 /* ---- claims (lock held) -------------------------------------------------------------------- */
@@ -92,14 +85,9 @@ static int claimed(const ht_ingest *in, const char *uid)
 
 static int claim(ht_ingest *in, const char *uid)
 {
-    if (in->nclaims == in->capclaims) {
-        size_t cap = in->capclaims ? in->capclaims * 2 : 32;
-        void *p = realloc(in->claims, cap * sizeof(*in->claims));
-        if (!p)
-            return ht_error_set(HT_ENOMEM, "out of memory");
-        in->claims = p;
-        in->capclaims = cap;
-    }
+    int err = HT_GROW(in->claims, in->capclaims, in->nclaims + 1);
+    if (err < 0)
+        return err;
     snprintf(in->claims[in->nclaims++], 65, "%s", uid);
     return HT_OK;
 }
@@ -272,7 +260,7 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
     pthread_condattr_destroy(&attr);
     if ((err = ht_archive_open(&in->archive, data_dir)) < 0)
         goto fail;
-    if (!(index_path = ht_ingest_index_path(data_dir))) {
+    if (!(index_path = ht_store_index_path(data_dir))) {
         err = HT_ENOMEM;
         goto fail;
     }
@@ -440,8 +428,10 @@ static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *
             pthread_cond_wait(&in->done, &in->lock);
             continue;
         }
-        int err = ht_store_find_instance(in->reader, uid, stored_sha);
+        ht_instance_location loc;
+        int err = ht_store_locate(in->reader, uid, &loc);
         if (err == HT_OK) {
+            memcpy(stored_sha, loc.sha256, sizeof(loc.sha256));
             *known = 1;
             return HT_OK;
         }
@@ -598,14 +588,9 @@ static int check_unconfirmed(void *payload, const ht_file_entry *e)
     unconfirmed *u = payload;
     if (ht_ingest_verify(u->in, e) == HT_OK)
         return 0;
-    if (u->n == u->cap) {
-        size_t cap = u->cap ? u->cap * 2 : 16;
-        void *grown = realloc(u->uids, cap * sizeof(*u->uids));
-        if (!grown)
-            return ht_error_set(HT_ENOMEM, "out of memory checking the last batch");
-        u->uids = grown;
-        u->cap = cap;
-    }
+    int err = HT_GROW(u->uids, u->cap, u->n + 1);
+    if (err < 0)
+        return err;
     snprintf(u->uids[u->n++], sizeof(u->uids[0]), "%s", e->sop_instance_uid);
     if (u->report)
         u->report(u->payload, e->sop_instance_uid, ht_error_last());

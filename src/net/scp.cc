@@ -231,10 +231,9 @@ void serve(ht_scp *scp, T_ASC_Association *assoc, std::string calling, std::stri
             break;
         }
         T_DIMSE_C_StoreRQ *req = &msg.msg.CStoreRQ;
-        char rel[HT_ARCHIVE_PATH_MAX], tmp_rel[HT_ARCHIVE_TMP_PATH_MAX], tmp_abs[4096];
-        ht_archive *archive = ht_ingest_archive(scp->ingest);
-        ht_archive_path_for(req->AffectedSOPInstanceUID, rel);
-        ht_archive_temp_path(archive, rel, tmp_rel, tmp_abs, sizeof(tmp_abs));
+        char tmp_rel[HT_ARCHIVE_TMP_PATH_MAX], tmp_abs[4096];
+        ht_ingest_staging_path(scp->ingest, req->AffectedSOPInstanceUID, tmp_rel, tmp_abs,
+                               sizeof(tmp_abs));
         store_context ctx{scp, tmp_rel, source, HT_OK, "", HT_INGEST_NEW};
         c = DIMSE_storeProvider(assoc, pres, req, tmp_abs, OFTrue, nullptr, store_callback, &ctx,
                                 DIMSE_NONBLOCKING, scp->timeout);

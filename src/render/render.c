@@ -6,6 +6,7 @@
  * about the same size (the Sub residuals of soft tissue are mostly runs of small values).
  */
 #include "hepatrack/render.h"
+#include "hepatrack/util.h"
 
 #include <png.h>
 #include <zlib.h>
@@ -190,17 +191,9 @@ static void png_append(png_structp png, png_bytep data, size_t len)
     png_buffer *b = png_get_io_ptr(png);
     if (b->oom)
         return;
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64 * 1024;
-        while (cap < b->len + len)
-            cap *= 2;
-        uint8_t *p = realloc(b->data, cap);
-        if (!p) {
-            b->oom = 1;
-            return;
-        }
-        b->data = p;
-        b->cap = cap;
+    if (HT_GROW(b->data, b->cap, b->len + len) < 0) {
+        b->oom = 1;
+        return;
     }
     memcpy(b->data + b->len, data, len);
     b->len += len;

@@ -18,7 +18,7 @@ typedef struct cohort {
     json_t *subjects;
     int n, orr, dcr, any_death;
     ht_stats_obs *pfs, *os;
-    int cap;
+    size_t cap;
     int err;
 } cohort;
 
@@ -133,15 +133,11 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
         ht_ledger_subject_free(ls);
         return c->err = err;
     }
-    if (c->n == c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 64;
-        c->pfs = realloc(c->pfs, (size_t)c->cap * sizeof(*c->pfs));
-        c->os = realloc(c->os, (size_t)c->cap * sizeof(*c->os));
-        if (!c->pfs || !c->os) {
-            ht_response_result_free(&res);
-            ht_ledger_subject_free(ls);
-            return c->err = ht_error_set(HT_ENOMEM, "out of memory building the cohort");
-        }
+    size_t cap_pfs = c->cap, needed = (size_t)c->n + 1;
+    if (HT_GROW(c->pfs, cap_pfs, needed) < 0 || HT_GROW(c->os, c->cap, needed) < 0) {
+        ht_response_result_free(&res);
+        ht_ledger_subject_free(ls);
+        return c->err = ht_error_set(HT_ENOMEM, "out of memory building the cohort");
     }
     ht_ledger_dates dates = ht_ledger_subject_dates(ls);
     int32_t start = dates.treatment_start != HT_NO_VALUE

@@ -2,6 +2,7 @@
  * A subject's current records in the measurement-import format: what the reading station
  * shows, and what it sends back (changed, with a reason) to correct a record.
  */
+#include "hepatrack/util.h"
 #include "hepatrack/ledger.h"
 #include "hepatrack/report.h"
 

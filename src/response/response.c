@@ -5,6 +5,7 @@
  * Every decision is integer arithmetic on stored tenths.
  */
 #include "hepatrack/response.h"
+#include "hepatrack/util.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -129,14 +130,8 @@ static void warn(ctx *c, const char *rule, int lesion, int pos, const char *fmt,
         if (!strcmp(o->warnings[i].rule, rule) && o->warnings[i].lesion == lesion &&
             o->warnings[i].timepoint == tp)
             return;
-    if (o->nwarnings == o->capwarnings) {
-        int cap = o->capwarnings ? o->capwarnings * 2 : 16;
-        ht_rs_warning *w = realloc(o->warnings, (size_t)cap * sizeof(*w));
-        if (!w)
-            return;
-        o->warnings = w;
-        o->capwarnings = cap;
-    }
+    if (HT_GROW(o->warnings, o->capwarnings, (size_t)o->nwarnings + 1) < 0)
+        return;
     ht_rs_warning *w = &o->warnings[o->nwarnings++];
     snprintf(w->rule, sizeof(w->rule), "%s", rule);
     w->lesion = lesion;

@@ -64,7 +64,8 @@ int ht_store__connect(const char *path, sqlite3 **out)
 }
 
 /* The index's hot statements, prepared on first use (a read-only command never needs them). */
-static const char *const SQL_FIND_INSTANCE = "SELECT sha256 FROM instances WHERE sop_uid = ?1";
+static const char *const SQL_FIND_INSTANCE =
+    "SELECT archive_path, sha256, size, dataset_offset FROM instances WHERE sop_uid = ?1";
 static const char *const SQL_UPSERT_PATIENT =
     "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
     "VALUES (?1, ?2, ?3, ?4, ?5) "
@@ -133,6 +134,11 @@ int ht_store_open(ht_store **out, const char *path)
     }
     *out = s;
     return HT_OK;
+}
+
+char *ht_store_index_path(const char *data_dir)
+{
+    return ht_strprintf("%s/index.sqlite", data_dir);
 }
 
 void ht_store_free(ht_store *s)
@@ -307,7 +313,7 @@ int ht_store_defer_sync(ht_store *s)
     return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
 }
 
-int ht_store_find_instance(ht_store *s, const char *sop_instance_uid, char *sha256)
+int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_location *out)
 {
     sqlite3_stmt *st;
     int rc, err = ht_store__cached(s, &s->find_instance, SQL_FIND_INSTANCE, &st);
@@ -317,10 +323,14 @@ int ht_store_find_instance(ht_store *s, const char *sop_instance_uid, char *sha2
     bind_text(st, 1, sop_instance_uid);
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        const unsigned char *h = sqlite3_column_text(st, 0);
-        snprintf(sha256, 65, "%s", h ? (const char *)h : "");
+        const unsigned char *path = sqlite3_column_text(st, 0), *h = sqlite3_column_text(st, 1);
+        snprintf(out->archive_path, sizeof(out->archive_path), "%s",
+                 path ? (const char *)path : "");
+        snprintf(out->sha256, sizeof(out->sha256), "%s", h ? (const char *)h : "");
+        out->size = (uint64_t)sqlite3_column_int64(st, 2);
+        out->dataset_offset = (uint64_t)sqlite3_column_int64(st, 3);
     } else if (rc == SQLITE_DONE) {
-        err = ht_error_set(HT_ENOTFOUND, "instance %s is not indexed", sop_instance_uid);
+        err = ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'", sop_instance_uid);
     } else {
         err = ht_store__db_error(s->db, rc, "looking up an instance");
     }

@@ -20,13 +20,19 @@
 typedef struct fixture {
     char *dir;
     ht_ingest *in;
+    ht_store *store; /* the index and the files, looked at beside the ingest */
+    ht_archive *archive;
 } fixture;
 
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    if (!f || !(f->dir = scratch_dir("ingest")) || ht_ingest_open(&f->in, f->dir) != HT_OK)
+    char *index = NULL;
+    if (!f || !(f->dir = scratch_dir("ingest")) || ht_ingest_open(&f->in, f->dir) != HT_OK ||
+        !(index = ht_store_index_path(f->dir)) || ht_store_open(&f->store, index) != HT_OK ||
+        ht_archive_open(&f->archive, f->dir) != HT_OK)
         return -1;
+    free(index);
     *state = f;
     return 0;
 }
@@ -34,6 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
+    ht_store_free(f->store);
+    ht_archive_free(f->archive);
     ht_ingest_free(f->in);
     int rc = scratch_remove(f->dir);
     free(f->dir);
@@ -45,9 +53,9 @@ static void expect_contents(fixture *f, int64_t instances, int nfiles)
 {
     int64_t n = -1;
     walk_counts c = {0, 0};
-    assert_int_equal(ht_store_count(ht_ingest_store(f->in), HT_LIST_INSTANCES, &n), HT_OK);
+    assert_int_equal(ht_store_count(f->store, HT_LIST_INSTANCES, &n), HT_OK);
     assert_int_equal(n, instances);
-    assert_int_equal(ht_archive_walk(ht_ingest_archive(f->in), count_walked, &c), HT_OK);
+    assert_int_equal(ht_archive_walk(f->archive, count_walked, &c), HT_OK);
     assert_int_equal(c.files, nfiles);
     assert_int_equal(c.temporary, 0);
 }
@@ -69,7 +77,7 @@ static void new_then_duplicate_then_conflict(void **state)
     b.data[b.len - 1] ^= 0x01;
     assert_int_equal(ht_ingest_buffer(f->in, b.data, b.len, "test", &r), HT_OK);
     assert_int_equal(r.outcome, HT_INGEST_CONFLICT);
-    assert_int_equal(ht_store_count(ht_ingest_store(f->in), HT_LIST_CONFLICTS, &n), HT_OK);
+    assert_int_equal(ht_store_count(f->store, HT_LIST_CONFLICTS, &n), HT_OK);
     assert_int_equal(n, 1);
     expect_contents(f, 1, 1);
     free(a.data);

@@ -12,6 +12,7 @@
 
 #include "hepatrack/ledger.h"
 #include "hepatrack/response.h"
+#include "hepatrack/util.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -156,7 +156,7 @@ static void find_show_delete(void **state)
 {
     char *path = db_path();
     ht_store *s = NULL;
-    char sha[65];
+    ht_instance_location loc;
     ht_list_kind kind;
     int rows = 0;
     int64_t n = 0;
@@ -164,9 +164,10 @@ static void find_show_delete(void **state)
     assert_int_equal(ht_store_open(&s, path), HT_OK);
     ht_instance_record a = record("P1", "", "2.1", "2.1.1", "2.1.1.1");
     assert_int_equal(ht_store_add_instance(s, &a), HT_OK);
-    assert_int_equal(ht_store_find_instance(s, "2.1.1.1", sha), HT_OK);
-    assert_string_equal(sha, "00");
-    assert_int_equal(ht_store_find_instance(s, "9.9", sha), HT_ENOTFOUND);
+    assert_int_equal(ht_store_locate(s, "2.1.1.1", &loc), HT_OK);
+    assert_string_equal(loc.sha256, "00");
+    assert_string_equal(loc.archive_path, a.archive_path);
+    assert_int_equal(ht_store_locate(s, "9.9", &loc), HT_ENOTFOUND);
     assert_int_equal(ht_store_show(s, "2.1.1", &kind, count_rows, &rows), HT_OK);
     assert_int_equal(kind, HT_LIST_SERIES);
     assert_int_equal(ht_store_show(s, "2.1.1.1", &kind, count_rows, &rows), HT_OK);
