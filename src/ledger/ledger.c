@@ -768,15 +768,12 @@ static int duplicate(const records *rs, int kind, const char *key)
 }
 
 /* A Tracking UID (PS3.5 B.2, 2.25 + a random 128-bit integer), made once per lesion. */
-static void tracking_uid(char *out, size_t size)
+static int tracking_uid(char *out, size_t size)
 {
-    unsigned char r[16] = {0};
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-        ssize_t got = read(fd, r, sizeof(r));
-        (void)got;
-        close(fd);
-    }
+    unsigned char r[16];
+    int err = ht_random_bytes(r, sizeof(r));
+    if (err < 0)
+        return err;
     unsigned long long hi = 0, lo = 0;
     for (int i = 0; i < 8; i++) {
         hi = hi << 8 | r[i];
@@ -784,6 +781,7 @@ static void tracking_uid(char *out, size_t size)
     }
     hi = (hi >> 1) | 1;
     snprintf(out, size, "2.25.%llu%019llu", hi, lo % 10000000000000000000ULL);
+    return HT_OK;
 }
 
 static int parse_subject(json_t *in,
@@ -942,7 +940,9 @@ overlay(const char *sid, const state *current, state *merged, records *rs, const
             json_object_set(r->body, "tracking_uid", json_object_get(old, "tracking_uid"));
         } else if (r->kind == K_LESION) {
             char uid[64];
-            tracking_uid(uid, sizeof(uid));
+            int err = tracking_uid(uid, sizeof(uid));
+            if (err < 0)
+                return err;
             json_object_set_new(r->body, "tracking_uid", json_string(uid));
         }
         if (r->body && !old && json_object_get(current->kinds[r->kind], r->key) && !r->reason &&
