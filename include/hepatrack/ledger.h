@@ -48,6 +48,44 @@ int ht_ledger_import(ht_store *store,
                      const char *source,
                      ht_ledger_import_summary *summary);
 
+struct json_t; /* jansson's: documents are handed down parsed, never as text again */
+
+/**
+ * Parse an import document: JSON with every object's keys unique (a duplicate is refused, not
+ * silently resolved), one subject object or an array of them.
+ * @param[out] doc  the document (free with json_decref); NULL on error.
+ * @return HT_OK; HT_EPARSE naming line, column and what is wrong; HT_EINVALID for another
+ *         top-level type. Messages start with source.
+ */
+int ht_ledger_parse_document(const char *text, size_t len, const char *source, struct json_t **doc);
+
+/** A subject's stored records, as an import's hook sees them (borrowed). */
+typedef struct ht_ledger_stored ht_ledger_stored;
+
+/** Whether a stored lesion is nodal: 1 or 0, or -1 when the subject has no such lesion. */
+int ht_ledger_stored_nodal(const ht_ledger_stored *stored, const char *lesion);
+
+/**
+ * An import's hook, called for each subject object of a document after its stored records are
+ * loaded and before it is parsed: it may complete the object in place (the measure module
+ * computes lengths and densities from drawn points). A negative return aborts the import with
+ * that error.
+ */
+typedef int (*ht_ledger_complete_fn)(void *payload,
+                                     struct json_t *subject,
+                                     const ht_ledger_stored *stored);
+
+/**
+ * ht_ledger_import for a parsed document (borrowed; the hook may change it), each subject
+ * loaded once and handed to complete (may be NULL) before it is parsed.
+ */
+int ht_ledger_import_document(ht_store *store,
+                              struct json_t *doc,
+                              const char *source,
+                              ht_ledger_complete_fn complete,
+                              void *payload,
+                              ht_ledger_import_summary *summary);
+
 /**
  * Sign the read of one time point: every target and non-target must have its record there.
  * A later change to that time point's records returns it to draft until signed again.

@@ -9,8 +9,8 @@
  * Pixel Spacing is (row spacing, column spacing): the distance in mm between the centres of
  * adjacent rows (y) and of adjacent columns (x).
  *
- * Ownership: ht_measure_resolve returns a malloc'ed text the caller frees; nothing else
- * allocates. Errors go through the error table with a message naming what was wrong.
+ * Ownership: nothing here hands out memory; ht_measure_complete changes the subject it is given.
+ * Errors go through the error table with a message naming what was wrong.
  */
 #ifndef HEPATRACK_MEASURE_H
 #define HEPATRACK_MEASURE_H
@@ -18,6 +18,7 @@
 #include "hepatrack/archive.h"
 #include "hepatrack/dicom.h"
 #include "hepatrack/error.h"
+#include "hepatrack/ledger.h"
 #include "hepatrack/store.h"
 
 #include <stddef.h>
@@ -59,22 +60,26 @@ typedef struct ht_roi_stats {
 int ht_measure_ellipse(
     const ht_frame *frame, const double spacing[2], ht_point a, ht_point b, ht_roi_stats *out);
 
+/** Where drawn measurements' instances are found: the index and the archive (borrowed). */
+typedef struct ht_measure_source {
+    ht_store *store;
+    ht_archive *archive;
+} ht_measure_source;
+
 /**
- * Complete a measurement-import document (docs/measurements.md: one subject or an array)
- * whose assessments carry a "tool" ("length", "bidirectional" or "fragments") with "sop_uid",
- * "frame" and "points", or a "roi" (an ellipse's box): the lengths (long_axis_mm,
- * perpendicular_mm, or short_axis_mm for a nodal lesion; fragments_mm, a length per pair of
- * points, for a split target) and mean_hu are computed from the instance's Pixel Spacing
- * and stored pixels and written into the document. Assessments without a tool or roi pass
- * through unchanged. Whether a lesion is nodal comes from the document, else from the ledger.
- * @param[out] out  the completed document (malloc'ed JSON text); NULL on error, and NULL when
- *                  the text is not JSON (import it as it is: the import names what is wrong).
- * @return HT_OK; HT_EINVALID naming subject, lesion, time point and field
- *         (a computed field also given, a bad caliper, an instance without Pixel Spacing);
- *         HT_ENOTFOUND (no such instance or frame); HT_EIO, HT_EDB, HT_ENOMEM.
+ * The ledger's import hook (ht_ledger_complete_fn; source is an ht_measure_source): complete one
+ * subject of a measurement-import document (docs/measurements.md) whose assessments carry a
+ * "tool" ("length", "bidirectional" or "fragments") with "sop_uid", "frame" and "points", or a
+ * "roi" (an ellipse's box). The lengths (long_axis_mm, perpendicular_mm, or short_axis_mm for a
+ * nodal lesion; fragments_mm, a length per pair of points, for a split target) and mean_hu are
+ * computed from the instance's Pixel Spacing and stored pixels and written into the subject.
+ * Assessments without a tool or roi pass unchanged. Whether a lesion is nodal comes from the
+ * document, else from the stored records.
+ * @return HT_OK; HT_EINVALID naming subject, lesion, time point and field (a computed field
+ *         also given, a bad caliper, an instance without Pixel Spacing); HT_ENOTFOUND (no such
+ *         instance or frame); HT_EIO, HT_EDB, HT_ENOMEM.
  */
-int ht_measure_resolve(
-    ht_store *store, ht_archive *archive, const char *json_text, size_t len, char **out);
+int ht_measure_complete(void *source, struct json_t *subject, const ht_ledger_stored *stored);
 
 #ifdef __cplusplus
 }

@@ -32,15 +32,14 @@ static int import_completed(const cli_context *ctx,
                             const char *source,
                             ht_ledger_import_summary *sum)
 {
-    ht_archive *archive = NULL;
-    char *completed = NULL;
+    ht_measure_source drawn_on = {store, NULL};
+    json_t *doc = NULL;
     int err;
-    if ((err = ht_archive_open(&archive, ctx->data_dir)) == HT_OK &&
-        (err = ht_measure_resolve(store, archive, text, len, &completed)) == HT_OK)
-        err = completed ? ht_ledger_import(store, completed, strlen(completed), source, sum)
-                        : ht_ledger_import(store, text, len, source, sum);
-    free(completed);
-    ht_archive_free(archive);
+    if ((err = ht_ledger_parse_document(text, len, source, &doc)) == HT_OK &&
+        (err = ht_archive_open(&drawn_on.archive, ctx->data_dir)) == HT_OK)
+        err = ht_ledger_import_document(store, doc, source, ht_measure_complete, &drawn_on, sum);
+    json_decref(doc);
+    ht_archive_free(drawn_on.archive);
     return err;
 }
 

@@ -896,7 +896,8 @@ static int measurements(request *r, answer *a)
         return fail_last(a, HT_EDB);
     if (r->upload->too_large)
         return fail(a, HT_EINVALID, NULL, "request body larger than %d bytes", MAX_BODY);
-    if (!(body = json_loadb(r->upload->body ? r->upload->body : "", r->upload->len, 0, &e)))
+    if (!(body = json_loadb(r->upload->body ? r->upload->body : "", r->upload->len,
+                            JSON_REJECT_DUPLICATES, &e)))
         return fail(a, HT_EPARSE, NULL, "request body is not JSON: %s (line %d, column %d)", e.text,
                     e.line, e.column);
     size_t i;
@@ -909,24 +910,17 @@ static int measurements(request *r, answer *a)
             if (err == HT_OK && json_is_object(subject))
                 err = set_reader(r, a, subject);
         }
-    char *text = err == HT_OK ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (err == HT_OK) {
+        char source[96];
+        ht_measure_source drawn_on = {s, r->http->archive};
+        snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
+        err = ht_ledger_import_document(s, body, source, ht_measure_complete, &drawn_on, &sum);
+        if (err < 0)
+            fail_last(a, err);
+    }
     json_decref(body);
     if (err < 0)
         return err;
-    if (!text)
-        return fail(a, HT_ENOMEM, NULL, "out of memory");
-    char *completed = NULL; /* lengths and densities from the drawn points */
-    err = ht_measure_resolve(s, r->http->archive, text, strlen(text), &completed);
-    if (err == HT_OK) {
-        char source[96];
-        const char *doc = completed ? completed : text;
-        snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
-        err = ht_ledger_import(s, doc, strlen(doc), source, &sum);
-    }
-    free(completed);
-    free(text);
-    if (err < 0)
-        return fail_last(a, err);
     a->json = json_pack("{s:i, s:i, s:i, s:i, s:i, s:s}", "subjects", sum.subjects, "new_records",
                         sum.new_records, "corrections", sum.corrections, "retractions",
                         sum.retractions, "unchanged", sum.unchanged, "notes", sum.notes);

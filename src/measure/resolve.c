@@ -45,35 +45,21 @@ static void drawn_on_close(drawn_on *d)
     ht_free(d->file);
 }
 
-static int archive_path_of(void *payload, const ht_row *row)
-{
-    char **path = payload;
-    for (int i = 0; i < row->ncols; i++)
-        if (!strcmp(row->names[i], "ArchivePath") && row->values[i])
-            *path = strdup(row->values[i]);
-    return 0;
-}
-
 static int
 open_instance(ht_store *store, ht_archive *archive, const where *w, const char *sop, drawn_on *d)
 {
-    ht_list_kind kind;
-    char *path = NULL;
+    ht_instance_location loc;
     size_t len;
     int err;
     memset(d, 0, sizeof(*d));
-    err = ht_store_show(store, sop, &kind, archive_path_of, &path);
-    if (err == HT_ENOTFOUND || (err == HT_OK && (kind != HT_LIST_INSTANCES || !path))) {
-        free(path);
+    err = ht_store_locate(store, sop, &loc);
+    if (err == HT_ENOTFOUND)
         return fail(w, HT_ENOTFOUND, "sop_uid '%s' is no stored instance", sop);
-    }
-    if (err < 0 || (err = ht_archive_read(archive, path, &d->file, &len)) < 0 ||
+    if (err < 0 || (err = ht_archive_read(archive, loc.archive_path, &d->file, &len)) < 0 ||
         (err = ht_dicom_open_memory(&d->dcm, d->file, len)) < 0) {
-        free(path);
         drawn_on_close(d);
         return err;
     }
-    free(path);
     const ht_dicom_info *info = ht_dicom_get_info(d->dcm);
     if (!info->has_pixel_spacing || info->pixel_spacing[0] <= 0 || info->pixel_spacing[1] <= 0) {
         drawn_on_close(d);
@@ -211,39 +197,26 @@ static int apply_roi(const where *w, json_t *a, const drawn_on *d, long frame)
     return set_computed(w, a, "mean_hu", st.mean, "roi");
 }
 
-/* Whether a lesion is nodal: from the document's lesions, else from the stored subject. */
-typedef struct lesions_known {
-    const json_t *listed;
-    ht_ledger_subject *stored;
-    int loaded;
-} lesions_known;
-
-static int is_nodal(ht_store *store, const char *subject, lesions_known *k, const char *lesion)
+/* Whether a lesion is nodal: from the document's lesions, else from the stored subject (an
+ * unknown lesion is the ledger's to report). */
+static int is_nodal(const json_t *listed, const ht_ledger_stored *stored, const char *lesion)
 {
     size_t i;
     const json_t *l;
-    json_array_foreach(k->listed, i, l)
+    json_array_foreach(listed, i, l)
     {
         if (json_is_string(json_object_get(l, "id")) &&
             !strcmp(json_string_value(json_object_get(l, "id")), lesion))
             return json_is_true(json_object_get(l, "nodal"));
     }
-    if (!k->loaded) {
-        k->loaded = 1;
-        if (ht_ledger_load(store, subject, &k->stored) < 0)
-            ht_error_clear(); /* unknown lesions are the ledger's to report */
-    }
-    if (k->stored) {
-        const ht_rs_subject *s = ht_ledger_engine_input(k->stored);
-        for (int j = 0; j < s->nlesions; j++)
-            if (!strcmp(s->lesions[j].label, lesion))
-                return s->lesions[j].nodal;
-    }
-    return 0;
+    return ht_ledger_stored_nodal(stored, lesion) == 1;
 }
 
-static int resolve_assessment(
-    ht_store *store, ht_archive *archive, const char *subject, lesions_known *k, json_t *a)
+static int resolve_assessment(const ht_measure_source *src,
+                              const char *subject,
+                              const json_t *listed,
+                              const ht_ledger_stored *stored,
+                              json_t *a)
 {
     const json_t *tool = json_object_get(a, "tool"), *roi = json_object_get(a, "roi");
     if ((!tool || json_is_null(tool)) && (!roi || json_is_null(roi)))
@@ -264,59 +237,33 @@ static int resolve_assessment(
         return fail(&w, HT_EINVALID, "frame must be an integer >= 1 with a drawn measurement");
     drawn_on d;
     int err;
-    if ((err = open_instance(store, archive, &w, sop, &d)) < 0)
+    if ((err = open_instance(src->store, src->archive, &w, sop, &d)) < 0)
         return err;
     long number = (long)json_integer_value(frame);
     if ((uint64_t)number > ht_dicom_get_info(d.dcm)->number_of_frames)
         err = fail(&w, HT_ENOTFOUND, "instance %s has no frame %ld", sop, number);
     if (err == HT_OK && tool && !json_is_null(tool))
         err = apply_tool(&w, a, json_string_value(tool), &d,
-                         lesion && is_nodal(store, subject, k, lesion));
+                         lesion && is_nodal(listed, stored, lesion));
     if (err == HT_OK && roi && !json_is_null(roi))
         err = apply_roi(&w, a, &d, number);
     drawn_on_close(&d);
     return err;
 }
 
-static int resolve_subject(ht_store *store, ht_archive *archive, json_t *s)
+int ht_measure_complete(void *source, json_t *s, const ht_ledger_stored *stored)
 {
     const char *subject = json_string_value(json_object_get(s, "subject"));
+    const json_t *listed = json_object_get(s, "lesions");
     size_t i;
     json_t *a;
     int err = HT_OK;
     if (!json_is_object(s) || !subject)
         return HT_OK; /* the ledger names what is missing */
-    lesions_known k = {json_object_get(s, "lesions"), NULL, 0};
     json_array_foreach(json_object_get(s, "assessments"), i, a)
     {
-        if (json_is_object(a) && (err = resolve_assessment(store, archive, subject, &k, a)) < 0)
+        if (json_is_object(a) && (err = resolve_assessment(source, subject, listed, stored, a)) < 0)
             break;
     }
-    ht_ledger_subject_free(k.stored);
-    return err;
-}
-
-int ht_measure_resolve(
-    ht_store *store, ht_archive *archive, const char *json_text, size_t len, char **out)
-{
-    json_t *doc = json_loadb(json_text, len, 0, NULL);
-    int err = HT_OK;
-    *out = NULL;
-    if (!doc) /* the ledger's import names what is wrong with the document itself */
-        return HT_OK;
-    if (json_is_array(doc)) {
-        size_t i;
-        json_t *s;
-        json_array_foreach(doc, i, s)
-        {
-            if ((err = resolve_subject(store, archive, s)) < 0)
-                break;
-        }
-    } else {
-        err = resolve_subject(store, archive, doc);
-    }
-    if (err == HT_OK && !(*out = json_dumps(doc, JSON_COMPACT)))
-        err = ht_error_set(HT_ENOMEM, "out of memory");
-    json_decref(doc);
     return err;
 }

@@ -268,6 +268,17 @@ tilted = json.loads(json.dumps(drawn))
 tilted["assessments"][1]["points"] = [[10, 10], [50, 10], [28, 0], [34, 20]]
 status, body = post_json("/api/measurements", tilted)
 t.check(status == 400 and "perpendicular" in body["error"]["message"], f"a tilted short axis: {body}")
+# The body is parsed once, with duplicate keys refused: the last one does not silently win.
+twice = json.dumps(drawn)[:-1] + ', "subject": "H3"}'
+req = urllib.request.Request(base + "/api/measurements", method="POST", data=twice.encode(),
+                             headers={"Content-Type": "application/json"})
+try:
+    urllib.request.urlopen(req, timeout=30)
+    status, body = 200, {}
+except urllib.error.HTTPError as e:
+    status, body = e.code, json.loads(e.read())
+t.check(status == 400 and body["error"]["code"] == "EPARSE" and "duplicate" in body["error"]["message"],
+        f"a key given twice in a measurement body is refused: {status} {body}")
 status, body = post_json("/api/measurements", drawn)
 t.check(status == 200 and body["new_records"] == 5, f"drawn measurements stored: {body}")
 status, rec = get_json("/api/subjects/H2")
