@@ -71,6 +71,26 @@ int ht_auth_revoke(ht_store *store, const char *actor, const char *secret);
 /** Disable a user and revoke every credential of theirs. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
 int ht_auth_disable(ht_store *store, const char *actor, const char *name);
 
+/*
+ * The login brake: after HT_AUTH_BRAKE_FAILURES failed password checks for one user name within
+ * HT_AUTH_BRAKE_WINDOW seconds, that name is refused until the window since its first failure
+ * has passed. Thread-safe; kept in memory (a restart forgets it).
+ */
+#define HT_AUTH_BRAKE_FAILURES 5
+#define HT_AUTH_BRAKE_WINDOW 900 /* seconds */
+
+typedef struct ht_auth_brake ht_auth_brake;
+
+/** A new brake, freed with ht_auth_brake_free; NULL (HT_ENOMEM) when out of memory. */
+ht_auth_brake *ht_auth_brake_new(void);
+void ht_auth_brake_free(ht_auth_brake *brake);
+
+/** Seconds until name may try its password again; 0 when it may now. */
+int ht_auth_brake_wait(ht_auth_brake *brake, const char *name);
+
+/** Record a password check of name: a failure counts, a success clears its count. */
+void ht_auth_brake_record(ht_auth_brake *brake, const char *name, int failed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -41,6 +41,14 @@ int ht_http_start(ht_http **out, const ht_http_config *config);
 /** Stop serving (requests in flight finish) and free. Accepts NULL. */
 void ht_http_stop(ht_http *http);
 
+/**
+ * Visit every route of the API: its method ("GET", which serves HEAD too, or "POST") and its
+ * pattern ("/api/subjects/{id}/history", {name} standing for one path segment). A non-zero
+ * return from cb stops the walk and is returned.
+ */
+int ht_http_route_each(int (*cb)(void *payload, const char *method, const char *pattern),
+                       void *payload);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,7 @@
 /*
- * hepatrack — rendering of one decoded frame to an 8-bit PNG (libpng + zlib, used directly).
+ * hepatrack — rendering of one decoded frame to an 8-bit PNG (libpng + zlib, used directly),
+ * and the deflate coding of what the HTTP server sends (the one user of zlib beside dicom's
+ * decoders).
  *
  * Greyscale frames go through the modality rescale and a linear VOI window (PS3.3 C.11.2.1.2.1),
  * MONOCHROME1 is inverted so that the PNG always shows higher values brighter; RGB frames are
@@ -56,6 +58,13 @@ ht_window ht_render_full_range(const ht_frame *frame);
  */
 int ht_render_png(
     const ht_frame *frame, const ht_window *window, uint32_t size, uint8_t **png, size_t *len);
+
+/**
+ * Compress bytes for HTTP's "deflate" content coding (zlib format, level 1).
+ * @param[out] out  malloc'ed (free with ht_free); NULL on error.
+ * @return HT_OK, HT_ENOMEM, HT_EINTERNAL.
+ */
+int ht_render_deflate(const void *data, size_t len, uint8_t **out, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,75 @@
+/*
+ * Who may do what: a state-changing request must come from this site, every route but the
+ * login needs a session cookie or bearer token (unless the server runs without logins), and a
+ * route's role is checked before its handler runs.
+ */
+#define _GNU_SOURCE
+#include "http_internal.h"
+
+#include <string.h>
+#include <strings.h>
+
+static const char *role_name(ht_access access)
+{
+    return access == HT_ACCESS_ADMIN ? "admin" : "radiologist";
+}
+
+const char *ht_http__secret(const request *r)
+{
+    const char *authz = ht_http__header(r, "Authorization");
+    if (authz && !strncasecmp(authz, "Bearer ", 7))
+        return authz + 7;
+    return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "ht_session");
+}
+
+static int authenticate(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = ht_auth_check(s, ht_http__secret(r), &r->user, &r->role)) < 0)
+        return ht_http__fail_last(a, err);
+    r->authenticated = 1;
+    return HT_OK;
+}
+
+/*
+ * A state-changing request from another site is refused: browsers send Origin (and
+ * Sec-Fetch-Site) with them, and the origin's host must be the one this request is for.
+ */
+static int same_origin(request *r, answer *a)
+{
+    const char *origin = ht_http__header(r, "Origin"), *host = ht_http__header(r, "Host");
+    const char *site = ht_http__header(r, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
+        return ht_http__fail(a, HT_EPERM, NULL, "cross-site %s refused (Sec-Fetch-Site: %s)",
+                             r->method, site);
+    if (!origin)
+        return HT_OK; /* not a browser's cross-origin request */
+    const char *p = strstr(origin, "://");
+    if (!p || !host || strcmp(p + 3, host))
+        return ht_http__fail(a, HT_EPERM, NULL, "cross-site %s refused (Origin: %s)", r->method,
+                             origin);
+    return HT_OK;
+}
+
+int ht_http__admit(request *r, answer *a, ht_access access, const char *what)
+{
+    int err;
+    if (!strcmp(r->method, "POST") && (err = same_origin(r, a)) < 0)
+        return err;
+    if (access == HT_ACCESS_PUBLIC)
+        return HT_OK;
+    if (!r->http->no_auth && (err = authenticate(r, a)) < 0)
+        return err;
+    if (access == HT_ACCESS_LOGIN && !r->authenticated)
+        return ht_http__fail(a, HT_EAUTH, NULL, "%s needs a logged-in user", what);
+    int role_needed = access == HT_ACCESS_RADIOLOGIST ? HT_USER_RADIOLOGIST
+                      : access == HT_ACCESS_ADMIN     ? HT_USER_ADMIN
+                                                      : -1;
+    if (role_needed >= 0 && r->authenticated && (int)r->role != role_needed)
+        return ht_http__fail(a, HT_EPERM, NULL, "%s needs the %s role (you are %s)", what,
+                             role_name(access), r->user.role);
+    return HT_OK;
+}

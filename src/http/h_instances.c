@@ -1,0 +1,227 @@
+/*
+ * An instance and its frames: the dataset as DICOM JSON, the Part 10 file, a frame's samples
+ * (/pixels) and a frame rendered as PNG. An instance never changes, so each representation has
+ * a strong ETag (the dataset's SHA-256 and the parameters) and is cached for a year; a client
+ * that has it gets a 304 before anything is read or decoded.
+ */
+#define _GNU_SOURCE
+#include "http_internal.h"
+
+#include "hepatrack/dicom.h"
+#include "hepatrack/render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Locate the instance the path names and give the answer its ETag. */
+static int locate(request *r, answer *a, ht_instance_location *loc)
+{
+    ht_store *s = ht_http__store(r, a);
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = ht_store_locate(s, r->parts[1], loc)) < 0)
+        return ht_http__fail_last(a, err);
+    snprintf(a->etag, sizeof(a->etag), "\"%s\"", loc->sha256);
+    a->immutable = 1;
+    return HT_OK;
+}
+
+/* A decoded frame with what its headers need; everything owned, freed by frame_release. */
+typedef struct loaded_frame {
+    uint8_t *file;
+    ht_dicom *dcm;
+    ht_frame *frame;
+    int has_window;
+    ht_window window; /* the file's own first Window Center/Width */
+} loaded_frame;
+
+static void frame_release(loaded_frame *lf)
+{
+    ht_frame_free(lf->frame);
+    ht_dicom_free(lf->dcm);
+    free(lf->file);
+}
+
+static int file_window(const ht_dicom *dcm, ht_window *w)
+{
+    char *c = NULL, *wd = NULL;
+    int ok = ht_dicom_get_string(dcm, 0x0028, 0x1050, &c) == HT_OK &&
+             ht_dicom_get_string(dcm, 0x0028, 0x1051, &wd) == HT_OK && c && wd;
+    if (ok) { /* the first of several values */
+        char *end1, *end2;
+        w->center = strtod(c, &end1);
+        w->width = strtod(wd, &end2);
+        ok = end1 != c && end2 != wd && w->width >= 1;
+    }
+    ht_free(c);
+    ht_free(wd);
+    ht_error_clear();
+    return ok;
+}
+
+/* Read frame parts[3] (from 1) of the located instance. */
+static int load_frame(request *r, answer *a, const ht_instance_location *loc, loaded_frame *lf)
+{
+    size_t len;
+    long n;
+    int err;
+    memset(lf, 0, sizeof(*lf));
+    if ((err = ht_http__uint_arg(a, "frame", r->parts[3], 1L << 30, &n)) < 0)
+        return err;
+    if ((err = ht_archive_read(r->http->archive, loc->archive_path, &lf->file, &len)) < 0 ||
+        (err = ht_dicom_open_memory(&lf->dcm, lf->file, len)) < 0 ||
+        (err = ht_dicom_frame_decode(lf->dcm, (uint32_t)(n - 1), &lf->frame)) < 0) {
+        frame_release(lf);
+        return ht_http__fail_last(a, err);
+    }
+    lf->has_window = file_window(lf->dcm, &lf->window);
+    return HT_OK;
+}
+
+/* GET /api/instances/{uid}: the dataset as DICOM JSON (PS3.18 F.2). */
+int ht_http__instance_json(request *r, answer *a)
+{
+    ht_instance_location loc;
+    uint8_t *file;
+    size_t len;
+    ht_dicom *dcm = NULL;
+    char uri[256], *text = NULL;
+    int err;
+    if ((err = locate(r, a, &loc)) < 0)
+        return err;
+    a->compressible = 1;
+    ht_http__etag_extend(a, "/json");
+    if (ht_http__unchanged(r, a))
+        return HT_OK;
+    if ((err = ht_archive_read(r->http->archive, loc.archive_path, &file, &len)) < 0)
+        return ht_http__fail_last(a, err);
+    snprintf(uri, sizeof(uri), "/api/instances/%s/frames/1/pixels", r->parts[1]);
+    if ((err = ht_dicom_open_memory(&dcm, file, len)) == HT_OK)
+        err = ht_dicom_to_json(dcm, ht_dicom_get_info(dcm)->has_pixel_data ? uri : NULL, &text);
+    ht_dicom_free(dcm);
+    free(file);
+    if (err < 0)
+        return ht_http__fail_last(a, err);
+    a->body = text;
+    a->len = strlen(text);
+    a->type = "application/dicom+json";
+    return HT_OK;
+}
+
+/* GET /api/instances/{uid}/file: the Part 10 file as stored. */
+int ht_http__instance_file(request *r, answer *a)
+{
+    ht_instance_location loc;
+    uint8_t *data;
+    size_t len;
+    int err;
+    if ((err = locate(r, a, &loc)) < 0 || ht_http__unchanged(r, a))
+        return err;
+    if ((err = ht_archive_read(r->http->archive, loc.archive_path, &data, &len)) < 0)
+        return ht_http__fail_last(a, err);
+    a->body = (char *)data;
+    a->len = len;
+    a->type = "application/dicom";
+    return HT_OK;
+}
+
+/* GET .../frames/{n}/rendered?window=|wc=&ww=&size= */
+int ht_http__frame_rendered(request *r, answer *a)
+{
+    const char *preset = ht_http__arg(r, "window"), *wc = ht_http__arg(r, "wc"),
+               *ww = ht_http__arg(r, "ww");
+    ht_instance_location loc;
+    ht_window w = {0, 0};
+    long size;
+    loaded_frame lf;
+    int err;
+    if ((err = locate(r, a, &loc)) < 0)
+        return err;
+    if ((wc || ww) && preset)
+        return ht_http__fail(a, HT_EINVALID, "window", "give either window or wc and ww, not both");
+    if (!wc != !ww)
+        return ht_http__fail(a, HT_EINVALID, wc ? "ww" : "wc", "wc and ww go together");
+    if ((err = ht_http__real_arg(a, "wc", wc, &w.center)) < 0 ||
+        (err = ht_http__real_arg(a, "ww", ww, &w.width)) < 0 ||
+        (err = ht_http__uint_arg(a, "size", ht_http__arg(r, "size"), 4096, &size)) < 0)
+        return err;
+    if (ww && w.width < 1)
+        return ht_http__fail(a, HT_EINVALID, "ww", "ww must be at least 1 (got '%s')", ww);
+    if (preset && ht_render_preset(preset, &w) < 0)
+        return ht_http__fail(a, HT_EINVALID, "window", "%s", ht_error_last());
+    ht_http__etag_extend(a, "/%s/%s/%s/%s/%ld", r->parts[3], preset ? preset : "", wc ? wc : "",
+                         ww ? ww : "", size); /* the picture depends on the parameters */
+    if (ht_http__unchanged(r, a))
+        return HT_OK;
+    if ((err = load_frame(r, a, &loc, &lf)) < 0)
+        return err;
+    const ht_window *chosen = preset || wc ? &w : lf.has_window ? &lf.window : NULL;
+    uint8_t *png;
+    err = ht_render_png(lf.frame, chosen, (uint32_t)size, &png, &a->len);
+    frame_release(&lf);
+    if (err < 0)
+        return ht_http__fail_last(a, err);
+    a->body = (char *)png;
+    a->type = "image/png";
+    return HT_OK;
+}
+
+/* The X- headers that describe /pixels samples. */
+static void describe_samples(answer *a, const loaded_frame *lf)
+{
+    const ht_frame *f = lf->frame;
+    const ht_dicom_info *info = ht_dicom_get_info(lf->dcm);
+    static const char *const formats[] = {"uint8",  "int8",  "uint16", "int16",
+                                          "uint32", "int32", "rgb8"};
+    int rgb = f->format == HT_SAMPLE_RGB8;
+    ht_http__add_header(a, "X-Rows", "%u", f->rows);
+    ht_http__add_header(a, "X-Columns", "%u", f->columns);
+    ht_http__add_header(a, "X-Sample-Format", "%s", formats[f->format]);
+    ht_http__add_header(a, "X-Bits-Allocated", "%zu", rgb ? 8 : ht_sample_size(f->format) * 8);
+    ht_http__add_header(a, "X-Bits-Stored", "%u", rgb ? 8u : f->bits_stored);
+    ht_http__add_header(a, "X-Signed", "%d",
+                        f->format == HT_SAMPLE_S8 || f->format == HT_SAMPLE_S16 ||
+                            f->format == HT_SAMPLE_S32);
+    ht_http__add_header(a, "X-Samples-Per-Pixel", "%d", rgb ? 3 : 1);
+    ht_http__add_header(a, "X-Photometric-Interpretation", "%s",
+                        rgb              ? "RGB"
+                        : f->monochrome1 ? "MONOCHROME1"
+                                         : "MONOCHROME2");
+    ht_http__add_header(a, "X-Rescale-Slope", "%.10g", f->rescale_slope);
+    ht_http__add_header(a, "X-Rescale-Intercept", "%.10g", f->rescale_intercept);
+    if (info->has_pixel_spacing)
+        ht_http__add_header(a, "X-Pixel-Spacing", "%.10g\\%.10g", info->pixel_spacing[0],
+                            info->pixel_spacing[1]);
+    if (lf->has_window) {
+        ht_http__add_header(a, "X-Window-Center", "%.10g", lf->window.center);
+        ht_http__add_header(a, "X-Window-Width", "%.10g", lf->window.width);
+    }
+}
+
+/* GET .../frames/{n}/pixels: the samples, little-endian, described in X- headers. */
+int ht_http__frame_pixels(request *r, answer *a)
+{
+    ht_instance_location loc;
+    loaded_frame lf;
+    int err;
+    if ((err = locate(r, a, &loc)) < 0)
+        return err;
+    a->compressible = 1;
+    ht_http__etag_extend(a, "/%s/pixels", r->parts[3]);
+    if (ht_http__unchanged(r, a))
+        return HT_OK;
+    if ((err = load_frame(r, a, &loc, &lf)) < 0)
+        return err;
+    describe_samples(a, &lf);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "/pixels answers host-order samples; add a byte swap for big-endian hosts"
+#endif
+    a->body = lf.frame->samples; /* the frame's buffer changes hands */
+    a->len = lf.frame->size;
+    lf.frame->samples = NULL;
+    frame_release(&lf);
+    a->type = "application/octet-stream";
+    return HT_OK;
+}

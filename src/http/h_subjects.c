@@ -1,0 +1,142 @@
+/*
+ * Trial subjects and what is computed from them: the list, a subject's current records, their
+ * history and proposed time points, its timeline and the cohort (JSON or CSV), and the lesion
+ * states the station offers.
+ */
+#define _GNU_SOURCE
+#include "http_internal.h"
+
+#include "hepatrack/ledger.h"
+#include "hepatrack/report.h"
+
+#include <string.h>
+
+static int add_subject(void *payload, const char *id)
+{
+    json_array_append_new(payload, json_string(id));
+    return 0;
+}
+
+/* GET /api/subjects */
+int ht_http__subjects(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    int err;
+    if (!s)
+        return HT_EDB;
+    json_t *ids = json_array();
+    if ((err = ht_store_subject_each(s, add_subject, ids)) < 0) {
+        json_decref(ids);
+        return ht_http__fail_last(a, err);
+    }
+    a->json = json_object();
+    json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(ids)));
+    json_object_set_new(a->json, "items", ids);
+    return HT_OK;
+}
+
+/* One view of the subject the path names, made by the report module. */
+static int subject_view(request *r, answer *a, int (*make)(ht_store *, const char *, json_t **))
+{
+    ht_store *s = ht_http__store(r, a);
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = make(s, r->parts[1], &a->json)) < 0)
+        return ht_http__fail_last(a, err);
+    return HT_OK;
+}
+
+int ht_http__subject(request *r, answer *a)
+{
+    return subject_view(r, a, ht_report_records);
+}
+
+int ht_http__subject_history(request *r, answer *a)
+{
+    return subject_view(r, a, ht_report_history);
+}
+
+int ht_http__subject_proposals(request *r, answer *a)
+{
+    return subject_view(r, a, ht_report_proposals);
+}
+
+/* ?criteria=recist1.1|mrecist|choi&format=json|csv */
+static int criteria_arg(request *r, answer *a, ht_criterion *c, const char **format)
+{
+    const char *crit = ht_http__arg(r, "criteria");
+    *c = HT_RECIST11;
+    *format = ht_http__arg(r, "format") ? ht_http__arg(r, "format") : "json";
+    if (crit && ht_criterion_parse(crit, c) < 0)
+        return ht_http__fail(a, HT_EINVALID, "criteria", "%s", ht_error_last());
+    if (strcmp(*format, "json") && strcmp(*format, "csv"))
+        return ht_http__fail(a, HT_EINVALID, "format", "format must be json or csv (got '%s')",
+                             *format);
+    return HT_OK;
+}
+
+/* A report as JSON, or as CSV through csv (taking rep either way). */
+static int report(answer *a, json_t *rep, char *(*csv)(const json_t *), const char *format)
+{
+    if (!strcmp(format, "csv")) {
+        a->body = csv(rep);
+        a->len = a->body ? strlen(a->body) : 0;
+        a->type = "text/csv; charset=utf-8";
+        json_decref(rep);
+        return a->body ? HT_OK : ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
+    }
+    a->json = rep;
+    return HT_OK;
+}
+
+/* GET /api/subjects/{id}/timeline */
+int ht_http__subject_timeline(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    ht_criterion c;
+    const char *format;
+    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
+    json_t *rep = NULL;
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = criteria_arg(r, a, &c, &format)) < 0)
+        return err;
+    if ((err = ht_report_timeline(s, r->parts[1], c, &opt, &rep)) < 0)
+        return ht_http__fail_last(a, err);
+    return report(a, rep, ht_report_timeline_csv, format);
+}
+
+/* GET /api/cohort */
+int ht_http__cohort(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    ht_criterion c;
+    const char *format;
+    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
+    json_t *rep = NULL;
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = criteria_arg(r, a, &c, &format)) < 0)
+        return err;
+    if ((err = ht_report_cohort(s, c, &opt, &rep)) < 0)
+        return ht_http__fail_last(a, err);
+    return report(a, rep, ht_report_cohort_csv, format);
+}
+
+/* GET /api/lesion-states: what the station offers for each role instead of a measurement. */
+int ht_http__lesion_states(request *r, answer *a)
+{
+    static const char *const roles[] = {"target", "non-target", "new"};
+    (void)r;
+    a->json = json_object();
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+        json_t *list = json_array();
+        for (const char *const *s = ht_ledger_states(roles[i]); *s; s++)
+            json_array_append_new(list, json_string(*s));
+        json_object_set_new(a->json, roles[i], list);
+    }
+    return HT_OK;
+}

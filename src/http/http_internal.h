@@ -1,0 +1,180 @@
+/*
+ * Internals of the HTTP server, shared by its files; not a public header.
+ *
+ * A request flows: server.c collects it (libmicrohttpd) → routes.c finds its route and checks
+ * access (access.c) → a handler (h_*.c, one file per resource) builds an answer → answer.c
+ * sends it (ETag, caching, deflate). Handlers never talk to libmicrohttpd but through the
+ * helpers below.
+ */
+#ifndef HEPATRACK_HTTP_INTERNAL_H
+#define HEPATRACK_HTTP_INTERNAL_H
+
+#include "hepatrack/archive.h"
+#include "hepatrack/auth.h"
+#include "hepatrack/http.h"
+#include "hepatrack/store.h"
+#include "hepatrack/util.h"
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+
+#define HT_HTTP_MAX_BODY (1024 * 1024)
+#define HT_HTTP_SESSION_SECONDS (12 * 3600)
+#define HT_HTTP_MAX_PARTS 8
+
+struct ht_http {
+    struct MHD_Daemon *daemon;
+    char *data_dir;
+    char *index_path;
+    ht_archive *archive;
+    pthread_key_t store_key; /* each worker thread's own index connection */
+    int no_auth;
+    int tls;                  /* HTTPS: the session cookie is Secure */
+    char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
+    ht_auth_brake *brake;
+};
+
+/* What one connection's request has sent so far. */
+typedef struct upload {
+    char *body;
+    size_t len, cap;
+    int too_large;
+} upload;
+
+/* An answer being built: JSON, or raw bytes with a type, or an error. */
+typedef struct answer {
+    unsigned status;
+    json_t *json;
+    char *body; /* malloc'ed */
+    size_t len;
+    const char *type;
+    char etag[160];
+    int immutable;
+    char cookie[200]; /* Set-Cookie, when not empty */
+    int compressible; /* deflate it when the client accepts that */
+    struct {
+        const char *name;
+        char value[96];
+    } headers[16];
+    int nheaders;
+} answer;
+
+typedef struct request {
+    ht_http *http;
+    struct MHD_Connection *conn;
+    const char *path;
+    const char *method;
+    const upload *upload;
+    char *parts[HT_HTTP_MAX_PARTS]; /* path segments after /api/ */
+    int nparts;
+    int authenticated;
+    ht_user_row user;
+    ht_user_role role;
+} request;
+
+/* ---- answers (answer.c) -------------------------------------------------------------------- */
+
+/* Answer the error code with a message (and the field it is about, or NULL); returns code. */
+int ht_http__fail(answer *a, int code, const char *field, const char *fmt, ...) HT_PRINTF_(4, 5);
+
+/* Answer an error the lower layers reported (ht_error_last()); returns code. */
+int ht_http__fail_last(answer *a, int code);
+
+void ht_http__add_header(answer *a, const char *name, const char *fmt, ...) HT_PRINTF_(3, 4);
+
+/* Append to the quoted ETag: one instance has many representations. */
+void ht_http__etag_extend(answer *a, const char *fmt, ...) HT_PRINTF_(2, 3);
+
+/* The client holds this representation already (If-None-Match): answer 304 without work. */
+int ht_http__unchanged(const request *r, const answer *a);
+
+/* Queue the answer on the connection: 304, body (deflated when accepted) or JSON, with its
+ * headers, cookie and caching. */
+enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a);
+
+/* ---- requests (answer.c) ------------------------------------------------------------------- */
+
+const char *ht_http__arg(const request *r, const char *name);
+const char *ht_http__header(const request *r, const char *name);
+
+/* limit (1..1000, default 100) and offset (>= 0, default 0), or a 400 naming the bad one. */
+int ht_http__paging(const request *r, answer *a, size_t *limit, size_t *offset);
+
+/* A positive integer parameter no larger than max (0 when absent), or a 400. */
+int ht_http__uint_arg(answer *a, const char *name, const char *text, long max, long *out);
+
+/* A finite number parameter (0 when absent), or a 400. */
+int ht_http__real_arg(answer *a, const char *name, const char *text, double *out);
+
+/* The request body as JSON (an object, or with any_type an object or an array), every key
+ * unique; or a 400 naming what is wrong. *out is freed by the caller. */
+int ht_http__body_json(const request *r, answer *a, int any_type, json_t **out);
+
+/* A non-empty string member, or a 400 naming it. Borrowed from obj. */
+int ht_http__string_field(answer *a, json_t *obj, const char *name, const char **out);
+
+/* This worker thread's connection to the index (opened on first use), or NULL with a 500. */
+ht_store *ht_http__store(const request *r, answer *a);
+
+/* ---- access (access.c) --------------------------------------------------------------------- */
+
+/* Who may call a route. */
+typedef enum ht_access {
+    HT_ACCESS_PUBLIC,      /* no credentials (login) */
+    HT_ACCESS_USER,        /* any logged-in user */
+    HT_ACCESS_LOGIN,       /* a logged-in user; absent when the server runs without logins */
+    HT_ACCESS_RADIOLOGIST, /* radiologists only: they enter and sign reads */
+    HT_ACCESS_ADMIN        /* admins only: they manage users */
+} ht_access;
+
+/* The secret a request carries: a bearer token, else the session cookie. */
+const char *ht_http__secret(const request *r);
+
+/* Check a state-changing request's origin, then its credentials and role for the access. */
+int ht_http__admit(request *r, answer *a, ht_access access, const char *what);
+
+/* ---- routes (routes.c) --------------------------------------------------------------------- */
+
+typedef int (*ht_handler)(request *r, answer *a);
+
+typedef struct ht_route {
+    const char *method;  /* "GET" (HEAD too) or "POST" */
+    const char *pattern; /* "/api/subjects/{id}/history": {name} is one path segment */
+    ht_access access;
+    const char *what; /* what the route does, for a refusal's message */
+    ht_handler handler;
+} ht_route;
+
+/* Find the request's route and run it; everything outside /api/ is the reading station. */
+void ht_http__route(request *r, answer *a);
+
+/* ---- handlers, one file per resource ------------------------------------------------------- */
+
+int ht_http__login(request *r, answer *a); /* h_users.c */
+int ht_http__logout(request *r, answer *a);
+int ht_http__me(request *r, answer *a);
+int ht_http__password(request *r, answer *a);
+int ht_http__users(request *r, answer *a);
+int ht_http__disable_user(request *r, answer *a);
+int ht_http__list_patients(request *r, answer *a); /* h_index.c */
+int ht_http__list_studies(request *r, answer *a);
+int ht_http__list_series(request *r, answer *a);
+int ht_http__list_instances(request *r, answer *a);
+int ht_http__list_conflicts(request *r, answer *a);
+int ht_http__instance_json(request *r, answer *a); /* h_instances.c */
+int ht_http__instance_file(request *r, answer *a);
+int ht_http__frame_pixels(request *r, answer *a);
+int ht_http__frame_rendered(request *r, answer *a);
+int ht_http__subjects(request *r, answer *a); /* h_subjects.c */
+int ht_http__subject(request *r, answer *a);
+int ht_http__subject_history(request *r, answer *a);
+int ht_http__subject_proposals(request *r, answer *a);
+int ht_http__subject_timeline(request *r, answer *a);
+int ht_http__cohort(request *r, answer *a);
+int ht_http__lesion_states(request *r, answer *a);
+int ht_http__measurements(request *r, answer *a); /* h_reads.c */
+int ht_http__sign(request *r, answer *a);
+int ht_http__web_asset(request *r, answer *a); /* h_web.c */
+
+#endif

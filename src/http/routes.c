@@ -1,0 +1,102 @@
+/*
+ * The route table: every route of the API, with who may call it and its handler. The router
+ * walks it; docs/api.md lists the same routes, which a test checks (ht_http_route_each).
+ */
+#define _GNU_SOURCE
+#include "http_internal.h"
+
+#include <string.h>
+
+static const ht_route routes[] = {
+    {"POST", "/api/login", HT_ACCESS_PUBLIC, "logging in", ht_http__login},
+    {"POST", "/api/logout", HT_ACCESS_USER, "logging out", ht_http__logout},
+    {"GET", "/api/me", HT_ACCESS_USER, "who am I", ht_http__me},
+    {"POST", "/api/password", HT_ACCESS_LOGIN, "changing a password", ht_http__password},
+    {"GET", "/api/users", HT_ACCESS_ADMIN, "listing users", ht_http__users},
+    {"POST", "/api/users/{name}/disable", HT_ACCESS_ADMIN, "disabling users",
+     ht_http__disable_user},
+    {"GET", "/api/patients", HT_ACCESS_USER, "listing patients", ht_http__list_patients},
+    {"GET", "/api/studies", HT_ACCESS_USER, "listing studies", ht_http__list_studies},
+    {"GET", "/api/series", HT_ACCESS_USER, "listing series", ht_http__list_series},
+    {"GET", "/api/instances", HT_ACCESS_USER, "listing instances", ht_http__list_instances},
+    {"GET", "/api/conflicts", HT_ACCESS_USER, "listing conflicts", ht_http__list_conflicts},
+    {"GET", "/api/instances/{uid}", HT_ACCESS_USER, "reading an instance", ht_http__instance_json},
+    {"GET", "/api/instances/{uid}/file", HT_ACCESS_USER, "reading an instance",
+     ht_http__instance_file},
+    {"GET", "/api/instances/{uid}/frames/{n}/pixels", HT_ACCESS_USER, "reading a frame",
+     ht_http__frame_pixels},
+    {"GET", "/api/instances/{uid}/frames/{n}/rendered", HT_ACCESS_USER, "reading a frame",
+     ht_http__frame_rendered},
+    {"GET", "/api/subjects", HT_ACCESS_USER, "listing subjects", ht_http__subjects},
+    {"GET", "/api/subjects/{id}", HT_ACCESS_USER, "reading a subject", ht_http__subject},
+    {"GET", "/api/subjects/{id}/history", HT_ACCESS_USER, "reading a history",
+     ht_http__subject_history},
+    {"GET", "/api/subjects/{id}/proposals", HT_ACCESS_USER, "proposing time points",
+     ht_http__subject_proposals},
+    {"GET", "/api/subjects/{id}/timeline", HT_ACCESS_USER, "reading a timeline",
+     ht_http__subject_timeline},
+    {"GET", "/api/cohort", HT_ACCESS_USER, "reading the cohort", ht_http__cohort},
+    {"GET", "/api/lesion-states", HT_ACCESS_USER, "listing lesion states", ht_http__lesion_states},
+    {"POST", "/api/measurements", HT_ACCESS_RADIOLOGIST, "entering assessments",
+     ht_http__measurements},
+    {"POST", "/api/subjects/{id}/timepoints/{label}/sign", HT_ACCESS_RADIOLOGIST,
+     "entering assessments", ht_http__sign},
+};
+
+/* Whether the request's path segments (after /api/) fit a pattern. */
+static int matches(const char *pattern, const request *r)
+{
+    const char *p = pattern + strlen("/api/");
+    for (int i = 0; i < r->nparts; i++) {
+        size_t n = strcspn(p, "/");
+        if (!n || (p[0] != '{' && (strlen(r->parts[i]) != n || strncmp(p, r->parts[i], n))))
+            return 0;
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    return !*p;
+}
+
+static int method_is(const request *r, const char *method)
+{
+    return !strcmp(r->method, method) || (!strcmp(method, "GET") && !strcmp(r->method, "HEAD"));
+}
+
+void ht_http__route(request *r, answer *a)
+{
+    const ht_route *found = NULL;
+    int path_known = 0;
+    if (strncmp(r->path, "/api/", 5) != 0) {
+        ht_http__web_asset(r, a);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !found; i++)
+        if (matches(routes[i].pattern, r)) {
+            path_known = 1;
+            if (method_is(r, routes[i].method))
+                found = &routes[i];
+        }
+    if (!found && (path_known || !method_is(r, "GET"))) {
+        ht_http__fail(a, HT_EUNSUPPORTED, NULL, "%s is not allowed on %s", r->method, r->path);
+        a->status = 405;
+        return;
+    }
+    if (!found) {
+        ht_http__fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+        return;
+    }
+    if (ht_http__admit(r, a, found->access, found->what) == HT_OK)
+        found->handler(r, a);
+}
+
+int ht_http_route_each(int (*cb)(void *payload, const char *method, const char *pattern),
+                       void *payload)
+{
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        int stop = cb(payload, routes[i].method, routes[i].pattern);
+        if (stop)
+            return stop;
+    }
+    return 0;
+}
