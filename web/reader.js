@@ -5,16 +5,10 @@ import { api, asImport, enc, saveRecords } from './api.js';
 import { $, button } from './dom.js';
 import { Viewport } from './viewer.js';
 
-
-const STATES = {
-  target: ['too_small', 'absent', 'not_evaluable', 'merged'],
-  'non-target': ['present', 'absent', 'unequivocal_progression', 'not_evaluated'],
-  new: ['equivocal', 'unequivocal', 'absent'],
-};
-
 const state = {
   subject: null, records: null, timeline: null, current: null, prior: null,
   lesion: null, undo: [], viewports: null,
+  states: null, // GET /api/lesion-states: per role, what may be recorded instead of a size
   fragments: null, // while a split target is drawn: {sop, frame, points}
 };
 
@@ -90,7 +84,7 @@ export async function openReader(subject, label) {
   state.subject = subject;
   state.lesion = null;
   state.undo = [];
-  await reload();
+  await Promise.all([reload(), loadStates()]);
   if (me !== opening) return;
   const tps = timepoints();
   if (!tps.length) {
@@ -117,6 +111,11 @@ async function reload() {
   } catch (error) {
     state.timeline = { warnings: [error.message], timepoints: [] };
   }
+}
+
+// The server's lists are compiled in: asked once, and again only if that failed.
+async function loadStates() {
+  state.states ??= await api('/api/lesion-states');
 }
 
 function fillTimepointChoices() {
@@ -210,7 +209,7 @@ function renderWarnings(missing) {
 
 // A lesion's states; a target may merge into each other target ("merged:T2").
 function stateChoices(lesion) {
-  return STATES[lesion.role].flatMap((s) => (s !== 'merged' ? [new Option(s.replaceAll('_', ' '), s)]
+  return state.states[lesion.role].flatMap((s) => (s !== 'merged' ? [new Option(s.replaceAll('_', ' '), s)]
     : state.records.lesions.filter((l) => l.role === 'target' && l.id !== lesion.id)
       .map((l) => new Option(`merged into ${l.id}`, `merged:${l.id}`))));
 }
