@@ -115,7 +115,11 @@ async function reload() {
 
 // The server's lists are compiled in: asked once, and again only if that failed.
 async function loadStates() {
-  state.states ??= await api('/api/lesion-states');
+  if (state.states) return;
+  state.states = await api('/api/lesion-states');
+  // A lesion added as new is there now: any of its states but absent.
+  $('#new-lesion [name=new-state]').replaceChildren(
+    ...state.states.new.filter((s) => s !== 'absent').map((s) => new Option(s, s)));
 }
 
 function fillTimepointChoices() {

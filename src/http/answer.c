@@ -50,6 +50,13 @@ void ht_http__add_header(answer *a, const char *name, const char *fmt, ...)
     a->nheaders++;
 }
 
+void ht_http__items(answer *a, json_t *items, size_t total)
+{
+    a->json = json_object();
+    json_object_set_new(a->json, "items", items);
+    json_object_set_new(a->json, "total", json_integer((json_int_t)total));
+}
+
 void ht_http__etag_extend(answer *a, const char *fmt, ...)
 {
     size_t l = strlen(a->etag);

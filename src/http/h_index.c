@@ -41,9 +41,7 @@ static int list(request *r, answer *a, ht_list_kind kind)
     }
     for (size_t i = offset; i < json_array_size(all) && i < offset + limit; i++)
         json_array_append(items, json_array_get(all, i));
-    a->json = json_object();
-    json_object_set_new(a->json, "items", items);
-    json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(all)));
+    ht_http__items(a, items, json_array_size(all));
     json_decref(all);
     return HT_OK;
 }

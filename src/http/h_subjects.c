@@ -29,9 +29,7 @@ int ht_http__subjects(request *r, answer *a)
         json_decref(ids);
         return ht_http__fail_last(a, err);
     }
-    a->json = json_object();
-    json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(ids)));
-    json_object_set_new(a->json, "items", ids);
+    ht_http__items(a, ids, json_array_size(ids));
     return HT_OK;
 }
 
@@ -76,54 +74,44 @@ static int criteria_arg(request *r, answer *a, ht_criterion *c, const char **for
     return HT_OK;
 }
 
-/* A report as JSON, or as CSV through csv (taking rep either way). */
-static int report(answer *a, json_t *rep, char *(*csv)(const json_t *), const char *format)
+/* A subject's timeline (subject given) or the cohort, as JSON or CSV. */
+static int criteria_report(request *r, answer *a, const char *subject)
 {
-    if (!strcmp(format, "csv")) {
-        a->body = csv(rep);
-        a->len = a->body ? strlen(a->body) : 0;
-        a->type = "text/csv; charset=utf-8";
-        json_decref(rep);
-        return a->body ? HT_OK : ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
+    ht_store *s = ht_http__store(r, a);
+    ht_criterion c;
+    const char *format;
+    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
+    json_t *rep = NULL;
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = criteria_arg(r, a, &c, &format)) < 0)
+        return err;
+    err = subject ? ht_report_timeline(s, subject, c, &opt, &rep)
+                  : ht_report_cohort(s, c, &opt, &rep);
+    if (err < 0)
+        return ht_http__fail_last(a, err);
+    if (strcmp(format, "csv")) {
+        a->json = rep;
+        return HT_OK;
     }
-    a->json = rep;
-    return HT_OK;
+    a->body = subject ? ht_report_timeline_csv(rep) : ht_report_cohort_csv(rep);
+    a->len = a->body ? strlen(a->body) : 0;
+    a->type = "text/csv; charset=utf-8";
+    json_decref(rep);
+    return a->body ? HT_OK : ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
 }
 
 /* GET /api/subjects/{id}/timeline */
 int ht_http__subject_timeline(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
-    ht_criterion c;
-    const char *format;
-    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
-    json_t *rep = NULL;
-    int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = criteria_arg(r, a, &c, &format)) < 0)
-        return err;
-    if ((err = ht_report_timeline(s, r->parts[1], c, &opt, &rep)) < 0)
-        return ht_http__fail_last(a, err);
-    return report(a, rep, ht_report_timeline_csv, format);
+    return criteria_report(r, a, r->parts[1]);
 }
 
 /* GET /api/cohort */
 int ht_http__cohort(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
-    ht_criterion c;
-    const char *format;
-    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
-    json_t *rep = NULL;
-    int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = criteria_arg(r, a, &c, &format)) < 0)
-        return err;
-    if ((err = ht_report_cohort(s, c, &opt, &rep)) < 0)
-        return ht_http__fail_last(a, err);
-    return report(a, rep, ht_report_cohort_csv, format);
+    return criteria_report(r, a, NULL);
 }
 
 /* GET /api/lesion-states: what the station offers for each role instead of a measurement. */

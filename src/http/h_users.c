@@ -149,9 +149,7 @@ int ht_http__users(request *r, answer *a)
         json_decref(items);
         return ht_http__fail_last(a, err);
     }
-    a->json = json_object();
-    json_object_set_new(a->json, "total", json_integer((json_int_t)json_array_size(items)));
-    json_object_set_new(a->json, "items", items);
+    ht_http__items(a, items, json_array_size(items));
     return HT_OK;
 }
 

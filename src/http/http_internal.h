@@ -83,6 +83,9 @@ int ht_http__fail_last(answer *a, int code);
 
 void ht_http__add_header(answer *a, const char *name, const char *fmt, ...) HT_PRINTF_(3, 4);
 
+/* Answer a list: {"items": items (taken), "total": total}. */
+void ht_http__items(answer *a, json_t *items, size_t total);
+
 /* Append to the quoted ETag: one instance has many representations. */
 void ht_http__etag_extend(answer *a, const char *fmt, ...) HT_PRINTF_(2, 3);
 

@@ -77,7 +77,7 @@ static void setup(void)
         abort();
     ht_free(file);
     ht_ingest_free(ingest);
-    char *index = ht_ingest_index_path(dir);
+    char *index = ht_store_index_path(dir);
     if (ht_store_open(&store, index) != HT_OK ||
         ht_ledger_import(store, measurements, strlen(measurements), "fuzz", &summary) != HT_OK ||
         ht_auth_user_add(store, "fuzz", "fuzz", "radiologist", "fuzz-password") != HT_OK ||

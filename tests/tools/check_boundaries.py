@@ -16,6 +16,8 @@ RULES = [  # (include pattern, folders allowed to include it)
       "include/hepatrack/report.h"]),
     (re.compile(r'#\s*include\s*[<"]openssl/'), ["src/archive"]),
     (re.compile(r'#\s*include\s*[<"]crypt\.h[>"]'), ["src/auth"]),
+    (re.compile(r'#\s*include\s*[<"]zlib\.h[>"]'), ["src/dicom", "src/render"]),
+    (re.compile(r'#\s*include\s*[<"]ini\.h[>"]'), ["src/cli"]),
 ]
 # The response engine is pure (issue 6): no I/O, no database, no JSON, no clock, no globals.
 IMPURE_CALL = re.compile(r"\b(fopen|fprintf|printf|puts|fwrite|fread|open|read|write|getenv|time"

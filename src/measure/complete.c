@@ -1,6 +1,6 @@
 /*
- * Completing a measurement-import document from drawn points: each assessment with a "tool" or
- * a "roi" gets its lengths and mean density from the instance it was drawn on.
+ * The ledger's import hook: each assessment of a subject with a "tool" or a "roi" gets its
+ * lengths and mean density from the instance it was drawn on.
  */
 #define _GNU_SOURCE
 #include "hepatrack/ledger.h"
