@@ -1,7 +1,10 @@
 /*
- * The Storage SCP: one acceptor thread negotiates associations (our own listening socket, so
- * that we bind only the configured address; each accepted socket is handed to DCMTK through
- * dcmExternalSocketHandle), and a thread per association serves C-ECHO and C-STORE.
+ * The Storage SCP: one acceptor thread accepts connections on our own listening socket (so that
+ * we bind only the configured address) and starts a thread per connection. That thread waits,
+ * for a bounded time, until the peer's whole A-ASSOCIATE-RQ has arrived, then hands the socket
+ * to DCMTK (dcmExternalSocketHandle, a global: one socket at a time, but never one that makes
+ * DCMTK wait on the network) to negotiate, and serves C-ECHO and C-STORE. So a silent or slow
+ * peer holds only its own thread, for at most the handshake time, and delays no one else.
  * Every extern "C" function catches every exception.
  */
 #include "dcmtk/config/osconfig.h"
@@ -11,16 +14,20 @@
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dul.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <cstring>
 #include <mutex>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <string>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <thread>
 #include <unistd.h>
@@ -33,7 +40,10 @@
 namespace
 {
 
-const long MAX_PDU = 131072; /* 128 KiB: far fewer PDUs per slice than DCMTK's 16 KiB default */
+const long MAX_PDU = 131072;   /* 128 KiB: far fewer PDUs per slice than DCMTK's 16 KiB default */
+const int MAX_HANDSHAKES = 64; /* connections waiting to associate; more end the oldest's wait */
+const int HANDSHAKE_SECONDS = 10;         /* at most; less when the DIMSE timeout is shorter */
+const uint32_t MAX_REQUEST_PDU = 1 << 20; /* an A-ASSOCIATE-RQ larger than this is refused */
 
 /* Transfer syntaxes we accept, best first: what the file layer decodes, stored as received. */
 const char *const accepted_ts[] = {UID_LittleEndianExplicitTransferSyntax,
@@ -67,7 +77,10 @@ struct ht_scp {
     std::atomic<bool> stopping{false};
     std::mutex lock;
     std::condition_variable idle;
-    int active = 0;
+    int active = 0;          /* associations being served: the slots of max_associations */
+    int handshakes = 0;      /* connections waiting for their association request */
+    std::deque<int> waiting; /* their sockets, oldest first, while they wait */
+    std::mutex negotiating;  /* DCMTK takes the socket to negotiate on through a global */
     std::vector<allow_entry> allow;
     std::atomic<unsigned long> associations{0}, rejected{0}, instances{0}, refused{0};
 };
@@ -278,26 +291,69 @@ void serve(ht_scp *scp, T_ASC_Association *assoc, std::string calling, std::stri
     scp->idle.notify_all();
 }
 
-/* Negotiate one association on an accepted socket; start its thread when accepted. */
-void negotiate(ht_scp *scp, int fd)
+/* The peer's address of a connected socket, for logs before DCMTK knows it. */
+std::string socket_peer(int fd)
 {
-    T_ASC_Association *assoc = nullptr;
-    dcmExternalSocketHandle.set(fd);
-    OFCondition c = ASC_receiveAssociation(scp->net, &assoc, MAX_PDU, nullptr, nullptr, OFFalse,
-                                           DUL_NOBLOCK, scp->timeout);
-    if (c.bad()) {
-        ht_log(HT_LOG_WARN, "event=refused reason=\"association request failed: %s\"", c.text());
-        if (assoc) {
-            ASC_dropAssociation(assoc);
-            ASC_destroyAssociation(&assoc);
-        } else {
-            ::close(fd);
+    struct sockaddr_in a;
+    socklen_t len = sizeof(a);
+    char text[INET_ADDRSTRLEN] = "?";
+    if (getpeername(fd, (struct sockaddr *)&a, &len) == 0 && a.sin_family == AF_INET)
+        inet_ntop(AF_INET, &a.sin_addr, text, sizeof(text));
+    return text;
+}
+
+/*
+ * Wait until the first PDU has arrived whole (its 6-byte header gives its length), or the
+ * peer closes, or the deadline passes. Returns nullptr when it has, else why not.
+ */
+const char *await_request(ht_scp *scp, int fd, int seconds)
+{
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+    for (;;) {
+        int left = (int)std::chrono::duration_cast<std::chrono::milliseconds>(
+                       deadline - std::chrono::steady_clock::now())
+                       .count();
+        if (left <= 0 || scp->stopping)
+            return "no whole association request within the handshake time";
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, std::min(left, 200)) <= 0)
+            continue;
+        unsigned char head[6];
+        ssize_t n = recv(fd, head, sizeof(head), MSG_PEEK | MSG_DONTWAIT);
+        if (n == 0)
+            return "the peer closed the connection before its association request";
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+            return "the connection failed before the association request";
+        int queued = 0;
+        if (n == (ssize_t)sizeof(head)) {
+            uint32_t len = (uint32_t)head[2] << 24 | (uint32_t)head[3] << 16 |
+                           (uint32_t)head[4] << 8 | head[5];
+            if (head[0] != 0x01 || len > MAX_REQUEST_PDU)
+                return nullptr; /* not an A-ASSOCIATE-RQ DCMTK accepts: it refuses it at once */
+            if (ioctl(fd, FIONREAD, &queued) == 0 && (uint32_t)queued >= len + 6)
+                return nullptr;
         }
-        return;
+        /* part of it is here: poll would not wait for the rest */
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    std::string calling = trimmed(assoc->params->DULparams.callingAPTitle);
+}
+
+/* Receive the association request, now whole in the socket's buffer, through DCMTK. */
+OFCondition receive_request(ht_scp *scp, int fd, T_ASC_Association **assoc)
+{
+    std::lock_guard<std::mutex> g(scp->negotiating);
+    dcmExternalSocketHandle.set(fd);
+    return ASC_receiveAssociation(scp->net, assoc, MAX_PDU, nullptr, nullptr, OFFalse, DUL_NOBLOCK,
+                                  1);
+}
+
+/* Decide on an association request: accepted (a slot taken) or rejected, and logged. */
+bool admit(ht_scp *scp,
+           T_ASC_Association *assoc,
+           const std::string &calling,
+           const std::string &host)
+{
     std::string called = trimmed(assoc->params->DULparams.calledAPTitle);
-    std::string host = peer_host(assoc);
     const char *why = nullptr;
     if (called != scp->aet) {
         reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
@@ -322,6 +378,44 @@ void negotiate(ht_scp *scp, int fd)
         scp->rejected++;
         ht_log(HT_LOG_WARN, "event=rejected peer=%s aet=%s called=%s reason=\"%s\"", host.c_str(),
                calling.c_str(), called.c_str(), why);
+    }
+    return !why;
+}
+
+/* fd no longer waits for its request (lock held); it may have been ended already. */
+void stop_waiting(ht_scp *scp, int fd)
+{
+    auto it = std::find(scp->waiting.begin(), scp->waiting.end(), fd);
+    if (it != scp->waiting.end())
+        scp->waiting.erase(it);
+}
+
+/* One connection, on its own thread: the handshake, then the association until it ends. */
+void connection(ht_scp *scp, int fd)
+{
+    T_ASC_Association *assoc = nullptr;
+    const char *late = await_request(scp, fd, std::min(scp->timeout, HANDSHAKE_SECONDS));
+    {
+        std::lock_guard<std::mutex> g(scp->lock); /* from here on, no one shuts fd down */
+        stop_waiting(scp, fd);
+        scp->handshakes--;
+        scp->idle.notify_all();
+    }
+    OFCondition c = late ? OFCondition(EC_IllegalCall) : receive_request(scp, fd, &assoc);
+    if (late || c.bad()) {
+        ht_log(HT_LOG_WARN, "event=refused peer=%s reason=\"%s%s\"", socket_peer(fd).c_str(),
+               late ? late : "association request failed: ", late ? "" : c.text());
+        if (assoc) {
+            ASC_dropAssociation(assoc);
+            ASC_destroyAssociation(&assoc);
+        } else {
+            ::close(fd);
+        }
+        return;
+    }
+    std::string calling = trimmed(assoc->params->DULparams.callingAPTitle);
+    std::string host = peer_host(assoc);
+    if (!admit(scp, assoc, calling, host)) {
         ASC_dropAssociation(assoc);
         ASC_destroyAssociation(&assoc);
         return;
@@ -332,10 +426,44 @@ void negotiate(ht_scp *scp, int fd)
         ASC_destroyAssociation(&assoc);
         std::lock_guard<std::mutex> g(scp->lock);
         scp->active--;
+        scp->idle.notify_all();
         return;
     }
     scp->associations++;
-    std::thread(serve, scp, assoc, calling, host).detach();
+    serve(scp, assoc, calling, host);
+}
+
+void connection_guarded(ht_scp *scp, int fd)
+{
+    try {
+        connection(scp, fd);
+    } catch (...) {
+        ht_log(HT_LOG_ERROR, "event=error reason=\"unexpected failure on a DICOM connection\"");
+    }
+}
+
+/*
+ * A thread for each accepted connection. When MAX_HANDSHAKES are already waiting for their
+ * association request, the one waiting longest is ended (shut down: its thread sees the peer
+ * gone), so that a flood of silent connections cannot keep a real peer out: a real peer sends
+ * its request at once.
+ */
+void start_connection(ht_scp *scp, int fd)
+{
+    std::lock_guard<std::mutex> g(scp->lock);
+    if (scp->handshakes >= MAX_HANDSHAKES && !scp->waiting.empty()) {
+        ::shutdown(scp->waiting.front(), SHUT_RDWR);
+        scp->waiting.pop_front();
+    }
+    try {
+        scp->waiting.push_back(fd);
+        scp->handshakes++;
+        std::thread(connection_guarded, scp, fd).detach();
+    } catch (...) {
+        ::close(fd);
+        scp->handshakes--;
+        stop_waiting(scp, fd);
+    }
 }
 
 void accept_loop(ht_scp *scp)
@@ -349,11 +477,7 @@ void accept_loop(ht_scp *scp)
             continue;
         int one = 1; /* without it, DICOM on loopback crawls at Nagle's pace */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        try {
-            negotiate(scp, fd);
-        } catch (...) {
-            ht_log(HT_LOG_ERROR, "event=error reason=\"unexpected failure negotiating\"");
-        }
+        start_connection(scp, fd);
     }
 }
 
@@ -454,7 +578,7 @@ extern "C" void ht_scp_stop(ht_scp *scp)
             scp->acceptor.join();
         std::unique_lock<std::mutex> g(scp->lock);
         scp->idle.wait_for(g, std::chrono::seconds(scp->timeout + 5),
-                           [scp] { return scp->active == 0; });
+                           [scp] { return scp->active == 0 && scp->handshakes == 0; });
         g.unlock();
         ASC_dropNetwork(&scp->net);
         ::close(scp->listen_fd);

@@ -159,6 +159,43 @@ srv.stop()
 t.check("Study Instance UID (0020,000D) is missing" in srv.text() and
         "differs from the request's" in srv.text(), "refusals are logged with their reason")
 
+# Silent and slow peers delay no one: 70 connections that send nothing and one that sends half
+# an association request, then echoscu answers at once; beyond 64 waiting connections the
+# oldest are ended at once, and every one when the handshake time (here 3 s) is over.
+import socket  # noqa: E402
+srv = Server(data2, "--timeout", "3")
+silent = [socket.create_connection(("127.0.0.1", srv.port), timeout=10) for _ in range(70)]
+half = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+half.sendall(bytes([0x01, 0, 0, 0, 0x01, 0x00]) + b"\x00" * 40)  # announces 256 bytes, sends 40
+started = time.monotonic()
+p = subprocess.run(["echoscu", "-to", "5", "-aet", "PACS", "-aec", "HEPATRACK", "127.0.0.1", str(srv.port)],
+                   capture_output=True, text=True, timeout=30)
+took = time.monotonic() - started
+t.check(p.returncode == 0 and took < 2, f"C-ECHO beside 71 silent or slow connections: {took:.2f} s {p.stderr}")
+
+
+def closed_by_server(sock, wait):
+    sock.settimeout(wait)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        return False
+
+
+early = sum(closed_by_server(s_, 0.5) for s_ in silent[:8])
+t.check(early >= 7, f"beyond 64 waiting connections, the oldest are ended at once ({early} of 8)")
+time.sleep(max(0.0, 3.5 - (time.monotonic() - started)))
+late = sum(closed_by_server(s_, 2) for s_ in silent[8:] + [half])
+t.check(late == 63, f"silent and half-sent connections are closed after the handshake time ({late} of 63)")
+for s_ in silent + [half]:
+    s_.close()
+t.check(store(srv.port, one).returncode == 0, "the receiver still stores afterwards")
+srv.stop()
+t.check("no whole association request within the handshake time" in srv.text(),
+        "a silent connection is logged with its reason")
+
 # Study stability: quiet for --stable-seconds makes a study stable; a new instance undoes it.
 data3 = os.path.join(work, "data3")
 srv = Server(data3, "--stable-seconds", "1")
