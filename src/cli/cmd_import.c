@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,7 +37,8 @@ typedef struct import_job {
     char **queue;        /* real paths, deduplicated through `seen` */
     size_t nqueue, capqueue, next;
     ht_strset *seen;
-    int busy; /* workers handling a file (which may queue DICOMDIR members) */
+    ht_strset *folders; /* "device:inode" of each folder walked */
+    int busy;           /* workers handling a file (which may queue DICOMDIR members) */
     int fatal;
     char fatal_message[1200];
     size_t counts[4]; /* new, duplicate, conflict, skipped */
@@ -107,16 +109,48 @@ static void set_fatal(import_job *job, const char *message)
 
 /* ---- collecting paths ---------------------------------------------------------------------- */
 
+/* Whether the symbolic link `path` leads to a folder that holds the link itself ("..", ".",
+ * "/"): walking it would never end. */
+static int links_to_ancestor(const char *path)
+{
+    char target[PATH_MAX], here[PATH_MAX];
+    char *parent = ht_strdup(path), *slash = parent ? strrchr(parent, '/') : NULL;
+    int loop = 0;
+    if (slash)
+        *slash = '\0';
+    if (parent && realpath(path, target) &&
+        realpath(slash ? (*parent ? parent : "/") : ".", here)) {
+        size_t n = strlen(target);
+        loop = !strncmp(target, here, n) && (n == 1 || here[n] == '/' || here[n] == '\0');
+    }
+    free(parent);
+    return loop;
+}
+
+/* A folder is walked once: a second way to it (a link loop, or two links) is reported. */
+static int first_visit(import_job *job, const char *path, const struct stat *st, int is_link)
+{
+    char key[64];
+    snprintf(key, sizeof(key), "%ju:%ju", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
+    int added = ht_strset_add(job->folders, key);
+    if (added == 0)
+        reject(job, path,
+               is_link ? "symbolic link to a folder already walked (a loop, or a second link)"
+                       : "folder already walked");
+    return added;
+}
+
 static int collect(import_job *job, const char *path, int depth)
 {
     struct stat st;
-    int err = HT_OK;
+    int err = HT_OK, is_link;
 
     if (lstat(path, &st) != 0) {
         reject(job, path, strerror(errno));
         return HT_OK;
     }
-    if (S_ISLNK(st.st_mode) && stat(path, &st) != 0) {
+    is_link = S_ISLNK(st.st_mode);
+    if (is_link && stat(path, &st) != 0) {
         reject(job, path, "dangling symbolic link");
         return HT_OK;
     }
@@ -134,6 +168,13 @@ static int collect(import_job *job, const char *path, int depth)
         reject(job, path, "folders nested too deeply (a symbolic link loop?)");
         return HT_OK;
     }
+    if (is_link && links_to_ancestor(path)) {
+        reject(job, path, "symbolic link to a folder that holds it (a loop)");
+        return HT_OK;
+    }
+    int first = first_visit(job, path, &st, is_link);
+    if (first <= 0)
+        return first < 0 ? HT_ENOMEM : HT_OK;
     /* Sorted, so that an import's order (and which twin comes first) is repeatable. */
     struct dirent **entries = NULL;
     int n = scandir(path, &entries, NULL, alphasort);
@@ -339,7 +380,8 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
     pthread_mutex_init(&job.lock, NULL);
     pthread_cond_init(&job.more, NULL);
     job.seen = ht_strset_new();
-    if (!job.seen) {
+    job.folders = ht_strset_new();
+    if (!job.seen || !job.folders) {
         cli_error("import", "out of memory");
         return CLI_FATAL;
     }
@@ -348,6 +390,7 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
         cli_error("import", "cannot open data directory '%s': %s", ctx->data_dir, ht_error_last());
         ht_ingest_free(job.ingest);
         ht_strset_free(job.seen);
+        ht_strset_free(job.folders);
         return CLI_FATAL;
     }
     err = HT_OK;
@@ -400,6 +443,7 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
     }
     free(job.rejected);
     ht_strset_free(job.seen);
+    ht_strset_free(job.folders);
     pthread_cond_destroy(&job.more);
     pthread_mutex_destroy(&job.lock);
     return rc;

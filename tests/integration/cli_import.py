@@ -4,9 +4,11 @@
 usage: cli_import.py HEPATRACK HT-GEN-STUDY SAMPLES_DIR
 """
 import csv
+import json
 import os
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 from common import Checks, Hepatrack, generate  # noqa: E402
@@ -174,6 +176,25 @@ r = ht.json("check", expect=1)
 t.check([(q["kind"], q["path"]) for q in r["problems"]] == [("missing", earlier[2])],
         f"an earlier batch's missing file is reported, not dropped: {r['problems']}")
 ht.cleanup()
+
+# 5b. Symbolic link loops end: two links to "..", three to ".", one to "/" beside a real file;
+# the file is imported, each loop rejected with its reason, and the walk ends at once.
+with tempfile.TemporaryDirectory() as tmp:
+    loops = os.path.join(tmp, "loops")
+    generate(gen, loops, slices=1, patient_id="LOOP-1")
+    for name, target in (("up1", ".."), ("up2", ".."), ("here1", "."), ("here2", "."), ("here3", "."),
+                         ("root", "/")):
+        os.symlink(target, os.path.join(loops, name))
+    ht = Hepatrack(binary)
+    started = time.monotonic()
+    p = ht.run("import", "--json", loops)
+    took = time.monotonic() - started
+    r = json.loads(p.stdout)
+    reasons = {os.path.basename(x["path"]): x["reason"] for x in r["rejected"]}
+    t.check(r["new"] == 1 and took < 20, f"symbolic link loops: the real file imported in {took:.1f} s: {r}")
+    t.check(sorted(reasons) == ["here1", "here2", "here3", "root", "up1", "up2"] and
+            all("loop" in why for why in reasons.values()), f"each loop rejected with its reason: {reasons}")
+    ht.cleanup()
 
 # 6. Usage and bad paths.
 ht = Hepatrack(binary)
