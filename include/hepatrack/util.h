@@ -80,6 +80,13 @@ int ht_grow(void **items, size_t *cap, size_t needed, size_t size);
 /** ht_grow for a typed array: HT_GROW(p, cap, n + 1) where p is an lvalue of type T *. */
 #define HT_GROW(p, cap, needed) ht_grow((void **)&(p), &(cap), (needed), sizeof(*(p)))
 
+/**
+ * Copy text with every control character (below 0x20, and 0x7F) written as \xNN, so that
+ * what a peer sent cannot forge a log line or drive a terminal. Truncated to fit out (size
+ * bytes, NUL-terminated); a partial escape is never written.
+ */
+void ht_escape_controls(const char *in, char *out, size_t size);
+
 /** Lower-case hex encoding of `len` bytes into `out` (2*len+1 bytes). */
 void ht_hex_encode(const uint8_t *data, size_t len, char *out);
 

@@ -55,6 +55,11 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 /* Print a JSON value on stdout with a newline. Steals nothing. */
 void cli_print_json(const json_t *value);
 
+/* Text as a terminal may show it: control characters written as \xNN (a PatientID or a path
+ * must not move the cursor or start a line). One of 8 static buffers, reused in turn:
+ * single-threaded printing only; at most 4 KiB. */
+const char *cli_shown(const char *text);
+
 /* Print rows (JSON objects) as an aligned table with the given columns. */
 void cli_print_table(const json_t *rows, const char *const *columns, const char *const *headers);
 

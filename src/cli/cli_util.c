@@ -10,12 +10,21 @@
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
+    char message[2048];
     va_list ap;
-    fprintf(stderr, "hepatrack %s: ", cmd);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    fprintf(stderr, "hepatrack %s: %s\n", cmd, cli_shown(message));
+}
+
+const char *cli_shown(const char *text)
+{
+    static char ring[8][4096];
+    static unsigned next;
+    char *out = ring[next++ % 8];
+    ht_escape_controls(text ? text : "", out, sizeof(ring[0]));
+    return out;
 }
 
 void cli_print_json(const json_t *value)
@@ -33,7 +42,7 @@ static char *cell_text(const json_t *v)
     if (!v || json_is_null(v))
         return strdup("");
     if (json_is_string(v))
-        return strdup(json_string_value(v));
+        return strdup(cli_shown(json_string_value(v)));
     if (json_is_array(v)) {
         size_t n = 0, i;
         json_t *x;

@@ -245,8 +245,8 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         json_array_foreach(st.problems, i, p)
         {
             printf("%s %s: %s%s\n", json_string_value(json_object_get(p, "kind")),
-                   json_string_value(json_object_get(p, "path")),
-                   json_string_value(json_object_get(p, "detail")),
+                   cli_shown(json_string_value(json_object_get(p, "path"))),
+                   cli_shown(json_string_value(json_object_get(p, "detail"))),
                    json_is_true(json_object_get(p, "repaired")) ? " (repaired)" : "");
         }
         printf("%zu index rows, %zu files: %s\n", st.rows, st.files,

@@ -325,7 +325,8 @@ static void print_summary(import_job *job, int as_json)
            job->counts[COUNT_NEW], job->counts[COUNT_DUPLICATE], job->counts[COUNT_CONFLICT],
            job->counts[COUNT_SKIPPED], job->nrejected);
     for (size_t i = 0; i < job->nrejected; i++)
-        printf("rejected %s: %s\n", job->rejected[i].path, job->rejected[i].reason);
+        printf("rejected %s: %s\n", cli_shown(job->rejected[i].path),
+               cli_shown(job->rejected[i].reason));
 }
 
 /* ---- the command --------------------------------------------------------------------------- */

@@ -293,9 +293,9 @@ int cmd_history(const cli_context *ctx, int argc, char **argv)
         printf("audit log: %zu entries\n", json_array_size(audit));
         json_array_foreach(audit, i, v)
             printf("%s  %-8s %-8s %s\n", json_string_value(json_object_get(v, "at")),
-                   json_string_value(json_object_get(v, "user")),
+                   cli_shown(json_string_value(json_object_get(v, "user"))),
                    json_string_value(json_object_get(v, "action")),
-                   json_string_value(json_object_get(v, "detail")));
+                   cli_shown(json_string_value(json_object_get(v, "detail"))));
     }
     json_decref(o);
     ht_store_free(store);

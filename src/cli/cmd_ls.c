@@ -200,7 +200,7 @@ int cmd_show(const cli_context *ctx, int argc, char **argv)
         {
             char *text = json_is_string(value) ? strdup(json_string_value(value))
                                                : json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
-            printf("%-32s %s\n", key, text ? text : "");
+            printf("%-32s %s\n", key, cli_shown(text));
             free(text);
         }
     }

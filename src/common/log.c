@@ -1,4 +1,5 @@
 #include "hepatrack/log.h"
+#include "hepatrack/util.h"
 
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -48,9 +49,12 @@ void ht_log(ht_log_level level, const char *fmt, ...)
     n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     n += (size_t)snprintf(line + n, sizeof(line) - n, ".%03ldZ level=%s ", now.tv_nsec / 1000000L,
                           level_names[level]);
+    char message[1024];
     va_start(ap, fmt);
-    vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+    vsnprintf(message, sizeof(message), fmt, ap);
     va_end(ap);
+    /* what peers send (AE titles, user names, paths) never starts a line or moves a cursor */
+    ht_escape_controls(message, line + n, sizeof(line) - n);
     n = strlen(line);
     if (n > sizeof(line) - 2)
         n = sizeof(line) - 2;

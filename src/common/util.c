@@ -161,6 +161,23 @@ double ht_time_monotonic(void)
     return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
+void ht_escape_controls(const char *in, char *out, size_t size)
+{
+    size_t o = 0;
+    if (!size)
+        return;
+    for (const unsigned char *p = (const unsigned char *)in; *p; p++) {
+        int control = *p < 0x20 || *p == 0x7F;
+        if (o + (control ? 4 : 1) >= size)
+            break;
+        if (control)
+            o += (size_t)snprintf(out + o, size - o, "\\x%02X", *p);
+        else
+            out[o++] = (char)*p;
+    }
+    out[o] = '\0';
+}
+
 void ht_hex_encode(const uint8_t *data, size_t len, char *out)
 {
     static const char digits[] = "0123456789abcdef";

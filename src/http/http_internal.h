@@ -22,6 +22,13 @@
 #define HT_HTTP_MAX_BODY (1024 * 1024)
 #define HT_HTTP_SESSION_SECONDS (12 * 3600)
 #define HT_HTTP_MAX_PARTS 8
+#define HT_HTTP_HEADER_SECONDS                                                                     \
+    10 /* to send a request's headers, from connecting or the last answer */
+#define HT_HTTP_IDLE_SECONDS 10  /* of silence on a connection */
+#define HT_HTTP_PER_CLIENT 64    /* connections from one address */
+#define HT_HTTP_CONNECTIONS 1000 /* connections in all */
+
+typedef struct ht_http_guard ht_http_guard;
 
 struct ht_http {
     struct MHD_Daemon *daemon;
@@ -33,6 +40,7 @@ struct ht_http {
     int tls;                  /* HTTPS: the session cookie is Secure */
     char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
     ht_auth_brake *brake;
+    ht_http_guard *guard;
 };
 
 /* What one connection's request has sent so far. */
@@ -136,6 +144,29 @@ const char *ht_http__secret(const request *r);
 
 /* Check a state-changing request's origin, then its credentials and role for the access. */
 int ht_http__admit(request *r, answer *a, ht_access access, const char *what);
+
+/* ---- what no client may do (guard.c) ------------------------------------------------------- */
+
+/* The watchdog on request headers: started before the daemon, stopped before it stops, freed
+ * after. */
+int ht_http__guard_start(ht_http_guard **out);
+void ht_http__guard_stop(ht_http_guard *guard);
+void ht_http__guard_free(ht_http_guard *guard);
+
+/* libmicrohttpd's MHD_OPTION_NOTIFY_CONNECTION (cls: the ht_http): connections watched. */
+void ht_http__guard_notify(void *cls,
+                           struct MHD_Connection *conn,
+                           void **socket_context,
+                           enum MHD_ConnectionNotificationCode code);
+
+/* A connection's request headers are all in (waiting 0), or it waits for the next (1). */
+void ht_http__guard_waiting(ht_http *h, struct MHD_Connection *conn, int waiting);
+
+/* MHD_OPTION_UNESCAPE_CALLBACK: %-decoding that turns %00 into a control character. */
+size_t ht_http__unescape(void *cls, struct MHD_Connection *conn, char *s);
+
+/* Whether a decoded path is free of control characters. */
+int ht_http__path_ok(const char *path);
 
 /* ---- routes (routes.c) --------------------------------------------------------------------- */
 

@@ -37,9 +37,8 @@ static void request_done(void *cls,
                          enum MHD_RequestTerminationCode code)
 {
     upload *up = *state;
-    (void)cls;
-    (void)conn;
     (void)code;
+    ht_http__guard_waiting(cls, conn, 1);
     if (up) {
         free(up->body);
         free(up);
@@ -61,6 +60,7 @@ static enum MHD_Result handle(void *cls,
     char path[1024];
     (void)version;
     if (!*state) { /* first call: headers only */
+        ht_http__guard_waiting(h, conn, 0);
         if (!(*state = calloc(1, sizeof(upload))))
             return MHD_NO;
         return MHD_YES;
@@ -76,7 +76,10 @@ static enum MHD_Result handle(void *cls,
     char *seg = strtok_r(path + (strncmp(path, "/api/", 5) == 0 ? 5 : 0), "/", &save);
     for (; seg && r.nparts < HT_HTTP_MAX_PARTS; seg = strtok_r(NULL, "/", &save))
         r.parts[r.nparts++] = seg;
-    if (seg) /* deeper than any route */
+    if (!ht_http__path_ok(url))
+        ht_http__fail(&a, HT_EINVALID, NULL,
+                      "the path holds a control character (an encoded NUL or line break)");
+    else if (seg) /* deeper than any route */
         ht_http__fail(&a, HT_ENOTFOUND, NULL, "no such resource: %s", url);
     else
         ht_http__route(&r, &a);
@@ -133,7 +136,7 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
     h->data_dir = ht_strdup(config->data_dir);
     h->index_path = ht_store_index_path(config->data_dir);
     h->brake = ht_auth_brake_new();
-    if (!h->data_dir || !h->index_path || !h->brake) {
+    if (!h->data_dir || !h->index_path || !h->brake || ht_http__guard_start(&h->guard) < 0) {
         ht_http_stop(h);
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     }
@@ -150,8 +153,11 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | (tls ? MHD_USE_TLS : 0), 0, NULL, NULL,
         handle, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(config->threads > 0 ? config->threads : 4), MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024),
-        MHD_OPTION_NOTIFY_COMPLETED, request_done, NULL, MHD_OPTION_ARRAY,
+        (unsigned)HT_HTTP_IDLE_SECONDS, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)HT_HTTP_PER_CLIENT, MHD_OPTION_CONNECTION_LIMIT, (unsigned)HT_HTTP_CONNECTIONS,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(256 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        request_done, h, MHD_OPTION_NOTIFY_CONNECTION, ht_http__guard_notify, h,
+        MHD_OPTION_UNESCAPE_CALLBACK, ht_http__unescape, NULL, MHD_OPTION_ARRAY,
         tls ? tls_options : tls_options + 2, MHD_OPTION_END);
     if (!h->daemon) {
         ht_http_stop(h);
@@ -170,8 +176,10 @@ void ht_http_stop(ht_http *h)
 {
     if (!h)
         return;
+    ht_http__guard_stop(h->guard); /* it shuts sockets down: not once the daemon closes them */
     if (h->daemon)
         MHD_stop_daemon(h->daemon);
+    ht_http__guard_free(h->guard);
     pthread_key_delete(h->store_key);
     ht_auth_brake_free(h->brake);
     ht_archive_free(h->archive);

@@ -70,6 +70,11 @@ static int import_subject(importer *im, json_t *in)
         err = ht_ledger__fail(&w, "the subject appears twice in the file");
         goto done;
     }
+    if (!subject && p.n == 0) { /* nothing else creates a subject: it comes with its records */
+        where w = {p.sid, NULL, NULL};
+        err = ht_ledger__fail(&w, "no such subject, and the document records nothing for it");
+        goto done;
+    }
     if ((err = ht_ledger__overlay(&current, &merged, &p)) < 0 ||
         (err = ht_ledger__validate_subject(p.sid, &merged)) < 0)
         goto done;

@@ -114,7 +114,102 @@ get_string(const where *w, const json_t *obj, const char *key, int required, con
         return ht_ledger__fail(w, "%s must be a non-empty string", key);
     if (json_string_length(v) > 128)
         return ht_ledger__fail(w, "%s must be at most 128 characters", key);
+    for (const unsigned char *p = (const unsigned char *)json_string_value(v); *p; p++)
+        if (*p < 0x20 || *p == 0x7F)
+            return ht_ledger__fail(w, "%s must be one line without control characters", key);
     *out = json_string_value(v);
+    return HT_OK;
+}
+
+/* ---- labels and reasons -------------------------------------------------------------------- */
+
+/*
+ * Labels (subject ids, lesion ids, time point labels) are 1 to 64 of A-Z a-z 0-9 . _ -,
+ * starting with a letter or digit: "T1 ", "Т1" (Cyrillic) and "T1" with a zero-width space
+ * would otherwise be other lesions that look the same. NULL for a good label, else what is
+ * wrong (in why).
+ */
+static const char *label_problem(const char *s, char *why, size_t size)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64) {
+        snprintf(why, size, "must be 1 to 64 characters (got %zu)", n);
+        return why;
+    }
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        int ok = c < 0x80 && (isalnum(c) || (i > 0 && (c == '.' || c == '_' || c == '-')));
+        if (!ok) {
+            snprintf(why, size,
+                     "may hold only A-Z, a-z, 0-9, '.', '_' and '-', and starts with a letter or "
+                     "digit (byte %zu is 0x%02X)",
+                     i + 1, c);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+/* A label field: present when required, and well formed. */
+static int get_label(const where *w,
+                     const json_t *obj,
+                     const char *key,
+                     int required,
+                     const char *what,
+                     const char **out)
+{
+    char why[200];
+    int err = get_string(w, obj, key, required, out);
+    if (err < 0)
+        return err;
+    if (*out && label_problem(*out, why, sizeof(why)))
+        return ht_ledger__fail(w, "%s %s", what, why);
+    return HT_OK;
+}
+
+/* The next code point of UTF-8 text (jansson has checked it), advancing *p. */
+static uint32_t next_code_point(const unsigned char **p)
+{
+    const unsigned char *s = *p;
+    int n = s[0] < 0x80 ? 1 : s[0] < 0xE0 ? 2 : s[0] < 0xF0 ? 3 : 4;
+    uint32_t c = n == 1 ? s[0] : s[0] & (0x3Fu >> (n - 1));
+    int i = 1;
+    for (; i < n && s[i]; i++)
+        c = c << 6 | (s[i] & 0x3Fu);
+    *p += i;
+    return c;
+}
+
+/* White space, controls and the invisible format characters: nothing a reader sees. */
+static int invisible(uint32_t c)
+{
+    return c <= 0x20 || (c >= 0x7F && c <= 0xA0) || c == 0xAD || c == 0x1680 ||
+           (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) ||
+           (c >= 0x205F && c <= 0x2064) || c == 0x3000 || c == 0xFEFF;
+}
+
+/*
+ * A correction's reason: a string with something visible in it, kept without the white space
+ * and invisible characters around it (it replaces the object's value). Absent: *out is NULL.
+ */
+static int get_reason(const where *w, json_t *obj, const char **out)
+{
+    int err = get_string(w, obj, "reason", 0, out);
+    if (err < 0 || !*out)
+        return err;
+    const unsigned char *p = (const unsigned char *)*out, *first = NULL, *end = p;
+    while (*p) {
+        const unsigned char *at = p;
+        if (!invisible(next_code_point(&p))) {
+            first = first ? first : at;
+            end = p;
+        }
+    }
+    if (!first)
+        return ht_ledger__fail(w, "reason must say something: it holds only white space or "
+                                  "invisible characters");
+    json_object_set_new(obj, "reason", json_stringn((const char *)first, (size_t)(end - first)));
+    *out = json_string_value(json_object_get(obj, "reason"));
     return HT_OK;
 }
 
@@ -164,7 +259,9 @@ static int get_length(const where *w,
     }
     if (!json_is_number(v))
         return ht_ledger__fail(w, "%s must be a number in mm", key);
-    if (to_tenths(v, &t, &rounded) < 0 || t < 0 || (t == 0 && !allow_zero) || t > MAX_MM10) {
+    /* 500 is a hard bound: 500.01 is refused, not rounded down to 500.0 */
+    if (to_tenths(v, &t, &rounded) < 0 || t < 0 || (t == 0 && !allow_zero) || t > MAX_MM10 ||
+        json_number_value(v) > MAX_MM10 / 10.0) {
         char shown[32];
         snprintf(shown, sizeof(shown), "%g", json_number_value(v));
         return ht_ledger__fail(w, "%s must be %s and <= 500 (got %s)", key,
@@ -195,6 +292,8 @@ parse_timepoint(const where *sw, const json_t *in, json_t **out, ht_ledger_impor
         return ht_ledger__fail(sw, "each time point must be an object");
     if (get_string(sw, in, "label", 1, &label) < 0)
         return ht_ledger__fail(sw, "a time point needs a label (a non-empty string)");
+    if ((err = get_label(sw, in, "label", 1, "a time point label", &label)) < 0)
+        return err;
     w.timepoint = label;
     if ((err = only_keys(&w, in, "the time point", keys)) < 0 ||
         (err = get_date(&w, in, "date", 1, &date)) < 0 ||
@@ -263,6 +362,8 @@ static int parse_lesion(const where *sw, const json_t *in, json_t **out)
         return ht_ledger__fail(sw, "each lesion must be an object");
     if (get_string(sw, in, "id", 1, &id) < 0)
         return ht_ledger__fail(sw, "a lesion needs an id (a non-empty string)");
+    if ((err = get_label(sw, in, "id", 1, "a lesion id", &id)) < 0)
+        return err;
     w.lesion = id;
     if ((err = only_keys(&w, in, "the lesion", keys)) < 0 ||
         (err = get_string(&w, in, "role", 1, &role)) < 0 ||
@@ -374,7 +475,7 @@ static int parse_assessment(
         (err = get_bool(&w, in, "retract", 0, retract)) < 0 ||
         (err = get_string(&w, in, "state", 0, &state_name)) < 0 ||
         (err = get_string(&w, in, "phase", 0, &phase)) < 0 ||
-        (err = get_string(&w, in, "merged_into", 0, &merged)) < 0 ||
+        (err = get_label(&w, in, "merged_into", 0, "merged_into", &merged)) < 0 ||
         (err = get_string(&w, in, "sop_uid", 0, &sop)) < 0)
         return err;
     if (state_name && !ht_ledger__state_allowed(NULL, state_name))
@@ -423,7 +524,8 @@ static int parse_assessment(
         {
             int64_t t;
             int rounded;
-            if (!json_is_number(f) || to_tenths(f, &t, &rounded) < 0 || t <= 0 || t > MAX_MM10) {
+            if (!json_is_number(f) || to_tenths(f, &t, &rounded) < 0 || t <= 0 || t > MAX_MM10 ||
+                json_number_value(f) > MAX_MM10 / 10.0) {
                 json_decref(list);
                 err = ht_ledger__fail(&w, "fragments_mm[%zu] must be > 0 and <= 500 (got %g)", i,
                                       json_is_number(f) ? json_number_value(f) : 0.0);
@@ -469,6 +571,25 @@ static int duplicate(const parsed *rs, int kind, const char *key)
     return 0;
 }
 
+/*
+ * Add a record the file gives (taking body, freed on error): refused when the file gives it
+ * twice; its reason checked. With retract only the retraction is kept.
+ */
+static int add_parsed(
+    parsed *rs, int kind, const char *key, json_t *body, json_t *in, const where *t, int retract)
+{
+    const char *reason = NULL;
+    int err = duplicate(rs, kind, key)
+                  ? ht_ledger__fail(t, "the %s appears twice in the file",
+                                    kind == K_TIMEPOINT ? "time point" : ht_ledger__kind_name(kind))
+                  : get_reason(t, in, &reason);
+    if (err < 0 || retract) { /* the message is made: it may quote body */
+        json_decref(body);
+        body = NULL;
+    }
+    return err < 0 ? err : add_record(rs, kind, key, body, reason);
+}
+
 int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *sum)
 {
     static const char *const keys[] = {
@@ -485,10 +606,12 @@ int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *s
     if (get_string(NULL, in, "subject", 1, &sid) < 0)
         return ht_ledger__fail(NULL,
                                "a subject needs \"subject\", its trial id (a non-empty string)");
+    if ((err = get_label(NULL, in, "subject", 1, "a subject id", &sid)) < 0)
+        return err;
     where w = {sid, NULL, NULL};
     if ((err = only_keys(&w, in, "the subject", keys)) < 0 ||
         (err = get_string(&w, in, "reader", 1, &reader)) < 0 ||
-        (err = get_string(&w, in, "reason", 0, &reason)) < 0 ||
+        (err = get_reason(&w, in, &reason)) < 0 ||
         (err = get_date(&w, in, "treatment_start", 0, &d1)) < 0 ||
         (err = get_date(&w, in, "death_date", 0, &d2)) < 0 ||
         (err = get_date(&w, in, "last_known_alive", 0, &d3)) < 0)
@@ -531,14 +654,8 @@ int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *s
         json_t *b = NULL;
         if ((err = parse_timepoint(&w, x, &b, sum)) < 0)
             return err;
-        const char *label = str(b, "label");
-        if (duplicate(rs, K_TIMEPOINT, label)) {
-            where t = {sid, NULL, label};
-            err = ht_ledger__fail(&t, "the time point appears twice in the file");
-            json_decref(b); /* after the message: label lives in b */
-            return err;
-        }
-        if ((err = add_record(rs, K_TIMEPOINT, label, b, str(x, "reason"))) < 0)
+        where t = {sid, NULL, str(b, "label")};
+        if ((err = add_parsed(rs, K_TIMEPOINT, t.timepoint, b, x, &t, 0)) < 0)
             return err;
     }
     json_array_foreach(json_object_get(in, "lesions"), i, x)
@@ -546,14 +663,8 @@ int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *s
         json_t *b = NULL;
         if ((err = parse_lesion(&w, x, &b)) < 0)
             return err;
-        const char *id = str(b, "id");
-        if (duplicate(rs, K_LESION, id)) {
-            where t = {sid, id, NULL};
-            err = ht_ledger__fail(&t, "the lesion appears twice in the file");
-            json_decref(b);
-            return err;
-        }
-        if ((err = add_record(rs, K_LESION, id, b, str(x, "reason"))) < 0)
+        where t = {sid, str(b, "id"), NULL};
+        if ((err = add_parsed(rs, K_LESION, t.lesion, b, x, &t, 0)) < 0)
             return err;
     }
     json_array_foreach(json_object_get(in, "assessments"), i, x)
@@ -564,17 +675,8 @@ int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *s
         if ((err = parse_assessment(&w, x, &b, &retract, sum)) < 0)
             return err;
         snprintf(key, sizeof(key), "%s\t%s", str(b, "lesion"), str(b, "timepoint"));
-        if (duplicate(rs, K_ASSESSMENT, key)) {
-            where t = {sid, str(b, "lesion"), str(b, "timepoint")};
-            err = ht_ledger__fail(&t, "the assessment appears twice in the file");
-            json_decref(b);
-            return err;
-        }
-        if (retract) {
-            json_decref(b);
-            b = NULL;
-        }
-        if ((err = add_record(rs, K_ASSESSMENT, key, b, str(x, "reason"))) < 0)
+        where t = {sid, str(b, "lesion"), str(b, "timepoint")};
+        if ((err = add_parsed(rs, K_ASSESSMENT, key, b, x, &t, retract)) < 0)
             return err;
     }
     return HT_OK;

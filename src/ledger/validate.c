@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 static int measured_at_baseline(const json_t *a)
 {
@@ -87,8 +88,35 @@ validate_assessment(const char *sid, const state *st, json_t *a, const char *bas
     return HT_OK;
 }
 
+/* Two lesions (or time points) whose labels differ only in case would read as one. */
+static int distinct_labels(const char *sid, const state *st, int kind)
+{
+    const char *a, *b;
+    json_t *ea, *eb;
+    json_object_foreach(st->kinds[kind], a, ea)
+    {
+        if (!body_of(st, kind, a))
+            continue;
+        json_object_foreach(st->kinds[kind], b, eb)
+        {
+            if (strcmp(a, b) < 0 && body_of(st, kind, b) && !strcasecmp(a, b)) {
+                where w = {sid, NULL, NULL};
+                return ht_ledger__fail(&w,
+                                       "%s %s and %s differ only in case: give one of them "
+                                       "another label",
+                                       kind == K_LESION ? "lesions" : "time points", a, b);
+            }
+        }
+    }
+    return HT_OK;
+}
+
 int ht_ledger__validate_subject(const char *sid, const state *st)
 {
+    int err;
+    if ((err = distinct_labels(sid, st, K_LESION)) < 0 ||
+        (err = distinct_labels(sid, st, K_TIMEPOINT)) < 0)
+        return err;
     const char *key, *baseline_label = NULL, *baseline_date = NULL;
     json_t *e;
     int baselines = 0, timepoints = 0;
@@ -128,7 +156,6 @@ int ht_ledger__validate_subject(const char *sid, const state *st)
     json_object_foreach(st->kinds[K_ASSESSMENT], key, e)
     {
         json_t *a = body_of(st, K_ASSESSMENT, key);
-        int err;
         if (a && (err = validate_assessment(sid, st, a, baseline_label)) < 0)
             return err;
     }

@@ -37,6 +37,7 @@ typedef struct drawn_on {
     uint8_t *file;
     ht_dicom *dcm;
     double spacing[2];
+    uint32_t rows, columns;
 } drawn_on;
 
 static void drawn_on_close(drawn_on *d)
@@ -68,13 +69,27 @@ open_instance(ht_store *store, ht_archive *archive, const where *w, const char *
                     "computed from its pixels",
                     sop);
     }
+    if (info->rows == 0 || info->columns == 0) {
+        drawn_on_close(d);
+        return fail(w, HT_EINVALID,
+                    "instance %s has no Rows and Columns (0028,0010-0011): nothing can be drawn "
+                    "on it",
+                    sop);
+    }
+    d->rows = info->rows;
+    d->columns = info->columns;
     d->spacing[0] = info->pixel_spacing[0];
     d->spacing[1] = info->pixel_spacing[1];
     return HT_OK;
 }
 
 /* points: exactly n [x, y] pairs of finite numbers. */
-static int get_points(const where *w, const json_t *list, const char *name, size_t n, ht_point *out)
+static int get_points(const where *w,
+                      const json_t *list,
+                      const char *name,
+                      size_t n,
+                      const drawn_on *d,
+                      ht_point *out)
 {
     if (!json_is_array(list) || json_array_size(list) != n)
         return fail(w, HT_EINVALID, "%s must be %zu [x, y] pairs here", name, n);
@@ -86,6 +101,9 @@ static int get_points(const where *w, const json_t *list, const char *name, size
             !isfinite(json_number_value(y)))
             return fail(w, HT_EINVALID, "%s[%zu] must be [x, y] in pixels", name, i);
         out[i] = (ht_point){json_number_value(x), json_number_value(y)};
+        if (out[i].x < 0 || out[i].y < 0 || out[i].x > d->columns || out[i].y > d->rows)
+            return fail(w, HT_EINVALID, "%s[%zu] (%g, %g) lies outside the %u x %u frame", name, i,
+                        out[i].x, out[i].y, d->columns, d->rows);
     }
     return HT_OK;
 }
@@ -141,7 +159,7 @@ static int apply_fragments(const where *w, json_t *a, const drawn_on *d)
         return fail(w, HT_EINVALID,
                     "points of a split target must be 2 to 32 fragments, a pair of "
                     "[x, y] each");
-    if ((err = get_points(w, points, "points", n, p)) < 0)
+    if ((err = get_points(w, points, "points", n, d, p)) < 0)
         return err;
     json_t *lengths = json_array();
     for (size_t i = 0; i < n; i += 2)
@@ -160,14 +178,14 @@ static int apply_tool(const where *w, json_t *a, const char *tool, const drawn_o
     ht_point p[4];
     int err;
     if (!strcmp(tool, "length")) {
-        if ((err = get_points(w, json_object_get(a, "points"), "points", 2, p)) < 0)
+        if ((err = get_points(w, json_object_get(a, "points"), "points", 2, d, p)) < 0)
             return err;
         return set_computed(w, a, nodal ? "short_axis_mm" : "long_axis_mm",
                             ht_measure_distance_mm(d->spacing, p[0], p[1]), "points");
     }
     if (!strcmp(tool, "bidirectional")) {
         double l, s;
-        if ((err = get_points(w, json_object_get(a, "points"), "points", 4, p)) < 0)
+        if ((err = get_points(w, json_object_get(a, "points"), "points", 4, d, p)) < 0)
             return err;
         if (ht_measure_bidirectional(d->spacing, p, &l, &s) < 0)
             return fail(w, HT_EINVALID, "%s", ht_error_last());
@@ -186,7 +204,7 @@ static int apply_roi(const where *w, json_t *a, const drawn_on *d, long frame)
     ht_frame *f = NULL;
     ht_roi_stats st;
     int err;
-    if ((err = get_points(w, json_object_get(a, "roi"), "roi", 2, box)) < 0)
+    if ((err = get_points(w, json_object_get(a, "roi"), "roi", 2, d, box)) < 0)
         return err;
     if ((err = ht_dicom_frame_decode(d->dcm, (uint32_t)(frame - 1), &f)) < 0)
         return fail(w, err, "frame %ld: %s", frame, ht_error_last());
