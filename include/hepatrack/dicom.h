@@ -61,7 +61,8 @@ typedef struct ht_dicom_info {
     double pixel_spacing[2]; /* row spacing, column spacing (mm) */
 
     /* Instance */
-    const char *sop_class_uid;
+    const char *sop_class_uid;       /* (0008,0016) of the dataset; "" when absent */
+    const char *media_sop_class_uid; /* (0002,0002) of the File Meta; "" when absent */
     const char *sop_instance_uid;
     const char *specific_character_set;
     int has_instance_number;
@@ -127,6 +128,12 @@ int ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element, c
  * @return HT_OK; HT_EPARSE when DCMTK cannot write a value; HT_ENOMEM.
  */
 int ht_dicom_to_json(ht_dicom *dcm, const char *pixels_uri, char **out);
+
+/**
+ * True (1) when text is a UID as PS3.5 9.1 has it: 1 to 64 characters, components of digits
+ * separated by single dots, no component empty and none but "0" starting with 0.
+ */
+int ht_dicom_uid_valid(const char *uid);
 
 /**
  * True (1) when `uid` names a Storage SOP Class that DCMTK knows (images, SR, SEG, RT,

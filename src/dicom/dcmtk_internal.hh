@@ -26,6 +26,7 @@ struct ht_dicom {
     DcmSpecificCharacterSet charset;
     bool charset_selected = false;
     bool charset_ascii = true;
+    bool dicomdir = false; /* File Meta's Media Storage SOP Class is the directory's */
 
     const char *keep(std::string s)
     {

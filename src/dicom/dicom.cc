@@ -364,8 +364,9 @@ void read_info(ht_dicom *dcm, size_t dataset_offset)
         get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_PixelSpacing, 0, in.pixel_spacing, 2);
 
     in.sop_class_uid = get_text(dcm, ds, DCM_SOPClassUID);
-    if (!*in.sop_class_uid)
-        in.sop_class_uid = get_text(dcm, meta, DCM_MediaStorageSOPClassUID);
+    /* a DICOMDIR names its class in the File Meta only; an instance must in its dataset */
+    in.media_sop_class_uid = get_text(dcm, meta, DCM_MediaStorageSOPClassUID);
+    dcm->dicomdir = !std::strcmp(in.media_sop_class_uid, UID_MediaStorageDirectoryStorage);
     in.sop_instance_uid = get_text(dcm, ds, DCM_SOPInstanceUID);
     in.has_instance_number = get_int(ds, DCM_InstanceNumber, &in.instance_number);
     in.has_image_position = get_double_fg(ds, DCM_PlanePositionSequence, DCM_ImagePositionPatient,
@@ -512,7 +513,7 @@ ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element, char 
 
 extern "C" int ht_dicom_is_storage_sop_class(const char *uid)
 {
-    if (!uid || !*uid)
+    if (!ht_dicom_uid_valid(uid)) /* "1.2.840.10008.5.1.4.1.1." is under the root, not a UID */
         return 0;
     /* DCMTK's list, and any UID under the Storage SOP Class root of PS3.4 Annex B, so that
      * classes newer than DCMTK 3.6.7 (Label Map Segmentation...) are stored too. */
@@ -532,7 +533,26 @@ extern "C" const char *ht_dicom_transfer_syntax_name(const char *uid)
     return e ? e->name : uid;
 }
 
+extern "C" int ht_dicom_uid_valid(const char *uid)
+{
+    size_t n = uid ? std::strlen(uid) : 0;
+    if (n == 0 || n > 64)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        bool start = i == 0 || uid[i - 1] == '.';
+        if (uid[i] == '.') {
+            if (start || i == n - 1)
+                return 0; /* an empty component */
+        } else if (uid[i] < '0' || uid[i] > '9') {
+            return 0;
+        } else if (start && uid[i] == '0' && i + 1 < n && uid[i + 1] != '.') {
+            return 0; /* a leading zero: "0" alone is a component, "02" is not */
+        }
+    }
+    return 1;
+}
+
 extern "C" int ht_dicom_is_dicomdir(const ht_dicom *dcm)
 {
-    return std::strcmp(dcm->info.sop_class_uid, UID_MediaStorageDirectoryStorage) == 0;
+    return dcm->dicomdir;
 }

@@ -313,28 +313,11 @@ void ht_ingest_free(ht_ingest *in)
 
 /* ---- validation ---------------------------------------------------------------------------- */
 
-/* PS3.5 9.1: at most 64 characters, digits in components separated by dots. */
-static int is_uid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 64 || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '.') {
-            if (s[i + 1] == '.')
-                return 0;
-        } else if (s[i] < '0' || s[i] > '9') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
 static int check_uid(const char *value, const char *name, const char *tag)
 {
     if (!*value)
         return ht_error_set(HT_EINVALID, "%s %s is missing", name, tag);
-    if (!is_uid(value))
+    if (!ht_dicom_uid_valid(value))
         return ht_error_set(HT_EINVALID, "%s %s '%.80s' is not a valid UID", name, tag, value);
     return HT_OK;
 }
@@ -410,7 +393,9 @@ static void fill_result(const ht_dicom_info *info, ht_ingest_result *result)
 {
     snprintf(result->sop_instance_uid, sizeof(result->sop_instance_uid), "%s",
              info->sop_instance_uid);
-    snprintf(result->sop_class_uid, sizeof(result->sop_class_uid), "%s", info->sop_class_uid);
+    /* what the file says it is, for a caller that skips a DICOMDIR (named in the File Meta) */
+    snprintf(result->sop_class_uid, sizeof(result->sop_class_uid), "%s",
+             *info->sop_class_uid ? info->sop_class_uid : info->media_sop_class_uid);
     snprintf(result->study_instance_uid, sizeof(result->study_instance_uid), "%s",
              info->study_instance_uid);
     snprintf(result->warnings, sizeof(result->warnings), "%s", info->warnings);

@@ -159,6 +159,25 @@ srv.stop()
 t.check("Study Instance UID (0020,000D) is missing" in srv.text() and
         "differs from the request's" in srv.text(), "refusals are logged with their reason")
 
+# A dataset without its SOP Class UID is refused; a presentation context for a UID with a
+# trailing dot is not accepted; an AE title with a line break forges no log line.
+srv = Server(data2, "--timeout", "2")
+p = subprocess.run([sender, str(srv.port), "HEPATRACK", "noclass", os.path.join(studies[2], "CT0004.dcm")],
+                   capture_output=True, text=True, timeout=60)
+t.check(p.stdout.strip() in ("status=0xC000", "status=0xA900"), f"no SOP Class UID: refused ({p.stdout} {p.stderr})")
+p = subprocess.run([sender, str(srv.port), "HEPATRACK", "good", os.path.join(studies[2], "CT0005.dcm")],
+                   capture_output=True, text=True, timeout=60,
+                   env={**os.environ, "HT_SENDER_CLASS": "1.2.840.10008.5.1.4.1.1."})
+t.check(p.returncode != 0 and "no accepted presentation context" in p.stderr,
+        f"a SOP class UID with a trailing dot is not accepted: {p.stdout} {p.stderr}")
+p = subprocess.run([sender, str(srv.port), "HEPATRACK", "good", os.path.join(studies[2], "CT0006.dcm")],
+                   capture_output=True, text=True, timeout=60, env={**os.environ, "HT_SENDER_AET": "X\nevent=fake ok"})
+srv.stop()
+log = srv.text()
+t.check("SOP Class UID (0008,0016) is missing" in log, "the missing SOP Class UID is logged")
+t.check("aet=X\\x0Aevent=fake ok" in log and not any(line.startswith("event=fake") for line in log.splitlines()),
+        "a line break in an AE title is escaped, not a new log line")
+
 # Silent and slow peers delay no one: 70 connections that send nothing and one that sends half
 # an association request, then echoscu answers at once; beyond 64 waiting connections the
 # oldest are ended at once, and every one when the handshake time (here 3 s) is over.

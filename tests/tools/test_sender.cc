@@ -7,9 +7,12 @@
  *   good      the file as it is
  *   mismatch  the request names another SOP Instance UID than the dataset
  *   nostudy   the dataset lacks its Study Instance UID (cannot be indexed)
+ *   noclass   the dataset lacks its SOP Class UID (the request still names it)
  *   stall:N   stop for N seconds after the first data PDU, then go on
  *   drop      exit after the first data PDU, mid-instance, without releasing
- * Prints "status=0xXXXX" for every answered C-STORE.
+ * Prints "status=0xXXXX" for every answered C-STORE. The environment may set HT_SENDER_AET (the
+ * calling AE title, TESTSENDER by default) and HT_SENDER_CLASS (the abstract syntax proposed
+ * and named, the file's SOP Class UID by default).
  */
 #include "dcmtk/config/osconfig.h"
 
@@ -80,6 +83,9 @@ int main(int argc, char **argv)
     OFString sop_class, sop_instance;
     ds->findAndGetOFString(DCM_SOPClassUID, sop_class);
     ds->findAndGetOFString(DCM_SOPInstanceUID, sop_instance);
+    if (std::getenv("HT_SENDER_CLASS"))
+        sop_class = std::getenv("HT_SENDER_CLASS");
+    const char *aet = std::getenv("HT_SENDER_AET") ? std::getenv("HT_SENDER_AET") : "TESTSENDER";
 
     T_ASC_Network *net = nullptr;
     T_ASC_Parameters *params = nullptr;
@@ -88,7 +94,7 @@ int main(int argc, char **argv)
                         UID_LittleEndianImplicitTransferSyntax};
     if (ASC_initializeNetwork(NET_REQUESTOR, 0, 30, &net).bad() ||
         ASC_createAssociationParameters(&params, 131072).bad() ||
-        ASC_setAPTitles(params, "TESTSENDER", argv[2], nullptr).bad() ||
+        ASC_setAPTitles(params, aet, argv[2], nullptr).bad() ||
         ASC_setPresentationAddresses(params, "localhost", peer.c_str()).bad() ||
         ASC_addPresentationContext(params, 1, sop_class.c_str(), ts, 2).bad()) {
         std::fprintf(stderr, "cannot prepare the association\n");
@@ -122,6 +128,8 @@ int main(int argc, char **argv)
         req.Priority = DIMSE_PRIORITY_MEDIUM;
         if (s.mode == "nostudy")
             copy.findAndDeleteElement(DCM_StudyInstanceUID);
+        if (s.mode == "noclass")
+            copy.findAndDeleteElement(DCM_SOPClassUID);
         T_DIMSE_C_StoreRSP rsp;
         DcmDataset *detail = nullptr;
         c = DIMSE_storeUser(assoc, pres, &req, nullptr, &copy, progress, &s, DIMSE_BLOCKING, 0,
