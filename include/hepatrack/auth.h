@@ -60,16 +60,26 @@ int ht_auth_login(
 int ht_auth_token(ht_store *store, const char *actor, const char *name, int seconds, char *secret);
 
 /**
- * The user a secret belongs to. @return HT_OK; HT_EAUTH (unknown, expired, revoked, or the
- * user disabled); HT_EDB.
+ * The user a secret belongs to, when the secret is of the kind asked for ("session" for a
+ * browser's cookie; NULL for either, as a bearer header may carry a session or a token).
+ * @return HT_OK; HT_EAUTH (unknown, expired, revoked, another kind, or the user disabled);
+ *         HT_EDB.
  */
-int ht_auth_check(ht_store *store, const char *secret, ht_user_row *user, ht_user_role *role);
+int ht_auth_check(
+    ht_store *store, const char *secret, const char *kind, ht_user_row *user, ht_user_role *role);
 
 /** Revoke one secret. @return HT_OK; HT_ENOTFOUND when it was not live; HT_EDB. */
 int ht_auth_revoke(ht_store *store, const char *actor, const char *secret);
 
-/** Disable a user and revoke every credential of theirs. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
+/**
+ * Disable a user and revoke every credential of theirs, in one transaction.
+ * @return HT_OK; HT_ENOTFOUND; HT_EINVALID for the last enabled admin; HT_EDB.
+ */
 int ht_auth_disable(ht_store *store, const char *actor, const char *name);
+
+/** Enable a disabled user (new logins and tokens only: revoked ones stay revoked).
+ * @return HT_OK; HT_ENOTFOUND; HT_EDB. */
+int ht_auth_enable(ht_store *store, const char *actor, const char *name);
 
 /*
  * The login brake: after HT_AUTH_BRAKE_FAILURES failed password checks for one user name within

@@ -26,6 +26,8 @@ typedef struct ht_http_config {
     int threads;          /* worker threads, 4 by default */
     const char *tls_cert; /* PEM files; both or neither. Given: HTTPS only */
     const char *tls_key;
+    const char *public_origin; /* "https://host[:port]" browsers reach the server at; NULL: the
+                                  listen address (and localhost on loopback) */
 } ht_http_config;
 
 typedef struct ht_http ht_http;

@@ -383,6 +383,7 @@ int ht_store_credential_add(ht_store *store,
 int ht_store_credential_user(ht_store *store,
                              const char *digest,
                              const char *now,
+                             const char *kind, /* "session", "token", or NULL for either */
                              ht_user_row *out);
 
 /**

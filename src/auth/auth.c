@@ -186,14 +186,15 @@ int ht_auth_token(ht_store *s, const char *actor, const char *name, int seconds,
     return audit(s, actor, "token issue", u.name);
 }
 
-int ht_auth_check(ht_store *s, const char *secret, ht_user_row *user, ht_user_role *role)
+int ht_auth_check(
+    ht_store *s, const char *secret, const char *kind, ht_user_row *user, ht_user_role *role)
 {
     char digest[65], now[32];
     if (!secret || strlen(secret) != HT_AUTH_SECRET_LEN)
         return ht_error_set(HT_EAUTH, "no valid credentials: log in or send a bearer token");
     digest_of(secret, digest);
     ht_time_now_iso(now, sizeof(now));
-    int err = ht_store_credential_user(s, digest, now, user);
+    int err = ht_store_credential_user(s, digest, now, kind, user);
     if (err == HT_ENOTFOUND)
         return ht_error_set(HT_EAUTH, "credentials unknown, expired or revoked: log in again");
     if (err < 0)
@@ -213,15 +214,53 @@ int ht_auth_revoke(ht_store *s, const char *actor, const char *secret)
     return audit(s, actor, "credential revoke", detail);
 }
 
-int ht_auth_disable(ht_store *s, const char *actor, const char *name)
+static int count_enabled_admin(void *payload, const ht_user_row *u)
+{
+    if (!u->disabled && !strcmp(u->role, "admin"))
+        (*(int *)payload)++;
+    return 0;
+}
+
+/* Disabling the last enabled admin would leave no one to manage users. */
+static int keeps_an_admin(ht_store *s, const char *name)
+{
+    ht_user_row u;
+    int admins = 0, err = ht_store_user_get(s, name, &u);
+    if (err < 0 || u.disabled || strcmp(u.role, "admin"))
+        return err;
+    if ((err = ht_store_user_each(s, count_enabled_admin, &admins)) < 0)
+        return err;
+    if (admins <= 1)
+        return ht_error_set(
+            HT_EINVALID, "'%s' is the last enabled admin: add or enable another admin first", name);
+    return HT_OK;
+}
+
+static int disable_user(ht_store *s, const char *actor, const char *name)
 {
     char now[32];
-    int err = ht_store_user_set_disabled(s, name, 1);
-    if (err < 0)
+    int err;
+    if ((err = keeps_an_admin(s, name)) < 0 || (err = ht_store_user_set_disabled(s, name, 1)) < 0)
         return err;
     ht_time_now_iso(now, sizeof(now));
     err = ht_store_credential_revoke(s, NULL, name, now);
     if (err < 0 && err != HT_ENOTFOUND)
         return err;
     return audit(s, actor, "user disable", name);
+}
+
+int ht_auth_disable(ht_store *s, const char *actor, const char *name)
+{
+    int err = ht_store_begin(s);
+    if (err == HT_OK && (err = disable_user(s, actor, name)) == HT_OK)
+        err = ht_store_commit(s);
+    if (err < 0)
+        ht_store_rollback(s);
+    return err;
+}
+
+int ht_auth_enable(ht_store *s, const char *actor, const char *name)
+{
+    int err = ht_store_user_set_disabled(s, name, 0);
+    return err < 0 ? err : audit(s, actor, "user enable", name);
 }

@@ -34,6 +34,7 @@ typedef struct serve_config {
     int nallow;
     char log_level[16];
     char tls_cert[1024], tls_key[1024]; /* empty: no TLS */
+    char public_origin[256];            /* empty: the listen address */
     char error[1400];
 } serve_config;
 
@@ -43,12 +44,14 @@ void cmd_serve_help(void)
            "                       [--dicom-port N] [--http-port N] [--aet TITLE]\n"
            "                       [--allow AET[@HOST]]... [--max-associations N]\n"
            "                       [--stable-seconds N] [--timeout SECONDS] [--http-no-auth]\n"
-           "                       [--tls-cert FILE --tls-key FILE]\n\n"
+           "                       [--tls-cert FILE --tls-key FILE] [--public-origin URL]\n\n"
            "Receive DICOM instances (C-ECHO, C-STORE) into the data directory until SIGTERM or\n"
            "Ctrl-C. Without --allow every calling AE title is accepted (with a warning).\n"
            "The HTTP API (users from 'hepatrack user') listens on loopback only unless it has\n"
            "--tls-cert and --tls-key (PEM), which make it HTTPS only; --http-port 0 turns it\n"
            "off, --http-no-auth opens it without logins (loopback only: benchmarks, demos).\n"
+           "--public-origin (https://host[:port]) is where browsers reach it behind a proxy:\n"
+           "the only Origin its state-changing requests may carry.\n"
            "The config file (INI) is documented in the README; options given here win.\n");
 }
 
@@ -143,6 +146,14 @@ static int set_key(serve_config *c, const char *section, const char *key, const 
         snprintf(to, sizeof(c->tls_cert), "%s", value);
         return 0;
     }
+    if (!strcmp(section, "http") && !strcmp(key, "public_origin")) {
+        if (!*value || strlen(value) >= sizeof(c->public_origin)) {
+            snprintf(c->error, sizeof(c->error), "[http] public_origin must be a URL's origin");
+            return -1;
+        }
+        snprintf(c->public_origin, sizeof(c->public_origin), "%s", value);
+        return 0;
+    }
     if (!strcmp(section, "storage") && !strcmp(key, "data")) {
         snprintf(c->data, sizeof(c->data), "%s", value);
         return 0;
@@ -217,6 +228,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                                             {"http-no-auth", no_argument, NULL, 'n'},
                                             {"tls-cert", required_argument, NULL, 'C'},
                                             {"tls-key", required_argument, NULL, 'K'},
+                                            {"public-origin", required_argument, NULL, 'O'},
                                             {0, 0, 0, 0}};
     serve_config c, from_file;
     const char *config_path = NULL;
@@ -248,7 +260,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                    {'s', "dicom", "stable_seconds"},
                    {'t', "dicom", "timeout"},
                    {'C', "http", "tls_cert"},
-                   {'K', "http", "tls_key"}};
+                   {'K', "http", "tls_key"},
+                   {'O', "http", "public_origin"}};
         int done = 0;
         if (opt == 'c')
             continue;
@@ -364,7 +377,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                              .no_auth = c.http_no_auth,
                              .threads = 4,
                              .tls_cert = c.tls_cert[0] ? c.tls_cert : NULL,
-                             .tls_key = c.tls_key[0] ? c.tls_key : NULL};
+                             .tls_key = c.tls_key[0] ? c.tls_key : NULL,
+                             .public_origin = c.public_origin[0] ? c.public_origin : NULL};
         if (ht_http_start(&http, &hc) < 0) {
             cli_error("serve", "%s", ht_error_last());
             ht_scp_stop(scp);

@@ -19,6 +19,7 @@ void cmd_user_help(void)
         "       hepatrack user token NAME [--days N]\n"
         "       hepatrack user revoke TOKEN\n"
         "       hepatrack user disable NAME\n"
+        "       hepatrack user enable NAME\n"
         "       hepatrack user list\n\n"
         "Passwords (8 characters or more) are asked on the terminal, or read as one line\n"
         "from stdin with --password-stdin, and stored only as yescrypt hashes. A token\n"
@@ -121,6 +122,8 @@ static int run(ht_store *s, int argc, char **argv)
         return ht_auth_revoke(s, actor, name);
     if (!strcmp(verb, "disable"))
         return ht_auth_disable(s, actor, name);
+    if (!strcmp(verb, "enable"))
+        return ht_auth_enable(s, actor, name);
     return ht_error_set(HT_EINVALID, "unknown 'user %s' (see hepatrack user --help)", verb);
 }
 

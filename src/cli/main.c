@@ -27,7 +27,7 @@ static const cli_command commands[] = {
     {"history", "every version of a subject's records, and its audit log", cmd_history,
      cmd_history_help},
     {"trial", "show or set the trial parameters", cmd_trial, cmd_trial_help},
-    {"user", "users of the HTTP API: add, passwd, token, revoke, disable, list", cmd_user,
+    {"user", "users of the HTTP API: add, passwd, token, revoke, disable, enable, list", cmd_user,
      cmd_user_help},
 };
 

@@ -22,13 +22,21 @@ const char *ht_http__secret(const request *r)
     return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, "ht_session");
 }
 
+/* A bearer header may carry a token or a session; the cookie carries a browser's session only,
+ * so that a script's token never rides along with a browser's requests. */
+static const char *kind_allowed(const request *r)
+{
+    const char *authz = ht_http__header(r, "Authorization");
+    return authz && !strncasecmp(authz, "Bearer ", 7) ? NULL : "session";
+}
+
 static int authenticate(request *r, answer *a)
 {
     ht_store *s = ht_http__store(r, a);
     int err;
     if (!s)
         return HT_EDB;
-    if ((err = ht_auth_check(s, ht_http__secret(r), &r->user, &r->role)) < 0)
+    if ((err = ht_auth_check(s, ht_http__secret(r), kind_allowed(r), &r->user, &r->role)) < 0)
         return ht_http__fail_last(a, err);
     r->authenticated = 1;
     return HT_OK;
@@ -36,22 +44,24 @@ static int authenticate(request *r, answer *a)
 
 /*
  * A state-changing request from another site is refused: browsers send Origin (and
- * Sec-Fetch-Site) with them, and the origin's host must be the one this request is for.
+ * Sec-Fetch-Site) with them, and the origin must be one this server is reached at (the
+ * configured public origin, else its own scheme, host and port), never whatever Host the
+ * client sends.
  */
 static int same_origin(request *r, answer *a)
 {
-    const char *origin = ht_http__header(r, "Origin"), *host = ht_http__header(r, "Host");
+    const char *origin = ht_http__header(r, "Origin");
     const char *site = ht_http__header(r, "Sec-Fetch-Site");
     if (site && strcmp(site, "same-origin") && strcmp(site, "none"))
         return ht_http__fail(a, HT_EPERM, NULL, "cross-site %s refused (Sec-Fetch-Site: %s)",
                              r->method, site);
     if (!origin)
         return HT_OK; /* not a browser's cross-origin request */
-    const char *p = strstr(origin, "://");
-    if (!p || !host || strcmp(p + 3, host))
-        return ht_http__fail(a, HT_EPERM, NULL, "cross-site %s refused (Origin: %s)", r->method,
-                             origin);
-    return HT_OK;
+    for (int i = 0; i < r->http->norigins; i++)
+        if (!strcasecmp(origin, r->http->origins[i]))
+            return HT_OK;
+    return ht_http__fail(a, HT_EPERM, NULL, "cross-site %s refused (Origin: %s is not %s)",
+                         r->method, origin, r->http->origins[0]);
 }
 
 int ht_http__admit(request *r, answer *a, ht_access access, const char *what)

@@ -253,7 +253,7 @@ enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a)
     if (a->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"hepatrack\"");
     MHD_add_response_header(resp, "Cache-Control",
-                            a->immutable ? "public, max-age=31536000, immutable" : "no-store");
+                            a->immutable ? "private, max-age=31536000, immutable" : "no-store");
     enum MHD_Result ret = MHD_queue_response(conn, a->status, resp);
     MHD_destroy_response(resp);
     return ret;

@@ -54,6 +54,7 @@ int ht_http__login(request *r, answer *a)
     }
     int wait = ht_auth_brake_wait(r->http->brake, name);
     if (wait > 0) {
+        ht_log(HT_LOG_WARN, "event=login-braked user=%s wait=%d", name, wait);
         snprintf(quoted, sizeof(quoted), "'%s'", name);
         err = braked(a, "too many failed logins", quoted, wait);
         json_decref(body); /* name points into it */
@@ -61,6 +62,8 @@ int ht_http__login(request *r, answer *a)
     }
     err = ht_auth_login(s, name, password, HT_HTTP_SESSION_SECONDS, secret);
     ht_auth_brake_record(r->http->brake, name, err == HT_EAUTH);
+    if (err == HT_EAUTH) /* the name as given (escaped by the log), never the password */
+        ht_log(HT_LOG_WARN, "event=login-failed user=%s", name);
     if (err < 0) {
         json_decref(body);
         return ht_http__fail_last(a, err);
@@ -111,11 +114,12 @@ int ht_http__password(request *r, answer *a)
     if ((err = ht_http__string_field(a, body, "current", &current)) == HT_OK &&
         (err = ht_http__string_field(a, body, "new", &fresh)) == HT_OK) {
         int wait = ht_auth_brake_wait(r->http->brake, r->user.name);
-        if (wait > 0)
-            err = ht_http__fail(a, HT_EAUTH, NULL, "too many failed attempts: try again in %d s",
-                                wait);
-        else if (ht_auth_verify(s, r->user.name, current) < 0) {
+        if (wait > 0) {
+            ht_log(HT_LOG_WARN, "event=password-braked user=%s wait=%d", r->user.name, wait);
+            err = braked(a, "too many failed attempts", NULL, wait);
+        } else if (ht_auth_verify(s, r->user.name, current) < 0) {
             ht_auth_brake_record(r->http->brake, r->user.name, 1);
+            ht_log(HT_LOG_WARN, "event=password-failed user=%s", r->user.name);
             err = ht_http__fail(a, HT_EAUTH, "current", "the current password is wrong");
         } else if ((err = ht_auth_set_password(s, r->user.name, r->user.name, fresh)) < 0) {
             err = ht_http__fail(a, err, "new", "%s", ht_error_last());
@@ -153,17 +157,30 @@ int ht_http__users(request *r, answer *a)
     return HT_OK;
 }
 
-/* POST /api/users/{name}/disable (admins): the user and every credential of theirs end. */
-int ht_http__disable_user(request *r, answer *a)
+/* POST /api/users/{name}/disable and /enable (admins): disabling ends every credential of
+ * the user's; the last enabled admin stays. */
+static int set_disabled(request *r, answer *a, int disabled)
 {
     ht_store *s = ht_http__store(r, a);
     int err;
     if (!s)
         return HT_EDB;
-    if ((err = ht_auth_disable(s, r->user.name, r->parts[1])) < 0)
+    err = disabled ? ht_auth_disable(s, r->user.name, r->parts[1])
+                   : ht_auth_enable(s, r->user.name, r->parts[1]);
+    if (err < 0)
         return ht_http__fail_last(a, err);
-    ht_log(HT_LOG_INFO, "event=disable user=%s by=%s", r->parts[1],
+    ht_log(HT_LOG_INFO, "event=%s user=%s by=%s", disabled ? "disable" : "enable", r->parts[1],
            r->authenticated ? r->user.name : "no-auth");
-    a->json = json_pack("{s:s, s:b}", "username", r->parts[1], "disabled", 1);
+    a->json = json_pack("{s:s, s:b}", "username", r->parts[1], "disabled", disabled);
     return HT_OK;
+}
+
+int ht_http__disable_user(request *r, answer *a)
+{
+    return set_disabled(r, a, 1);
+}
+
+int ht_http__enable_user(request *r, answer *a)
+{
+    return set_disabled(r, a, 0);
 }

@@ -41,6 +41,8 @@ struct ht_http {
     char *tls_cert, *tls_key; /* PEM text, kept while the daemon runs */
     ht_auth_brake *brake;
     ht_http_guard *guard;
+    char origins[3][300]; /* what a browser's Origin may be: the public origin, or our own */
+    int norigins;
 };
 
 /* What one connection's request has sent so far. */
@@ -191,6 +193,7 @@ int ht_http__me(request *r, answer *a);
 int ht_http__password(request *r, answer *a);
 int ht_http__users(request *r, answer *a);
 int ht_http__disable_user(request *r, answer *a);
+int ht_http__enable_user(request *r, answer *a);
 int ht_http__list_patients(request *r, answer *a); /* h_index.c */
 int ht_http__list_studies(request *r, answer *a);
 int ht_http__list_series(request *r, answer *a);

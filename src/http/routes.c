@@ -15,6 +15,7 @@ static const ht_route routes[] = {
     {"GET", "/api/users", HT_ACCESS_ADMIN, "listing users", ht_http__users},
     {"POST", "/api/users/{name}/disable", HT_ACCESS_ADMIN, "disabling users",
      ht_http__disable_user},
+    {"POST", "/api/users/{name}/enable", HT_ACCESS_ADMIN, "enabling users", ht_http__enable_user},
     {"GET", "/api/patients", HT_ACCESS_USER, "listing patients", ht_http__list_patients},
     {"GET", "/api/studies", HT_ACCESS_USER, "listing studies", ht_http__list_studies},
     {"GET", "/api/series", HT_ACCESS_USER, "listing series", ht_http__list_series},

@@ -86,6 +86,31 @@ static enum MHD_Result handle(void *cls,
     return ht_http__send(conn, &a);
 }
 
+/* The origins a browser's state-changing request may come from (see access.c). */
+static int set_origins(ht_http *h, const ht_http_config *config)
+{
+    const char *scheme = h->tls ? "https" : "http", *p = config->public_origin;
+    if (p) {
+        const char *host = !strncmp(p, "https://", 8)  ? p + 8
+                           : !strncmp(p, "http://", 7) ? p + 7
+                                                       : NULL;
+        if (!host || !*host || strpbrk(host, "/?#") || strlen(p) >= sizeof(h->origins[0]) ||
+            strncmp(p, scheme, strlen(scheme)) || p[strlen(scheme)] != ':')
+            return ht_error_set(HT_EINVALID,
+                                "the public origin must be %s://host[:port] with no path (got "
+                                "'%s')",
+                                scheme, p);
+        snprintf(h->origins[h->norigins++], sizeof(h->origins[0]), "%s", p);
+        return HT_OK;
+    }
+    snprintf(h->origins[h->norigins++], sizeof(h->origins[0]), "%s://%s:%d", scheme, config->listen,
+             config->port);
+    if (!strncmp(config->listen, "127.", 4))
+        snprintf(h->origins[h->norigins++], sizeof(h->origins[0]), "%s://localhost:%d", scheme,
+                 config->port);
+    return HT_OK;
+}
+
 /* A PEM file read whole (ht_file_read NUL-terminates it, as libmicrohttpd takes it). */
 static int read_pem(const char *path, const char *what, char **out)
 {
@@ -140,7 +165,8 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         ht_http_stop(h);
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     }
-    if ((err = ht_archive_open(&h->archive, config->data_dir)) < 0 ||
+    if ((err = set_origins(h, config)) < 0 ||
+        (err = ht_archive_open(&h->archive, config->data_dir)) < 0 ||
         (tls && ((err = read_pem(config->tls_cert, "certificate", &h->tls_cert)) < 0 ||
                  (err = read_pem(config->tls_key, "key", &h->tls_key)) < 0))) {
         ht_http_stop(h);

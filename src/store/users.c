@@ -168,15 +168,16 @@ int ht_store_credential_add(
                         values, 5, "recording a credential");
 }
 
-int ht_store_credential_user(ht_store *s, const char *digest, const char *now, ht_user_row *out)
+int ht_store_credential_user(
+    ht_store *s, const char *digest, const char *now, const char *kind, ht_user_row *out)
 {
-    const char *values[] = {digest, now};
+    const char *values[] = {digest, now, kind};
     int err = select_user(s,
                           "SELECT u.name, u.role, u.password_hash, u.disabled, u.created_at"
                           " FROM credentials c JOIN users u ON u.name = c.user"
                           " WHERE c.digest = ?1 AND c.revoked_at IS NULL AND c.expires_at > ?2"
-                          " AND u.disabled = 0",
-                          values, 2, out, "checking a credential");
+                          " AND u.disabled = 0 AND (?3 IS NULL OR c.kind = ?3)",
+                          values, 3, out, "checking a credential");
     return err == HT_ENOTFOUND ? ht_error_set(HT_ENOTFOUND, "no live credential") : err;
 }
 
