@@ -6,6 +6,7 @@ usage: cli_import.py HEPATRACK HT-GEN-STUDY SAMPLES_DIR
 import csv
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -195,6 +196,35 @@ with tempfile.TemporaryDirectory() as tmp:
     t.check(sorted(reasons) == ["here1", "here2", "here3", "root", "up1", "up2"] and
             all("loop" in why for why in reasons.values()), f"each loop rejected with its reason: {reasons}")
     ht.cleanup()
+
+# 5c. What a file holds reaches no terminal as control characters: an ESC sequence in a
+# PatientID and a line break in a file's name are shown escaped.
+with tempfile.TemporaryDirectory() as tmp:
+    esc = os.path.join(tmp, "esc")
+    files = generate(gen, esc, slices=1, patient_id="ESC-1")
+    subprocess.run(["dcmodify", "-nb", "-m", "(0010,0020)=P\x1b[2J\x1b[31mRED", files[0]], check=True,
+                   capture_output=True)
+    bad_name = os.path.join(esc, "broken\nrejected X: forged.dcm")
+    with open(bad_name, "wb") as f:
+        f.write(b"not DICOM")
+    ht = Hepatrack(binary)
+    p = ht.run("import", esc)
+    out = ht.run("ls", "patients").stdout
+    t.check("\x1b" not in out and "P\\x1B[2J" in out, f"an ESC sequence in a PatientID is shown escaped: {out!r}")
+    t.check("\x1b" not in p.stdout + p.stderr and "broken\\x0Arejected" in p.stdout,
+            f"a line break in a file's name is shown escaped: {p.stdout!r}")
+    ht.cleanup()
+
+# 5d. Loose UIDs and a missing SOP Class UID are refused (the fuzz seeds of these cases).
+ht = Hepatrack(binary)
+seeds = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fuzz", "dicom-seeds")
+r = ht.json("import", seeds, expect=1)
+why = {os.path.basename(x["path"]): x["reason"] for x in r["rejected"]}
+t.check(r["new"] == 0 and "(0008,0016) is missing" in why.get("noclass.dcm", "") and
+        "'1.02.3' is not a valid UID" in why.get("uid.dcm", "") and
+        "'1.2.840.10008.5.1.4.1.1.' is not a valid UID" in why.get("trailing.dcm", ""),
+        f"PS3.5 9.1 UIDs and a SOP Class UID are required: {why}")
+ht.cleanup()
 
 # 6. Usage and bad paths.
 ht = Hepatrack(binary)
