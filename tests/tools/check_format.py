@@ -6,7 +6,7 @@ import sys
 
 clang_format, root = sys.argv[1], pathlib.Path(sys.argv[2])
 files = [p for d in ("src", "include", "tests", "fixtures") for p in sorted((root / d).rglob("*"))
-         if p.suffix in (".c", ".cc", ".h")]
+         if p.suffix in (".c", ".cc", ".h", ".hh")]
 bad = []
 for f in files:
     out = subprocess.run([clang_format, "--style=file", str(f)], capture_output=True, cwd=root)
