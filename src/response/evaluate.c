@@ -69,6 +69,7 @@ static void run_free(run *r)
     free(r->nadir);
     free(r->has_nadir);
     free(r->resp);
+    memset(r, 0, sizeof(*r)); /* a failed run_alloc is freed again by its caller */
 }
 
 static int run_alloc(run *r, int n)
