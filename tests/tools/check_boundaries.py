@@ -42,6 +42,10 @@ for path in sorted(ROOT.glob("src/response/*.c")):
             continue
         if IMPURE_CALL.search(code) or (GLOBAL.match(code) and "(" not in code):
             bad.append(f"{rel}:{number}: {line.strip()} (the response engine must stay pure)")
+# Each module says what it owns, what it may use and what it offers.
+for folder in sorted(p for p in ROOT.glob("src/*") if p.is_dir()):
+    if not (folder / "README.md").exists():
+        bad.append(f"{folder.relative_to(ROOT).as_posix()}: no README.md (what it owns, may use, offers)")
 for b in bad:
     print(b)
 print(f"{len(bad)} boundary violations")
