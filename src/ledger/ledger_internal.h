@@ -78,6 +78,53 @@ static inline int flag(const json_t *body, const char *key)
     return json_is_true(json_object_get(body, key));
 }
 
+/* ---- fields of the import format (fields.c); each fails with a message naming the field ---- */
+
+/* Add a remark to the import's notes ("; "-separated, truncated when full). */
+void ht_ledger__note(ht_ledger_import_summary *s, const char *fmt, ...) HT_PRINTF_(2, 3);
+
+/* A JSON number to integer tenths, half away from zero on its shortest decimal form; *rounded
+ * when a digit was dropped. HT_OK or HT_EINVALID (not a number, beyond 1e8). */
+int ht_ledger__to_tenths(const json_t *v, int64_t *out, int *rounded);
+
+/* Refuse a key of obj that keys (NULL-terminated) does not list. */
+int ht_ledger__only_keys(const where *w,
+                         const json_t *obj,
+                         const char *what,
+                         const char *const *keys);
+
+/* A string of 1 to 128 characters without control characters; *out NULL when absent (and not
+ * required). Borrowed from obj. */
+int ht_ledger__get_string(
+    const where *w, const json_t *obj, const char *key, int required, const char **out);
+
+/* A label (subject id, lesion id, time point label): 1 to 64 of A-Z a-z 0-9 . _ -. */
+int ht_ledger__get_label(const where *w,
+                         const json_t *obj,
+                         const char *key,
+                         int required,
+                         const char *what,
+                         const char **out);
+
+/* A correction's reason: something visible, stored trimmed (obj's value is replaced). */
+int ht_ledger__get_reason(const where *w, json_t *obj, const char **out);
+
+/* true or false; fallback when absent, required when fallback < 0. */
+int ht_ledger__get_bool(const where *w, const json_t *obj, const char *key, int fallback, int *out);
+
+/* A date YYYY-MM-DD. */
+int ht_ledger__get_date(
+    const where *w, const json_t *obj, const char *key, int required, const char **out);
+
+/* A length in mm (> 0, or >= 0 with allow_zero; at most 500) into body_key as tenths, or null. */
+int ht_ledger__get_length(const where *w,
+                          const json_t *in,
+                          const char *key,
+                          json_t *body,
+                          const char *body_key,
+                          int allow_zero,
+                          ht_ledger_import_summary *sum);
+
 /* One record of an import: a new body for (kind, key), or a retraction (body NULL). */
 typedef struct record {
     int kind;
