@@ -62,6 +62,10 @@ int ht_date_parse(const char *text, int32_t *day);
 /** A day number as "YYYY-MM-DD" into out (11 bytes). */
 void ht_date_format(int32_t day, char *out);
 
+/** Today (UTC) as a day number; the environment's HEPATRACK_NOW (YYYY-MM-DD) stands in for
+ * the clock when set, so that tests can fix "today". */
+int32_t ht_date_today(void);
+
 /**
  * Fill buf with len bytes from the kernel's random source (getrandom(2)): the one source of
  * every UID, salt, token and session secret.

@@ -4,7 +4,9 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static int32_t days_from_civil(int y, int m, int d)
 {
@@ -49,4 +51,13 @@ void ht_date_format(int32_t z, char *out)
     if (y < 0 || y > 9999)
         y = 0;
     snprintf(out, 11, "%04d-%02d-%02d", y % 10000, (m % 13 + 13) % 13, (d % 32 + 32) % 32);
+}
+
+int32_t ht_date_today(void)
+{
+    const char *fixed = getenv("HEPATRACK_NOW");
+    int32_t day;
+    if (fixed && ht_date_parse(fixed, &day) == HT_OK)
+        return day;
+    return (int32_t)(time(NULL) / 86400);
 }

@@ -131,11 +131,16 @@ typedef struct record {
     char key[300];
     json_t *body; /* owned */
     const char *reason;
+    unsigned named; /* which parts the file names (SUBJECT_* or GROUP_*); the rest carry over */
 } record;
+
+/* The parts of a subject record: a correction replaces those it names, keeps the others. */
+enum { SUBJECT_TREATMENT_START = 1, SUBJECT_DEATH = 2, SUBJECT_ALIVE = 4, SUBJECT_WITHDRAWN = 8 };
 
 /* A subject as an import file gives it. Strings borrow from the document. */
 typedef struct parsed {
     const char *sid, *reader, *reason; /* reason: the file's, for records without their own */
+    int enrolling;                     /* the subject is being enrolled: it gets its record */
     record *items;
     size_t n, cap;
 } parsed;

@@ -295,6 +295,7 @@ static int add_record(parsed *p, int kind, const char *key, json_t *body, const 
         return err;
     }
     record *r = &p->items[p->n++];
+    r->named = 0;
     r->kind = kind;
     snprintf(r->key, sizeof(r->key), "%s", key);
     r->body = body;
@@ -331,11 +332,13 @@ static int add_parsed(
 
 int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *sum)
 {
-    static const char *const keys[] = {
-        "subject",    "dicom_patients",   "reader",     "reason",  "treatment_start",
-        "death_date", "last_known_alive", "timepoints", "lesions", "assessments",
-        NULL};
-    const char *sid, *reader, *reason, *d1, *d2, *d3;
+    static const char *const keys[] = {"subject",          "dicom_patients",  "reader",
+                                       "reason",           "treatment_start", "death_date",
+                                       "last_known_alive", "withdrawn",       "timepoints",
+                                       "lesions",          "assessments",     NULL};
+    static const char *const dates[] = {"treatment_start", "death_date", "last_known_alive",
+                                        "withdrawn"};
+    const char *sid, *reader, *reason, *date[4];
     size_t i;
     json_t *x;
     int err;
@@ -350,21 +353,26 @@ int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *s
     where w = {sid, NULL, NULL};
     if ((err = ht_ledger__only_keys(&w, in, "the subject", keys)) < 0 ||
         (err = ht_ledger__get_string(&w, in, "reader", 1, &reader)) < 0 ||
-        (err = ht_ledger__get_reason(&w, in, &reason)) < 0 ||
-        (err = ht_ledger__get_date(&w, in, "treatment_start", 0, &d1)) < 0 ||
-        (err = ht_ledger__get_date(&w, in, "death_date", 0, &d2)) < 0 ||
-        (err = ht_ledger__get_date(&w, in, "last_known_alive", 0, &d3)) < 0)
+        (err = ht_ledger__get_reason(&w, in, &reason)) < 0)
         return err;
+    unsigned named = 0;
+    for (int d = 0; d < 4; d++) {
+        if ((err = ht_ledger__get_date(&w, in, dates[d], 0, &date[d])) < 0)
+            return err;
+        named |= json_object_get(in, dates[d]) ? 1u << d : 0;
+    }
     rs->sid = sid;
     rs->reader = reader;
     rs->reason = reason;
-    if (d1 || d2 || d3) {
+    if (named || rs->enrolling) {
+        /* withdrawn is kept only when set, so that bodies written before it stay the same */
         json_t *b = json_object();
-        json_object_set_new(b, "treatment_start", d1 ? json_string(d1) : json_null());
-        json_object_set_new(b, "death_date", d2 ? json_string(d2) : json_null());
-        json_object_set_new(b, "last_known_alive", d3 ? json_string(d3) : json_null());
+        for (int d = 0; d < 4; d++)
+            if (d < 3 || date[d])
+                json_object_set_new(b, dates[d], date[d] ? json_string(date[d]) : json_null());
         if ((err = add_record(rs, K_SUBJECT, "", b, NULL)) < 0)
             return err;
+        rs->items[rs->n - 1].named = named;
     }
     static const char *const arrays[] = {"dicom_patients", "timepoints", "lesions", "assessments"};
     for (int a = 0; a < 4; a++) {

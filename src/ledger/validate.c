@@ -6,7 +6,9 @@
 #define _GNU_SOURCE
 #include "ledger_internal.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,6 +43,9 @@ validate_assessment(const char *sid, const state *st, json_t *a, const char *bas
         return ht_ledger__fail(&w, "a new lesion cannot be recorded at the baseline");
     if (json_is_array(json_object_get(a, "fragments")) && !target)
         return ht_ledger__fail(&w, "fragments_mm is for a split target, not a %s lesion", role);
+    if (num(a, "perpendicular", -1) > num(a, "long_axis", INT64_MAX))
+        return ht_ledger__fail(&w, "perpendicular_mm %.1f is longer than long_axis_mm %.1f",
+                               num(a, "perpendicular", 0) / 10.0, num(a, "long_axis", 0) / 10.0);
     const char *into = str(a, "merged_into");
     if (into && (!state_name || strcmp(state_name, "merged")))
         return ht_ledger__fail(&w, "merged_into needs state merged");
@@ -111,11 +116,82 @@ static int distinct_labels(const char *sid, const state *st, int kind)
     return HT_OK;
 }
 
+/* A label's trailing number ("FU12" -> 12, prefix length 2), or -1 when it has none. */
+static long label_number(const char *label, size_t *prefix)
+{
+    size_t n = strlen(label), p = n;
+    while (p > 0 && isdigit((unsigned char)label[p - 1]))
+        p--;
+    *prefix = p;
+    return p < n && n - p < 9 ? strtol(label + p, NULL, 10) : -1;
+}
+
+/* Follow-ups numbered in one series (FU1, FU2...) are dated in their order. */
+static int labels_in_date_order(const char *sid, const state *st)
+{
+    const char *a, *b;
+    json_t *ea, *eb;
+    json_object_foreach(st->kinds[K_TIMEPOINT], a, ea)
+    {
+        json_t *ta = body_of(st, K_TIMEPOINT, a);
+        size_t pa, pb;
+        long na = ta ? label_number(a, &pa) : -1;
+        if (na < 0)
+            continue;
+        json_object_foreach(st->kinds[K_TIMEPOINT], b, eb)
+        {
+            json_t *tb = body_of(st, K_TIMEPOINT, b);
+            long nb = tb ? label_number(b, &pb) : -1;
+            if (nb > na && pa == pb && !strncmp(a, b, pa) &&
+                strcmp(str(tb, "date"), str(ta, "date")) <= 0) {
+                where w = {sid, NULL, b};
+                return ht_ledger__fail(&w,
+                                       "dated %s, not after %s (%s): follow-ups are dated "
+                                       "in the order of their numbers",
+                                       str(tb, "date"), a, str(ta, "date"));
+            }
+        }
+    }
+    return HT_OK;
+}
+
+/* No date after today (HEPATRACK_NOW may set today, for tests) and no time point after the
+ * subject's withdrawal. */
+static int dates_plausible(const char *sid, const state *st)
+{
+    char today[11];
+    ht_date_format(ht_date_today(), today);
+    json_t *subject = body_of(st, K_SUBJECT, "");
+    const char *withdrawn = subject ? str(subject, "withdrawn") : NULL;
+    static const char *const subject_dates[] = {"treatment_start", "death_date", "last_known_alive",
+                                                "withdrawn"};
+    where w = {sid, NULL, NULL};
+    for (int d = 0; subject && d < 4; d++) {
+        const char *v = str(subject, subject_dates[d]);
+        if (v && strcmp(v, today) > 0)
+            return ht_ledger__fail(&w, "%s %s is after today (%s)", subject_dates[d], v, today);
+    }
+    const char *key;
+    json_t *e;
+    json_object_foreach(st->kinds[K_TIMEPOINT], key, e)
+    {
+        json_t *b = body_of(st, K_TIMEPOINT, key);
+        const char *date = b ? str(b, "date") : NULL;
+        where t = {sid, NULL, key};
+        if (date && strcmp(date, today) > 0)
+            return ht_ledger__fail(&t, "date %s is after today (%s)", date, today);
+        if (date && withdrawn && strcmp(date, withdrawn) > 0)
+            return ht_ledger__fail(&t, "dated %s, after the subject's withdrawal on %s", date,
+                                   withdrawn);
+    }
+    return HT_OK;
+}
+
 int ht_ledger__validate_subject(const char *sid, const state *st)
 {
     int err;
     if ((err = distinct_labels(sid, st, K_LESION)) < 0 ||
-        (err = distinct_labels(sid, st, K_TIMEPOINT)) < 0)
+        (err = distinct_labels(sid, st, K_TIMEPOINT)) < 0 || (err = dates_plausible(sid, st)) < 0)
         return err;
     const char *key, *baseline_label = NULL, *baseline_date = NULL;
     json_t *e;
@@ -153,6 +229,8 @@ int ht_ledger__validate_subject(const char *sid, const state *st)
                                    baseline_date);
         }
     }
+    if ((err = labels_in_date_order(sid, st)) < 0)
+        return err;
     json_object_foreach(st->kinds[K_ASSESSMENT], key, e)
     {
         json_t *a = body_of(st, K_ASSESSMENT, key);
@@ -205,6 +283,34 @@ static where where_of(const char *sid, const record *r)
     return w;
 }
 
+/* The subject's dates the file does not name stay as recorded. */
+static void carry_subject_dates(const json_t *old, record *r)
+{
+    static const char *const keys[] = {"treatment_start", "death_date", "last_known_alive",
+                                       "withdrawn"};
+    for (int d = 0; d < 4; d++) {
+        json_t *v = json_object_get(old, keys[d]);
+        if (!(r->named & (1u << d)) && v && !json_is_null(v))
+            json_object_set(r->body, keys[d], v);
+    }
+}
+
+/* Whether a change needs a reason: any change does, but a subject's date given for the first
+ * time (recorded as null) is no correction. */
+static int is_correction(const json_t *old, const record *r)
+{
+    if (r->kind != K_SUBJECT)
+        return !json_equal(old, r->body);
+    const char *key;
+    json_t *was;
+    json_object_foreach((json_t *)old, key, was)
+    {
+        if (!json_is_null(was) && !json_equal(was, json_object_get(r->body, key)))
+            return 1;
+    }
+    return 0;
+}
+
 int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
 {
     const char *sid = rs->sid, *top_reason = rs->reason;
@@ -224,6 +330,8 @@ int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
             w.lesion = lesion;
             w.timepoint = tp;
         }
+        if (r->body && old && r->kind == K_SUBJECT)
+            carry_subject_dates(old, r);
         if (!r->body) { /* a retraction */
             if (!old)
                 return ht_ledger__fail(&w, "retract names an assessment that is not recorded");
@@ -246,7 +354,7 @@ int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
             !top_reason)
             return ht_ledger__fail(&w, "this %s was retracted: restoring it needs a reason",
                                    ht_ledger__kind_name(r->kind));
-        if (r->body && old && !json_equal(old, r->body) && !r->reason && !top_reason)
+        if (r->body && old && is_correction(old, r) && !r->reason && !top_reason)
             return ht_ledger__fail(
                 &w,
                 "this %s differs from the recorded one: a correction needs a reason "
