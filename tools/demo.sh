@@ -91,7 +91,7 @@ for s in subjects:
                                 if st["PatientID"] == s["subject"] and st["StudyDate"] == tp["date"].replace("-", "")]
 json.dump(subjects, open(sys.argv[1], "w"), indent=1)
 PY
-"$build/hepatrack" --data "$data" measurements import "$studies/measurements.json"
+"$build/hepatrack" --data "$data" measurements import --enrol "$studies/measurements.json"
 echo
 "$build/hepatrack" --data "$data" timeline S01
 echo

@@ -29,7 +29,8 @@ typedef struct ht_ledger_import_summary {
     int corrections; /* new versions of changed records */
     int retractions;
     int unchanged;
-    char notes[2048]; /* roundings and other remarks, "; "-separated */
+    char notes[2048];   /* roundings and other remarks, "; "-separated */
+    char enrolled[512]; /* subjects this import enrolled, ", "-separated */
 } ht_ledger_import_summary;
 
 /**
@@ -75,16 +76,51 @@ typedef int (*ht_ledger_complete_fn)(void *payload,
                                      struct json_t *subject,
                                      const ht_ledger_stored *stored);
 
+/** What a document may hold. */
+typedef enum ht_ledger_scope {
+    HT_LEDGER_ALL,      /* everything: the operator's bulk load */
+    HT_LEDGER_READS,    /* a radiologist's read: time points, lesions, assessments */
+    HT_LEDGER_ENROLMENT /* a coordinator's: dicom_patients and the subject's dates */
+} ht_ledger_scope;
+
+typedef struct ht_ledger_import_options {
+    ht_ledger_complete_fn complete; /* may be NULL */
+    void *payload;                  /* complete's */
+    int enrol;                      /* 1: unknown subjects are enrolled; 0: HT_ENOTFOUND */
+    ht_ledger_scope scope;
+} ht_ledger_import_options;
+
 /**
  * ht_ledger_import for a parsed document (borrowed; the hook may change it), each subject
- * loaded once and handed to complete (may be NULL) before it is parsed.
+ * loaded once and handed to options->complete before it is parsed.
+ * @return as ht_ledger_import; also HT_ENOTFOUND (an unknown subject without enrol) and
+ *         HT_EPERM (a field outside the scope, named).
  */
 int ht_ledger_import_document(ht_store *store,
                               struct json_t *doc,
                               const char *source,
-                              ht_ledger_complete_fn complete,
-                              void *payload,
+                              const ht_ledger_import_options *options,
                               ht_ledger_import_summary *summary);
+
+/**
+ * Enrol a subject: {"subject", "dicom_patients"?, "treatment_start"?, ...}, by actor (a
+ * coordinator or admin, or the operator). The subject gets its first record even with nothing
+ * else.
+ * @return HT_OK; HT_EEXISTS (already enrolled); HT_EINVALID naming what is wrong; HT_EDB.
+ */
+int ht_ledger_enrol(ht_store *store, struct json_t *subject, const char *actor);
+
+/**
+ * Change an enrolled subject: link DICOM patients, set treatment_start, death_date,
+ * last_known_alive or withdrawn (the dates not named stay; changing a recorded one needs
+ * "reason"). patch is borrowed and completed with subject and reader.
+ * @return HT_OK; HT_ENOTFOUND; HT_EINVALID naming what is wrong; HT_EDB.
+ */
+int ht_ledger_subject_update(ht_store *store,
+                             const char *subject_id,
+                             struct json_t *patch,
+                             const char *actor,
+                             ht_ledger_import_summary *summary);
 
 /**
  * Sign the read of one time point: every target and non-target must have its record there.

@@ -42,6 +42,8 @@ void cmd_history_help(void);
 int cmd_trial(const cli_context *ctx, int argc, char **argv);
 void cmd_trial_help(void);
 int cmd_user(const cli_context *ctx, int argc, char **argv);
+int cmd_subject(const cli_context *ctx, int argc, char **argv);
+void cmd_subject_help(void);
 void cmd_user_help(void);
 
 struct ht_ingest;
@@ -54,6 +56,9 @@ void cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(prin
 
 /* Print a JSON value on stdout with a newline. Steals nothing. */
 void cli_print_json(const json_t *value);
+
+/* Who makes a change from the shell, for the audit log: "operator:<login>". */
+void cli_operator(char *out, size_t size);
 
 /* Text as a terminal may show it: control characters written as \xNN (a PatientID or a path
  * must not move the cursor or start a line). One of 8 static buffers, reused in turn:

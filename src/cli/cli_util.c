@@ -3,10 +3,12 @@
 #include "hepatrack/ingest.h"
 #include "hepatrack/util.h"
 
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cli_error(const char *cmd, const char *fmt, ...)
 {
@@ -25,6 +27,12 @@ const char *cli_shown(const char *text)
     char *out = ring[next++ % 8];
     ht_escape_controls(text ? text : "", out, sizeof(ring[0]));
     return out;
+}
+
+void cli_operator(char *out, size_t size)
+{
+    const struct passwd *pw = getpwuid(getuid());
+    snprintf(out, size, "operator:%s", pw ? pw->pw_name : "unknown");
 }
 
 void cli_print_json(const json_t *value)

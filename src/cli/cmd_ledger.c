@@ -16,10 +16,12 @@
 /* The index, for ledger commands (created when missing: the ledger may come before images). */
 void cmd_measurements_help(void)
 {
-    printf("usage: hepatrack measurements import FILE.json\n"
+    printf("usage: hepatrack measurements import [--enrol] FILE.json\n"
            "       hepatrack measurements sign SUBJECT TIMEPOINT --reader NAME\n\n"
            "Import lesion measurements: one subject (an object) or several (an array), all or\n"
-           "nothing; see docs/measurements.md. Re-importing merges: a changed record becomes a\n"
+           "nothing; see docs/measurements.md. Subjects must be enrolled ('hepatrack subject\n"
+           "add'), or --enrol enrols those the file names and says which. Re-importing merges:\n"
+           "a changed record becomes a\n"
            "new version and needs a \"reason\"; \"retract\": true withdraws an assessment.\n"
            "sign marks a time point's read as signed; a later change returns it to draft.\n");
 }
@@ -30,14 +32,16 @@ static int import_completed(const cli_context *ctx,
                             const char *text,
                             size_t len,
                             const char *source,
+                            int enrol,
                             ht_ledger_import_summary *sum)
 {
     ht_measure_source drawn_on = {store, NULL};
+    ht_ledger_import_options all = {ht_measure_complete, &drawn_on, enrol, HT_LEDGER_ALL};
     json_t *doc = NULL;
     int err;
     if ((err = ht_ledger_parse_document(text, len, source, &doc)) == HT_OK &&
         (err = ht_archive_open(&drawn_on.archive, ctx->data_dir)) == HT_OK)
-        err = ht_ledger_import_document(store, doc, source, ht_measure_complete, &drawn_on, sum);
+        err = ht_ledger_import_document(store, doc, source, &all, sum);
     json_decref(doc);
     ht_archive_free(drawn_on.archive);
     return err;
@@ -61,29 +65,36 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
         ht_store_free(store);
         return err == HT_OK ? CLI_OK : CLI_PARTIAL;
     }
-    if (argc != 3 || strcmp(argv[1], "import") != 0) {
-        cli_error("measurements", "usage: hepatrack measurements import FILE.json, or "
+    int enrol = argc == 4 && !strcmp(argv[2], "--enrol");
+    if (argc != 3 + enrol || strcmp(argv[1], "import") != 0) {
+        cli_error("measurements", "usage: hepatrack measurements import [--enrol] FILE.json, or "
                                   "measurements sign SUBJECT TIMEPOINT --reader NAME");
         return CLI_FATAL;
     }
-    if (ht_file_read(argv[2], (size_t)64 << 20, &text, &len) < 0) {
+    const char *file = argv[2 + enrol];
+    if (ht_file_read(file, (size_t)64 << 20, &text, &len) < 0) {
         cli_error("measurements", "%s", ht_error_last());
         return CLI_FATAL;
     }
     if ((err = cli_open_store(ctx, "measurements", &store)) == HT_OK &&
-        (err = import_completed(ctx, store, (const char *)text, len, argv[2], &sum)) < 0)
+        (err = import_completed(ctx, store, (const char *)text, len, file, enrol, &sum)) < 0)
         cli_error("measurements", "nothing imported: %s", ht_error_last());
     if (err == HT_OK) {
         printf("%d subject%s: %d new records, %d corrections, %d retractions, %d unchanged\n",
                sum.subjects, sum.subjects == 1 ? "" : "s", sum.new_records, sum.corrections,
                sum.retractions, sum.unchanged);
+        if (sum.enrolled[0])
+            printf("enrolled: %s\n", sum.enrolled);
         if (sum.notes[0])
             fprintf(stderr, "hepatrack measurements: note: %s\n", sum.notes);
     }
     ht_store_free(store);
     free(text);
-    return err == HT_OK ? CLI_OK
-                        : (err == HT_EINVALID || err == HT_EPARSE ? CLI_PARTIAL : CLI_FATAL);
+    return err == HT_OK
+               ? CLI_OK
+               : (err == HT_EINVALID || err == HT_EPARSE || err == HT_ENOTFOUND || err == HT_EPERM
+                      ? CLI_PARTIAL
+                      : CLI_FATAL);
 }
 
 /* --criteria, --no-confirmation, --format shared by timeline and cohort. */

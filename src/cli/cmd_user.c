@@ -4,7 +4,6 @@
 
 #include "hepatrack/auth.h"
 
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,17 +68,10 @@ static const char *option(int argc, char **argv, int from, const char *flag, int
     return NULL;
 }
 
-/* Who made a change from the shell, for the audit log. */
-static void operator_name(char *out, size_t size)
-{
-    const struct passwd *pw = getpwuid(getuid());
-    snprintf(out, size, "operator:%s", pw ? pw->pw_name : "unknown");
-}
-
 static int run(ht_store *s, int argc, char **argv)
 {
     char actor[96];
-    operator_name(actor, sizeof(actor));
+    cli_operator(actor, sizeof(actor));
     const char *verb = argv[1], *name = argc > 2 ? argv[2] : NULL;
     char password[1024], secret[HT_AUTH_SECRET_LEN + 1];
     int err;

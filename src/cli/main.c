@@ -27,6 +27,8 @@ static const cli_command commands[] = {
     {"history", "every version of a subject's records, and its audit log", cmd_history,
      cmd_history_help},
     {"trial", "show or set the trial parameters", cmd_trial, cmd_trial_help},
+    {"subject", "enrol a subject, link DICOM patients, withdraw, set dates", cmd_subject,
+     cmd_subject_help},
     {"user", "users of the HTTP API: add, passwd, token, revoke, disable, enable, list", cmd_user,
      cmd_user_help},
 };

@@ -9,9 +9,26 @@
 #include <string.h>
 #include <strings.h>
 
+/* Whether a role may call a route of this access. */
+static int role_allowed(ht_access access, ht_user_role role)
+{
+    switch (access) {
+    case HT_ACCESS_RADIOLOGIST:
+        return role == HT_USER_RADIOLOGIST;
+    case HT_ACCESS_COORDINATOR:
+        return role == HT_USER_COORDINATOR || role == HT_USER_ADMIN;
+    case HT_ACCESS_ADMIN:
+        return role == HT_USER_ADMIN;
+    default:
+        return 1;
+    }
+}
+
 static const char *role_name(ht_access access)
 {
-    return access == HT_ACCESS_ADMIN ? "admin" : "radiologist";
+    return access == HT_ACCESS_ADMIN         ? "admin"
+           : access == HT_ACCESS_COORDINATOR ? "coordinator or admin"
+                                             : "radiologist";
 }
 
 const char *ht_http__secret(const request *r)
@@ -67,7 +84,7 @@ static int same_origin(request *r, answer *a)
 int ht_http__admit(request *r, answer *a, ht_access access, const char *what)
 {
     int err;
-    if (!strcmp(r->method, "POST") && (err = same_origin(r, a)) < 0)
+    if (strcmp(r->method, "GET") && strcmp(r->method, "HEAD") && (err = same_origin(r, a)) < 0)
         return err;
     if (access == HT_ACCESS_PUBLIC)
         return HT_OK;
@@ -75,10 +92,7 @@ int ht_http__admit(request *r, answer *a, ht_access access, const char *what)
         return err;
     if (access == HT_ACCESS_LOGIN && !r->authenticated)
         return ht_http__fail(a, HT_EAUTH, NULL, "%s needs a logged-in user", what);
-    int role_needed = access == HT_ACCESS_RADIOLOGIST ? HT_USER_RADIOLOGIST
-                      : access == HT_ACCESS_ADMIN     ? HT_USER_ADMIN
-                                                      : -1;
-    if (role_needed >= 0 && r->authenticated && (int)r->role != role_needed)
+    if (r->authenticated && !role_allowed(access, r->role))
         return ht_http__fail(a, HT_EPERM, NULL, "%s needs the %s role (you are %s)", what,
                              role_name(access), r->user.role);
     return HT_OK;

@@ -7,6 +7,7 @@
 #include "http_internal.h"
 
 #include "hepatrack/ledger.h"
+#include "hepatrack/log.h"
 #include "hepatrack/report.h"
 
 #include <string.h>
@@ -112,6 +113,57 @@ int ht_http__subject_timeline(request *r, answer *a)
 int ht_http__cohort(request *r, answer *a)
 {
     return criteria_report(r, a, NULL);
+}
+
+/* The actor of a coordinator's change: the user, or the operator of a server without logins. */
+static const char *actor(const request *r)
+{
+    return r->authenticated ? r->user.name : "no-auth";
+}
+
+/* POST /api/subjects {"subject", "dicom_patients"?, dates?}: 201, or 409 when enrolled. */
+int ht_http__enrol(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    json_t *body;
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = ht_http__body_json(r, a, 0, &body)) < 0)
+        return err;
+    err = ht_ledger_enrol(s, body, actor(r));
+    if (err == HT_OK) {
+        ht_log(HT_LOG_INFO, "event=enrol subject=%s by=%s",
+               json_string_value(json_object_get(body, "subject")), actor(r));
+        a->status = 201;
+        a->json = json_pack("{s:O}", "subject", json_object_get(body, "subject"));
+    }
+    json_decref(body);
+    return err < 0 ? ht_http__fail_last(a, err) : HT_OK;
+}
+
+/* PATCH /api/subjects/{id} {"dicom_patients"?, "treatment_start"?, "death_date"?,
+ * "last_known_alive"?, "withdrawn"?, "reason"?} */
+int ht_http__subject_change(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    ht_ledger_import_summary sum;
+    json_t *body;
+    int err;
+    if (!s)
+        return HT_EDB;
+    if ((err = ht_http__body_json(r, a, 0, &body)) < 0)
+        return err;
+    if (json_object_get(body, "subject"))
+        err = ht_http__fail(a, HT_EINVALID, "subject", "the subject is named by the path");
+    else if ((err = ht_ledger_subject_update(s, r->parts[1], body, actor(r), &sum)) < 0)
+        ht_http__fail_last(a, err);
+    json_decref(body);
+    if (err < 0)
+        return err;
+    a->json = json_pack("{s:s, s:i, s:i}", "subject", r->parts[1], "new_records", sum.new_records,
+                        "corrections", sum.corrections);
+    return HT_OK;
 }
 
 /* GET /api/lesion-states: what the station offers for each role instead of a measurement. */

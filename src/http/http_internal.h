@@ -138,6 +138,7 @@ typedef enum ht_access {
     HT_ACCESS_USER,        /* any logged-in user */
     HT_ACCESS_LOGIN,       /* a logged-in user; absent when the server runs without logins */
     HT_ACCESS_RADIOLOGIST, /* radiologists only: they enter and sign reads */
+    HT_ACCESS_COORDINATOR, /* coordinators and admins: they enrol subjects */
     HT_ACCESS_ADMIN        /* admins only: they manage users */
 } ht_access;
 
@@ -175,7 +176,7 @@ int ht_http__path_ok(const char *path);
 typedef int (*ht_handler)(request *r, answer *a);
 
 typedef struct ht_route {
-    const char *method;  /* "GET" (HEAD too) or "POST" */
+    const char *method;  /* "GET" (HEAD too), "POST" or "PATCH" */
     const char *pattern; /* "/api/subjects/{id}/history": {name} is one path segment */
     ht_access access;
     const char *what; /* what the route does, for a refusal's message */
@@ -210,6 +211,8 @@ int ht_http__subject_proposals(request *r, answer *a);
 int ht_http__subject_timeline(request *r, answer *a);
 int ht_http__cohort(request *r, answer *a);
 int ht_http__lesion_states(request *r, answer *a);
+int ht_http__enrol(request *r, answer *a);
+int ht_http__subject_change(request *r, answer *a);
 int ht_http__measurements(request *r, answer *a); /* h_reads.c */
 int ht_http__sign(request *r, answer *a);
 int ht_http__web_asset(request *r, answer *a); /* h_web.c */

@@ -29,11 +29,31 @@ int ht_ledger_parse_document(const char *text, size_t len, const char *source, j
 typedef struct importer {
     ht_store *store;
     const char *source;
-    ht_ledger_complete_fn complete;
-    void *payload;
+    const ht_ledger_import_options *opt;
+    int enrolling;   /* ht_ledger_enrol: every subject gets its record */
     ht_strset *seen; /* subject ids already in the document */
     ht_ledger_import_summary *sum;
 } importer;
+
+/* A field the options' scope does not allow, or NULL. */
+static const char *out_of_scope(const json_t *in, ht_ledger_scope scope)
+{
+    static const char *const subject_fields[] = {"dicom_patients", "treatment_start", "death_date",
+                                                 "last_known_alive", "withdrawn"};
+    static const char *const read_fields[] = {"timepoints", "lesions", "assessments"};
+    const char *const *list = scope == HT_LEDGER_READS ? subject_fields : read_fields;
+    size_t n = scope == HT_LEDGER_READS ? 5 : 3;
+    for (size_t i = 0; scope != HT_LEDGER_ALL && i < n; i++)
+        if (json_object_get(in, list[i]))
+            return list[i];
+    return NULL;
+}
+
+static void list_enrolled(ht_ledger_import_summary *sum, const char *sid)
+{
+    size_t n = strlen(sum->enrolled);
+    snprintf(sum->enrolled + n, sizeof(sum->enrolled) - n, "%s%s", n ? ", " : "", sid);
+}
 
 /* The stored records of the subject a document's object names (none for a new subject). */
 static int load_stored(ht_store *store, const json_t *in, int64_t *subject, state *current)
@@ -59,12 +79,30 @@ static int import_subject(importer *im, json_t *in)
 
     ht_ledger__state_init(&current);
     ht_ledger__state_init(&merged);
+    const char *field = json_is_object(in) ? out_of_scope(in, im->opt->scope) : NULL;
+    if (field) {
+        err = ht_error_set(im->opt->scope == HT_LEDGER_READS ? HT_EPERM : HT_EINVALID,
+                           im->opt->scope == HT_LEDGER_READS
+                               ? "%s is a coordinator's to set (enrolment), not part of a read"
+                               : "%s is part of a read, not of enrolment",
+                           field);
+        goto done;
+    }
     if (json_is_object(in) && (err = load_stored(im->store, in, &subject, &current)) < 0)
         goto done;
-    if (im->complete && json_is_object(in) && (err = im->complete(im->payload, in, &current)) < 0)
+    if (im->opt->complete && json_is_object(in) &&
+        (err = im->opt->complete(im->opt->payload, in, &current)) < 0)
         goto done;
+    p.enrolling = im->enrolling;
     if ((err = ht_ledger__parse_subject(in, &p, im->sum)) < 0)
         goto done;
+    if (!subject && !im->opt->enrol) {
+        err = ht_error_set(HT_ENOTFOUND,
+                           "no such subject %s: enrol it first (POST /api/subjects, hepatrack "
+                           "subject add, or measurements import --enrol)",
+                           p.sid);
+        goto done;
+    }
     if (ht_strset_add(im->seen, p.sid) == 0) {
         where w = {p.sid, NULL, NULL};
         err = ht_ledger__fail(&w, "the subject appears twice in the file");
@@ -85,6 +123,8 @@ static int import_subject(importer *im, json_t *in)
     ht_ledger__writer_init(&w, im->store, subject, p.sid, &current, p.reader, im->source);
     if ((err = ht_ledger__write_records(&w, &p, im->sum)) < 0)
         goto done;
+    if (created)
+        list_enrolled(im->sum, p.sid);
     im->sum->subjects++;
 done:
     ht_ledger__parsed_free(&p);
@@ -93,36 +133,35 @@ done:
     return err;
 }
 
-int ht_ledger_import_document(ht_store *store,
-                              json_t *doc,
-                              const char *source,
-                              ht_ledger_complete_fn complete,
-                              void *payload,
-                              ht_ledger_import_summary *summary)
+/* One transaction for every subject of the document. */
+static int import_all(importer *im, json_t *doc)
 {
-    importer im = {store, source, complete, payload, ht_strset_new(), summary};
+    ht_store *store = im->store;
+    const char *source = im->source;
+    ht_ledger_import_summary *summary = im->sum;
     int err;
+    im->seen = ht_strset_new();
 
     memset(summary, 0, sizeof(*summary));
     if (!json_is_object(doc) && !json_is_array(doc))
         err = ht_error_set(HT_EINVALID, "%s: expected a subject object or an array of subjects",
                            source);
-    else if (!im.seen)
+    else if (!im->seen)
         err = ht_error_set(HT_ENOMEM, "out of memory importing measurements");
     else
         err = ht_store_begin(store);
     if (err < 0) {
-        ht_strset_free(im.seen);
+        ht_strset_free(im->seen);
         return err;
     }
     if (json_is_object(doc)) {
-        err = import_subject(&im, doc);
+        err = import_subject(im, doc);
     } else {
         size_t i;
         json_t *x;
         json_array_foreach(doc, i, x)
         {
-            if ((err = import_subject(&im, x)) < 0)
+            if ((err = import_subject(im, x)) < 0)
                 break;
         }
     }
@@ -130,8 +169,18 @@ int ht_ledger_import_document(ht_store *store,
         err = ht_store_commit(store);
     if (err < 0)
         ht_store_rollback(store);
-    ht_strset_free(im.seen);
+    ht_strset_free(im->seen);
     return err;
+}
+
+int ht_ledger_import_document(ht_store *store,
+                              json_t *doc,
+                              const char *source,
+                              const ht_ledger_import_options *options,
+                              ht_ledger_import_summary *summary)
+{
+    importer im = {store, source, options, 0, NULL, summary};
+    return import_all(&im, doc);
 }
 
 int ht_ledger_import(ht_store *store,
@@ -145,7 +194,45 @@ int ht_ledger_import(ht_store *store,
     memset(summary, 0, sizeof(*summary));
     if ((err = ht_ledger_parse_document(json_text, len, source, &doc)) < 0)
         return err;
-    err = ht_ledger_import_document(store, doc, source, NULL, NULL, summary);
+    ht_ledger_import_options all = {NULL, NULL, 1, HT_LEDGER_ALL};
+    err = ht_ledger_import_document(store, doc, source, &all, summary);
     json_decref(doc);
     return err;
+}
+
+/* Subject-level changes by a coordinator or admin, audited as theirs. */
+static int enrolment(
+    ht_store *store, json_t *doc, const char *actor, int enrolling, ht_ledger_import_summary *sum)
+{
+    ht_ledger_import_options opt = {NULL, NULL, enrolling, HT_LEDGER_ENROLMENT};
+    char source[96];
+    snprintf(source, sizeof(source), "%s:%s", enrolling ? "enrolment" : "subject", actor);
+    json_object_set_new(doc, "reader", json_string(actor));
+    importer im = {store, source, &opt, enrolling, NULL, sum};
+    return import_all(&im, doc);
+}
+
+int ht_ledger_enrol(ht_store *store, json_t *subject, const char *actor)
+{
+    ht_ledger_import_summary sum;
+    int64_t id;
+    const char *sid = json_string_value(json_object_get(subject, "subject"));
+    if (!json_is_object(subject))
+        return ht_error_set(HT_EINVALID, "an enrolment is a JSON object");
+    if (sid && ht_store_subject_find(store, sid, &id) == HT_OK)
+        return ht_error_set(HT_EEXISTS, "subject %s is already enrolled", sid);
+    ht_error_clear();
+    return enrolment(store, subject, actor, 1, &sum);
+}
+
+int ht_ledger_subject_update(ht_store *store,
+                             const char *subject_id,
+                             json_t *patch,
+                             const char *actor,
+                             ht_ledger_import_summary *summary)
+{
+    if (!json_is_object(patch))
+        return ht_error_set(HT_EINVALID, "a subject's change is a JSON object");
+    json_object_set_new(patch, "subject", json_string(subject_id));
+    return enrolment(store, patch, actor, 0, summary);
 }

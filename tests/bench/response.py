@@ -74,7 +74,7 @@ def timed(*cmd):
     return elapsed, p.stdout
 
 
-t_import, _ = timed("measurements", "import", path)
+t_import, _ = timed("measurements", "import", "--enrol", path)
 print(f"import: {args.subjects} subjects x 8 time points x 8 lesions ({mb:.0f} MB JSON) "
       f"in {t_import:.2f} s")
 cohort = []

@@ -66,7 +66,7 @@ run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1')]);
 const link = join(work, 'subject.json');
 writeFileSync(link, JSON.stringify(
   { subject: 'E01', reader: 'coordinator.setup', dicom_patients: [{ id: 'E2E-1', issuer: 'SITE' }] }));
-run([binary, '--data', data, 'measurements', 'import', link]);
+run([binary, '--data', data, 'measurements', 'import', '--enrol', link]);
 run([binary, '--data', data, 'user', 'add', 'rad', '--role', 'radiologist', '--password-stdin'], 'rad-password-1\n');
 run([binary, '--data', data, 'user', 'add', 'coord', '--role', 'coordinator', '--password-stdin'], 'coord-password-1\n');
 

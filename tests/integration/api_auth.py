@@ -138,6 +138,14 @@ subject = {"subject": "A1", "timepoints": [
     "lesions": [{"id": "T1", "role": "target", "site": "liver"}],
     "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 40},
                     {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 20}]}
+status, _, body = request("/api/subjects", "POST", {"subject": "A1"}, rad)
+t.check(status == 403 and "coordinator" in body["error"]["message"], f"a radiologist does not enrol: {status} {body}")
+status, _, body = request("/api/subjects", "POST", {"subject": "A1"}, bearer(coord_token))
+t.check(status == 201, f"a coordinator enrols A1: {status} {body}")
+status, _, body = request("/api/subjects/A1", "PATCH", {"treatment_start": "2026-01-02"}, bearer(coord_token))
+t.check(status == 200, f"a coordinator sets its treatment start: {status} {body}")
+status, _, body = request("/api/subjects/A1", "PATCH", {"treatment_start": "2026-01-03"}, rad)
+t.check(status == 403, f"a radiologist does not change a subject: {status}")
 status, _, body = request("/api/measurements", "POST", subject, bearer(coord_token))
 t.check(status == 403 and "radiologist" in body["error"]["message"], f"a coordinator may not write: {status}")
 status, _, body = request("/api/measurements", "POST", subject, root)
@@ -168,10 +176,11 @@ t.check(status == 200 and body["signed_by"] == "rad", f"the radiologist signs: {
 status, _, body = request("/api/subjects/A1/history", headers=bearer(coord_token))
 versions = [v for v in body["versions"] if v["kind"] == "assessment" and "FU1" in v["key"]]
 t.check(status == 200 and [v["version"] for v in versions] == [1, 2] and
-        all(v["reader"] == "rad" for v in body["versions"]) and
+        all(v["reader"] == ("coord" if v["kind"] == "subject" else "rad") for v in body["versions"]) and
         versions[1]["reason"] == "remeasured on the arterial phase" and "FU1" in json.dumps(versions[0]["record"]),
         f"history: both versions, by rad, with the reason: {versions}")
-t.check({a["user"] for a in body["audit"]} == {"rad"} and any("sign" in a["action"] for a in body["audit"]),
+t.check(all(a["user"] == ("coord" if a["detail"].startswith("subject ") else "rad") for a in body["audit"]) and
+        any("sign" in a["action"] for a in body["audit"]),
         f"the audit log names the user of every write: {body['audit']}")
 status, _, body = request("/api/subjects/NOPE/history", headers=rad)
 t.check(status == 404, "history of an unknown subject: 404")

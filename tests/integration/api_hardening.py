@@ -79,6 +79,7 @@ root = session("root", "root-secret-1")
 subject = {"subject": "S01", "timepoints": [{"label": "BL", "date": "2026-01-05", "baseline": True}],
            "lesions": [{"id": "T1", "role": "target", "site": "liver"}],
            "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 30}]}
+t.check(request("/api/subjects", "POST", {"subject": "S01"}, root)[0] == 201, "an admin enrols S01")
 status, _, body = request("/api/measurements", "POST", subject, rad)
 t.check(status == 200 and body["new_records"] == 3, f"a subject to attack: {body}")
 
@@ -118,9 +119,9 @@ status, _, body = request("/api/measurements", "POST",
                                                        "reason": "r"}]}, rad)
 t.check(status == 400 and "<= 500" in body["error"]["message"], f"500.01 mm refused: {body}")
 
-# 12. Nothing creates an empty subject.
+# 12. Nothing creates an empty subject (a read for a subject not enrolled is a 404).
 status, _, body = request("/api/measurements", "POST", {"subject": "S99", "reason": "x"}, rad)
-t.check(status == 400 and "S99" in body["error"]["message"], f"an empty subject is refused: {body}")
+t.check(status == 404 and "S99" in body["error"]["message"], f"an empty subject is refused: {body}")
 t.check(request("/api/subjects", headers=rad)[2]["items"] == ["S01"], "S99 does not exist")
 
 # 8. Duplicate keys are refused in every body, a login's among them.

@@ -110,7 +110,7 @@ with open(measures, "w") as f:
         "lesions": [{"id": "T1", "role": "target", "site": "liver"}],
         "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 40},
                         {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 20}]}, f)
-ht.run("measurements", "import", measures, expect=0)
+ht.run("measurements", "import", "--enrol", measures, expect=0)
 
 http_port, dicom_port = free_port(), free_port()
 base = f"http://127.0.0.1:{http_port}"
@@ -232,9 +232,15 @@ t.check(status == 200 and body["total"] == 1, "unassigned=0 lists them all")
 
 # Proposals of time points from the linked patient's studies, then measurements drawn on a
 # slice: lengths from Pixel Spacing (0.78125 mm) and the ellipse's mean density, server-side.
-h2 = {"subject": "H2", "reader": "r", "dicom_patients": [{"id": "HTTP-1", "issuer": "SITE"}]}
-status, body = post_json("/api/measurements", h2)
-t.check(status == 200, f"a subject linked to patient HTTP-1: {body}")
+status, body = post_json("/api/subjects", {"subject": "H2", "dicom_patients": [{"id": "HTTP-1", "issuer": "SITE"}]})
+t.check(status == 201 and body == {"subject": "H2"}, f"a subject enrolled, linked to patient HTTP-1: {body}")
+status, body = post_json("/api/subjects", {"subject": "H2"})
+t.check(status == 409, f"enrolling it again: 409 ({status} {body})")
+status, body = post_json("/api/measurements", {"subject": "H3", "reader": "r", "timepoints": []})
+t.check(status == 404 and "no such subject H3" in body["error"]["message"], f"a read for a subject not enrolled: {body}")
+status, body = post_json("/api/measurements", {"subject": "H2", "reader": "r", "death_date": "2026-02-01"})
+t.check(status == 403 and "death_date" in body["error"]["message"], f"a read does not set a subject's dates: {body}")
+h2 = {"subject": "H2", "reader": "r"}
 status, body = get_json("/api/subjects/H2/proposals")
 t.check(status == 200 and len(body["items"]) == 1 and body["items"][0]["study_uid"] == study_uid and
         body["items"][0]["timepoint"] == "BL" and body["items"][0]["baseline"] is True and
@@ -293,14 +299,14 @@ t.check(n1.get("long_axis_mm") == 31.3 and n1.get("short_axis_mm") == 15.6 and "
         f"a node's bidirectional caliper gives its long and short axes: {n1}")
 t.check(rec["timepoints"][0]["study_uids"] == [study_uid] and rec["timepoints"][0]["read_status"] == "draft" and
         {l["id"]: l["nodal"] for l in rec["lesions"]} == {"T1": False, "N1": True} and
-        [(p["id"], p["issuer"], p["recorded_by"]) for p in rec["dicom_patients"]] == [("HTTP-1", "SITE", "r")],
+        [(p["id"], p["issuer"], p["recorded_by"]) for p in rec["dicom_patients"]] == [("HTTP-1", "SITE", "no-auth")],
         f"the subject's records: {rec}")
 status, body = get_json("/api/subjects/H2/proposals")
 t.check(status == 200 and body["items"] == [], "an assigned study is no longer proposed")
 again = json.loads(json.dumps(drawn))
 again["assessments"][0]["long_axis_mm"] = 31.3  # sent back as read: the same value passes
 status, body = post_json("/api/measurements", again)
-t.check(status == 200 and body["unchanged"] == 6 and body["new_records"] == 0, f"the same drawing again changes nothing: {body}")
+t.check(status == 200 and body["unchanged"] == 5 and body["new_records"] == 0, f"the same drawing again changes nothing: {body}")
 split = {**h2, "timepoints": [{"label": "FU1", "date": "2026-03-01", "baseline": False}],
          "assessments": [{"lesion": "T1", "timepoint": "FU1", "tool": "fragments", "sop_uid": sop3,
                           "frame": 1, "points": [[100, 200], [116, 200], [100, 220], [108, 220]]}]}

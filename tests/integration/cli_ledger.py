@@ -56,7 +56,7 @@ def write(doc, name="in.json"):
 
 
 def imports(ht, doc):
-    return ht.run("measurements", "import", write(doc))
+    return ht.run("measurements", "import", "--enrol", write(doc))
 
 
 def assessment(doc, lesion, tp):
@@ -142,6 +142,14 @@ cases = [
     broken(lambda d: (d["timepoints"][2].update(imaging_performed=False)),
            "time point FU2: the time point has imaging_performed false"),
     broken(lambda d: assessment(d, "T1", "FU2").update(frame=0), "frame must be an integer >= 1"),
+    broken(lambda d: assessment(d, "T1", "BL").update(perpendicular_mm=60),
+           "perpendicular_mm 60.0 is longer than long_axis_mm 52.0"),
+    broken(lambda d: d["timepoints"][2].update(date="2024-03-01"),
+           "time point FU2: dated 2024-03-01, not after FU1 (2024-03-25)"),
+    broken(lambda d: d["timepoints"][2].update(date="2099-01-01"), "date 2099-01-01 is after today"),
+    broken(lambda d: d.update(death_date="2099-01-01"), "death_date 2099-01-01 is after today"),
+    broken(lambda d: d.update(withdrawn="2024-04-01"),
+           "time point FU2: dated 2024-05-13, after the subject's withdrawal on 2024-04-01"),
 ]
 ht = Hepatrack(binary)
 for doc, expect in cases:
@@ -154,6 +162,46 @@ assessment(arr[1], "T1", "FU1")["long_axis_mm"] = -1
 p = imports(ht, arr)
 t.check(p.returncode == 1 and "subject S08" in p.stderr, "an array is all or nothing")
 t.check(ht.run("timeline", "S07").returncode == 1, "the good subject of a rejected array is not stored")
+ht.cleanup()
+
+# 1b. Enrolment is explicit: an import names only enrolled subjects unless --enrol, which says
+# whom it enrolled; `subject` enrols, links, sets dates (a recorded one needs a reason) and
+# withdraws; "today" can be fixed for a test with HEPATRACK_NOW.
+ht = Hepatrack(binary)
+p = ht.run("measurements", "import", write(BASE))
+t.check(p.returncode == 1 and "no such subject S07" in p.stderr, f"an import names only enrolled subjects: {p.stderr}")
+p = ht.run("measurements", "import", "--enrol", write(BASE))
+t.check(p.returncode == 0 and "enrolled: S07" in p.stdout, f"--enrol says whom it enrolled: {p.stdout}")
+t.check(ht.run("subject", "add", "S09", "--patient", "P9@HOSP").returncode == 0, "subject add")
+p = ht.run("subject", "add", "S09")
+t.check(p.returncode == 1 and "already enrolled" in p.stderr, f"subject add twice: {p.stderr}")
+t.check(ht.run("subject", "link", "S09", "--patient", "P9B").returncode == 0, "subject link")
+t.check(ht.run("subject", "set", "S09", "treatment_start", "2024-02-01").returncode == 0,
+        "subject set, a first date: no reason needed")
+p = ht.run("subject", "set", "S09", "treatment_start", "2024-02-02")
+t.check(p.returncode == 1 and "reason" in p.stderr, f"changing a recorded date needs a reason: {p.stderr}")
+t.check(ht.run("subject", "set", "S09", "death_date", "2024-06-01").returncode == 0, "a second date")
+history = ht.json("history", "S09")
+subject_versions = [v for v in history["versions"] if v["kind"] == "subject"]
+t.check(subject_versions[-1]["record"]["treatment_start"] == "2024-02-01" and
+        subject_versions[-1]["record"]["death_date"] == "2024-06-01",
+        f"a date set later keeps the others: {subject_versions[-1]['record']}")
+t.check(all(a["user"].startswith("operator:") for a in history["audit"]), "the operator is in the audit log")
+later = {"subject": "S09", "reader": "r", "timepoints": [{"label": "BL", "date": "2024-02-05", "baseline": True},
+                                                         {"label": "FU1", "date": "2024-05-01", "baseline": False}]}
+t.check(ht.run("measurements", "import", write(later)).returncode == 0, "reads for S09")
+p = ht.run("subject", "withdraw", "S09", "2024-04-01")
+t.check(p.returncode == 1 and "after the subject's withdrawal" in p.stderr,
+        f"a withdrawal before a recorded time point is refused: {p.stderr}")
+t.check(ht.run("subject", "withdraw", "S09", "2024-05-10").returncode == 0, "subject withdraw")
+later["timepoints"].append({"label": "FU2", "date": "2024-06-20", "baseline": False})
+p = ht.run("measurements", "import", write(later))
+t.check(p.returncode == 1 and "after the subject's withdrawal on 2024-05-10" in p.stderr,
+        f"no time point after the withdrawal: {p.stderr}")
+import subprocess  # noqa: E402
+p = subprocess.run([binary, "--data", ht.data, "subject", "set", "S09", "last_known_alive", "2024-09-01"],
+                   capture_output=True, text=True, env={**os.environ, "HEPATRACK_NOW": "2024-08-01"})
+t.check(p.returncode == 1 and "after today (2024-08-01)" in p.stderr, f"HEPATRACK_NOW sets today: {p.stderr}")
 ht.cleanup()
 
 # 2. Import, re-import, corrections, retraction, history.

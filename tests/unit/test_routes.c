@@ -49,14 +49,15 @@ static int add_route(void *payload, const char *method, const char *pattern)
     return 0;
 }
 
-/* Every "`GET /api/...`" or "`POST /api/...`" in the document. */
+/* Every "`GET /api/...`", "`POST /api/...`" or "`PATCH /api/...`" in the document. */
 static void documented(const char *doc, route_list *l)
 {
     for (const char *p = doc; (p = strchr(p, '`')) != NULL; p++) {
         const char *end = strchr(p + 1, '`');
         if (!end)
             break;
-        if ((!strncmp(p + 1, "GET /api/", 9) || !strncmp(p + 1, "POST /api/", 10)) &&
+        if ((!strncmp(p + 1, "GET /api/", 9) || !strncmp(p + 1, "POST /api/", 10) ||
+             !strncmp(p + 1, "PATCH /api/", 11)) &&
             l->n < MAX_ROUTES)
             normalise(p + 1, (size_t)(end - p - 1), l->items[l->n++], sizeof(l->items[0]));
         p = end;
