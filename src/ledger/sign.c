@@ -6,6 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+static int is_signed(const state *st, const char *label)
+{
+    json_t *read = body_of(st, K_READ, label);
+    return read && str(read, "status") && !strcmp(str(read, "status"), "signed");
+}
+
+/* Reads are signed in date order: the earlier time points still in draft, ", "-separated. */
+static void earlier_drafts(const state *st, const json_t *tp, char *out, size_t size)
+{
+    const char *key;
+    json_t *e;
+    out[0] = '\0';
+    json_object_foreach(st->kinds[K_TIMEPOINT], key, e)
+    {
+        json_t *b = body_of(st, K_TIMEPOINT, key);
+        if (b && strcmp(str(b, "date"), str(tp, "date")) < 0 && !is_signed(st, key)) {
+            size_t n = strlen(out);
+            snprintf(out + n, size - n, "%s%s", n ? ", " : "", key);
+        }
+    }
+}
+
 int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, const char *reader)
 {
     state current;
@@ -45,8 +67,13 @@ int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, c
         err = ht_ledger__fail(&w, "cannot sign: no record yet for %s", missing);
         goto done;
     }
+    earlier_drafts(&current, tp, missing, sizeof(missing));
+    if (missing[0]) {
+        err = ht_ledger__fail(&w, "cannot sign before %s: reads are signed in date order", missing);
+        goto done;
+    }
     json_t *read = body_of(&current, K_READ, label);
-    if (read && str(read, "status") && !strcmp(str(read, "status"), "signed")) {
+    if (is_signed(&current, label)) {
         err = ht_ledger__fail(&w, "the read is already signed (by %s)",
                               str(read, "by") ? str(read, "by") : "?");
         goto done;

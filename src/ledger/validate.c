@@ -311,6 +311,19 @@ static int is_correction(const json_t *old, const record *r)
     return 0;
 }
 
+/*
+ * A reader's own assessment at a time point never signed is still being read: changing it is
+ * part of the read, not a correction, and needs no typed reason.
+ */
+static int
+edited_during_read(const state *current, const record *r, const char *reader, const char *timepoint)
+{
+    json_t *entry = json_object_get(current->kinds[K_ASSESSMENT], r->key);
+    const char *by = entry ? str(entry, "reader") : NULL;
+    return r->kind == K_ASSESSMENT && by && reader && !strcmp(by, reader) &&
+           !json_object_get(current->kinds[K_READ], timepoint);
+}
+
 int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
 {
     const char *sid = rs->sid, *top_reason = rs->reason;
@@ -322,7 +335,7 @@ int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
         record *r = &rs->items[i];
         json_t *old = body_of(current, r->kind, r->key);
         where w = where_of(sid, r);
-        char lesion[300], tp[300];
+        char lesion[300], tp[300] = "";
         if (r->kind == K_ASSESSMENT) {
             const char *tab = strchr(r->key, '\t');
             snprintf(lesion, sizeof(lesion), "%.*s", (int)(tab - r->key), r->key);
@@ -332,6 +345,8 @@ int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
         }
         if (r->body && old && r->kind == K_SUBJECT)
             carry_subject_dates(old, r);
+        if (!r->reason && !top_reason && edited_during_read(current, r, rs->reader, tp))
+            r->reason = "edited during the read";
         if (!r->body) { /* a retraction */
             if (!old)
                 return ht_ledger__fail(&w, "retract names an assessment that is not recorded");

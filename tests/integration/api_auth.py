@@ -154,6 +154,10 @@ status, _, body = request("/api/measurements", "POST", {**subject, "reader": "so
 t.check(status == 400 and body["error"]["field"] == "reader", f"no writing in another's name: {body}")
 status, _, body = request("/api/measurements", "POST", subject, rad)
 t.check(status == 200 and body["new_records"] == 5 and body["subjects"] == 1, f"measurements stored: {body}")
+status, _, body = request("/api/subjects/A1/timepoints/FU1/sign", "POST", {}, rad)
+t.check(status == 400 and "cannot sign before BL" in body["error"]["message"], f"reads are signed in date order: {body}")
+t.check(request("/api/subjects/A1/timepoints/BL/sign", "POST", {}, rad)[0] == 200 and
+        request("/api/subjects/A1/timepoints/FU1/sign", "POST", {}, rad)[0] == 200, "BL, then FU1, signed")
 status, _, body = request("/api/subjects/A1/timeline", headers=bearer(coord_token))
 t.check(status == 200 and body["timepoints"][1]["target"] == "PR", "the coordinator reads the new timeline")
 corrected = json.loads(json.dumps(subject))

@@ -215,10 +215,30 @@ assessment(doc, "T1", "FU1")["long_axis_mm"] = 33.95  # rounds to 34.0: unchange
 p = imports(ht, doc)
 t.check(p.returncode == 0 and "0 corrections" in p.stdout and "rounded" in p.stderr,
         f"rounding is noted and an equal value is no change: {p.stdout} {p.stderr}")
+# While a time point is read (never signed), its reader's changes need no typed reason; a
+# signed read's do, and reads are signed in date order.
+during = copy.deepcopy(BASE)
+assessment(during, "T1", "FU2")["long_axis_mm"] = 31
+p = imports(ht, during)
+t.check(p.returncode == 0 and "1 corrections" in p.stdout, f"an edit during the read: {p.stdout} {p.stderr}")
+other = copy.deepcopy(during)
+other["reader"] = "dr.other"
+assessment(other, "T1", "FU2")["long_axis_mm"] = 32
+p = imports(ht, other)
+t.check(p.returncode == 1 and "needs a reason" in p.stderr, f"another reader's change needs a reason: {p.stderr}")
+assessment(during, "T1", "FU2")["long_axis_mm"] = 30
+t.check(imports(ht, during).returncode == 0, "and back, during the read")
+reasons = [v["reason"] for v in ht.json("history", "S07")["versions"] if v["key"] == "T1\tFU2"]
+t.check(reasons == ["", "edited during the read", "edited during the read"], f"the history says so: {reasons}")
+p = ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.test")
+t.check(p.returncode == 1 and "cannot sign before BL" in p.stderr, f"FU1 before BL is refused: {p.stderr}")
+t.check(ht.run("measurements", "sign", "S07", "BL", "--reader", "dr.test").returncode == 0 and
+        ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.test").returncode == 0,
+        "BL, then FU1, signed")
 assessment(doc, "T1", "FU1")["long_axis_mm"] = 35
 p = imports(ht, doc)
 t.check(p.returncode == 1 and "a correction needs a reason" in p.stderr and "lesion T1" in p.stderr,
-        f"a correction without a reason is refused: {p.stderr}")
+        f"a correction of a signed read without a reason is refused: {p.stderr}")
 assessment(doc, "T1", "FU1")["reason"] = "remeasured on the portal phase"
 p = imports(ht, doc)
 t.check(p.returncode == 0 and "1 corrections" in p.stdout, f"correction with a reason: {p.stdout}")
@@ -248,7 +268,9 @@ t.check(any(w["rule"] == "W-MISSING" and w["lesion"] == "NT1" for w in tl["warni
         "the missing assessment is warned about")
 t.check(tl["timepoints"][1]["sum_mm"] == 47.0, "the correction is what the timeline reads")
 
-p = imports(ht, doc)
+restore = copy.deepcopy(doc)
+restore["reader"] = "dr.other"
+p = imports(ht, restore)
 t.check(p.returncode == 1 and "was retracted: restoring it needs a reason" in p.stderr,
         f"re-importing a retracted record needs a reason: {p.stderr}")
 doc["assessments"] = [a for a in doc["assessments"]
