@@ -107,7 +107,7 @@ export async function openReader(subject, label) {
 async function reload() {
   state.records = await api(`/api/subjects/${enc(state.subject)}`);
   try {
-    state.timeline = await api(`/api/subjects/${enc(state.subject)}/timeline`);
+    state.timeline = await api(`/api/subjects/${enc(state.subject)}/timeline?include_drafts=1`);
   } catch (error) {
     state.timeline = { warnings: [error.message], timepoints: [] };
   }

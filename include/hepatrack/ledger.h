@@ -154,6 +154,13 @@ int ht_ledger_each(ht_store *store,
                    int (*cb)(void *payload, ht_ledger_subject *subject),
                    void *payload);
 
+/**
+ * Leave out the time points whose read is not signed, and their assessments: results are
+ * computed from signed reads unless drafts are asked for.
+ * @return the number of time points left out (>= 0), or HT_ENOMEM.
+ */
+int ht_ledger_keep_signed(ht_ledger_subject *subject);
+
 /** The subject's trial id (borrowed). */
 const char *ht_ledger_subject_id(const ht_ledger_subject *subject);
 

@@ -20,12 +20,13 @@ extern "C" {
 
 /** Overrides of the stored trial parameters for one request (-1: keep the stored value). */
 typedef struct ht_report_options {
-    int confirmation_required;
+    int confirmation_required; /* -1: the trial's parameter */
+    int include_drafts;        /* 0: results from signed reads only; 1: drafts too, flagged */
 } ht_report_options;
 
 #define HT_REPORT_OPTIONS_INIT                                                                     \
     {                                                                                              \
-        -1                                                                                         \
+        -1, 0                                                                                      \
     }
 
 /**

@@ -97,7 +97,7 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
                       : CLI_FATAL);
 }
 
-/* --criteria, --no-confirmation, --format shared by timeline and cohort. */
+/* --criteria, --no-confirmation, --include-drafts, --format shared by timeline and cohort. */
 typedef struct report_args {
     ht_criterion criterion;
     ht_report_options options;
@@ -108,11 +108,10 @@ typedef struct report_args {
 static int
 parse_report_args(const char *cmd, int argc, char **argv, int want_subject, report_args *a)
 {
-    static const struct option options[] = {{"criteria", required_argument, NULL, 'c'},
-                                            {"no-confirmation", no_argument, NULL, 'n'},
-                                            {"format", required_argument, NULL, 'f'},
-                                            {"json", no_argument, NULL, 'j'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"criteria", required_argument, NULL, 'c'}, {"no-confirmation", no_argument, NULL, 'n'},
+        {"format", required_argument, NULL, 'f'},   {"json", no_argument, NULL, 'j'},
+        {"include-drafts", no_argument, NULL, 'd'}, {0, 0, 0, 0}};
     ht_report_options init = HT_REPORT_OPTIONS_INIT;
     int opt;
     a->criterion = HT_RECIST11;
@@ -140,6 +139,9 @@ parse_report_args(const char *cmd, int argc, char **argv, int want_subject, repo
             break;
         case 'j':
             a->format = "json";
+            break;
+        case 'd':
+            a->options.include_drafts = 1;
             break;
         default:
             return -1;
@@ -176,9 +178,11 @@ static void print_report(const json_t *report,
 void cmd_timeline_help(void)
 {
     printf("usage: hepatrack timeline SUBJECT [--criteria recist1.1|mrecist|choi]\n"
-           "                          [--no-confirmation] [--format table|json|csv]\n\n"
+           "                          [--no-confirmation] [--include-drafts]\n"
+           "                          [--format table|json|csv]\n\n"
            "A subject's responses per time point and its best overall response, with the\n"
-           "hepatic tumour load, the intra/extrahepatic responses, eligibility and warnings.\n");
+           "hepatic tumour load, the intra/extrahepatic responses, eligibility and warnings.\n"
+           "From signed reads only, unless --include-drafts (drafts are flagged).\n");
 }
 
 /* One report command: its arguments, the index, the report, printed in the chosen format. */
@@ -233,9 +237,10 @@ int cmd_timeline(const cli_context *ctx, int argc, char **argv)
 void cmd_cohort_help(void)
 {
     printf("usage: hepatrack cohort [--criteria recist1.1|mrecist|choi] [--no-confirmation]\n"
-           "                        [--format table|json|csv]\n\n"
+           "                        [--include-drafts] [--format table|json|csv]\n\n"
            "Per subject the best overall response, best change, progression and PFS/OS; for the\n"
-           "cohort ORR and DCR with exact 95 %% intervals and Kaplan-Meier medians.\n");
+           "cohort ORR and DCR with exact 95 %% intervals and Kaplan-Meier medians. From signed\n"
+           "reads only, unless --include-drafts; the cohort says how many it left out.\n");
 }
 
 int cmd_cohort(const cli_context *ctx, int argc, char **argv)

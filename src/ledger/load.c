@@ -370,6 +370,34 @@ void ht_ledger_subject_free(ht_ledger_subject *ls)
     free(ls);
 }
 
+int ht_ledger_keep_signed(ht_ledger_subject *ls)
+{
+    int *kept = malloc(((size_t)ls->ntp + 1) * sizeof(int)), n = 0, na = 0;
+    if (!kept)
+        return ht_error_set(HT_ENOMEM, "out of memory leaving out draft reads");
+    for (int i = 0; i < ls->ntp; i++) {
+        kept[i] = strcmp(ls->read_status[i], "signed") ? -1 : n;
+        if (kept[i] < 0)
+            continue;
+        ls->tps[n] = ls->tps[i];
+        memcpy(ls->dates[n], ls->dates[i], sizeof(ls->dates[0]));
+        ls->read_status[n] = ls->read_status[i];
+        n++;
+    }
+    for (int i = 0; i < ls->rs.nassessments; i++) {
+        ht_rs_assessment a = ls->assessments[i];
+        if (kept[a.timepoint] < 0)
+            continue;
+        a.timepoint = kept[a.timepoint];
+        ls->assessments[na++] = a;
+    }
+    free(kept);
+    int left_out = ls->ntp - n;
+    ls->ntp = ls->rs.ntimepoints = n;
+    ls->rs.nassessments = na;
+    return left_out;
+}
+
 const ht_rs_subject *ht_ledger_engine_input(const ht_ledger_subject *ls)
 {
     return &ls->rs;

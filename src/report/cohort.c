@@ -20,6 +20,7 @@ typedef struct cohort {
     ht_stats_obs *pfs, *os;
     size_t cap;
     int err;
+    int include_drafts, unsigned_left_out; /* time points left out as unsigned */
 } cohort;
 
 /* PFS (spec 9): to the earlier of progression and death, censored at the last assessment;
@@ -121,6 +122,14 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
     int err;
 
     memset(&res, 0, sizeof(res));
+    if (!c->include_drafts) {
+        int left_out = ht_ledger_keep_signed(ls);
+        if (left_out < 0) {
+            ht_ledger_subject_free(ls);
+            return c->err = left_out;
+        }
+        c->unsigned_left_out += left_out;
+    }
     const ht_rs_subject *s = ht_ledger_engine_input(ls);
     int has_baseline = 0;
     for (int i = 0; i < s->ntimepoints; i++)
@@ -246,6 +255,7 @@ int ht_report_cohort(ht_store *store,
     c.store = store;
     c.criterion = criterion;
     c.subjects = json_array();
+    c.include_drafts = options && options->include_drafts;
     if ((err = ht_report__params_of(store, options, &c.params, &c.interval)) < 0 ||
         (err = ht_ledger_each(store, add_subject, &c)) < 0 || (err = c.err) < 0) {
         json_decref(c.subjects);
@@ -267,6 +277,8 @@ int ht_report_cohort(ht_store *store,
     json_object_set_new(o, "criteria", json_string(ht_criterion_name(criterion)));
     json_object_set_new(o, "parameters", ht_report__params(&c.params));
     json_object_set_new(o, "n", json_integer(c.n));
+    json_object_set_new(o, "drafts_included", json_boolean(c.include_drafts));
+    json_object_set_new(o, "unsigned_left_out", json_integer(c.unsigned_left_out));
     json_object_set_new(o, "subjects", c.subjects);
     json_object_set_new(o, "orr", rate(c.orr, c.n));
     json_object_set_new(o, "dcr", rate(c.dcr, c.n));
@@ -336,8 +348,11 @@ char *ht_report_cohort_table(const json_t *c)
     FILE *f = open_memstream(&buf, &len);
     if (!f)
         return NULL;
-    fprintf(f, "cohort, %s: %lld subjects\n\n", json_string_value(json_object_get(c, "criteria")),
-            (long long)json_integer_value(json_object_get(c, "n")));
+    char note[96];
+    fprintf(f, "cohort, %s: %lld subjects; %s\n\n",
+            json_string_value(json_object_get(c, "criteria")),
+            (long long)json_integer_value(json_object_get(c, "n")),
+            ht_report__reads_note(c, note, sizeof(note)));
     fprintf(f, "%-12s %-14s %10s %-12s %8s %-9s %s\n", "SUBJECT", "BOR", "BEST %", "PROGRESSION",
             "PFS d", "CENSORED", "RULE");
     json_array_foreach(json_object_get(c, "subjects"), i, row)

@@ -10,6 +10,9 @@
 json_t *ht_report__mm(ht_opt v); /* tenths to a one-decimal number, or null */
 json_t *ht_report__response(ht_response r);
 json_t *ht_report__params(const ht_rs_params *p);
+/* "signed reads only (N unsigned time points left out)" or "drafts included", for tables. */
+const char *ht_report__reads_note(const json_t *report, char *buf, size_t size);
+
 json_t *ht_report__timeline_json(const ht_ledger_subject *ls, const ht_rs_result *res);
 int ht_report__params_of(ht_store *store,
                          const ht_report_options *options,

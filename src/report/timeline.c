@@ -193,6 +193,19 @@ json_t *ht_report__timeline_json(const ht_ledger_subject *ls, const ht_rs_result
     return o;
 }
 
+const char *ht_report__reads_note(const json_t *report, char *buf, size_t size)
+{
+    json_int_t left = json_integer_value(json_object_get(report, "unsigned_left_out"));
+    if (json_is_true(json_object_get(report, "drafts_included")))
+        snprintf(buf, size, "drafts included (flagged)");
+    else if (left)
+        snprintf(buf, size, "signed reads only (%lld unsigned time point%s left out)",
+                 (long long)left, left == 1 ? "" : "s");
+    else
+        snprintf(buf, size, "signed reads only");
+    return buf;
+}
+
 int ht_report__params_of(ht_store *store,
                          const ht_report_options *options,
                          ht_rs_params *p,
@@ -220,15 +233,27 @@ int ht_report_timeline(ht_store *store,
     if ((err = ht_report__params_of(store, options, &params, NULL)) < 0 ||
         (err = ht_ledger_load(store, subject_id, &ls)) < 0)
         goto done;
+    int had = ht_ledger_engine_input(ls)->ntimepoints, left_out = 0;
+    if (!(options && options->include_drafts) && (left_out = err = ht_ledger_keep_signed(ls)) < 0)
+        goto done;
     if (ht_ledger_engine_input(ls)->ntimepoints == 0) {
-        err = ht_error_set(HT_EINVALID, "subject %s has no time points yet", subject_id);
+        err = ht_error_set(HT_EINVALID,
+                           had ? "subject %s has no signed read yet: include drafts to see its "
+                                 "%d time point%s"
+                               : "subject %s has no time points yet",
+                           subject_id, had, had == 1 ? "" : "s");
         goto done;
     }
     if ((err = ht_response_evaluate(ht_ledger_engine_input(ls), criterion, &params, &res)) < 0)
         goto done;
     *out = ht_report__timeline_json(ls, &res);
-    if (!*out)
+    if (!*out) {
         err = ht_error_set(HT_ENOMEM, "out of memory building the timeline");
+        goto done;
+    }
+    err = HT_OK;
+    json_object_set_new(*out, "drafts_included", json_boolean(options && options->include_drafts));
+    json_object_set_new(*out, "unsigned_left_out", json_integer(left_out));
 done:
     ht_response_result_free(&res);
     ht_ledger_subject_free(ls);
@@ -368,10 +393,12 @@ char *ht_report_timeline_table(const json_t *t)
     json_t *tp, *w;
     if (!f)
         return NULL;
-    fprintf(f, "subject %s, %s%s\n\n", s_or(t, "subject", "?"), s_or(t, "criteria", "?"),
+    char note[96];
+    fprintf(f, "subject %s, %s%s; %s\n\n", s_or(t, "subject", "?"), s_or(t, "criteria", "?"),
             json_is_true(json_object_get(json_object_get(t, "parameters"), "confirmation_required"))
                 ? ""
-                : " (no confirmation)");
+                : " (no confirmation)",
+            ht_report__reads_note(t, note, sizeof(note)));
     fprintf(f, "%-8s %-10s %5s %8s %9s %8s %8s %-14s %-14s %-11s %-14s %s\n", "TIME PT", "DATE",
             "DAY", "SUM mm", "NADIR mm", "vs BL %", "vs NAD %", "TARGET", "NON-TARGET", "NEW",
             "OVERALL", "READ");

@@ -346,9 +346,15 @@ t.check(status == 404 and body["error"]["code"] == "ENOTFOUND", "an unknown file
 
 status, body = get_json("/api/subjects")
 t.check(status == 200 and body["items"] == ["H1", "H2"], "subjects")
-status, body = get_json("/api/subjects/H1/timeline?criteria=recist1.1")
-t.check(status == 200 and body["timepoints"][1]["target"] == "PR", "timeline JSON")
-status, headers, content = get("/api/subjects/H1/timeline?format=csv")
+status, body = get_json("/api/subjects/H1/timeline")
+t.check(status == 400 and "no signed read yet" in body["error"]["message"],
+        f"results come from signed reads: H1 has none yet: {body}")
+status, body = get_json("/api/subjects/H1/timeline?criteria=recist1.1&include_drafts=1")
+t.check(status == 200 and body["timepoints"][1]["target"] == "PR" and body["drafts_included"] is True and
+        body["timepoints"][1]["read_status"] == "draft", "timeline JSON with drafts, flagged")
+status, body = get_json("/api/subjects/H1/timeline?include_drafts=yes")
+t.check(status == 400 and body["error"]["field"] == "include_drafts", "include_drafts is 0 or 1")
+status, headers, content = get("/api/subjects/H1/timeline?format=csv&include_drafts=1")
 t.check(status == 200 and headers.get("Content-Type", "").startswith("text/csv") and
         content.decode().startswith("label,date,"), "timeline CSV")
 status, body = get_json("/api/subjects/H1/timeline?criteria=who")
@@ -356,7 +362,9 @@ t.check(status == 400 and body["error"]["field"] == "criteria", "unknown criteri
 status, body = get_json("/api/subjects/NOPE/timeline")
 t.check(status == 404, "unknown subject: 404")
 status, body = get_json("/api/cohort?format=json")
-t.check(status == 200 and body["n"] == 2 and body["orr"]["responders"] == 0, f"cohort: {body}")
+t.check(status == 200 and body["n"] == 0 and body["unsigned_left_out"] >= 3, f"cohort of signed reads: {body}")
+status, body = get_json("/api/cohort?format=json&include_drafts=1")
+t.check(status == 200 and body["n"] == 2 and body["orr"]["responders"] == 0, f"cohort with drafts: {body}")
 req = urllib.request.Request(base + "/api/patients", method="POST", data=b"{}")
 try:
     urllib.request.urlopen(req, timeout=5)

@@ -261,7 +261,14 @@ t.check(any(a["action"] == "retract" for a in hist["audit"]) and
 lesion_uids = {v["key"]: v["record"]["tracking_uid"] for v in hist["versions"] if v["kind"] == "lesion"}
 t.check(all(u.startswith("2.25.") for u in lesion_uids.values()) and len(set(lesion_uids.values())) == 3,
         "each lesion has its own Tracking UID")
-tl = ht.json("timeline", "S07", "--format", "json")
+signed_only = ht.json("timeline", "S07", "--format", "json")
+t.check([tp["label"] for tp in signed_only["timepoints"]] == ["BL"] and
+        signed_only["unsigned_left_out"] == 2 and signed_only["drafts_included"] is False,
+        f"results come from signed reads: FU1 (corrected, draft again) and FU2 are left out: "
+        f"{[tp['label'] for tp in signed_only['timepoints']]}")
+t.check("signed reads only (2 unsigned time points left out)" in ht.run("timeline", "S07").stdout,
+        "the table says so")
+tl = ht.json("timeline", "S07", "--include-drafts", "--format", "json")
 fu2 = tl["timepoints"][2]
 t.check(fu2["non_target"] == "NE", "the retracted non-target is now missing: NE")
 t.check(any(w["rule"] == "W-MISSING" and w["lesion"] == "NT1" for w in tl["warnings"]),
@@ -278,7 +285,7 @@ doc["assessments"] = [a for a in doc["assessments"]
 
 # Signing: a signed read returns to draft when corrected, until signed again.
 t.check(ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.sign").returncode == 0, "sign")
-t.check(ht.json("timeline", "S07")["timepoints"][1]["read_status"] == "signed", "signed read")
+t.check(ht.json("timeline", "S07", "--include-drafts")["timepoints"][1]["read_status"] == "signed", "signed read")
 p = ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.sign")
 t.check(p.returncode == 1 and "already signed" in p.stderr, "signing twice is refused")
 p = ht.run("measurements", "sign", "S07", "FU2", "--reader", "dr.sign")
@@ -286,7 +293,7 @@ t.check(p.returncode == 1 and "no record yet for NT1" in p.stderr, f"sign needs 
 assessment(doc, "T2", "FU1")["long_axis_mm"] = 12.5
 assessment(doc, "T2", "FU1")["reason"] = "caliper slipped"
 t.check(imports(ht, doc).returncode == 0, "correction of a signed read")
-t.check(ht.json("timeline", "S07")["timepoints"][1]["read_status"] == "draft",
+t.check(ht.json("timeline", "S07", "--include-drafts")["timepoints"][1]["read_status"] == "draft",
         "a corrected signed read is draft again")
 actions = [a["action"] for a in ht.json("history", "S07")["audit"]]
 t.check("sign" in actions and "unsign" in actions, "signing is in the audit log")
@@ -312,18 +319,18 @@ t.check(bl["hepatic"]["liver_lesion_count"] == 2 and bl["hepatic"]["largest_live
 t.check(tl["eligibility"]["eligible"] is False and
         {c["rule"]: c["status"] for c in tl["eligibility"]["checks"]}["E-EXTRAHEPATIC"] == "fail",
         "eligibility: the lung target fails E-EXTRAHEPATIC")
-rows = list(csv.DictReader(io.StringIO(ht.run("timeline", "S07", "--format", "csv", expect=0).stdout)))
+rows = list(csv.DictReader(io.StringIO(ht.run("timeline", "S07", "--include-drafts", "--format", "csv", expect=0).stdout)))
 t.check(len(rows) == 3 and rows[1]["sum_mm"] == "47.0" and rows[0]["nadir_mm"] == "" and
         "hepatic_liver_lesion_count" in rows[0] and "intrahepatic_overall" in rows[0],
         f"CSV: {rows[:2]}")
-table = ht.run("timeline", "S07", expect=0).stdout
+table = ht.run("timeline", "S07", "--include-drafts", expect=0).stdout
 t.check("best overall response" in table and "FU1" in table and "warnings:" in table, "table")
-t.check(ht.json("timeline", "S07", "--criteria", "mrecist")["criteria"] == "mrecist", "mrecist")
-choi = ht.json("timeline", "S07", "--criteria", "choi")
+t.check(ht.json("timeline", "S07", "--include-drafts", "--criteria", "mrecist")["criteria"] == "mrecist", "mrecist")
+choi = ht.json("timeline", "S07", "--include-drafts", "--criteria", "choi")
 t.check("density_pr" in choi["timepoints"][1], "choi timeline has density fields")
-t.check(ht.run("timeline", "S07", "--criteria", "who").returncode == 2, "unknown criteria")
+t.check(ht.run("timeline", "S07", "--include-drafts", "--criteria", "who").returncode == 2, "unknown criteria")
 t.check(ht.run("timeline", "NOPE").returncode == 1, "unknown subject")
-nc = ht.json("timeline", "S07", "--no-confirmation")
+nc = ht.json("timeline", "S07", "--include-drafts", "--no-confirmation")
 t.check(nc["parameters"]["confirmation_required"] is False, "--no-confirmation is echoed")
 
 # 4. Trial parameters and the cohort.
@@ -332,7 +339,7 @@ t.check(ht.run("trial", "set", "sd_min_days", "soon").returncode == 1, "trial se
 t.check(ht.run("trial", "set", "colour", "blue").returncode == 1, "trial set refuses unknown keys")
 shown = ht.json("trial", "show")
 t.check(shown["confirmation_min_days"] == 30 and shown["sd_min_days"] == 42, f"trial show: {shown}")
-t.check(ht.json("timeline", "S07")["parameters"]["confirmation_min_days"] == 30,
+t.check(ht.json("timeline", "S07", "--include-drafts")["parameters"]["confirmation_min_days"] == 30,
         "the timeline uses the stored parameters")
 second = copy.deepcopy(BASE)
 second["subject"] = "S08"
@@ -342,7 +349,7 @@ for a in second["assessments"]:
         a["long_axis_mm"] = 60
 p = imports(ht, second)
 t.check(p.returncode == 0, "second subject")
-co = ht.json("cohort")
+co = ht.json("cohort", "--include-drafts")
 t.check(co["n"] == 2 and [s["subject"] for s in co["subjects"]] == ["S07", "S08"], "cohort subjects")
 s8 = co["subjects"][1]
 t.check(s8["best_overall_response"] == "SD" and s8["progression_date"] == "2024-05-13" and
@@ -366,14 +373,14 @@ third["assessments"] += [{"lesion": "T1", "timepoint": "FU5", "long_axis_mm": 50
                          {"lesion": "T2", "timepoint": "FU5", "long_axis_mm": 20},
                          {"lesion": "NT1", "timepoint": "FU5", "state": "present"}]
 t.check(imports(ht, third).returncode == 0, "third subject")
-co = ht.json("cohort")
+co = ht.json("cohort", "--include-drafts")
 s9 = co["subjects"][2]
 t.check(s9["progression_date"] == "2024-09-23" and s9["pfs_censored"] is True and
         s9["pfs_days"] == 98 and "missed visits" in s9["pfs_censoring_rule"],
         f"PFS after two missed visits is censored at the last assessment: {s9}")
 t.check(s9["os_days"] == 178 and s9["os_censored"] is True, f"OS censored at last known alive: {s9}")
-rows = list(csv.DictReader(io.StringIO(ht.run("cohort", "--format", "csv", expect=0).stdout)))
+rows = list(csv.DictReader(io.StringIO(ht.run("cohort", "--include-drafts", "--format", "csv", expect=0).stdout)))
 t.check(len(rows) == 3 and rows[1]["pfs_days"] == "98", "cohort CSV")
-t.check("ORR" in ht.run("cohort", expect=0).stdout, "cohort table")
+t.check("ORR" in ht.run("cohort", "--include-drafts", expect=0).stdout, "cohort table")
 ht.cleanup()
 sys.exit(t.finish())
