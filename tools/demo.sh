@@ -92,6 +92,12 @@ for s in subjects:
 json.dump(subjects, open(sys.argv[1], "w"), indent=1)
 PY
 "$build/hepatrack" --data "$data" measurements import --enrol "$studies/measurements.json"
+# The reads are signed, in date order (results come from signed reads), but S01's FU2, which
+# waits for its study to be assigned and read in the station.
+for read in "S01 BL" "S01 FU1" "S02 BL" "S02 FU1" "S02 FU2" "S03 BL" "S03 FU1" "S03 FU2"; do
+    set -- $read
+    "$build/hepatrack" --data "$data" measurements sign "$1" "$2" --reader demo.radiologist >/dev/null
+done
 echo
 "$build/hepatrack" --data "$data" timeline S01
 echo
