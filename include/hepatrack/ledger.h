@@ -88,6 +88,7 @@ typedef struct ht_ledger_import_options {
     void *payload;                  /* complete's */
     int enrol;                      /* 1: unknown subjects are enrolled; 0: HT_ENOTFOUND */
     ht_ledger_scope scope;
+    int images_required; /* 1: images and studies named must be in the index; 0: noted */
 } ht_ledger_import_options;
 
 /**
@@ -170,6 +171,9 @@ const ht_rs_subject *ht_ledger_engine_input(const ht_ledger_subject *subject);
 /** A time point's date "YYYY-MM-DD" and its read status ("draft" or "signed"), by input index. */
 const char *ht_ledger_timepoint_date(const ht_ledger_subject *subject, int index);
 const char *ht_ledger_read_status(const ht_ledger_subject *subject, int index);
+
+/** How many studies a time point lists that are not (yet) in the index, by input index. */
+int ht_ledger_unindexed_studies(const ht_ledger_subject *subject, int index);
 
 /** Subject dates as day numbers (HT_NO_VALUE when not recorded). */
 typedef struct ht_ledger_dates {

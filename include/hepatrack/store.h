@@ -92,6 +92,20 @@ typedef struct ht_instance_location {
     uint64_t size, dataset_offset;
 } ht_instance_location;
 
+/** The patient and study an instance belongs to: what a measurement's provenance is checked
+ * against. */
+typedef struct ht_instance_origin {
+    char patient_id[72], issuer[72], study_uid[72];
+} ht_instance_origin;
+
+/** @return HT_OK; HT_ENOTFOUND (not indexed); HT_EDB. */
+int ht_store_instance_origin(ht_store *store,
+                             const char *sop_instance_uid,
+                             ht_instance_origin *out);
+
+/** 1 when a study is indexed, 0 when not, or HT_EDB. */
+int ht_store_study_indexed(ht_store *store, const char *study_instance_uid);
+
 /**
  * Locate an instance by SOP Instance UID.
  * @return HT_OK; HT_ENOTFOUND ("no instance has SOP Instance UID ..."); HT_EDB.

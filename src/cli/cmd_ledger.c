@@ -36,7 +36,7 @@ static int import_completed(const cli_context *ctx,
                             ht_ledger_import_summary *sum)
 {
     ht_measure_source drawn_on = {store, NULL};
-    ht_ledger_import_options all = {ht_measure_complete, &drawn_on, enrol, HT_LEDGER_ALL};
+    ht_ledger_import_options all = {ht_measure_complete, &drawn_on, enrol, HT_LEDGER_ALL, 0};
     json_t *doc = NULL;
     int err;
     if ((err = ht_ledger_parse_document(text, len, source, &doc)) == HT_OK &&

@@ -114,7 +114,9 @@ static int import_subject(importer *im, json_t *in)
         goto done;
     }
     if ((err = ht_ledger__overlay(&current, &merged, &p)) < 0 ||
-        (err = ht_ledger__validate_subject(p.sid, &merged)) < 0)
+        (err = ht_ledger__validate_subject(p.sid, &merged)) < 0 ||
+        (err = ht_ledger__check_provenance(im->store, &merged, &p, im->opt->images_required,
+                                           im->sum)) < 0)
         goto done;
     ht_time_now_iso(now, sizeof(now));
     if ((err = ht_store_subject_ensure(im->store, p.sid, now, &subject, &created)) < 0)
@@ -194,7 +196,7 @@ int ht_ledger_import(ht_store *store,
     memset(summary, 0, sizeof(*summary));
     if ((err = ht_ledger_parse_document(json_text, len, source, &doc)) < 0)
         return err;
-    ht_ledger_import_options all = {NULL, NULL, 1, HT_LEDGER_ALL};
+    ht_ledger_import_options all = {NULL, NULL, 1, HT_LEDGER_ALL, 0};
     err = ht_ledger_import_document(store, doc, source, &all, summary);
     json_decref(doc);
     return err;
@@ -204,7 +206,7 @@ int ht_ledger_import(ht_store *store,
 static int enrolment(
     ht_store *store, json_t *doc, const char *actor, int enrolling, ht_ledger_import_summary *sum)
 {
-    ht_ledger_import_options opt = {NULL, NULL, enrolling, HT_LEDGER_ENROLMENT};
+    ht_ledger_import_options opt = {NULL, NULL, enrolling, HT_LEDGER_ENROLMENT, 0};
     char source[96];
     snprintf(source, sizeof(source), "%s:%s", enrolling ? "enrolment" : "subject", actor);
     json_object_set_new(doc, "reader", json_string(actor));

@@ -158,6 +158,17 @@ int ht_ledger__parse_subject(json_t *in, parsed *out, ht_ledger_import_summary *
  */
 int ht_ledger__overlay(const state *current, state *merged, parsed *p);
 
+/*
+ * The images and studies the file's records name: an image must belong to a linked patient and
+ * a study its time point lists; one not in the index is refused (strict) or noted in sum.
+ * HT_OK, HT_EINVALID naming instance, patient, study and time point, HT_EDB.
+ */
+int ht_ledger__check_provenance(ht_store *store,
+                                const state *merged,
+                                const parsed *p,
+                                int strict,
+                                ht_ledger_import_summary *sum);
+
 /* Validate a whole subject as spec 1.8 says. HT_OK or HT_EINVALID naming the rule. */
 int ht_ledger__validate_subject(const char *sid, const state *st);
 

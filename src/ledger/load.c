@@ -31,6 +31,8 @@ struct ht_ledger_subject {
     size_t cap_frag;
     char (*dates)[11]; /* per time point, capacity cap_dates */
     size_t cap_dates;
+    int *unindexed; /* per time point: studies it lists that are not in the index */
+    size_t cap_unindexed;
     const char **read_status;
     /* assessments name their lesion, time point and merge target by label until resolved */
     struct assessment_names {
@@ -107,7 +109,8 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
     int k = ht_ledger__kind_of(f->kind);
     if (k == K_TIMEPOINT) {
         if (HT_GROW(ls->tps, ls->cap_tp, (size_t)ls->ntp + 1) < 0 ||
-            HT_GROW(ls->dates, ls->cap_dates, (size_t)ls->ntp + 1) < 0)
+            HT_GROW(ls->dates, ls->cap_dates, (size_t)ls->ntp + 1) < 0 ||
+            HT_GROW(ls->unindexed, ls->cap_unindexed, (size_t)ls->ntp + 1) < 0)
             return HT_ENOMEM;
         ht_rs_timepoint *t = &ls->tps[ls->ntp];
         memset(t, 0, sizeof(*t));
@@ -125,6 +128,7 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
         char *date = ls->dates[ls->ntp];
         snprintf(date, 11, "%s", f->text[HT_LF_DATE] ? f->text[HT_LF_DATE] : "");
         const char *uids = f->text[HT_LF_STUDY_UIDS];
+        ls->unindexed[ls->ntp] = 0;
         if (uids && strcmp(uids, "[]") != 0) {
             json_t *list = json_loads(uids, 0, NULL);
             size_t i;
@@ -134,6 +138,8 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
             {
                 char d[11];
                 int32_t day;
+                ls->unindexed[ls->ntp] +=
+                    ht_store_study_indexed(store, json_string_value(uid)) == 0;
                 if (ht_store_study_date(store, json_string_value(uid), d) == HT_OK &&
                     ht_date_parse(d, &day) == HT_OK && (!found || strcmp(d, date) < 0)) {
                     snprintf(date, 11, "%s", d);
@@ -364,6 +370,7 @@ void ht_ledger_subject_free(ht_ledger_subject *ls)
     free(ls->assessments);
     free(ls->fragments);
     free(ls->dates);
+    free(ls->unindexed);
     free(ls->read_status);
     free(ls->names);
     free(ls->reads);
@@ -381,6 +388,7 @@ int ht_ledger_keep_signed(ht_ledger_subject *ls)
             continue;
         ls->tps[n] = ls->tps[i];
         memcpy(ls->dates[n], ls->dates[i], sizeof(ls->dates[0]));
+        ls->unindexed[n] = ls->unindexed[i];
         ls->read_status[n] = ls->read_status[i];
         n++;
     }
@@ -411,6 +419,11 @@ const char *ht_ledger_subject_id(const ht_ledger_subject *ls)
 const char *ht_ledger_timepoint_date(const ht_ledger_subject *ls, int index)
 {
     return ls->dates[index];
+}
+
+int ht_ledger_unindexed_studies(const ht_ledger_subject *ls, int index)
+{
+    return ls->unindexed[index];
 }
 
 const char *ht_ledger_read_status(const ht_ledger_subject *ls, int index)

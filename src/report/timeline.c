@@ -189,6 +189,18 @@ json_t *ht_report__timeline_json(const ht_ledger_subject *ls, const ht_rs_result
         json_object_set_new(x, "message", json_string(w->message));
         json_array_append_new(warnings, x);
     }
+    for (int i = 0; i < s->ntimepoints; i++) {
+        int missing = ht_ledger_unindexed_studies(ls, i);
+        if (!missing)
+            continue;
+        char message[160];
+        snprintf(message, sizeof(message),
+                 "%d of the studies this time point lists %s not in the index yet", missing,
+                 missing == 1 ? "is" : "are");
+        json_array_append_new(warnings,
+                              json_pack("{s:s, s:n, s:s, s:s}", "rule", "W-STUDY-MISSING", "lesion",
+                                        "timepoint", s->timepoints[i].label, "message", message));
+    }
     json_object_set_new(o, "warnings", warnings);
     return o;
 }

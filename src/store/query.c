@@ -278,6 +278,45 @@ int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)
     return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "counting");
 }
 
+int ht_store_study_indexed(ht_store *s, const char *study_instance_uid)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM studies WHERE study_uid = ?1", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "looking up a study");
+    sqlite3_bind_text(st, 1, study_instance_uid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "looking up a study");
+    return rc == SQLITE_ROW;
+}
+
+int ht_store_instance_origin(ht_store *s, const char *sop_instance_uid, ht_instance_origin *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT p.patient_id, p.issuer, st.study_uid FROM instances i"
+                                " JOIN series se ON se.id = i.series"
+                                " JOIN studies st ON st.id = se.study"
+                                " JOIN patients p ON p.id = st.patient WHERE i.sop_uid = ?1",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "looking up an instance's patient");
+    sqlite3_bind_text(st, 1, sop_instance_uid, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(out->patient_id, sizeof(out->patient_id), "%s", sqlite3_column_text(st, 0));
+        snprintf(out->issuer, sizeof(out->issuer), "%s", sqlite3_column_text(st, 1));
+        snprintf(out->study_uid, sizeof(out->study_uid), "%s", sqlite3_column_text(st, 2));
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_DONE)
+        return ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'",
+                            sop_instance_uid);
+    return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "looking up an instance");
+}
+
 int ht_store_study_date(ht_store *s, const char *study_instance_uid, char *out)
 {
     sqlite3_stmt *st;

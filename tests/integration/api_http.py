@@ -307,7 +307,18 @@ again = json.loads(json.dumps(drawn))
 again["assessments"][0]["long_axis_mm"] = 31.3  # sent back as read: the same value passes
 status, body = post_json("/api/measurements", again)
 t.check(status == 200 and body["unchanged"] == 5 and body["new_records"] == 0, f"the same drawing again changes nothing: {body}")
-split = {**h2, "timepoints": [{"label": "FU1", "date": "2026-03-01", "baseline": False}],
+# A measurement on an image of another time point's study is refused (provenance); FU1 lists
+# the study its split target is drawn on.
+status, body = post_json("/api/measurements", {**h2, "timepoints": [{"label": "FU1", "date": "2026-03-01", "baseline": False}],
+                                               "assessments": [{"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 20,
+                                                                "sop_uid": sop3, "frame": 1}]})
+t.check(status == 400 and f"sop_uid {sop3} is an image of patient HTTP-1@SITE" in body["error"]["message"] and
+        "the time point lists no study" in body["error"]["message"], f"an image of a study FU1 does not list: {body}")
+status, body = post_json("/api/measurements", {**h2, "timepoints": [{"label": "FU1", "date": "2026-03-01", "baseline": False,
+                                                                      "study_uids": ["1.2.3.999"]}]})
+t.check(status == 400 and "study 1.2.3.999 is not in the index" in body["error"]["message"],
+        f"a study not in the index is refused on the API: {body}")
+split = {**h2, "timepoints": [{"label": "FU1", "date": "2026-03-01", "baseline": False, "study_uids": [study_uid]}],
          "assessments": [{"lesion": "T1", "timepoint": "FU1", "tool": "fragments", "sop_uid": sop3,
                           "frame": 1, "points": [[100, 200], [116, 200], [100, 220], [108, 220]]}]}
 odd = json.loads(json.dumps(split))

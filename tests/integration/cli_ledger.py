@@ -204,6 +204,20 @@ p = subprocess.run([binary, "--data", ht.data, "subject", "set", "S09", "last_kn
 t.check(p.returncode == 1 and "after today (2024-08-01)" in p.stderr, f"HEPATRACK_NOW sets today: {p.stderr}")
 ht.cleanup()
 
+# 1c. Provenance on the operator's load: images and studies not in the index yet are accepted
+# with a note, and the time point warns until they arrive.
+ht = Hepatrack(binary)
+early = copy.deepcopy(BASE)
+early["timepoints"][0]["study_uids"] = ["1.2.826.0.1.99"]
+assessment(early, "T1", "BL")["sop_uid"] = "1.2.826.0.1.99.1"
+p = ht.run("measurements", "import", "--enrol", write(early))
+t.check(p.returncode == 0 and "sop_uid 1.2.826.0.1.99.1 is not in the index yet" in p.stderr and
+        "study 1.2.826.0.1.99 is not in the index yet" in p.stderr, f"historical reads are noted: {p.stderr}")
+tl = ht.json("timeline", "S07", "--include-drafts")
+t.check(any(w["rule"] == "W-STUDY-MISSING" and w["timepoint"] == "BL" for w in tl["warnings"]),
+        f"the time point warns until its study arrives: {tl['warnings']}")
+ht.cleanup()
+
 # 2. Import, re-import, corrections, retraction, history.
 ht = Hepatrack(binary)
 p = imports(ht, BASE)
