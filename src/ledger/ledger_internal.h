@@ -134,6 +134,15 @@ typedef struct record {
     unsigned named; /* which parts the file names (SUBJECT_* or GROUP_*); the rest carry over */
 } record;
 
+/* The groups of an assessment (groups.c): a correction replaces those it names. */
+enum { GROUP_SIZE = 1, GROUP_DENSITY = 2, GROUP_STATE = 4 };
+
+/* The groups an input assessment names. */
+unsigned ht_ledger__groups_named(const json_t *in);
+
+/* Carry the groups a correction does not name from the recorded body into the new one. */
+void ht_ledger__carry_groups(const json_t *old, json_t *body, unsigned named);
+
 /* The parts of a subject record: a correction replaces those it names, keeps the others. */
 enum { SUBJECT_TREATMENT_START = 1, SUBJECT_DEATH = 2, SUBJECT_ALIVE = 4, SUBJECT_WITHDRAWN = 8 };
 

@@ -166,6 +166,33 @@ static int parse_drawing(const where *w, const json_t *in, json_t *body)
     return HT_OK;
 }
 
+/*
+ * The image an ellipse was drawn on, kept with it (the density group): roi_sop_uid and
+ * roi_frame, else the assessment's sop_uid and frame, which then name the size's image only
+ * when the input names a size.
+ */
+static int parse_roi_image(const where *w, const json_t *in, json_t *body)
+{
+    const json_t *roi = json_object_get(in, "roi");
+    const char *sop;
+    int err;
+    if (!roi || json_is_null(roi))
+        return HT_OK;
+    if ((err = ht_ledger__get_string(w, in, "roi_sop_uid", 0, &sop)) < 0)
+        return err;
+    json_t *frame = json_object_get(in, "roi_frame");
+    if (frame && !json_is_null(frame) && (!json_is_integer(frame) || json_integer_value(frame) < 1))
+        return ht_ledger__fail(w, "roi_frame must be an integer >= 1 (frames count from 1)");
+    json_object_set(body, "roi_sop_uid",
+                    sop ? json_object_get(in, "roi_sop_uid") : json_object_get(body, "sop_uid"));
+    json_object_set(body, "roi_frame", frame ? (json_t *)frame : json_object_get(body, "frame"));
+    if (!(ht_ledger__groups_named(in) & GROUP_SIZE)) {
+        json_object_set_new(body, "sop_uid", json_null());
+        json_object_set_new(body, "frame", json_null());
+    }
+    return HT_OK;
+}
+
 static int parse_assessment(
     const where *sw, const json_t *in, json_t **out, int *retract, ht_ledger_import_summary *sum)
 {
@@ -186,6 +213,8 @@ static int parse_assessment(
                                        "points",
                                        "tool",
                                        "roi",
+                                       "roi_sop_uid",
+                                       "roi_frame",
                                        "reason",
                                        "retract",
                                        NULL};
@@ -277,7 +306,7 @@ static int parse_assessment(
         json_object_set_new(body, "fragments", json_null());
     }
     if ((err = parse_points(&w, json_object_get(in, "points"), "points", body)) < 0 ||
-        (err = parse_drawing(&w, in, body)) < 0)
+        (err = parse_drawing(&w, in, body)) < 0 || (err = parse_roi_image(&w, in, body)) < 0)
         goto fail;
     *out = body;
     return HT_OK;
@@ -425,8 +454,10 @@ int ht_ledger__parse_subject(json_t *in, parsed *rs, ht_ledger_import_summary *s
             return err;
         snprintf(key, sizeof(key), "%s\t%s", str(b, "lesion"), str(b, "timepoint"));
         where t = {sid, str(b, "lesion"), str(b, "timepoint")};
+        unsigned groups = ht_ledger__groups_named(x);
         if ((err = add_parsed(rs, K_ASSESSMENT, key, b, x, &t, retract)) < 0)
             return err;
+        rs->items[rs->n - 1].named = groups;
     }
     return HT_OK;
 }

@@ -61,12 +61,11 @@ static int not_indexed(
 
 static int check_image(ht_store *store,
                        const state *merged,
-                       const record *r,
+                       const char *sop,
                        const where *w,
                        int strict,
                        ht_ledger_import_summary *sum)
 {
-    const char *sop = str(r->body, "sop_uid");
     ht_instance_origin o;
     char patient[160], linked[600], studies[600];
     if (!sop)
@@ -112,7 +111,10 @@ int ht_ledger__check_provenance(ht_store *store,
             const char *tab = strchr(r->key, '\t');
             snprintf(lesion, sizeof(lesion), "%.*s", (int)(tab - r->key), r->key);
             where w = {p->sid, lesion, tab + 1};
-            err = check_image(store, merged, r, &w, strict, sum);
+            /* the caliper's image and the ellipse's, when it has its own */
+            err = check_image(store, merged, str(r->body, "sop_uid"), &w, strict, sum);
+            if (err == HT_OK)
+                err = check_image(store, merged, str(r->body, "roi_sop_uid"), &w, strict, sum);
         } else if (r->kind == K_TIMEPOINT) {
             where w = {p->sid, NULL, r->key};
             size_t j;

@@ -345,6 +345,8 @@ int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
         }
         if (r->body && old && r->kind == K_SUBJECT)
             carry_subject_dates(old, r);
+        if (r->body && old && r->kind == K_ASSESSMENT)
+            ht_ledger__carry_groups(old, r->body, r->named);
         if (!r->reason && !top_reason && edited_during_read(current, r, rs->reader, tp))
             r->reason = "edited during the read";
         if (!r->body) { /* a retraction */

@@ -230,6 +230,34 @@ static int is_nodal(const json_t *listed, const ht_ledger_stored *stored, const 
     return ht_ledger_stored_nodal(stored, lesion) == 1;
 }
 
+/* Open the image a drawing names (sop_key, frame_key: "sop_uid" and "frame", or the roi's). */
+static int open_drawn(const ht_measure_source *src,
+                      const where *w,
+                      const json_t *a,
+                      const char *sop_key,
+                      const char *frame_key,
+                      const char *what,
+                      drawn_on *d,
+                      long *number)
+{
+    const char *sop = json_string_value(json_object_get(a, sop_key));
+    const json_t *frame = json_object_get(a, frame_key);
+    int err;
+    if (!sop)
+        return fail(w, HT_EINVALID, "%s (the instance drawn on) is needed with %s", sop_key, what);
+    if (!json_is_integer(frame) || json_integer_value(frame) < 1)
+        return fail(w, HT_EINVALID, "%s must be an integer >= 1 with a drawn measurement",
+                    frame_key);
+    if ((err = open_instance(src->store, src->archive, w, sop, d)) < 0)
+        return err;
+    *number = (long)json_integer_value(frame);
+    if ((uint64_t)*number > ht_dicom_get_info(d->dcm)->number_of_frames) {
+        drawn_on_close(d);
+        return fail(w, HT_ENOTFOUND, "instance %s has no frame %ld", sop, *number);
+    }
+    return HT_OK;
+}
+
 static int resolve_assessment(const ht_measure_source *src,
                               const char *subject,
                               const json_t *listed,
@@ -237,35 +265,32 @@ static int resolve_assessment(const ht_measure_source *src,
                               json_t *a)
 {
     const json_t *tool = json_object_get(a, "tool"), *roi = json_object_get(a, "roi");
-    if ((!tool || json_is_null(tool)) && (!roi || json_is_null(roi)))
-        return HT_OK;
     const char *lesion = json_string_value(json_object_get(a, "lesion"));
     where w = {subject, lesion ? lesion : "?",
                json_is_string(json_object_get(a, "timepoint"))
                    ? json_string_value(json_object_get(a, "timepoint"))
                    : "?"};
-    const char *sop = json_string_value(json_object_get(a, "sop_uid"));
-    const json_t *frame = json_object_get(a, "frame");
-    if (tool && !json_is_null(tool) && !json_is_string(tool))
-        return fail(&w, HT_EINVALID, "tool must be length, bidirectional or fragments");
-    if (!sop)
-        return fail(&w, HT_EINVALID, "sop_uid (the instance drawn on) is needed with %s",
-                    tool && !json_is_null(tool) ? "a tool" : "a roi");
-    if (!json_is_integer(frame) || json_integer_value(frame) < 1)
-        return fail(&w, HT_EINVALID, "frame must be an integer >= 1 with a drawn measurement");
     drawn_on d;
-    int err;
-    if ((err = open_instance(src->store, src->archive, &w, sop, &d)) < 0)
-        return err;
-    long number = (long)json_integer_value(frame);
-    if ((uint64_t)number > ht_dicom_get_info(d.dcm)->number_of_frames)
-        err = fail(&w, HT_ENOTFOUND, "instance %s has no frame %ld", sop, number);
-    if (err == HT_OK && tool && !json_is_null(tool))
+    long number;
+    int err = HT_OK;
+    if (tool && !json_is_null(tool)) {
+        if (!json_is_string(tool))
+            return fail(&w, HT_EINVALID, "tool must be length, bidirectional or fragments");
+        if ((err = open_drawn(src, &w, a, "sop_uid", "frame", "a tool", &d, &number)) < 0)
+            return err;
         err = apply_tool(&w, a, json_string_value(tool), &d,
                          lesion && is_nodal(listed, stored, lesion));
-    if (err == HT_OK && roi && !json_is_null(roi))
+        drawn_on_close(&d);
+    }
+    if (err == HT_OK && roi && !json_is_null(roi)) {
+        /* the ellipse's own image when given, else the assessment's */
+        int own = json_object_get(a, "roi_sop_uid") != NULL;
+        if ((err = open_drawn(src, &w, a, own ? "roi_sop_uid" : "sop_uid",
+                              own ? "roi_frame" : "frame", "a roi", &d, &number)) < 0)
+            return err;
         err = apply_roi(&w, a, &d, number);
-    drawn_on_close(&d);
+        drawn_on_close(&d);
+    }
     return err;
 }
 

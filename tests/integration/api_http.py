@@ -329,6 +329,37 @@ status, body = post_json("/api/measurements", split)
 fu1 = [a for a in get_json("/api/subjects/H2")[1]["assessments"] if a["timepoint"] == "FU1"]
 t.check(status == 200 and fu1 and fu1[0].get("fragments_mm") == [12.5, 6.3] and fu1[0]["tool"] == "fragments",
         f"a split target: a length per fragment, 16 and 8 pixels of 0.78125 mm: {fu1}")
+
+# A correction changes only the groups it names (size, density, state); a null removes one.
+def h2_assessment(lesion, tp):
+    return next(a for a in get_json("/api/subjects/H2")[1]["assessments"] if a["lesion"] == lesion and a["timepoint"] == tp)
+
+
+ellipse = [[centre[0] - 10, centre[1] - 10], [centre[0] + 10, centre[1] + 10]]
+status, body = post_json("/api/measurements", {**h2, "assessments": [
+    {"lesion": "N1", "timepoint": "BL", "roi": ellipse, "sop_uid": sop3, "frame": 1}]})
+n1 = h2_assessment("N1", "BL")
+t.check(status == 200 and n1.get("long_axis_mm") == 31.3 and n1.get("short_axis_mm") == 15.6 and
+        n1.get("mean_hu") is not None and n1.get("roi_sop_uid") == sop3,
+        f"an ellipse after a caliper keeps the caliper: {status} {body} {n1}")
+status, body = post_json("/api/measurements", {**h2, "assessments": [
+    {"lesion": "N1", "timepoint": "BL", "tool": "length", "sop_uid": sop3, "frame": 1,
+     "points": [[10, 10], [40, 10]]}]})
+n1b = h2_assessment("N1", "BL")
+t.check(status == 200 and n1b.get("short_axis_mm") == 23.4 and n1b.get("mean_hu") == n1.get("mean_hu"),
+        f"a length after an ellipse keeps the density: {body} {n1b}")
+status, body = post_json("/api/measurements", {**h2, "assessments": [
+    {"lesion": "N1", "timepoint": "BL", "mean_hu": None}]})
+n1c = h2_assessment("N1", "BL")
+t.check(status == 200 and "mean_hu" not in n1c and "roi" not in n1c and n1c.get("short_axis_mm") == 23.4,
+        f"a null removes its group only: {n1c}")
+status, body = post_json("/api/measurements", {**h2, "assessments": [
+    {"lesion": "T1", "timepoint": "FU1", "state": "absent"}]})
+t1f = h2_assessment("T1", "FU1")
+t.check(status == 200 and t1f.get("state") == "absent" and "fragments_mm" not in t1f and "points" not in t1f,
+        f"a state clears the size: {body} {t1f}")
+reasons = [v["reason"] for v in get_json("/api/subjects/H2/history")[1]["versions"] if v["key"] == "N1\tBL"]
+t.check(reasons[1:] == ["edited during the read"] * 3, f"edits of one's own draft read need no typed reason: {reasons}")
 # More studies of the patient: one joins FU1 (within 7 days), two a week apart make one new
 # visit, and one older than the baseline gets no proposal.
 for date in ("20251201", "20260303", "20260504", "20260507"):
