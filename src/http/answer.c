@@ -164,6 +164,14 @@ int ht_http__body_json(const request *r, answer *a, int any_type, json_t **out)
     return HT_OK;
 }
 
+int ht_http__store_and_body(const request *r, answer *a, int any_type, ht_store **s, json_t **body)
+{
+    *body = NULL;
+    if (!(*s = ht_http__store(r, a)))
+        return HT_EDB;
+    return ht_http__body_json(r, a, any_type, body);
+}
+
 int ht_http__string_field(answer *a, json_t *obj, const char *name, const char **out)
 {
     json_t *v = json_object_get(obj, name);

@@ -45,14 +45,12 @@ static int set_readers(request *r, answer *a, json_t *body)
  * rest. */
 int ht_http__measurements(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
+    ht_store *s;
     ht_ledger_import_summary sum;
     json_t *body;
     char source[96];
     int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = ht_http__body_json(r, a, 1, &body)) < 0)
+    if ((err = ht_http__store_and_body(r, a, 1, &s, &body)) < 0)
         return err;
     if ((err = set_readers(r, a, body)) == HT_OK) {
         ht_measure_source drawn_on = {s, r->http->archive};

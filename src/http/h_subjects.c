@@ -129,12 +129,10 @@ static const char *actor(const request *r)
 /* POST /api/subjects {"subject", "dicom_patients"?, dates?}: 201, or 409 when enrolled. */
 int ht_http__enrol(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
+    ht_store *s;
     json_t *body;
     int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = ht_http__body_json(r, a, 0, &body)) < 0)
+    if ((err = ht_http__store_and_body(r, a, 0, &s, &body)) < 0)
         return err;
     err = ht_ledger_enrol(s, body, actor(r));
     if (err == HT_OK) {
@@ -151,13 +149,11 @@ int ht_http__enrol(request *r, answer *a)
  * "last_known_alive"?, "withdrawn"?, "reason"?} */
 int ht_http__subject_change(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
+    ht_store *s;
     ht_ledger_import_summary sum;
     json_t *body;
     int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = ht_http__body_json(r, a, 0, &body)) < 0)
+    if ((err = ht_http__store_and_body(r, a, 0, &s, &body)) < 0)
         return err;
     if (json_object_get(body, "subject"))
         err = ht_http__fail(a, HT_EINVALID, "subject", "the subject is named by the path");

@@ -38,14 +38,12 @@ int ht_http__me(request *r, answer *a)
 /* POST /api/login {"username", "password"} */
 int ht_http__login(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
+    ht_store *s;
     json_t *body;
     const char *name, *password;
     char secret[HT_AUTH_SECRET_LEN + 1], quoted[80];
     int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = ht_http__body_json(r, a, 0, &body)) < 0)
+    if ((err = ht_http__store_and_body(r, a, 0, &s, &body)) < 0)
         return err;
     if ((err = ht_http__string_field(a, body, "username", &name)) < 0 ||
         (err = ht_http__string_field(a, body, "password", &password)) < 0) {
@@ -103,13 +101,11 @@ int ht_http__logout(request *r, answer *a)
  * checked as a login is, brake included. */
 int ht_http__password(request *r, answer *a)
 {
-    ht_store *s = ht_http__store(r, a);
+    ht_store *s;
     const char *current, *fresh;
     json_t *body;
     int err;
-    if (!s)
-        return HT_EDB;
-    if ((err = ht_http__body_json(r, a, 0, &body)) < 0)
+    if ((err = ht_http__store_and_body(r, a, 0, &s, &body)) < 0)
         return err;
     if ((err = ht_http__string_field(a, body, "current", &current)) == HT_OK &&
         (err = ht_http__string_field(a, body, "new", &fresh)) == HT_OK) {

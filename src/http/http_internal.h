@@ -124,6 +124,10 @@ int ht_http__real_arg(answer *a, const char *name, const char *text, double *out
  * unique; or a 400 naming what is wrong. *out is freed by the caller. */
 int ht_http__body_json(const request *r, answer *a, int any_type, json_t **out);
 
+/* This worker's index connection and the request body (as ht_http__body_json): what every
+ * writing handler starts with. On error the answer is set and nothing is to be freed. */
+int ht_http__store_and_body(const request *r, answer *a, int any_type, ht_store **s, json_t **body);
+
 /* A non-empty string member, or a 400 naming it. Borrowed from obj. */
 int ht_http__string_field(answer *a, json_t *obj, const char *name, const char **out);
 

@@ -79,13 +79,13 @@ print(f"import: {args.subjects} subjects x 8 time points x 8 lesions ({mb:.0f} M
       f"in {t_import:.2f} s")
 cohort = []
 for criteria in ("recist1.1", "recist1.1", "mrecist", "choi"):
-    t, out = timed("cohort", "--criteria", criteria, "--format", "json")
+    t, out = timed("cohort", "--criteria", criteria, "--include-drafts", "--format", "json")
     cohort.append((criteria, t))
 n = json.loads(out)["n"]
 for criteria, t in cohort:
     print(f"cohort --criteria {criteria}: {t * 1000:.0f} ms over {n} subjects")
 start = [timed("--version")[0] for _ in range(30)]
-single = [timed("timeline", f"S{rng.randrange(args.subjects):05d}", "--format", "json")[0]
+single = [timed("timeline", f"S{rng.randrange(args.subjects):05d}", "--include-drafts", "--format", "json")[0]
           for _ in range(50)]
 s0, s1 = statistics.median(start), statistics.median(single)
 print(f"process start (hepatrack --version), median of 30: {s0 * 1000:.2f} ms")
