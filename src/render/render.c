@@ -191,7 +191,9 @@ static void png_append(png_structp png, png_bytep data, size_t len)
     png_buffer *b = png_get_io_ptr(png);
     if (b->oom)
         return;
-    if (HT_GROW(b->data, b->cap, b->len + len) < 0) {
+    /* a slice's PNG is tens of kB: start there rather than doubling up from 16 bytes */
+    size_t needed = b->len + len < 64 * 1024 ? 64 * 1024 : b->len + len;
+    if (HT_GROW(b->data, b->cap, needed) < 0) {
         b->oom = 1;
         return;
     }
