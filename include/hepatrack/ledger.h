@@ -172,6 +172,15 @@ const ht_rs_subject *ht_ledger_engine_input(const ht_ledger_subject *subject);
 const char *ht_ledger_timepoint_date(const ht_ledger_subject *subject, int index);
 const char *ht_ledger_read_status(const ht_ledger_subject *subject, int index);
 
+/**
+ * Who last signed or reopened a time point's read, and when (borrowed; NULL when never
+ * signed). @return 1 when the read is signed now.
+ */
+int ht_ledger_read_signature(const ht_ledger_subject *subject,
+                             int index,
+                             const char **by,
+                             const char **at);
+
 /** How many studies a time point lists that are not (yet) in the index, by input index. */
 int ht_ledger_unindexed_studies(const ht_ledger_subject *subject, int index);
 

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 6
+#define HT_STORE_SCHEMA_VERSION 7
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -294,7 +294,9 @@ int ht_store_ledger_current(ht_store *store, int64_t subject, ht_ledger_cb cb, v
     X(TREATMENT_START, treatment_start)                                                            \
     X(DEATH_DATE, death_date)                                                                      \
     X(LAST_KNOWN_ALIVE, last_known_alive)                                                          \
-    X(STATUS, status)
+    X(STATUS, status)                                                                              \
+    X(BY, by)                                                                                      \
+    X(AT, at)
 
 typedef enum ht_ledger_field {
 #define HT_LF_ENUM_(name, key) HT_LF_##name,

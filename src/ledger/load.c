@@ -33,7 +33,7 @@ struct ht_ledger_subject {
     size_t cap_dates;
     int *unindexed; /* per time point: studies it lists that are not in the index */
     size_t cap_unindexed;
-    const char **read_status;
+    const struct read_record **read; /* per time point: its read record, NULL when never signed */
     /* assessments name their lesion, time point and merge target by label until resolved */
     struct assessment_names {
         const char *lesion, *tp, *into;
@@ -41,7 +41,7 @@ struct ht_ledger_subject {
     } * names;
     size_t cap_names;
     struct read_record {
-        const char *label, *status;
+        const char *label, *status, *by, *at;
     } * reads;
     int nreads;
     size_t cap_reads;
@@ -211,6 +211,8 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
             return HT_ENOMEM;
         ls->reads[ls->nreads].label = keep(ls, f->key);
         ls->reads[ls->nreads].status = keep(ls, f->text[HT_LF_STATUS]);
+        ls->reads[ls->nreads].by = keep(ls, f->text[HT_LF_BY]);
+        ls->reads[ls->nreads].at = keep(ls, f->text[HT_LF_AT]);
         ls->nreads++;
     }
     return HT_OK;
@@ -236,15 +238,14 @@ static int timepoint_index(const ht_ledger_subject *ls, const char *label)
 static int finish(ht_ledger_subject *ls)
 {
     int n = 0;
-    ls->read_status = calloc((size_t)ls->ntp + 1, sizeof(char *));
-    if (!ls->read_status)
+    ls->read = calloc((size_t)ls->ntp + 1, sizeof(*ls->read));
+    if (!ls->read)
         return HT_ENOMEM;
     for (int i = 0; i < ls->ntp; i++) {
-        ls->read_status[i] = "draft";
         for (int r = 0; r < ls->nreads; r++)
             if (ls->reads[r].label && !strcmp(ls->reads[r].label, ls->tps[i].label) &&
                 ls->reads[r].status)
-                ls->read_status[i] = ls->reads[r].status;
+                ls->read[i] = &ls->reads[r];
     }
     for (int i = 0; i < ls->na; i++) {
         ht_rs_assessment a = ls->assessments[i];
@@ -371,7 +372,7 @@ void ht_ledger_subject_free(ht_ledger_subject *ls)
     free(ls->fragments);
     free(ls->dates);
     free(ls->unindexed);
-    free(ls->read_status);
+    free(ls->read);
     free(ls->names);
     free(ls->reads);
     free(ls);
@@ -383,13 +384,13 @@ int ht_ledger_keep_signed(ht_ledger_subject *ls)
     if (!kept)
         return ht_error_set(HT_ENOMEM, "out of memory leaving out draft reads");
     for (int i = 0; i < ls->ntp; i++) {
-        kept[i] = strcmp(ls->read_status[i], "signed") ? -1 : n;
+        kept[i] = strcmp(ht_ledger_read_status(ls, i), "signed") ? -1 : n;
         if (kept[i] < 0)
             continue;
         ls->tps[n] = ls->tps[i];
         memcpy(ls->dates[n], ls->dates[i], sizeof(ls->dates[0]));
         ls->unindexed[n] = ls->unindexed[i];
-        ls->read_status[n] = ls->read_status[i];
+        ls->read[n] = ls->read[i];
         n++;
     }
     for (int i = 0; i < ls->rs.nassessments; i++) {
@@ -428,7 +429,18 @@ int ht_ledger_unindexed_studies(const ht_ledger_subject *ls, int index)
 
 const char *ht_ledger_read_status(const ht_ledger_subject *ls, int index)
 {
-    return ls->read_status[index];
+    return ls->read[index] ? ls->read[index]->status : "draft";
+}
+
+int ht_ledger_read_signature(const ht_ledger_subject *ls,
+                             int index,
+                             const char **by,
+                             const char **at)
+{
+    const struct read_record *r = ls->read[index];
+    *by = r ? r->by : NULL;
+    *at = r ? r->at : NULL;
+    return r && !strcmp(r->status, "signed");
 }
 
 ht_ledger_dates ht_ledger_subject_dates(const ht_ledger_subject *ls)

@@ -110,6 +110,10 @@ static json_t *timepoint_json(const ht_ledger_subject *ls, const ht_rs_result *r
     json_object_set_new(o, "overall", ht_report__response(t->r.overall));
     json_object_set_new(o, "overall_prospective", ht_report__response(t->r.overall_prospective));
     json_object_set_new(o, "read_status", json_string(ht_ledger_read_status(ls, t->index)));
+    const char *by, *at; /* always both keys: CSV columns come from the first time point */
+    int signed_now = ht_ledger_read_signature(ls, t->index, &by, &at);
+    json_object_set_new(o, "signed_by", signed_now && by ? json_string(by) : json_null());
+    json_object_set_new(o, "signed_at", signed_now && at ? json_string(at) : json_null());
     if (res->criterion == HT_CHOI) {
         json_object_set_new(o, "mean_hu", ht_report__mm(t->mean_hu10));
         json_object_set_new(o, "change_in_hu_pct", ht_report__mm(t->change_in_hu_pct10));

@@ -171,6 +171,13 @@ static const char *const migrations[] = {
      * next), so recovery verifies just its rows. NULL for rows from before. */
     ("ALTER TABLE instances ADD COLUMN batch INTEGER;"
      "CREATE INDEX instances_batch ON instances(batch);"),
+
+    /* 7: who signed a read and when, for the timeline (a read record's "by" and "at"). SQLite
+     * adds only VIRTUAL generated columns to a table; these are read with their rows. */
+    ("ALTER TABLE ledger_records ADD COLUMN f_by GENERATED ALWAYS AS "
+     "(json_extract(nullif(body, ''), '$.by')) VIRTUAL;"
+     "ALTER TABLE ledger_records ADD COLUMN f_at GENERATED ALWAYS AS "
+     "(json_extract(nullif(body, ''), '$.at')) VIRTUAL;"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

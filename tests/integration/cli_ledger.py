@@ -299,7 +299,9 @@ doc["assessments"] = [a for a in doc["assessments"]
 
 # Signing: a signed read returns to draft when corrected, until signed again.
 t.check(ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.sign").returncode == 0, "sign")
-t.check(ht.json("timeline", "S07", "--include-drafts")["timepoints"][1]["read_status"] == "signed", "signed read")
+signed_fu1 = ht.json("timeline", "S07", "--include-drafts")["timepoints"][1]
+t.check(signed_fu1["read_status"] == "signed" and signed_fu1["signed_by"] == "dr.sign" and
+        signed_fu1["signed_at"].startswith("20"), f"signed read, by whom and when: {signed_fu1}")
 p = ht.run("measurements", "sign", "S07", "FU1", "--reader", "dr.sign")
 t.check(p.returncode == 1 and "already signed" in p.stderr, "signing twice is refused")
 p = ht.run("measurements", "sign", "S07", "FU2", "--reader", "dr.sign")
