@@ -38,7 +38,7 @@ export async function all(path) {
 }
 
 // A record from GET /api/subjects/{id} as the import format takes it back.
-const META = ['version', 'recorded_by', 'recorded_at', 'read_status'];
+const META = ['version', 'recorded_by', 'recorded_at', 'read_status', 'read_by', 'read_at', 'ever_signed'];
 export function asImport(record) {
   const out = { ...record };
   for (const key of META) delete out[key];

@@ -174,22 +174,26 @@ function renderWorksheet(isBaseline) {
     row.insertCell().textContent = lesion.role + (lesion.nodal ? ' (node)' : '');
     row.insertCell().textContent = [lesion.site, lesion.location].filter(Boolean).join(', ');
     row.insertCell().textContent = a ? describe(a) : lesion.role === 'new' ? '' : 'to do';
-    row.insertCell().append(...lesionActions(lesion, a, isBaseline));
+    const actions = row.insertCell();
+    actions.className = 'write'; // a radiologist's: hidden for other roles
+    actions.append(...lesionActions(lesion, a, isBaseline));
     row.addEventListener('click', () => chooseLesion(lesion.id, false));
   }
 }
 
 // Sign is enabled once every target and non-target has its record at the current time point.
 function renderSign(missing) {
-  const tp = state.records.timepoints.find((t) => t.label === state.current);
+  const tp = currentTimepoint();
   const sign = $('#sign');
-  sign.textContent = tp?.read_status === 'signed' ? `${state.current} signed` : `Sign ${state.current ?? ''}`;
+  sign.textContent = tp?.read_status === 'signed'
+    ? `${state.current} signed by ${tp.read_by ?? '?'}` : `Sign ${state.current ?? ''}`;
   sign.disabled = !tp || missing.length > 0 || state.records.lesions.length === 0 || tp.read_status === 'signed';
   sign.title = missing.length ? `still to record: ${missing.map((l) => l.id).join(', ')}` : '';
 }
 
 function render() {
-  const isBaseline = state.records.timepoints.find((t) => t.label === state.current)?.baseline;
+  const isBaseline = currentTimepoint()?.baseline;
+  $('#reason-box').hidden = !correcting();
   renderWorksheet(isBaseline);
   $('#new-lesion-role').replaceChildren(...(isBaseline ? ['target', 'non-target'] : ['new'])
     .map((r) => new Option(r, r)));
@@ -238,9 +242,15 @@ async function chooseLesion(id, measure) {
 
 // ---- writes ---------------------------------------------------------------------------------
 
+// A record of a read under way changes freely (the server keeps each version as "edited during
+// the read"); once the time point has been signed, a change is a correction with a reason.
+const currentTimepoint = () => state.records.timepoints.find((t) => t.label === state.current);
+const correcting = () => Boolean(currentTimepoint()?.ever_signed);
+
 function reasonFor(existing) {
   const reason = $('#reason').value.trim();
-  if (existing && !reason) throw new Error('This changes a stored record: give the reason for the correction first');
+  if (existing && correcting() && !reason)
+    throw new Error(`${state.current} has been signed: give the reason for the correction first`);
   return reason || undefined;
 }
 

@@ -111,6 +111,13 @@ int ht_report_records(ht_store *store, const char *subject_id, json_t **out)
                             json_string(read && json_is_string(json_object_get(read, "status"))
                                             ? json_string_value(json_object_get(read, "status"))
                                             : "draft"));
+        /* who signed and when, or who returned it to draft; "ever_signed" tells a read under
+         * way (no typed reason needed) from a signed one reopened */
+        if (read) {
+            json_object_set(tp, "read_by", json_object_get(read, "by"));
+            json_object_set(tp, "read_at", json_object_get(read, "at"));
+        }
+        json_object_set_new(tp, "ever_signed", json_boolean(read != NULL));
     }
     json_decref(r.reads);
     *out = r.out;

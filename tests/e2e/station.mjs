@@ -175,11 +175,9 @@ try {
     stored.points.length === 2 && stored.frame === 1 && stored.sop_uid,
     `baseline T1: ${stored?.long_axis_mm} mm stored for a ${BASELINE_MM} mm lesion (within ${PIXEL} mm), with its points`);
 
-  // The ellipse adds T1's density (a new version: it needs a reason).
-  await ellipse(8);
-  await page.waitForFunction(() => /needs|reason/.test(document.querySelector('#reader-status').textContent));
-  check(!(await records()).assessments.find((a) => a.lesion === 'T1').roi, 'a change without a reason is refused');
-  await page.fill('#reason', 'density for Choi');
+  // The ellipse adds T1's density and keeps its length: a new version, and part of the read
+  // (BL was never signed), so no reason is asked for.
+  check(!(await page.isVisible('#reason')), 'no reason box while the read is under way');
   await ellipse(8);
   await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
@@ -201,7 +199,7 @@ try {
     Math.abs(stored.short_axis_mm - NODE_BASELINE_MM) <= 2 * PIXEL && stored.points.length === 4,
     `baseline N1 (bidirectional): ${stored?.long_axis_mm} × ${stored?.short_axis_mm} mm for ${NODE_BASELINE_MM} mm`);
   await page.click('#sign');
-  await page.waitForFunction(() => document.querySelector('#sign').textContent === 'BL signed');
+  await page.waitForFunction(() => document.querySelector('#sign').textContent.startsWith('BL signed by'));
   await shot('2-baseline-measured');
 
   // Follow-up: choosing T1 opens both viewports on the slice it was measured on.
@@ -260,7 +258,7 @@ try {
   check(requests.length === 0 && Math.abs(grey - expectedGrey) <= 6,
     `window applied in the browser: lesion grey ${grey.toFixed(1)} (expected ${expectedGrey.toFixed(1)}), ${requests.length} requests`);
   await page.click('#sign');
-  await page.waitForFunction(() => document.querySelector('#sign').textContent === 'FU1 signed');
+  await page.waitForFunction(() => document.querySelector('#sign').textContent.startsWith('FU1 signed by'));
   await shot('3-follow-up-measured');
 
   // The timeline page: 30 + 20 -> 18 + 12 mm is -40 %, a partial response.
@@ -305,6 +303,9 @@ try {
   await page.waitForSelector('#reader[data-ready="FU1"]');
   check(!(await page.isVisible('#new-lesion')) && !(await page.isVisible('button[data-tool="length"]')),
     'the coordinator sees no measuring tools');
+  check(!(await page.isVisible('#sign')) && !(await page.isVisible('#reason')) &&
+    !(await page.isVisible('#worksheet td.write')) && await page.isVisible('#worksheet tr[data-lesion="T1"]'),
+    'nor Sign, the reason box or the lesions\' actions, but the worksheet itself');
   await shot('5-coordinator');
   check(errors.length === 0, `no script errors in the page: ${errors.join('; ')}`);
 } catch (error) {
