@@ -3,6 +3,7 @@
 
 import { api, asImport, enc, saveRecords } from './api.js';
 import { $, button } from './dom.js';
+import { confirmSignOff } from './signoff.js';
 import { Viewport } from './viewer.js';
 
 const state = {
@@ -431,6 +432,8 @@ async function undo() {
 
 async function sign() {
   try {
+    const read = { subject: state.subject, current: state.current, prior: state.prior, records: state.records };
+    if (!(await confirmSignOff(read, describe))) return say(`${state.current} not signed`);
     await api(`/api/subjects/${enc(state.subject)}/timepoints/${enc(state.current)}/sign`, { method: 'POST' });
     await refresh();
     say(`${state.current} signed`);

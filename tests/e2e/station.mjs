@@ -199,6 +199,10 @@ try {
     Math.abs(stored.short_axis_mm - NODE_BASELINE_MM) <= 2 * PIXEL && stored.points.length === 4,
     `baseline N1 (bidirectional): ${stored?.long_axis_mm} × ${stored?.short_axis_mm} mm for ${NODE_BASELINE_MM} mm`);
   await page.click('#sign');
+  await page.waitForSelector('#signoff[open]');
+  check((await page.textContent('#signoff-title')) === 'Sign BL of E01?' &&
+    /T1/.test(await page.textContent('#signoff-lesions')), 'Sign shows the sign-off summary first');
+  await page.click('#signoff-actions button:has-text("Sign")');
   await page.waitForFunction(() => document.querySelector('#sign').textContent.startsWith('BL signed by'));
   await shot('2-baseline-measured');
 
@@ -257,7 +261,23 @@ try {
   const expectedGrey = ((44.5 - 89.5) / 149 + 0.5) * 255;
   check(requests.length === 0 && Math.abs(grey - expectedGrey) <= 6,
     `window applied in the browser: lesion grey ${grey.toFixed(1)} (expected ${expectedGrey.toFixed(1)}), ${requests.length} requests`);
+  // The sign-off summary: T1's prior and current size and change, the responses; going back
+  // signs nothing.
   await page.click('#sign');
+  await page.waitForSelector('#signoff[open]');
+  const summary = await page.$$eval('#signoff-lesions tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
+  const t1Row = summary.find((r) => r[0] === 'T1') ?? [];
+  const responsesText = await page.textContent('#signoff-responses');
+  check(/^3\d/.test(t1Row[1]) && /^1[78]/.test(t1Row[2]) && /^-(3[89]|4[01])/.test(t1Row[3]) &&
+    /RECIST 1\.1: PR/.test(responsesText) && /Choi: /.test(responsesText),
+    `the summary: T1 ${t1Row.join(' | ')}; ${responsesText}`);
+  await shot('3-sign-off-summary');
+  await page.click('#signoff-actions button:has-text("Back")');
+  check((await records()).timepoints.find((tp) => tp.label === 'FU1').read_status === 'draft',
+    'going back from the summary signs nothing');
+  await page.click('#sign');
+  await page.waitForSelector('#signoff[open]');
+  await page.click('#signoff-actions button:has-text("Sign")');
   await page.waitForFunction(() => document.querySelector('#sign').textContent.startsWith('FU1 signed by'));
   await shot('3-follow-up-measured');
 
