@@ -4,10 +4,11 @@
 
 import { api, asImport, enc, saveRecords } from './api.js';
 import { $, button } from './dom.js';
+import { openEnrolment, setupEnrolment } from './enrol.js';
 import { openReader, setupReader } from './reader.js';
 import { openTimeline } from './timeline.js';
 
-const SECTIONS = ['login', 'worklist', 'reader', 'timeline'];
+const SECTIONS = ['login', 'worklist', 'reader', 'timeline', 'enrol'];
 let me = null;
 
 function show(id) {
@@ -106,6 +107,9 @@ async function route() {
     } else if (page === 'timeline' && subject) {
       show('timeline');
       await openTimeline(subject);
+    } else if (page === 'enrol') {
+      show('enrol');
+      await openEnrolment();
     } else {
       await worklist();
     }
@@ -161,4 +165,5 @@ $('#reader-timeline').addEventListener('click', () => {
 });
 window.addEventListener('hashchange', route);
 setupReader();
+setupEnrolment();
 start();

@@ -327,6 +327,22 @@ try {
     !(await page.isVisible('#worksheet td.write')) && await page.isVisible('#worksheet tr[data-lesion="T1"]'),
     'nor Sign, the reason box or the lesions\' actions, but the worksheet itself');
   await shot('5-coordinator');
+
+  // The coordinator enrols a subject from the enrolment page; enrolling it twice is refused as
+  // the server words it; the subject is then on the worklist.
+  await page.goto(`${base}/#/`);
+  await page.click('button:has-text("Enrol and link subjects")');
+  await page.fill('#enrol-form input[name=subject]', 'E02');
+  await page.fill('#enrol-form input[name=patient]', 'E2E-9@SITE');
+  await page.click('#enrol-form button[type=submit]');
+  await page.waitForFunction(() => /E02 enrolled/.test(document.querySelector('#enrol-status').textContent));
+  await page.fill('#enrol-form input[name=subject]', 'E02');
+  await page.click('#enrol-form button[type=submit]');
+  await page.waitForFunction(() => /already enrolled/.test(document.querySelector('#enrol-status').textContent));
+  await shot('6-enrolment');
+  await page.click('#enrol button[data-go="#/"]');
+  check(await page.waitForSelector('#subjects td:has-text("E02")', { timeout: 10000 }).then(() => true, () => false),
+    'a subject enrolled on the enrolment page is on the worklist');
   check(errors.length === 0, `no script errors in the page: ${errors.join('; ')}`);
 } catch (error) {
   const at = (error.stack ?? '').split('\n').find((l) => l.includes('station.mjs')) ?? '';
