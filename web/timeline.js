@@ -27,7 +27,7 @@ function table(timeline) {
   for (const p of timeline.timepoints) {
     const row = body.insertRow();
     row.dataset.timepoint = p.label;
-    const values = [p.label, p.date, p.read_status, p.sum_mm, pct(p.change_from_baseline_pct), pct(p.change_from_nadir_pct)];
+    const values = [p.label, p.date, p.signed_by ? `${p.read_status} by ${p.signed_by}` : p.read_status, p.sum_mm, pct(p.change_from_baseline_pct), pct(p.change_from_nadir_pct)];
     if (choi) values.push(p.mean_hu, pct(p.change_in_hu_pct));
     for (const v of [...values, p.target, p.non_target, p.new_lesions, p.overall]) row.insertCell().textContent = v ?? '';
   }

@@ -285,7 +285,7 @@ try {
   await page.click('#reader-timeline');
   await page.waitForSelector('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"]');
   const fu1 = await page.$$eval('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"] td', (tds) => tds.map((t) => t.textContent));
-  check(fu1.includes('PR') && fu1.some((c) => c.startsWith('-4')) && fu1[2] === 'signed',
+  check(fu1.includes('PR') && fu1.some((c) => c.startsWith('-4')) && fu1[2] === 'signed by rad',
     `timeline FU1: ${fu1.join(' | ')}`);
   check(await page.locator('svg.chart .line-response').count() === 1 &&
     await page.locator('svg.chart .line-progression').count() === 1, 'the chart draws the -30 % and +20 % lines');

@@ -113,6 +113,13 @@ for points in ([[100, 100], [530, 100]], [[-500, 10], [10, 10]]):
     status, _, body = request("/api/measurements", "POST", drawn, rad)
     t.check(status == 400 and "outside" in body["error"]["message"], f"points {points} refused: {body}")
 
+# Read integrity: a length drawn on another patient's image is refused, naming both.
+status, _, body = request("/api/measurements", "POST", {"subject": "S01", "assessments": [
+    {"lesion": "T1", "timepoint": "BL", "tool": "length", "sop_uid": sop, "frame": 1,
+     "points": [[100, 100], [140, 100]]}]}, rad)
+t.check(status == 400 and f"sop_uid {sop} is an image of patient HARD-1" in body["error"]["message"] and
+        "the subject is linked to none" in body["error"]["message"], f"a measurement on another subject's image: {body}")
+
 # 10. 500 mm is a hard bound.
 status, _, body = request("/api/measurements", "POST",
                           {**subject, "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 500.01,
