@@ -4,12 +4,14 @@
 
 import { api, asImport, enc, saveRecords } from './api.js';
 import { $, button } from './dom.js';
-import { openEnrolment, setupEnrolment } from './enrol.js';
-import { openReader, setupReader } from './reader.js';
+import { openEnrol, setupEnrol } from './enrol.js';
+import { openReader, setReaderRole, setupReader } from './reader.js';
 import { openTimeline } from './timeline.js';
 
 const SECTIONS = ['login', 'worklist', 'reader', 'timeline', 'enrol'];
 let me = null;
+// Enrolment and the subject's dates are a coordinator's (or an admin's); reads a radiologist's.
+const enrols = () => me?.role === 'coordinator' || me?.role === 'admin';
 
 function show(id) {
   for (const section of SECTIONS) $(`#${section}`).hidden = section !== id;
@@ -47,6 +49,7 @@ async function worklist() {
     actions.append(button('Read', () => { location.hash = `#/read/${enc(id)}`; }),
       button('Timeline', () => { location.hash = `#/timeline/${enc(id)}`; }));
   }
+  $('#enrol-link').hidden = !enrols();
   const studies = await api('/api/studies?unassigned=1&limit=1000');
   const unassigned = $('#unassigned tbody');
   unassigned.replaceChildren();
@@ -63,6 +66,10 @@ async function worklist() {
 // Two clicks: "Assign…" opens the proposed time points of the subjects linked to the study's
 // patient; choosing one records it.
 function assignCell(td, study, offers) {
+  if (me.role !== 'radiologist') { // time points are part of the read
+    td.textContent = offers.length ? 'a radiologist assigns it' : 'no subject is linked to this patient';
+    return;
+  }
   if (!offers.length) {
     td.textContent = 'no subject is linked to this patient';
     return;
@@ -104,12 +111,12 @@ async function route() {
     if (page === 'read' && subject) {
       show('reader');
       await openReader(subject, label);
+    } else if (page === 'enrol' && enrols()) {
+      show('enrol');
+      await openEnrol();
     } else if (page === 'timeline' && subject) {
       show('timeline');
       await openTimeline(subject);
-    } else if (page === 'enrol') {
-      show('enrol');
-      await openEnrolment();
     } else {
       await worklist();
     }
@@ -126,11 +133,13 @@ async function start() {
     $('#who').textContent = `${me.username} (${me.role})`;
     $('#logout').hidden = false;
     document.body.dataset.role = me.role;
+    setReaderRole(me.role);
     await route();
   } catch (error) {
     if (error.status === 404) { // a server started with --http-no-auth: no logins, read only
       me = { username: 'no login', role: 'none' };
       $('#who').textContent = 'no login (read only)';
+      setReaderRole(me.role);
       return route();
     }
     if (error.status !== 401) throw error;
@@ -165,5 +174,5 @@ $('#reader-timeline').addEventListener('click', () => {
 });
 window.addEventListener('hashchange', route);
 setupReader();
-setupEnrolment();
+setupEnrol();
 start();

@@ -1,7 +1,7 @@
 // Reading a subject's time point: prior and current side by side, the lesion panel and the
 // worksheet, measurements saved as the reader draws them, and signing the read.
 
-import { api, asImport, enc, saveRecords } from './api.js';
+import { api, ApiError, asImport, enc, saveRecords } from './api.js';
 import { $, button } from './dom.js';
 import { confirmSignOff } from './signoff.js';
 import { Viewport } from './viewer.js';
@@ -11,7 +11,17 @@ const state = {
   lesion: null, undo: [], viewports: null,
   states: null, // GET /api/lesion-states: per role, what may be recorded instead of a size
   fragments: null, // while a split target is drawn: {sop, frame, points}
+  canWrite: false, // only a radiologist enters, corrects and signs reads (the server insists too)
+  retry: null, // a save the server refused for want of a reason: sent again once one is typed
 };
+
+// The reader's controls follow the role of /api/me: a coordinator or an admin only looks.
+export function setReaderRole(role) {
+  state.canWrite = role === 'radiologist';
+  for (const e of document.querySelectorAll('#reader .tools, #new-lesion, #sign'))
+    e.hidden = !state.canWrite;
+  if (!state.canWrite) hideReason();
+}
 
 const byDate = (a, b) => (a.date < b.date ? -1 : a.date > b.date ? 1 : 0);
 const timepoints = () => [...state.records.timepoints].sort(byDate);
@@ -56,13 +66,21 @@ function ensureViewports() {
 }
 
 // Annotations of one time point's drawn measurements, for a viewport.
+// The caliper and the ellipse are two annotations: each keeps its own image (the density group
+// has roi_sop_uid), and deleting one ("T1@FU1" or "T1@FU1@roi") leaves the other.
 function annotationsAt(label) {
-  return state.records.assessments
-    .filter((a) => a.timepoint === label && a.sop_uid && (a.points || a.roi))
-    .map((a) => ({
-      id: `${a.lesion}@${label}`, label: `${a.lesion} ${describe(a)}`, sop: a.sop_uid,
-      frame: a.frame ?? 1, tool: a.tool, points: a.points, roi: a.roi,
-    }));
+  return state.records.assessments.filter((a) => a.timepoint === label).flatMap((a) => {
+    const out = [];
+    if (a.sop_uid && a.points)
+      out.push({ id: `${a.lesion}@${label}`, label: `${a.lesion} ${describe(a)}`, sop: a.sop_uid,
+        frame: a.frame ?? 1, tool: a.tool, points: a.points });
+    const sop = a.roi_sop_uid ?? a.sop_uid, frame = a.roi_frame ?? a.frame ?? 1;
+    const withCaliper = out.length && sop === a.sop_uid && frame === (a.frame ?? 1); // one label
+    if (a.roi && sop)
+      out.push({ id: `${a.lesion}@${label}@roi`, label: withCaliper ? '' : `${a.lesion} ${a.mean_hu ?? ''} HU`,
+        sop, frame, roi: a.roi });
+    return out;
+  });
 }
 
 async function openTimepoint(viewport, label) {
@@ -101,6 +119,7 @@ export async function openReader(subject, label) {
   if (me !== opening) return;
   Viewport.active = vp.current;
   setTool('window');
+  state.retry = null;
   render();
   $('#reader').dataset.ready = state.current ?? '';
 }
@@ -144,6 +163,7 @@ function setTool(tool) {
 // Measure, Split (targets after baseline) and the state of one lesion at the current time point.
 function lesionActions(lesion, a, isBaseline) {
   const cell = [];
+  if (!state.canWrite) return cell;
   if (lesion.role !== 'non-target')
     cell.push(button('Measure', () => chooseLesion(lesion.id, true), 'open its slice and draw it'));
   if (lesion.role === 'target' && !isBaseline)
@@ -175,26 +195,22 @@ function renderWorksheet(isBaseline) {
     row.insertCell().textContent = lesion.role + (lesion.nodal ? ' (node)' : '');
     row.insertCell().textContent = [lesion.site, lesion.location].filter(Boolean).join(', ');
     row.insertCell().textContent = a ? describe(a) : lesion.role === 'new' ? '' : 'to do';
-    const actions = row.insertCell();
-    actions.className = 'write'; // a radiologist's: hidden for other roles
-    actions.append(...lesionActions(lesion, a, isBaseline));
+    row.insertCell().append(...lesionActions(lesion, a, isBaseline));
     row.addEventListener('click', () => chooseLesion(lesion.id, false));
   }
 }
 
 // Sign is enabled once every target and non-target has its record at the current time point.
 function renderSign(missing) {
-  const tp = currentTimepoint();
+  const tp = state.records.timepoints.find((t) => t.label === state.current);
   const sign = $('#sign');
-  sign.textContent = tp?.read_status === 'signed'
-    ? `${state.current} signed by ${tp.read_by ?? '?'}` : `Sign ${state.current ?? ''}`;
+  sign.textContent = tp?.read_status === 'signed' ? `${state.current} signed` : `Sign ${state.current ?? ''}`;
   sign.disabled = !tp || missing.length > 0 || state.records.lesions.length === 0 || tp.read_status === 'signed';
   sign.title = missing.length ? `still to record: ${missing.map((l) => l.id).join(', ')}` : '';
 }
 
 function render() {
-  const isBaseline = currentTimepoint()?.baseline;
-  $('#reason-box').hidden = !correcting();
+  const isBaseline = state.records.timepoints.find((t) => t.label === state.current)?.baseline;
   renderWorksheet(isBaseline);
   $('#new-lesion-role').replaceChildren(...(isBaseline ? ['target', 'non-target'] : ['new'])
     .map((r) => new Option(r, r)));
@@ -202,6 +218,23 @@ function render() {
   const missing = state.records.lesions.filter((l) => l.role !== 'new' && !assessmentOf(l.id, state.current));
   renderSign(missing);
   renderWarnings(missing);
+  renderReason();
+}
+
+const currentRead = () => state.records.timepoints.find((t) => t.label === state.current)?.read_status;
+
+// The reason box: a signed read's change is a correction and needs one; a draft that was signed
+// before cannot be told from the records, so the server's refusal opens the box then (retry).
+function renderReason() {
+  const needed = state.canWrite && (currentRead() === 'signed' || state.retry !== null);
+  $('#reason-box').hidden = !needed;
+  $('#reason-retry').hidden = state.retry === null;
+}
+
+function hideReason() {
+  state.retry = null;
+  $('#reason').value = '';
+  $('#reason-box').hidden = true;
 }
 
 function renderWarnings(missing) {
@@ -243,23 +276,43 @@ async function chooseLesion(id, measure) {
 
 // ---- writes ---------------------------------------------------------------------------------
 
-// A record of a read under way changes freely (the server keeps each version as "edited during
-// the read"); once the time point has been signed, a change is a correction with a reason.
-const currentTimepoint = () => state.records.timepoints.find((t) => t.label === state.current);
-const correcting = () => Boolean(currentTimepoint()?.ever_signed);
-
-function reasonFor(existing) {
-  const reason = $('#reason').value.trim();
-  if (existing && correcting() && !reason)
-    throw new Error(`${state.current} has been signed: give the reason for the correction first`);
-  return reason || undefined;
+// The typed reason, if the box is open; the server says when one was needed and none was given.
+function typedReason() {
+  return $('#reason-box').hidden ? undefined : $('#reason').value.trim() || undefined;
 }
 
+const asksForReason = (error) => error instanceof ApiError && /needs a reason/.test(error.message);
+
+// Every write goes through here: one the server refuses for want of a reason is kept, the reason
+// box opens, and Retry sends it again with what was typed.
 async function save(records, previous) {
-  await saveRecords(state.subject, records);
+  if (!state.canWrite) throw new Error('Only a radiologist records reads');
+  const reason = records.reason ?? typedReason();
+  try {
+    await saveRecords(state.subject, reason ? { ...records, reason } : records);
+  } catch (error) {
+    if (!asksForReason(error) || reason) throw error;
+    state.retry = { records, previous };
+    renderReason();
+    $('#reason').focus();
+    throw new Error(`${error.message}: type the reason, then Retry`);
+  }
+  state.retry = null;
   state.undo.push(...previous);
   $('#reason').value = '';
   await refresh();
+}
+
+async function retry() {
+  const pending = state.retry;
+  if (!pending) return;
+  if (!$('#reason').value.trim()) return say('Type the reason for the correction first', true);
+  try {
+    await save(pending.records, pending.previous);
+    say('Saved with the reason given');
+  } catch (error) {
+    say(error.message, true);
+  }
 }
 
 async function refresh() {
@@ -273,29 +326,18 @@ async function refresh() {
   render();
 }
 
+// Only the group a drawing changes: the server carries the others over, so an ellipse keeps the
+// length and a new length keeps the ellipse (docs/measurements.md, correction groups).
 function drawing(m, base) {
-  const a = { ...base, sop_uid: m.sop, frame: m.frame };
-  delete a.state;
-  if (m.tool === 'ellipse') {
-    if (base.sop_uid && (base.sop_uid !== m.sop || (base.frame ?? 1) !== m.frame))
-      throw new Error('Draw the ellipse on the slice of the lesion\'s caliper');
-    a.roi = m.roi;
-    delete a.mean_hu;
-  } else {
-    for (const k of ['long_axis_mm', 'perpendicular_mm', 'short_axis_mm', 'fragments_mm']) delete a[k];
-    a.tool = m.tool;
-    a.points = m.points;
-    if (base.sop_uid !== m.sop || (base.frame ?? 1) !== m.frame) { delete a.roi; delete a.mean_hu; }
-  }
-  return a;
+  if (m.tool === 'ellipse') return { ...base, roi: m.roi, roi_sop_uid: m.sop, roi_frame: m.frame };
+  return { ...base, tool: m.tool, points: m.points, sop_uid: m.sop, frame: m.frame };
 }
 
-// A new version of a lesion's record at the current time point, made from the stored one (or
-// a fresh one); a correction needs the reason typed in the panel.
+// A new version of a lesion's record at the current time point: make() adds the changed fields
+// to its key.
 async function saveAssessment(lesion, make) {
   const existing = assessmentOf(lesion, state.current);
-  const base = existing ? asImport(existing) : { lesion, timepoint: state.current };
-  await save({ assessments: [make(base)], reason: reasonFor(existing) },
+  await save({ assessments: [make({ lesion, timepoint: state.current })] },
     [{ lesion, timepoint: state.current, previous: existing ?? null }]);
 }
 
@@ -340,6 +382,7 @@ async function saveFragments() {
 }
 
 async function measured(viewport, m) {
+  if (!state.canWrite) return;
   try {
     if (state.fragments) return addFragment(viewport, m);
     if (!state.current) throw new Error('No time point to record on');
@@ -398,28 +441,46 @@ async function setState(lesion, value) {
   }
 }
 
+// Deleting an ellipse removes the density (null names the group); deleting the caliper removes
+// the size, or withdraws the record when nothing else is left in it.
+function deletion(lesion, label, part, existing) {
+  if (part === 'roi') return { lesion, timepoint: label, mean_hu: null };
+  if (existing?.roi || existing?.state) return { lesion, timepoint: label, long_axis_mm: null };
+  return { lesion, timepoint: label, retract: true };
+}
+
 async function removeMeasurement(viewport, id) {
-  const [lesion, label] = id.split('@');
+  if (!state.canWrite) return;
+  const [lesion, label, part] = id.split('@');
   const existing = assessmentOf(lesion, label);
   try {
-    const reason = $('#reason').value.trim();
-    if (!reason) throw new Error(`Give the reason for deleting ${lesion}'s measurement first`);
-    await save({ assessments: [{ lesion, timepoint: label, retract: true }], reason },
+    await save({ assessments: [deletion(lesion, label, part, existing)] },
       [{ lesion, timepoint: label, previous: existing }]);
     viewport.selected = null;
-    say(`${lesion} on ${label}: measurement withdrawn`);
+    say(`${lesion} on ${label}: ${part === 'roi' ? 'ellipse' : 'measurement'} deleted`);
   } catch (error) {
     say(error.message, true);
   }
 }
 
 // Ctrl+Z: the last saved change of this session is reverted, as a new version saying so.
+// The version before, with each group it did not have named null: the groups are carried over
+// otherwise, and undoing an ellipse would keep it.
+function restoring(previous) {
+  const out = asImport(previous);
+  for (const [key, fields] of [['long_axis_mm', SIZE], ['mean_hu', ['mean_hu', 'roi']], ['state', ['state']]])
+    if (!fields.some((f) => out[f] != null)) out[key] = null;
+  return out;
+}
+const SIZE = ['long_axis_mm', 'short_axis_mm', 'perpendicular_mm', 'fragments_mm', 'points'];
+
 async function undo() {
+  if (!state.canWrite) return;
   const last = state.undo.pop();
   if (!last) return say('Nothing to undo');
   try {
     const back = last.previous
-      ? { assessments: [asImport(last.previous)], reason: `undo: back to version ${last.previous.version}` }
+      ? { assessments: [restoring(last.previous)], reason: `undo: back to version ${last.previous.version}` }
       : { assessments: [{ lesion: last.lesion, timepoint: last.timepoint, retract: true }], reason: 'undo: withdrawn' };
     await saveRecords(state.subject, back);
     await refresh();
@@ -430,10 +491,14 @@ async function undo() {
   }
 }
 
+// Sign only after the reader has seen and confirmed the sign-off summary.
 async function sign() {
+  if (!state.canWrite) return;
   try {
-    const read = { subject: state.subject, current: state.current, prior: state.prior, records: state.records };
-    if (!(await confirmSignOff(read, describe))) return say(`${state.current} not signed`);
+    const tps = timepoints(), i = tps.findIndex((t) => t.label === state.current);
+    const ok = await confirmSignOff({ subject: state.subject, records: state.records,
+      current: state.current, prior: tps[i - 1]?.label ?? null });
+    if (!ok) return say(`${state.current} not signed`);
     await api(`/api/subjects/${enc(state.subject)}/timepoints/${enc(state.current)}/sign`, { method: 'POST' });
     await refresh();
     say(`${state.current} signed`);
@@ -451,6 +516,7 @@ export function setupReader() {
     say('Draw the new lesion\'s caliper, then Add lesion');
   });
   $('#sign').addEventListener('click', sign);
+  $('#reason-retry').addEventListener('click', retry);
   $('#current-tp').addEventListener('change', (e) => { location.hash = `#/read/${enc(state.subject)}/${enc(e.target.value)}`; });
   $('#prior-tp').addEventListener('change', async (e) => {
     state.prior = e.target.value;

@@ -1,8 +1,11 @@
 // The reading station end to end, in Debian's chromium driven by playwright-core: a radiologist
 // assigns two generated studies to a subject's time points, measures the lesion on the baseline
-// with two clicks (the stored diameter must be within one pixel spacing of the truth), measures
-// it again on the follow-up where it is smaller, signs, and reads the response on the timeline
-// page; a coordinator's write is refused. Screenshots go to the given folder.
+// with two clicks (the stored diameter must be within one pixel spacing of the truth), adds an
+// ellipse and measures again (both kept), is refused an image of another patient, measures it
+// again on the follow-up where it is smaller, signs after the sign-off summary, and reads the
+// response on the timeline page; a coordinator's write is refused, their reading page has no
+// tools, and they enrol a subject and link another patient's study to it. Screenshots go to the
+// given folder.
 //
 // usage: node station.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR
 
@@ -62,7 +65,10 @@ for (const [visit, date, diameter, node] of [['BL', '20260105', BASELINE_MM, NOD
     '--slices', '20', '--description', `CT ABDOMEN ${visit}`,
     '--lesion', `${LESION.x},${LESION.y},${LESION.z},${diameter},45`,
     '--lesion', `${NODE.x},${NODE.y},${NODE.z},${node},60`]);
-run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1')]);
+// Another patient, not E01's: an instance of theirs must never be recorded for E01.
+run([gen, '--out', join(work, 'OTHER'), '--patient-id', 'E2E-2', '--issuer', 'SITE', '--study-date', '20260110',
+  '--slices', '4', '--description', 'CT OTHER PATIENT']);
+run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1'), join(work, 'OTHER')]);
 const link = join(work, 'subject.json');
 writeFileSync(link, JSON.stringify(
   { subject: 'E01', reader: 'coordinator.setup', dicom_patients: [{ id: 'E2E-1', issuer: 'SITE' }] }));
@@ -106,11 +112,11 @@ try {
   check(await page.isVisible('#subjects tr[data-subject="E01"]'), 'the worklist lists subject E01');
   await shot('1-worklist');
   for (const label of ['BL', 'FU1']) {
-    const row = page.locator('#unassigned tbody tr').first();
+    const row = page.locator('#unassigned tbody tr', { hasText: 'E2E-1' }).first();
     await row.locator('button', { hasText: 'Assign…' }).click();
     await row.locator('.menu button', { hasText: `E01 · ${label} (new)` }).click();
-    await page.waitForFunction((n) => document.querySelectorAll('#unassigned tbody tr').length === n,
-      label === 'BL' ? 1 : 0);
+    await page.waitForFunction((n) => [...document.querySelectorAll('#unassigned tbody tr')]
+      .filter((r) => r.textContent.includes('E2E-1')).length === n, label === 'BL' ? 1 : 0);
   }
   const assigned = await records();
   check(assigned.timepoints.map((t) => `${t.label}:${t.study_uids.length}:${t.baseline}`).sort().join(' ') ===
@@ -131,9 +137,9 @@ try {
     const [cx, cy] = await page.evaluate((p) => window.hepatrack.viewports.current.toClient(p), toPixel(x, y));
     await page.mouse.click(cx, cy);
   }
-  async function measure(diameter) {
-    await clickAt(LESION.x - diameter / 2, LESION.y);
-    await clickAt(LESION.x + diameter / 2, LESION.y);
+  async function measure(diameter, dy = 0) {
+    await clickAt(LESION.x - diameter / 2, LESION.y + dy);
+    await clickAt(LESION.x + diameter / 2, LESION.y + dy);
   }
   const client = (point) => page.evaluate((p) => window.hepatrack.viewports.current.toClient(p), point);
   async function drag(from, to) {
@@ -175,15 +181,43 @@ try {
     stored.points.length === 2 && stored.frame === 1 && stored.sop_uid,
     `baseline T1: ${stored?.long_axis_mm} mm stored for a ${BASELINE_MM} mm lesion (within ${PIXEL} mm), with its points`);
 
-  // The ellipse adds T1's density and keeps its length: a new version, and part of the read
-  // (BL was never signed), so no reason is asked for.
-  check(!(await page.isVisible('#reason')), 'no reason box while the read is under way');
+  // The ellipse adds T1's density: a change during the read, no reason asked, the length kept.
+  check(await page.isHidden('#reason-box'), 'no reason box while the baseline read is in progress');
   await ellipse(8);
   await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
   check(stored && Math.abs(stored.mean_hu - 44.5) <= 1.5 && stored.roi && stored.version === 2 &&
     Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL,
-    `the ellipse inside the 45 HU lesion: mean ${stored?.mean_hu} HU, version ${stored?.version}`);
+    `the ellipse inside the 45 HU lesion: mean ${stored?.mean_hu} HU, length ${stored?.long_axis_mm} mm kept, version ${stored?.version}`);
+  // Then a length again, 1 mm lower: the station sends only the caliper, the ellipse stays.
+  await page.click('#worksheet tr[data-lesion="T1"] button:has-text("Measure")');
+  await page.waitForFunction(() => document.querySelector('button[data-tool="length"]').classList.contains('on'));
+  await measure(BASELINE_MM, 1);
+  await page.waitForFunction(() => /Measuring T1|T1 on BL: 30/.test(document.querySelector('#reader-status').textContent) &&
+    document.querySelector('#worksheet tr[data-lesion="T1"]'));
+  await page.waitForFunction(async () => (await fetch('/api/subjects/E01').then((r) => r.json()))
+    .assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL').version === 3, null, { timeout: 10000 });
+  stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
+  check(stored && Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL && Math.abs(stored.mean_hu - 44.5) <= 1.5 &&
+    stored.roi && stored.points[0][1] !== stored.roi[0][1] && stored.version === 3,
+    `an ellipse then a length on T1 at BL keep both: ${stored?.long_axis_mm} mm and ${stored?.mean_hu} HU, version ${stored?.version}`);
+
+  // An image of another patient is refused for E01 (provenance), naming the instance.
+  const foreign = await page.evaluate(async () => {
+    const get = (u) => fetch(u).then((r) => r.json());
+    const study = (await get('/api/studies?patient=E2E-2')).items[0].StudyInstanceUID;
+    const series = (await get(`/api/series?study=${study}`)).items[0].SeriesInstanceUID;
+    const sop = (await get(`/api/instances?series=${series}`)).items[0].SOPInstanceUID;
+    const r = await fetch('/api/measurements', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ subject: 'E01', assessments: [{ lesion: 'T1', timepoint: 'BL', tool: 'length',
+        sop_uid: sop, frame: 1, points: [[100, 100], [140, 100]] }] }) });
+    return { sop, status: r.status, body: await r.json() };
+  });
+  check(foreign.status === 400 && foreign.body.error.message.includes(foreign.sop) &&
+    /E2E-2/.test(foreign.body.error.message),
+    `another patient's image refused for E01: ${foreign.status} ${foreign.body.error?.message}`);
+  check((await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL').version === 3,
+    'nothing stored from the refused measurement');
 
   // A nodal target measured with the bidirectional tool: long and short axes.
   await page.click('#new-lesion-start');
@@ -198,12 +232,18 @@ try {
   check(stored && Math.abs(stored.long_axis_mm - NODE_BASELINE_MM) <= PIXEL &&
     Math.abs(stored.short_axis_mm - NODE_BASELINE_MM) <= 2 * PIXEL && stored.points.length === 4,
     `baseline N1 (bidirectional): ${stored?.long_axis_mm} × ${stored?.short_axis_mm} mm for ${NODE_BASELINE_MM} mm`);
+  // Sign opens the sign-off summary: Cancel leaves the read a draft, Sign in it signs.
   await page.click('#sign');
-  await page.waitForSelector('#signoff[open]');
-  check((await page.textContent('#signoff-title')) === 'Sign BL of E01?' &&
-    /T1/.test(await page.textContent('#signoff-lesions')), 'Sign shows the sign-off summary first');
-  await page.click('#signoff-actions button:has-text("Sign")');
-  await page.waitForFunction(() => document.querySelector('#sign').textContent.startsWith('BL signed by'));
+  await page.waitForSelector('#signoff[open] tr[data-lesion="N1"]');
+  await page.click('#signoff-cancel');
+  await page.waitForSelector('#signoff:not([open])', { state: 'attached' });
+  check((await records()).timepoints.find((t) => t.label === 'BL').read_status === 'draft',
+    'cancelling the sign-off summary does not sign');
+  await page.click('#sign');
+  await page.click('#signoff-confirm');
+  await page.waitForFunction(() => document.querySelector('#sign').textContent === 'BL signed');
+  check((await records()).timepoints.find((t) => t.label === 'BL').read_status === 'signed',
+    'confirming the sign-off summary signs BL');
   await shot('2-baseline-measured');
 
   // Follow-up: choosing T1 opens both viewports on the slice it was measured on.
@@ -261,24 +301,23 @@ try {
   const expectedGrey = ((44.5 - 89.5) / 149 + 0.5) * 255;
   check(requests.length === 0 && Math.abs(grey - expectedGrey) <= 6,
     `window applied in the browser: lesion grey ${grey.toFixed(1)} (expected ${expectedGrey.toFixed(1)}), ${requests.length} requests`);
-  // The sign-off summary: T1's prior and current size and change, the responses; going back
-  // signs nothing.
+  check(await page.isHidden('#reason-box'), 'no reason box on FU1 while it was never signed');
   await page.click('#sign');
-  await page.waitForSelector('#signoff[open]');
-  const summary = await page.$$eval('#signoff-lesions tbody tr', (rows) => rows.map((r) => [...r.cells].map((c) => c.textContent)));
-  const t1Row = summary.find((r) => r[0] === 'T1') ?? [];
-  const responsesText = await page.textContent('#signoff-responses');
-  check(/^3\d/.test(t1Row[1]) && /^1[78]/.test(t1Row[2]) && /^-(3[89]|4[01])/.test(t1Row[3]) &&
-    /RECIST 1\.1: PR/.test(responsesText) && /Choi: /.test(responsesText),
-    `the summary: T1 ${t1Row.join(' | ')}; ${responsesText}`);
+  await page.waitForSelector('#signoff[open] tr[data-criteria="choi"]');
+  const summary = await page.evaluate(() => ({
+    t1: [...document.querySelectorAll('#signoff tr[data-lesion="T1"] td')].map((t) => t.textContent),
+    recist: [...document.querySelectorAll('#signoff tr[data-criteria="recist1.1"] td')].map((t) => t.textContent),
+    rows: document.querySelectorAll('#signoff .signoff-response tbody tr').length,
+  }));
+  check(/^30 mm · 4\d\.\d HU$/.test(summary.t1[2]) && summary.t1[3] === '18 mm' &&
+    summary.t1[4] === '-40 %', `the sign-off summary: T1 ${summary.t1.join(' | ')}`);
+  check(summary.recist.at(-1) === 'PR' && summary.rows === 3,
+    `the sign-off summary gives the response under 3 criteria: RECIST 1.1 ${summary.recist.join(' | ')}`);
+  check((await records()).timepoints.find((t) => t.label === 'FU1').read_status === 'draft',
+    'FU1 is not signed while the summary is open');
   await shot('3-sign-off-summary');
-  await page.click('#signoff-actions button:has-text("Back")');
-  check((await records()).timepoints.find((tp) => tp.label === 'FU1').read_status === 'draft',
-    'going back from the summary signs nothing');
-  await page.click('#sign');
-  await page.waitForSelector('#signoff[open]');
-  await page.click('#signoff-actions button:has-text("Sign")');
-  await page.waitForFunction(() => document.querySelector('#sign').textContent.startsWith('FU1 signed by'));
+  await page.click('#signoff-confirm');
+  await page.waitForFunction(() => document.querySelector('#sign').textContent === 'FU1 signed');
   await shot('3-follow-up-measured');
 
   // The timeline page: 30 + 20 -> 18 + 12 mm is -40 %, a partial response.
@@ -294,6 +333,7 @@ try {
   // A correction: T1 on FU1 read again as split in two fragments (Split, two lengths, Enter).
   await page.goto(`${base}/#/read/E01/FU1`);
   await page.waitForSelector('#reader[data-ready="FU1"]');
+  check(await page.isVisible('#reason-box'), 'the reason box shows on the signed FU1');
   await page.fill('#reason', 'fragmented on review');
   await page.click('#worksheet tr[data-lesion="T1"] button:has-text("Split")');
   await page.waitForFunction(() => /Splitting T1/.test(document.querySelector('#reader-status').textContent));
@@ -308,6 +348,20 @@ try {
   check(fragments.length === 2 && Math.abs(fragments[0] - 8) <= PIXEL && Math.abs(fragments[1] - 6) <= PIXEL &&
     stored.version === 2 && !(await records()).timepoints.find((tp) => tp.label === 'FU1').read_status.startsWith('signed'),
   `a split T1: fragments ${fragments.join(' + ')} mm (8 and 6 drawn), version ${stored?.version}, FU1 back to draft`);
+  // FU1 is a draft again but was signed: the server asks for a reason, the box opens, Retry saves.
+  await page.waitForFunction(() => document.querySelector('#reason-box').hidden);
+  await ellipse(4);
+  await page.waitForFunction(() => /Retry/.test(document.querySelector('#reader-status').textContent));
+  check(await page.isVisible('#reason-box') && await page.isVisible('#reason-retry') &&
+    !(await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1').roi,
+  `a change to a once-signed read without a reason: ${await page.textContent('#reader-status')}`);
+  await page.fill('#reason', 'density added on review');
+  await page.click('#reason-retry');
+  await page.waitForFunction(() => document.querySelector('#reason-box').hidden);
+  stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
+  check(stored.roi && stored.mean_hu != null && stored.fragments_mm?.length === 2 && stored.version === 3,
+    `retried with the reason: ${stored.mean_hu} HU added, fragments ${stored.fragments_mm} kept, version ${stored.version}`);
+  await shot('4b-correction');
   await page.click('#logout');
   await page.waitForSelector('#login:not([hidden])');
 
@@ -319,30 +373,51 @@ try {
   }).then(async (r) => ({ status: r.status, body: await r.json() })));
   check(refused.status === 403 && /radiologist/.test(refused.body.error.message),
     `a coordinator's write is refused: ${JSON.stringify(refused)}`);
-  await page.goto(`${base}/#/read/E01/FU1`);
-  await page.waitForSelector('#reader[data-ready="FU1"]');
-  check(!(await page.isVisible('#new-lesion')) && !(await page.isVisible('button[data-tool="length"]')),
-    'the coordinator sees no measuring tools');
-  check(!(await page.isVisible('#sign')) && !(await page.isVisible('#reason')) &&
-    !(await page.isVisible('#worksheet td.write')) && await page.isVisible('#worksheet tr[data-lesion="T1"]'),
-    'nor Sign, the reason box or the lesions\' actions, but the worksheet itself');
+  check(!(await page.isVisible('#unassigned button:has-text("Assign")')), 'the coordinator has no Assign button');
+  await page.goto(`${base}/#/read/E01/BL`);
+  await page.waitForSelector('#reader[data-ready="BL"]');
+  const controls = await page.evaluate(() => [...document.querySelectorAll(
+    '#reader button, #reader select, #reader input, #reader form')]
+    .filter((e) => e.checkVisibility()).map((e) => e.id || e.textContent.trim() || e.tagName));
+  check(!(await page.isVisible('#sign')) && !(await page.isVisible('#reason-box')) &&
+    !(await page.isVisible('#new-lesion')) && !(await page.isVisible('button[data-tool="length"]')) &&
+    await page.locator('#worksheet tbody select, #worksheet tbody button').count() === 0 &&
+    await page.isVisible('#worksheet tr[data-lesion="T1"]'),
+  `the coordinator's reading page has no Sign, tools, states or reason box: ${controls.join(', ')}`);
   await shot('5-coordinator');
 
-  // The coordinator enrols a subject from the enrolment page; enrolling it twice is refused as
-  // the server words it; the subject is then on the worklist.
+  // The coordinator enrols E02, links the other patient's study to it and records a date.
   await page.goto(`${base}/#/`);
-  await page.click('button:has-text("Enrol and link subjects")');
-  await page.fill('#enrol-form input[name=subject]', 'E02');
-  await page.fill('#enrol-form input[name=patient]', 'E2E-9@SITE');
-  await page.click('#enrol-form button[type=submit]');
-  await page.waitForFunction(() => /E02 enrolled/.test(document.querySelector('#enrol-status').textContent));
-  await page.fill('#enrol-form input[name=subject]', 'E02');
-  await page.click('#enrol-form button[type=submit]');
-  await page.waitForFunction(() => /already enrolled/.test(document.querySelector('#enrol-status').textContent));
+  await page.waitForSelector('#worklist:not([hidden])');
+  await page.click('#enrol-link button');
+  await page.waitForSelector('#enrol:not([hidden]) #enrol-studies tr[data-study]');
+  await page.fill('#enrol-subject input[name=subject]', 'E01');
+  await page.click('#enrol-subject button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#enrol-error').textContent !== '');
+  check(/enrolled|exists|already/i.test(await page.textContent('#enrol-error')),
+    `enrolling E01 again shows the server's refusal: ${await page.textContent('#enrol-error')}`);
+  await page.fill('#enrol-subject input[name=subject]', 'E02');
+  await page.click('#enrol-subject button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#enrol-status').textContent === 'E02 enrolled');
+  const other = page.locator('#enrol-studies tr', { hasText: 'E2E-2' });
+  await other.locator('select').selectOption('E02');
+  await other.locator('button', { hasText: 'Link patient' }).click();
+  await page.waitForFunction(() => /linked to E02/.test(document.querySelector('#enrol-status').textContent));
+  await page.selectOption('#enrol-dates select[name=subject]', 'E02');
+  await page.fill('#enrol-dates input[name=last_known_alive]', '2026-04-01');
+  await page.click('#enrol-dates button[type=submit]');
+  await page.waitForFunction(() => /recorded/.test(document.querySelector('#enrol-status').textContent) ||
+    document.querySelector('#enrol-error').textContent);
+  const e02 = await page.evaluate(() => fetch('/api/subjects/E02').then((r) => r.json()));
+  check(JSON.stringify(e02.dicom_patients?.map((p) => [p.id, p.issuer])) === '[["E2E-2","SITE"]]' &&
+    e02.last_known_alive === '2026-04-01',
+    `E02 enrolled with patient E2E-2@SITE, last known alive 2026-04-01: ${JSON.stringify(e02)} ${await page.textContent('#enrol-error')}`);
   await shot('6-enrolment');
   await page.click('#enrol button[data-go="#/"]');
-  check(await page.waitForSelector('#subjects td:has-text("E02")', { timeout: 10000 }).then(() => true, () => false),
-    'a subject enrolled on the enrolment page is on the worklist');
+  await page.waitForSelector('#worklist:not([hidden]) #subjects tr[data-subject="E02"]');
+  check(/a radiologist assigns it/.test(await page.textContent('#unassigned tr:has-text("E2E-2")')),
+    'E02 is in the worklist and its study is offered for a radiologist to assign');
+  await shot('7-coordinator-worklist');
   check(errors.length === 0, `no script errors in the page: ${errors.join('; ')}`);
 } catch (error) {
   const at = (error.stack ?? '').split('\n').find((l) => l.includes('station.mjs')) ?? '';
