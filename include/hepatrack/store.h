@@ -103,9 +103,6 @@ int ht_store_instance_origin(ht_store *store,
                              const char *sop_instance_uid,
                              ht_instance_origin *out);
 
-/** 1 when a study is indexed, 0 when not, or HT_EDB. */
-int ht_store_study_indexed(ht_store *store, const char *study_instance_uid);
-
 /**
  * Locate an instance by SOP Instance UID.
  * @return HT_OK; HT_ENOTFOUND ("no instance has SOP Instance UID ..."); HT_EDB.
@@ -221,8 +218,8 @@ int ht_store_mark_stable(ht_store *store,
 int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);
 
 /**
- * The Study Date of an indexed study as "YYYY-MM-DD" (11 bytes).
- * @return HT_OK, HT_ENOTFOUND (not indexed, or no valid date), HT_EDB.
+ * The Study Date of an indexed study as "YYYY-MM-DD" (11 bytes), "" when it has no valid date.
+ * @return HT_OK (indexed), HT_ENOTFOUND (not indexed), HT_EDB.
  */
 int ht_store_study_date(ht_store *store, const char *study_instance_uid, char *out);
 

@@ -138,10 +138,10 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
             {
                 char d[11];
                 int32_t day;
-                ls->unindexed[ls->ntp] +=
-                    ht_store_study_indexed(store, json_string_value(uid)) == 0;
-                if (ht_store_study_date(store, json_string_value(uid), d) == HT_OK &&
-                    ht_date_parse(d, &day) == HT_OK && (!found || strcmp(d, date) < 0)) {
+                int err = ht_store_study_date(store, json_string_value(uid), d);
+                ls->unindexed[ls->ntp] += err == HT_ENOTFOUND;
+                if (err == HT_OK && ht_date_parse(d, &day) == HT_OK &&
+                    (!found || strcmp(d, date) < 0)) {
                     snprintf(date, 11, "%s", d);
                     found = 1;
                 }

@@ -48,12 +48,7 @@ static int not_indexed(
     const where *w, int strict, ht_ledger_import_summary *sum, const char *what, const char *uid)
 {
     if (strict)
-        return ht_error_set(HT_EINVALID,
-                            "subject %s%s%s%s%s: %s %s is not in the index: send the images "
-                            "first",
-                            w->subject, w->lesion ? ", lesion " : "", w->lesion ? w->lesion : "",
-                            w->timepoint ? ", time point " : "", w->timepoint ? w->timepoint : "",
-                            what, uid);
+        return ht_ledger__fail(w, "%s %s is not in the index: send the images first", what, uid);
     ht_ledger__note(sum, "%s%s%s %s %s is not in the index yet", w->lesion ? w->lesion : "",
                     w->lesion ? " at " : "", w->timepoint ? w->timepoint : "", what, uid);
     return HT_OK;
@@ -121,10 +116,11 @@ int ht_ledger__check_provenance(ht_store *store,
             json_t *u;
             json_array_foreach(json_object_get(r->body, "study_uids"), j, u)
             {
-                int indexed = ht_store_study_indexed(store, json_string_value(u));
-                if (indexed < 0)
+                char date[11];
+                int indexed = ht_store_study_date(store, json_string_value(u), date);
+                if (indexed != HT_OK && indexed != HT_ENOTFOUND)
                     return indexed;
-                if (!indexed &&
+                if (indexed == HT_ENOTFOUND &&
                     (err = not_indexed(&w, strict, sum, "study", json_string_value(u))) < 0)
                     break;
             }

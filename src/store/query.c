@@ -278,20 +278,6 @@ int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)
     return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "counting");
 }
 
-int ht_store_study_indexed(ht_store *s, const char *study_instance_uid)
-{
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, "SELECT 1 FROM studies WHERE study_uid = ?1", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return ht_store__db_error(s->db, rc, "looking up a study");
-    sqlite3_bind_text(st, 1, study_instance_uid, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return ht_store__db_error(s->db, rc, "looking up a study");
-    return rc == SQLITE_ROW;
-}
-
 int ht_store_instance_origin(ht_store *s, const char *sop_instance_uid, ht_instance_origin *out)
 {
     sqlite3_stmt *st;
@@ -327,13 +313,13 @@ int ht_store_study_date(ht_store *s, const char *study_instance_uid, char *out)
     sqlite3_bind_text(st, 1, study_instance_uid, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     const unsigned char *d = rc == SQLITE_ROW ? sqlite3_column_text(st, 0) : NULL;
-    int ok = d && strlen((const char *)d) == 8;
-    if (ok) /* DICOM DA is YYYYMMDD */
+    out[0] = '\0';
+    if (d && strlen((const char *)d) == 8) /* DICOM DA is YYYYMMDD */
         snprintf(out, 11, "%.4s-%.2s-%.2s", d, d + 4, d + 6);
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return ht_store__db_error(s->db, rc, "looking up a study date");
-    return ok ? HT_OK : HT_ENOTFOUND;
+    return rc == SQLITE_ROW ? HT_OK : HT_ENOTFOUND;
 }
 
 int ht_store_mark_stable(ht_store *s,
