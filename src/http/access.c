@@ -81,6 +81,11 @@ static int same_origin(request *r, answer *a)
                          r->method, origin, r->http->origins[0]);
 }
 
+const char *ht_http__actor(const request *r)
+{
+    return r->authenticated ? r->user.name : "no-auth";
+}
+
 int ht_http__admit(request *r, answer *a, ht_access access, const char *what)
 {
     int err;

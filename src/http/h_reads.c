@@ -54,7 +54,7 @@ int ht_http__measurements(request *r, answer *a)
         return err;
     if ((err = set_readers(r, a, body)) == HT_OK) {
         ht_measure_source drawn_on = {s, r->http->archive};
-        snprintf(source, sizeof(source), "api:%s", r->authenticated ? r->user.name : "no-auth");
+        snprintf(source, sizeof(source), "api:%s", ht_http__actor(r));
         ht_ledger_import_options read = {ht_measure_complete, &drawn_on, 0, HT_LEDGER_READS, 1};
         err = ht_ledger_import_document(s, body, source, &read, &sum);
         if (err < 0)

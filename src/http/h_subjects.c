@@ -120,12 +120,6 @@ int ht_http__cohort(request *r, answer *a)
     return criteria_report(r, a, NULL);
 }
 
-/* The actor of a coordinator's change: the user, or the operator of a server without logins. */
-static const char *actor(const request *r)
-{
-    return r->authenticated ? r->user.name : "no-auth";
-}
-
 /* POST /api/subjects {"subject", "dicom_patients"?, dates?}: 201, or 409 when enrolled. */
 int ht_http__enrol(request *r, answer *a)
 {
@@ -134,10 +128,10 @@ int ht_http__enrol(request *r, answer *a)
     int err;
     if ((err = ht_http__store_and_body(r, a, 0, &s, &body)) < 0)
         return err;
-    err = ht_ledger_enrol(s, body, actor(r));
+    err = ht_ledger_enrol(s, body, ht_http__actor(r));
     if (err == HT_OK) {
         ht_log(HT_LOG_INFO, "event=enrol subject=%s by=%s",
-               json_string_value(json_object_get(body, "subject")), actor(r));
+               json_string_value(json_object_get(body, "subject")), ht_http__actor(r));
         a->status = 201;
         a->json = json_pack("{s:O}", "subject", json_object_get(body, "subject"));
     }
@@ -157,7 +151,7 @@ int ht_http__subject_change(request *r, answer *a)
         return err;
     if (json_object_get(body, "subject"))
         err = ht_http__fail(a, HT_EINVALID, "subject", "the subject is named by the path");
-    else if ((err = ht_ledger_subject_update(s, r->parts[1], body, actor(r), &sum)) < 0)
+    else if ((err = ht_ledger_subject_update(s, r->parts[1], body, ht_http__actor(r), &sum)) < 0)
         ht_http__fail_last(a, err);
     json_decref(body);
     if (err < 0)

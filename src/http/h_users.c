@@ -166,7 +166,7 @@ static int set_disabled(request *r, answer *a, int disabled)
     if (err < 0)
         return ht_http__fail_last(a, err);
     ht_log(HT_LOG_INFO, "event=%s user=%s by=%s", disabled ? "disable" : "enable", r->parts[1],
-           r->authenticated ? r->user.name : "no-auth");
+           ht_http__actor(r));
     a->json = json_pack("{s:s, s:b}", "username", r->parts[1], "disabled", disabled);
     return HT_OK;
 }

@@ -149,6 +149,9 @@ typedef enum ht_access {
 /* The secret a request carries: a bearer token, else the session cookie. */
 const char *ht_http__secret(const request *r);
 
+/* Who a change is recorded as: the user, or "no-auth" on a server without logins. */
+const char *ht_http__actor(const request *r);
+
 /* Check a state-changing request's origin, then its credentials and role for the access. */
 int ht_http__admit(request *r, answer *a, ht_access access, const char *what);
 

@@ -38,14 +38,14 @@ typedef struct importer {
 /* A field the options' scope does not allow, or NULL. */
 static const char *out_of_scope(const json_t *in, ht_ledger_scope scope)
 {
-    static const char *const subject_fields[] = {"dicom_patients", "treatment_start", "death_date",
-                                                 "last_known_alive", "withdrawn"};
-    static const char *const read_fields[] = {"timepoints", "lesions", "assessments"};
-    const char *const *list = scope == HT_LEDGER_READS ? subject_fields : read_fields;
-    size_t n = scope == HT_LEDGER_READS ? 5 : 3;
-    for (size_t i = 0; scope != HT_LEDGER_ALL && i < n; i++)
-        if (json_object_get(in, list[i]))
-            return list[i];
+    static const char *const subject_fields[] = {
+        "dicom_patients", "treatment_start", "death_date", "last_known_alive", "withdrawn", NULL};
+    static const char *const read_fields[] = {"timepoints", "lesions", "assessments", NULL};
+    if (scope == HT_LEDGER_ALL)
+        return NULL;
+    for (const char *const *f = scope == HT_LEDGER_READS ? subject_fields : read_fields; *f; f++)
+        if (json_object_get(in, *f))
+            return *f;
     return NULL;
 }
 
