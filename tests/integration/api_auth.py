@@ -13,12 +13,9 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, free_port  # noqa: E402
+from common import Checks, http_request, serve_http, free_port  # noqa: E402
 
 binary = sys.argv[1]
 t = Checks()
@@ -32,15 +29,7 @@ def user(*args, password=None):
 
 
 def request(path, method="GET", body=None, headers=None):
-    data_bytes = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, method=method, data=data_bytes,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            status, hdrs, content = r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        status, hdrs, content = e.code, e.headers, e.read()
-    return status, hdrs, json.loads(content) if content else None
+    return http_request(base, path, method, body, headers)
 
 
 def bearer(token):
@@ -86,18 +75,7 @@ t.check(len(coord_token) == 64, "a token is printed once")
 t.check(db.execute("SELECT count(*) FROM credentials WHERE digest = ?", (coord_token,)).fetchone()[0] == 0,
         "the index holds a digest of the token, not the token")
 
-http_port = free_port()
-base = f"http://127.0.0.1:{http_port}"
-log = open(os.path.join(work, "serve.log"), "w+")
-srv = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port", str(free_port()),
-                        "--http-port", str(http_port)], stdout=log, stderr=log)
-for _ in range(100):
-    try:
-        urllib.request.urlopen(base + "/api/patients", timeout=1)
-    except urllib.error.HTTPError:
-        break
-    except Exception:
-        time.sleep(0.05)
+srv, base, log = serve_http(binary, data, work)
 
 status, hdrs, body = request("/api/patients")
 t.check(status == 401 and body["error"]["code"] == "EAUTH" and "Bearer" in hdrs.get("WWW-Authenticate", ""),

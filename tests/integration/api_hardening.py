@@ -9,18 +9,15 @@ loopback only).
 
 usage: api_hardening.py HEPATRACK HT-GEN-STUDY
 """
-import json
 import os
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, Hepatrack, free_port, generate  # noqa: E402
+from common import Checks, http_request, serve_http, Hepatrack, free_port, generate  # noqa: E402
 
 binary, gen = sys.argv[1:3]
 t = Checks()
@@ -33,20 +30,8 @@ def user(*args, password=None):
                           capture_output=True, text=True, timeout=60)
 
 
-def request(path, method="GET", body=None, headers=None, source=None):
-    raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
-    req = urllib.request.Request(base + path, method=method, data=raw,
-                                 headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            status, hdrs, content = r.status, r.headers, r.read()
-    except urllib.error.HTTPError as e:
-        status, hdrs, content = e.code, e.headers, e.read()
-    try:
-        parsed = json.loads(content) if content else None
-    except ValueError:
-        parsed = None
-    return status, hdrs, parsed
+def request(path, method="GET", body=None, headers=None):
+    return http_request(base, path, method, body, headers)
 
 
 def session(name, password):
@@ -61,18 +46,8 @@ study = generate(gen, os.path.join(work, "study"), slices=3, patient_id="HARD-1"
 Hepatrack(binary, data).run("import", os.path.join(work, "study"), expect=0)
 sop = Hepatrack(binary, data).json("ls", "instances")[0]["SOPInstanceUID"]
 
-http_port = free_port()
-base = f"http://127.0.0.1:{http_port}"
-log = open(os.path.join(work, "serve.log"), "w+")
-srv = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port", str(free_port()),
-                        "--http-port", str(http_port)], stdout=log, stderr=log)
-for _ in range(100):
-    try:
-        urllib.request.urlopen(base + "/api/me", timeout=1)
-    except urllib.error.HTTPError:
-        break
-    except OSError:
-        time.sleep(0.05)
+srv, base, log = serve_http(binary, data, work)
+http_port = int(base.rsplit(":", 1)[1])
 
 rad = session("rad", "rad-secret-1")
 root = session("root", "root-secret-1")

@@ -5,6 +5,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
+import urllib.error
+import urllib.request
 
 
 class Hepatrack:
@@ -59,3 +62,38 @@ class Checks:
     def finish(self):
         print(f"{self.passed} passed, {self.failed} failed")
         return 1 if self.failed else 0
+
+
+def serve_http(binary, data, work):
+    """`hepatrack serve` with its HTTP API on a free loopback port, once it answers.
+    Returns (process, base URL, log file open for reading back)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = open(os.path.join(work, "serve.log"), "w+")
+    proc = subprocess.Popen([binary, "--data", data, "serve", "--dicom-port", str(free_port()),
+                             "--http-port", str(port)], stdout=log, stderr=log)
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(base + "/api/me", timeout=1)
+        except urllib.error.HTTPError:
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc, base, log
+
+
+def http_request(base, path, method="GET", body=None, headers=None):
+    """(status, headers, body): a JSON answer parsed, any other as bytes. A body that is not
+    bytes is sent as JSON."""
+    raw = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
+    req = urllib.request.Request(base + path, method=method, data=raw,
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            status, hdrs, content = r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        status, hdrs, content = e.code, e.headers, e.read()
+    if not content:
+        return status, hdrs, None
+    is_json = "json" in hdrs.get("Content-Type", "")
+    return status, hdrs, json.loads(content) if is_json else content
