@@ -223,8 +223,8 @@ function render() {
 
 const currentRead = () => state.records.timepoints.find((t) => t.label === state.current)?.read_status;
 
-// The reason box: a signed read's change is a correction and needs one; a draft that was signed
-// before cannot be told from the records, so the server's refusal opens the box then (retry).
+// The reason box: a signed read's change is a correction and needs one. On a draft that was signed
+// before (the records' ever_signed), the server's refusal opens the box and Retry resends.
 function renderReason() {
   const needed = state.canWrite && (currentRead() === 'signed' || state.retry !== null);
   $('#reason-box').hidden = !needed;
