@@ -64,8 +64,8 @@ extern "C" int ht_dicom_attribute_lookup(const char *name, ht_dicom_attribute *o
             std::snprintf(out->vr, sizeof(out->vr), "UN");
             return HT_ENOTFOUND;
         }
-        return ht_error_set(HT_ENOTFOUND, "'%s' is neither a DICOM keyword nor a tag (8 hex digits)",
-                            name);
+        return ht_error_set(HT_ENOTFOUND,
+                            "'%s' is neither a DICOM keyword nor a tag (8 hex digits)", name);
     } catch (...) {
         return ht_error_set(HT_ENOMEM, "out of memory looking up a DICOM attribute");
     }

@@ -337,7 +337,8 @@ extern "C" int ht_dicom_frame_decode(const ht_dicom *dcm, uint32_t index, ht_fra
     }
 }
 
-extern "C" int ht_dicom_frame_stored(const ht_dicom *dcm, uint32_t index, uint8_t **out, size_t *len)
+extern "C" int
+ht_dicom_frame_stored(const ht_dicom *dcm, uint32_t index, uint8_t **out, size_t *len)
 {
     *out = nullptr;
     *len = 0;
