@@ -184,7 +184,7 @@ try {
   // The ellipse adds T1's density: a change during the read, no reason asked, the length kept.
   check(await page.isHidden('#reason-box'), 'no reason box while the baseline read is in progress');
   await ellipse(8);
-  await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
   check(stored && Math.abs(stored.mean_hu - 44.5) <= 1.5 && stored.roi && stored.version === 2 &&
     Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL,
@@ -249,7 +249,7 @@ try {
   // Follow-up: choosing T1 opens both viewports on the slice it was measured on.
   await page.selectOption('#current-tp', 'FU1');
   await page.waitForSelector('#reader[data-ready="FU1"]');
-  check(await page.waitForFunction(() => document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)')
+  check(await page.waitForFunction(() => document.querySelector('#worksheet tr[data-lesion="T1"] td.current')
     ?.textContent === 'to do', null, { timeout: 10000 }).then(() => true, () => false),
   'the worksheet lists T1 as still to do on FU1');
   check(await page.isDisabled('#sign'), 'FU1 cannot be signed before T1 has its record');
@@ -271,14 +271,14 @@ try {
   await page.keyboard.press('ArrowUp');
   await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
   await measure(FOLLOW_UP_MM);
-  await page.waitForFunction(() => /mm/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /mm/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
   check(stored && Math.abs(stored.long_axis_mm - FOLLOW_UP_MM) <= PIXEL,
     `follow-up T1: ${stored?.long_axis_mm} mm stored for ${FOLLOW_UP_MM} mm`);
   await page.click('#worksheet tr[data-lesion="N1"] button:has-text("Measure")');
   await page.waitForFunction(() => document.querySelector('button[data-tool="bidirectional"]').classList.contains('on'));
   await bidirectional(NODE_FOLLOW_UP_MM);
-  await page.waitForFunction(() => /short/.test(document.querySelector('#worksheet tr[data-lesion="N1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /short/.test(document.querySelector('#worksheet tr[data-lesion="N1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'N1' && a.timepoint === 'FU1');
   check(stored && Math.abs(stored.short_axis_mm - NODE_FOLLOW_UP_MM) <= 2 * PIXEL,
     `follow-up N1: short axis ${stored?.short_axis_mm} mm for ${NODE_FOLLOW_UP_MM} mm`);
@@ -342,7 +342,7 @@ try {
   await clickAt(LESION.x + 1, LESION.y);
   await clickAt(LESION.x + 7, LESION.y);
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => /split/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /split/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
   const fragments = stored?.fragments_mm ?? [];
   check(fragments.length === 2 && Math.abs(fragments[0] - 8) <= PIXEL && Math.abs(fragments[1] - 6) <= PIXEL &&
@@ -389,7 +389,7 @@ try {
   // The coordinator enrols E02, links the other patient's study to it and records a date.
   await page.goto(`${base}/#/`);
   await page.waitForSelector('#worklist:not([hidden])');
-  await page.click('#enrol-link button');
+  await page.click('#enrol-link');
   await page.waitForSelector('#enrol:not([hidden]) #enrol-studies tr[data-study]');
   await page.fill('#enrol-subject input[name=subject]', 'E01');
   await page.click('#enrol-subject button[type=submit]');
