@@ -5,6 +5,9 @@ JOBS     ?= $(shell nproc)
 BUILD    ?= build
 ASAN     ?= build-asan
 DATA     ?= $(CURDIR)/demo-data
+HTTP_PORT  ?= 8080
+DICOM_PORT ?= 11112
+RESET    ?= 0
 
 # Everything the build, the tests and the demo use, by Debian package name.
 DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang clang-format libclang-rt-14-dev \
@@ -68,7 +71,7 @@ check: build asan e2e-deps
 	  ctest --output-on-failure -j$(JOBS) -L 'unit|integration|fuzz'
 
 demo: build
-	@sh tools/demo.sh $(BUILD) $(DATA)
+	@sh tools/demo.sh $(BUILD) $(DATA) $(HTTP_PORT) $(DICOM_PORT) $(RESET)
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

@@ -2,10 +2,47 @@
 # make demo: a small demo trial (three subjects, baseline and two follow-ups each, with liver
 # lesions that shrink or grow) imported into a fresh data directory, its lesion measurements and
 # timelines, then `hepatrack serve` (DICOM receiver and HTTP API) in the foreground until Ctrl-C.
+# An existing demo data directory is served as it is (what was read in it stays); RESET=1 makes
+# it again from nothing.
+#
+# usage: demo.sh BUILD DATA HTTP_PORT DICOM_PORT RESET
 set -eu
 build=$1
 data=$2
+http_port=$3
+port=$4
+reset=$5
 studies=$data-studies
+radiologist=demo-radiologist # the reader of record of the demo's reads, and the station's login
+
+serve() {
+    cat <<MSG
+
+hepatrack now runs in the foreground (Ctrl-C stops it):
+  Open      http://127.0.0.1:$http_port/  (the reading station: worklist, reading, timelines, cohort)
+  HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
+            radiologist login: demo-radiologist / demo-radiologist-pw
+            coordinator login: demo-coordinator / demo-coordinator-pw
+  DICOM     AE title HEPATRACK on 127.0.0.1:$port
+  Data      $data (index and archive; the generated studies are in $studies)
+From another terminal:
+  curl -s -c /tmp/ht.cookies -H 'Content-Type: application/json' \\
+       -d '{"username":"demo-coordinator","password":"demo-coordinator-pw"}' http://127.0.0.1:$http_port/api/login
+  curl -s -b /tmp/ht.cookies 'http://127.0.0.1:$http_port/api/subjects/S01/timeline'
+  TOKEN=\$($build/hepatrack --data $data user token demo-coordinator)
+  curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$http_port/api/cohort?format=csv'
+  echoscu -aec HEPATRACK 127.0.0.1 $port
+  storescu -aec HEPATRACK -aet PACS 127.0.0.1 $port +sd $studies/S02-FU2
+  $build/hepatrack --data $data timeline S03 --criteria mrecist
+MSG
+    exec "$build/hepatrack" --data "$data" serve --dicom-port "$port" --http-port "$http_port"
+}
+
+if [ -e "$data" ] && [ "$reset" != 1 ]; then
+    echo "The demo's data directory $data exists: serving it as it is."
+    echo "(make demo RESET=1 deletes it and $studies, and makes the demo trial again.)"
+    serve
+fi
 rm -rf "$data" "$studies"
 mkdir -p "$studies"
 
@@ -45,19 +82,16 @@ echo
 # generated with), and S01's timeline.
 cat > "$studies/measurements.json" <<'JSON'
 [
- {"subject": "S01", "reader": "demo.radiologist", "dicom_patients": [{"id": "S01", "issuer": "DEMO-HOSPITAL"}],
+ {"subject": "S01", "reader": "demo-radiologist", "dicom_patients": [{"id": "S01", "issuer": "DEMO-HOSPITAL"}],
   "timepoints": [{"label": "BL", "date": "2026-01-05", "baseline": true, "portal_vein_status": "none"},
-                 {"label": "FU1", "date": "2026-03-02", "baseline": false},
-                 {"label": "FU2", "date": "2026-05-04", "baseline": false}],
+                 {"label": "FU1", "date": "2026-03-02", "baseline": false}],
   "lesions": [{"id": "T1", "role": "target", "site": "liver", "location": "VII"},
               {"id": "T2", "role": "target", "site": "liver", "location": "VI"}],
   "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 30, "mean_hu": 45},
                   {"lesion": "T2", "timepoint": "BL", "long_axis_mm": 18, "mean_hu": 40},
                   {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 18, "mean_hu": 35},
-                  {"lesion": "T2", "timepoint": "FU1", "long_axis_mm": 12, "mean_hu": 30},
-                  {"lesion": "T1", "timepoint": "FU2", "long_axis_mm": 14, "mean_hu": 30},
-                  {"lesion": "T2", "timepoint": "FU2", "long_axis_mm": 10, "mean_hu": 30}]},
- {"subject": "S02", "reader": "demo.radiologist", "dicom_patients": [{"id": "S02", "issuer": "DEMO-HOSPITAL"}],
+                  {"lesion": "T2", "timepoint": "FU1", "long_axis_mm": 12, "mean_hu": 30}]},
+ {"subject": "S02", "reader": "demo-radiologist", "dicom_patients": [{"id": "S02", "issuer": "DEMO-HOSPITAL"}],
   "timepoints": [{"label": "BL", "date": "2026-01-12", "baseline": true, "portal_vein_status": "none"},
                  {"label": "FU1", "date": "2026-03-09", "baseline": false},
                  {"label": "FU2", "date": "2026-05-11", "baseline": false}],
@@ -65,7 +99,7 @@ cat > "$studies/measurements.json" <<'JSON'
   "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 24},
                   {"lesion": "T1", "timepoint": "FU1", "long_axis_mm": 22},
                   {"lesion": "T1", "timepoint": "FU2", "long_axis_mm": 23}]},
- {"subject": "S03", "reader": "demo.radiologist", "dicom_patients": [{"id": "S03", "issuer": "DEMO-HOSPITAL"}],
+ {"subject": "S03", "reader": "demo-radiologist", "dicom_patients": [{"id": "S03", "issuer": "DEMO-HOSPITAL"}],
   "timepoints": [{"label": "BL", "date": "2026-01-19", "baseline": true, "portal_vein_status": "none"},
                  {"label": "FU1", "date": "2026-03-16", "baseline": false},
                  {"label": "FU2", "date": "2026-05-18", "baseline": false}],
@@ -78,54 +112,34 @@ cat > "$studies/measurements.json" <<'JSON'
                   {"lesion": "NL1", "timepoint": "FU2", "state": "unequivocal", "long_axis_mm": 16}]}
 ]
 JSON
-# Each time point lists the study it was read on (found by patient and date), except S01's
-# FU2: the station proposes it, to be assigned in two clicks.
+# Each time point lists the study it was read on (found by patient and date). S01's FU2 study
+# has no time point yet: the station proposes it, to be assigned in two clicks and read there.
 "$build/hepatrack" --data "$data" ls studies --json > "$studies/studies.json"
 python3 - "$studies/measurements.json" "$studies/studies.json" <<'PY'
 import json, sys
 subjects, studies = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 for s in subjects:
     for tp in s["timepoints"]:
-        if (s["subject"], tp["label"]) != ("S01", "FU2"):
-            tp["study_uids"] = [st["StudyInstanceUID"] for st in studies
-                                if st["PatientID"] == s["subject"] and st["StudyDate"] == tp["date"].replace("-", "")]
+        tp["study_uids"] = [st["StudyInstanceUID"] for st in studies
+                            if st["PatientID"] == s["subject"] and st["StudyDate"] == tp["date"].replace("-", "")]
+        if len(tp["study_uids"]) != 1:
+            sys.exit(f"demo: {s['subject']} {tp['label']} has {len(tp['study_uids'])} studies, not one")
 json.dump(subjects, open(sys.argv[1], "w"), indent=1)
 PY
 "$build/hepatrack" --data "$data" measurements import --enrol "$studies/measurements.json"
-# The reads are signed, in date order (results come from signed reads), but S01's FU2, which
-# waits for its study to be assigned and read in the station.
+# Every read is signed, in date order: results come from signed reads.
 for read in "S01 BL" "S01 FU1" "S02 BL" "S02 FU1" "S02 FU2" "S03 BL" "S03 FU1" "S03 FU2"; do
     set -- $read
-    "$build/hepatrack" --data "$data" measurements sign "$1" "$2" --reader demo.radiologist >/dev/null
+    "$build/hepatrack" --data "$data" measurements sign "$1" "$2" --reader "$radiologist" >/dev/null
 done
 echo
 "$build/hepatrack" --data "$data" timeline S01
 echo
 "$build/hepatrack" --data "$data" cohort
 
-port=${HEPATRACK_DEMO_PORT:-11112}
-http_port=${HEPATRACK_DEMO_HTTP_PORT:-8080}
 # Demo accounts; their passwords are printed (this is a demo).
 for account in radiologist coordinator; do
     echo "demo-$account-pw" |
         "$build/hepatrack" --data "$data" user add "demo-$account" --role "$account" --password-stdin
 done
-cat <<MSG
-
-hepatrack now runs in the foreground (Ctrl-C stops it):
-  Open      http://127.0.0.1:$http_port/  (the reading station: worklist, reading, timelines)
-  HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
-            radiologist login: demo-radiologist / demo-radiologist-pw
-            coordinator login: demo-coordinator / demo-coordinator-pw
-  DICOM     AE title HEPATRACK on 127.0.0.1:$port
-From another terminal:
-  curl -s -c /tmp/ht.cookies -H 'Content-Type: application/json' \\
-       -d '{"username":"demo-coordinator","password":"demo-coordinator-pw"}' http://127.0.0.1:$http_port/api/login
-  curl -s -b /tmp/ht.cookies 'http://127.0.0.1:$http_port/api/subjects/S01/timeline'
-  TOKEN=\$($build/hepatrack --data $data user token demo-coordinator)
-  curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$http_port/api/cohort?format=csv'
-  echoscu -aec HEPATRACK 127.0.0.1 $port
-  storescu -aec HEPATRACK -aet PACS 127.0.0.1 $port +sd $studies/S02-FU2
-  $build/hepatrack --data $data timeline S03 --criteria mrecist
-MSG
-exec "$build/hepatrack" --data "$data" serve --dicom-port "$port" --http-port "$http_port"
+serve

@@ -53,6 +53,7 @@ typedef struct ht_dicom_info {
     const char *series_description;
     const char *body_part_examined;
     const char *contrast_bolus_agent;
+    const char *frame_of_reference_uid;
     int has_series_number;
     int32_t series_number;
     int has_slice_thickness;

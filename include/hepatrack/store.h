@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 7
+#define HT_STORE_SCHEMA_VERSION 8
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -55,7 +55,7 @@ typedef struct ht_instance_record {
     const char *patient_id, *issuer_of_patient_id, *patient_name, *patient_birth_date, *patient_sex;
     const char *study_instance_uid, *study_date, *study_time, *accession_number, *study_description;
     const char *series_instance_uid, *modality, *series_description, *body_part_examined,
-        *contrast_bolus_agent;
+        *contrast_bolus_agent, *frame_of_reference_uid;
     int has_series_number;
     int32_t series_number;
     int has_slice_thickness;
@@ -108,6 +108,20 @@ int ht_store_instance_origin(ht_store *store,
  * @return HT_OK; HT_ENOTFOUND ("no instance has SOP Instance UID ..."); HT_EDB.
  */
 int ht_store_locate(ht_store *store, const char *sop_instance_uid, ht_instance_location *out);
+
+/** The picture that stands for a series: its middle image, and that image's middle frame. */
+typedef struct ht_series_keyframe {
+    char sop_instance_uid[72];
+    uint32_t frame; /* from 1 */
+    ht_instance_location location;
+} ht_series_keyframe;
+
+/**
+ * The middle image of a series (by instance number), for a thumbnail. Instances without pixel
+ * data (reports, key objects) are passed over.
+ * @return HT_OK; HT_ENOTFOUND (no such series, or it holds no image); HT_EDB.
+ */
+int ht_store_series_keyframe(ht_store *store, const char *series_uid, ht_series_keyframe *out);
 
 /** Remove an instance row (and its series, study, patient when they become empty). */
 int ht_store_delete_instance(ht_store *store, const char *sop_instance_uid);

@@ -43,6 +43,13 @@ int ht_fd_read(int fd, const char *name, size_t max_len, uint8_t **out, size_t *
  */
 int ht_mkdir_p(const char *path);
 
+/**
+ * Write a whole file under a temporary name beside it, then rename it into place: a reader sees
+ * all of it or none. Not synced: for caches that can be made again.
+ * @return HT_OK or an errno-derived code naming the path; nothing is left behind on error.
+ */
+int ht_file_replace(const char *path, const void *data, size_t len);
+
 /** fsync a directory by path. @return HT_OK or an errno-derived code. */
 int ht_fsync_dir(const char *path);
 

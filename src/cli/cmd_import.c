@@ -41,7 +41,8 @@ typedef struct import_job {
     int busy;           /* workers handling a file (which may queue DICOMDIR members) */
     int fatal;
     char fatal_message[1200];
-    size_t counts[4]; /* new, duplicate, conflict, skipped */
+    size_t counts[4];                  /* new, duplicate, conflict, skipped */
+    uint64_t bytes_queued, bytes_done; /* for the progress report */
     rejection *rejected;
     size_t nrejected, caprejected;
 } import_job;
@@ -50,18 +51,22 @@ enum { COUNT_NEW, COUNT_DUPLICATE, COUNT_CONFLICT, COUNT_SKIPPED };
 
 void cmd_import_help(void)
 {
-    printf("usage: hepatrack import [--json] [--jobs N] PATH...\n\n"
+    printf("usage: hepatrack import [--json] [--jobs N] [--progress SECONDS] PATH...\n\n"
            "Import DICOM Part 10 files. Folders are read recursively; a DICOMDIR brings in the\n"
            "files it lists (each file is imported once, however it is reached).\n\n"
            "  --json     print {\"new\",\"duplicate\",\"conflict\",\"skipped\",\"rejected\"}\n"
-           "  --jobs N   parallel workers (default: 4 per core)\n\n"
+           "  --jobs N   parallel workers (default: 4 per core)\n"
+           "  --progress SECONDS\n"
+           "             on a terminal a progress bar (files, MB, rate, time left) is redrawn\n"
+           "             in place; otherwise a plain line goes to stderr every SECONDS\n"
+           "             (default 10; 0: none)\n\n"
            "exit status: 0 all imported, 1 some files rejected (the rest imported),\n"
            "             2 usage or fatal error (disk full, read-only data directory...)\n");
 }
 
 /* ---- the queue (lock held by callers) ------------------------------------------------------ */
 
-static int enqueue(import_job *job, const char *path)
+static int enqueue(import_job *job, const char *path, uint64_t size)
 {
     char real[PATH_MAX];
     const char *key = realpath(path, real) ? real : path;
@@ -74,6 +79,7 @@ static int enqueue(import_job *job, const char *path)
     if (!(job->queue[job->nqueue] = ht_strdup(key)))
         return HT_ENOMEM;
     job->nqueue++;
+    job->bytes_queued += size;
     pthread_cond_signal(&job->more);
     return 1;
 }
@@ -89,10 +95,11 @@ static void reject(import_job *job, const char *path, const char *reason)
     pthread_mutex_unlock(&job->lock);
 }
 
-static void count(import_job *job, int which)
+static void count(import_job *job, int which, size_t bytes)
 {
     pthread_mutex_lock(&job->lock);
     job->counts[which]++;
+    job->bytes_done += bytes;
     pthread_mutex_unlock(&job->lock);
 }
 
@@ -156,7 +163,7 @@ static int collect(import_job *job, const char *path, int depth)
     }
     if (S_ISREG(st.st_mode)) {
         pthread_mutex_lock(&job->lock);
-        err = enqueue(job, path);
+        err = enqueue(job, path, (uint64_t)st.st_size);
         pthread_mutex_unlock(&job->lock);
         return err < 0 ? err : HT_OK;
     }
@@ -202,7 +209,7 @@ static void import_dicomdir(import_job *job, const char *path)
     char **files = NULL;
     size_t n = 0;
 
-    count(job, COUNT_SKIPPED);
+    count(job, COUNT_SKIPPED, 0);
     if (ht_dicom_dicomdir_files(path, &files, &n) < 0) {
         reject(job, path, ht_error_last());
         return;
@@ -215,7 +222,7 @@ static void import_dicomdir(import_job *job, const char *path)
             free(reason);
         } else {
             pthread_mutex_lock(&job->lock);
-            enqueue(job, files[i]);
+            enqueue(job, files[i], (uint64_t)st.st_size);
             pthread_mutex_unlock(&job->lock);
         }
         free(files[i]);
@@ -241,14 +248,17 @@ static void import_file(import_job *job, const char *path)
         reject(job, path, ht_error_last());
         return;
     }
+    size_t bytes = len;
     source = ht_strprintf("import:%s", path);
     err = ht_ingest_buffer(job->ingest, data, len, source ? source : "import", &result);
     free(source);
     free(data);
     if (err == HT_OK) {
-        count(job, result.outcome == HT_INGEST_NEW         ? COUNT_NEW
-                   : result.outcome == HT_INGEST_DUPLICATE ? COUNT_DUPLICATE
-                                                           : COUNT_CONFLICT);
+        count(job,
+              result.outcome == HT_INGEST_NEW         ? COUNT_NEW
+              : result.outcome == HT_INGEST_DUPLICATE ? COUNT_DUPLICATE
+                                                      : COUNT_CONFLICT,
+              bytes);
     } else if (err == HT_EUNSUPPORTED &&
                strcmp(result.sop_class_uid, "1.2.840.10008.1.3.10") == 0) {
         import_dicomdir(job, path);
@@ -285,18 +295,43 @@ static void *worker_main(void *arg)
 
 /* ---- output -------------------------------------------------------------------------------- */
 
-static void progress(import_job *job, int final)
+/* "1234/5000 files, 612/2480 MB, 85.3 MB/s, 0:22 left": the rate and the time left from the
+ * bytes read so far (files differ too much in size to count them). */
+static void progress_text(import_job *job, double elapsed, char *out, size_t size, double *part)
 {
     size_t done, total;
+    uint64_t bytes, all;
     pthread_mutex_lock(&job->lock);
     done = job->counts[0] + job->counts[1] + job->counts[2] + job->counts[3] + job->nrejected;
     total = job->nqueue + job->nrejected;
+    bytes = job->bytes_done;
+    all = job->bytes_queued;
     pthread_mutex_unlock(&job->lock);
-    if (done > total)
-        done = total;
-    int width = 40, filled = total ? (int)(done * (size_t)width / total) : width;
-    fprintf(stderr, "\r[%.*s%*s] %zu/%zu files", filled, "########################################",
-            width - filled, "", done, total);
+    done = done > total ? total : done;
+    bytes = bytes > all ? all : bytes;
+    double mb = (double)bytes / 1e6, rate = elapsed > 0 ? mb / elapsed : 0;
+    int n = snprintf(out, size, "%zu/%zu files, %.0f/%.0f MB, %.1f MB/s", done, total, mb,
+                     (double)all / 1e6, rate);
+    if (rate > 0 && bytes < all && n > 0 && (size_t)n < size) {
+        long left = (long)(((double)(all - bytes) / 1e6) / rate + 0.5);
+        snprintf(out + n, size - (size_t)n, ", %ld:%02ld left", left / 60, left % 60);
+    }
+    *part = total ? (double)done / (double)total : 1;
+}
+
+/* A bar redrawn in place on a terminal; elsewhere (a log, a pipe) a plain line now and then. */
+static void progress(import_job *job, double elapsed, int tty, int final)
+{
+    char text[160];
+    double part;
+    progress_text(job, elapsed, text, sizeof(text), &part);
+    if (!tty) {
+        fprintf(stderr, "import: %s\n", text);
+        return;
+    }
+    int width = 30, filled = (int)(part * width);
+    fprintf(stderr, "\r[%.*s%*s] %s\033[K", filled, "##############################",
+            width - filled, "", text);
     if (final)
         fputc('\n', stderr);
     fflush(stderr);
@@ -349,11 +384,14 @@ static int warn_unconfirmed(void *payload, const char *sop_uid, const char *why)
 
 int cmd_import(const cli_context *ctx, int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"json", no_argument, NULL, 'j'}, {"jobs", required_argument, NULL, 'n'}, {0, 0, 0, 0}};
+    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
+                                            {"jobs", required_argument, NULL, 'n'},
+                                            {"progress", required_argument, NULL, 'p'},
+                                            {0, 0, 0, 0}};
     import_job job;
     pthread_t threads[MAX_JOBS];
     int as_json = 0, jobs = default_jobs(), started = 0, opt, err, rc;
+    long every = 10; /* seconds between plain progress lines */
 
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
@@ -367,6 +405,13 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
                 return CLI_FATAL;
             }
             jobs = (int)v;
+        } else if (opt == 'p') {
+            char *end;
+            every = strtol(optarg, &end, 10);
+            if (*end || end == optarg || every < 0 || every > 86400) {
+                cli_error("import", "--progress takes 0 to 86400 seconds (got '%s')", optarg);
+                return CLI_FATAL;
+            }
         } else {
             cmd_import_help();
             return CLI_FATAL;
@@ -410,22 +455,25 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
     pthread_mutex_unlock(&job.lock);
 
     int tty = isatty(STDERR_FILENO);
-    if (tty) {
-        for (;;) {
-            struct timespec ts = {0, 100000000L};
-            pthread_mutex_lock(&job.lock);
-            int finished = job.fatal || (job.next == job.nqueue && job.busy == 0);
-            pthread_mutex_unlock(&job.lock);
-            if (finished)
-                break;
-            progress(&job, 0);
-            nanosleep(&ts, NULL);
+    double start = ht_time_monotonic(), shown = start;
+    for (;;) {
+        struct timespec ts = {0, 100000000L};
+        pthread_mutex_lock(&job.lock);
+        int finished = job.fatal || (job.next == job.nqueue && job.busy == 0);
+        pthread_mutex_unlock(&job.lock);
+        if (finished)
+            break;
+        double now = ht_time_monotonic();
+        if (tty || (every > 0 && now - shown >= (double)every)) {
+            progress(&job, now - start, tty, 0);
+            shown = now;
         }
+        nanosleep(&ts, NULL);
     }
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
     if (tty)
-        progress(&job, 1);
+        progress(&job, ht_time_monotonic() - start, tty, 1);
     ht_ingest_free(job.ingest);
 
     print_summary(&job, as_json);

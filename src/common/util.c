@@ -114,6 +114,43 @@ int ht_mkdir_p(const char *path)
     return HT_OK;
 }
 
+int ht_file_replace(const char *path, const void *data, size_t len)
+{
+    char *tmp = ht_strprintf("%s.%d.tmp", path, (int)gettid());
+    int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+    int err = HT_OK;
+    const uint8_t *p = data;
+
+    if (!tmp)
+        return ht_error_set(HT_ENOMEM, "out of memory writing '%s'", path);
+    if (fd < 0) {
+        err = ht_error_set(ht_error_from_errno(errno), "cannot create '%s': %s", tmp,
+                           strerror(errno));
+        ht_free(tmp);
+        return err;
+    }
+    while (len > 0 && err == HT_OK) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            err = ht_error_set(ht_error_from_errno(n < 0 ? errno : ENOSPC), "cannot write '%s': %s",
+                               tmp, strerror(n < 0 ? errno : ENOSPC));
+        else
+            p += n, len -= (size_t)n;
+    }
+    if (close(fd) != 0 && err == HT_OK)
+        err =
+            ht_error_set(ht_error_from_errno(errno), "cannot write '%s': %s", tmp, strerror(errno));
+    if (err == HT_OK && rename(tmp, path) != 0)
+        err = ht_error_set(ht_error_from_errno(errno), "cannot rename '%s' to '%s': %s", tmp, path,
+                           strerror(errno));
+    if (err != HT_OK)
+        unlink(tmp);
+    ht_free(tmp);
+    return err;
+}
+
 int ht_fsync_dir(const char *path)
 {
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

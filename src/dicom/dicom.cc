@@ -357,6 +357,7 @@ void read_info(ht_dicom *dcm, size_t dataset_offset)
     if (!*in.contrast_bolus_agent)
         in.contrast_bolus_agent =
             get_text(dcm, first_item(ds, DCM_ContrastBolusAgentSequence), DCM_CodeMeaning);
+    in.frame_of_reference_uid = get_text(dcm, ds, DCM_FrameOfReferenceUID);
     in.has_series_number = get_int(ds, DCM_SeriesNumber, &in.series_number);
     in.has_slice_thickness =
         get_double_fg(ds, DCM_PixelMeasuresSequence, DCM_SliceThickness, 0, &in.slice_thickness, 1);

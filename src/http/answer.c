@@ -260,8 +260,11 @@ enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a)
     }
     if (a->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"hepatrack\"");
-    MHD_add_response_header(resp, "Cache-Control",
-                            a->immutable ? "private, max-age=31536000, immutable" : "no-store");
+    static const char *const caching[] = {[HT_CACHE_NONE] = "no-store",
+                                          [HT_CACHE_REVALIDATE] = "private, no-cache",
+                                          [HT_CACHE_IMMUTABLE] =
+                                              "private, max-age=31536000, immutable"};
+    MHD_add_response_header(resp, "Cache-Control", caching[a->caching]);
     enum MHD_Result ret = MHD_queue_response(conn, a->status, resp);
     MHD_destroy_response(resp);
     return ret;

@@ -8,6 +8,7 @@
 #include "http_internal.h"
 
 #include "hepatrack/dicom.h"
+#include "hepatrack/log.h"
 #include "hepatrack/render.h"
 
 #include <stdio.h>
@@ -24,7 +25,7 @@ static int locate(request *r, answer *a, ht_instance_location *loc)
     if ((err = ht_store_locate(s, r->parts[1], loc)) < 0)
         return ht_http__fail_last(a, err);
     snprintf(a->etag, sizeof(a->etag), "\"%s\"", loc->sha256);
-    a->immutable = 1;
+    a->caching = HT_CACHE_IMMUTABLE;
     return HT_OK;
 }
 
@@ -61,18 +62,27 @@ static int file_window(const ht_dicom *dcm, ht_window *w)
     return ok;
 }
 
-/* Read frame parts[3] (from 1) of the located instance. */
-static int load_frame(request *r, answer *a, const ht_instance_location *loc, loaded_frame *lf)
+/* The frame number the path names (parts[3], from 1), or a 400. */
+static int frame_number(const request *r, answer *a, uint32_t *n)
+{
+    long v;
+    int err = ht_http__uint_arg(a, "frame", r->parts[3], 1L << 30, &v);
+    *n = (uint32_t)v;
+    return err < 0  ? err
+           : v == 0 ? ht_http__fail(a, HT_EINVALID, "frame", "frames count from 1")
+                    : HT_OK;
+}
+
+/* Read frame n (from 1) of the located instance. */
+static int
+load_frame(request *r, answer *a, const ht_instance_location *loc, uint32_t n, loaded_frame *lf)
 {
     size_t len;
-    long n;
     int err;
     memset(lf, 0, sizeof(*lf));
-    if ((err = ht_http__uint_arg(a, "frame", r->parts[3], 1L << 30, &n)) < 0)
-        return err;
     if ((err = ht_archive_read(r->http->archive, loc->archive_path, &lf->file, &len)) < 0 ||
         (err = ht_dicom_open_memory(&lf->dcm, lf->file, len)) < 0 ||
-        (err = ht_dicom_frame_decode(lf->dcm, (uint32_t)(n - 1), &lf->frame)) < 0) {
+        (err = ht_dicom_frame_decode(lf->dcm, n - 1, &lf->frame)) < 0) {
         frame_release(lf);
         return ht_http__fail_last(a, err);
     }
@@ -135,9 +145,10 @@ int ht_http__frame_rendered(request *r, answer *a)
     ht_instance_location loc;
     ht_window w = {0, 0};
     long size;
+    uint32_t n;
     loaded_frame lf;
     int err;
-    if ((err = locate(r, a, &loc)) < 0)
+    if ((err = locate(r, a, &loc)) < 0 || (err = frame_number(r, a, &n)) < 0)
         return err;
     if ((wc || ww) && preset)
         return ht_http__fail(a, HT_EINVALID, "window", "give either window or wc and ww, not both");
@@ -155,7 +166,7 @@ int ht_http__frame_rendered(request *r, answer *a)
                          ww ? ww : "", size); /* the picture depends on the parameters */
     if (ht_http__unchanged(r, a))
         return HT_OK;
-    if ((err = load_frame(r, a, &loc, &lf)) < 0)
+    if ((err = load_frame(r, a, &loc, n, &lf)) < 0)
         return err;
     const ht_window *chosen = preset || wc ? &w : lf.has_window ? &lf.window : NULL;
     uint8_t *png;
@@ -204,15 +215,16 @@ static void describe_samples(answer *a, const loaded_frame *lf)
 int ht_http__frame_pixels(request *r, answer *a)
 {
     ht_instance_location loc;
+    uint32_t n;
     loaded_frame lf;
     int err;
-    if ((err = locate(r, a, &loc)) < 0)
+    if ((err = locate(r, a, &loc)) < 0 || (err = frame_number(r, a, &n)) < 0)
         return err;
     a->compressible = 1;
     ht_http__etag_extend(a, "/%s/pixels", r->parts[3]);
     if (ht_http__unchanged(r, a))
         return HT_OK;
-    if ((err = load_frame(r, a, &loc, &lf)) < 0)
+    if ((err = load_frame(r, a, &loc, n, &lf)) < 0)
         return err;
     describe_samples(a, &lf);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
@@ -224,4 +236,74 @@ int ht_http__frame_pixels(request *r, answer *a)
     frame_release(&lf);
     a->type = "application/octet-stream";
     return HT_OK;
+}
+
+/* ---- a series' thumbnail ------------------------------------------------------------------ */
+
+#define THUMBNAIL_SIZE 128
+
+/* Where a rendered thumbnail is kept: named by what it shows, so it is never stale. */
+static char *thumbnail_path(const request *r, const ht_series_keyframe *k, long size)
+{
+    return ht_strprintf("%s/cache/thumbnails/%s-%u-%ld.png", r->http->data_dir, k->location.sha256,
+                        k->frame, size);
+}
+
+/* Render the key frame in the file's own window (else its full range) and keep it. A cache
+ * that cannot be written costs only the next request's rendering. */
+static int
+render_thumbnail(request *r, answer *a, const ht_series_keyframe *k, long size, const char *path)
+{
+    loaded_frame lf;
+    uint8_t *png;
+    int err = load_frame(r, a, &k->location, k->frame, &lf);
+    if (err < 0)
+        return err;
+    err = ht_render_png(lf.frame, lf.has_window ? &lf.window : NULL, (uint32_t)size, &png, &a->len);
+    frame_release(&lf);
+    if (err < 0)
+        return ht_http__fail_last(a, err);
+    char *dir = ht_strprintf("%s/cache/thumbnails", r->http->data_dir);
+    if (!dir || ht_mkdir_p(dir) < 0 || ht_file_replace(path, png, a->len) < 0)
+        ht_log(HT_LOG_WARN, "thumbnail not cached: %s", ht_error_last());
+    ht_error_clear();
+    ht_free(dir);
+    a->body = (char *)png;
+    return HT_OK;
+}
+
+/* GET /api/series/{uid}/thumbnail?size=: the middle image, longest side `size` (16-512, 128
+ * by default). A series may still grow, so its thumbnail is asked for again with its ETag. */
+int ht_http__series_thumbnail(request *r, answer *a)
+{
+    ht_series_keyframe k;
+    long size;
+    int err;
+    ht_store *s = ht_http__store(r, a);
+    if (!s)
+        return HT_EDB;
+    if ((err = ht_http__uint_arg(a, "size", ht_http__arg(r, "size"), 512, &size)) < 0)
+        return err;
+    if (size == 0)
+        size = THUMBNAIL_SIZE;
+    if (size < 16)
+        return ht_http__fail(a, HT_EINVALID, "size", "size is 16 to 512 pixels (got %ld)", size);
+    if ((err = ht_store_series_keyframe(s, r->parts[1], &k)) < 0)
+        return ht_http__fail_last(a, err);
+    snprintf(a->etag, sizeof(a->etag), "\"%s/%u/thumbnail/%ld\"", k.location.sha256, k.frame, size);
+    a->caching = HT_CACHE_REVALIDATE;
+    a->type = "image/png";
+    if (ht_http__unchanged(r, a))
+        return HT_OK;
+    char *path = thumbnail_path(r, &k, size);
+    if (!path)
+        return ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
+    uint8_t *cached;
+    if (ht_file_read(path, 16u << 20, &cached, &a->len) == HT_OK)
+        a->body = (char *)cached;
+    else
+        err = render_thumbnail(r, a, &k, size, path);
+    ht_error_clear();
+    ht_free(path);
+    return err;
 }

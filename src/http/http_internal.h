@@ -60,7 +60,11 @@ typedef struct answer {
     size_t len;
     const char *type;
     char etag[160];
-    int immutable;
+    enum {
+        HT_CACHE_NONE = 0,   /* no-store */
+        HT_CACHE_REVALIDATE, /* kept, but asked for again with its ETag each time */
+        HT_CACHE_IMMUTABLE   /* kept for a year without asking */
+    } caching;
     char cookie[200]; /* Set-Cookie, when not empty */
     int compressible; /* deflate it when the client accepts that */
     struct {
@@ -211,6 +215,7 @@ int ht_http__instance_json(request *r, answer *a); /* h_instances.c */
 int ht_http__instance_file(request *r, answer *a);
 int ht_http__frame_pixels(request *r, answer *a);
 int ht_http__frame_rendered(request *r, answer *a);
+int ht_http__series_thumbnail(request *r, answer *a);
 int ht_http__subjects(request *r, answer *a); /* h_subjects.c */
 int ht_http__subject(request *r, answer *a);
 int ht_http__subject_history(request *r, answer *a);

@@ -28,6 +28,8 @@ static const ht_route routes[] = {
      ht_http__frame_pixels},
     {"GET", "/api/instances/{uid}/frames/{n}/rendered", HT_ACCESS_USER, "reading a frame",
      ht_http__frame_rendered},
+    {"GET", "/api/series/{uid}/thumbnail", HT_ACCESS_USER, "reading a thumbnail",
+     ht_http__series_thumbnail},
     {"GET", "/api/subjects", HT_ACCESS_USER, "listing subjects", ht_http__subjects},
     {"GET", "/api/subjects/{id}", HT_ACCESS_USER, "reading a subject", ht_http__subject},
     {"POST", "/api/subjects", HT_ACCESS_COORDINATOR, "enrolling subjects", ht_http__enrol},

@@ -368,6 +368,7 @@ static void record_of(const ht_dicom_info *i, ht_instance_record *r)
     r->series_description = i->series_description;
     r->body_part_examined = i->body_part_examined;
     r->contrast_bolus_agent = i->contrast_bolus_agent;
+    r->frame_of_reference_uid = i->frame_of_reference_uid;
     r->has_series_number = i->has_series_number;
     r->series_number = i->series_number;
     r->has_slice_thickness = i->has_slice_thickness;

@@ -43,6 +43,7 @@ static const char *const list_sql[] = {
         " se.description AS SeriesDescription, se.body_part AS BodyPartExamined,"
         " se.contrast_agent AS ContrastBolusAgent, se.slice_thickness AS SliceThickness,"
         " se.pixel_spacing AS PixelSpacing, se.rows AS Rows, se.columns AS Columns,"
+        " nullif(se.frame_of_reference, '') AS FrameOfReferenceUID,"
         " (SELECT count(*) FROM instances i WHERE i.series = se.id) AS NumberOfInstances"
         " FROM series se JOIN studies s ON se.study = s.id JOIN patients p ON s.patient = p.id"
         " WHERE (?1 IS NULL OR p.patient_id = ?1) AND (?2 IS NULL OR p.issuer = ?2)"

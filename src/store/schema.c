@@ -178,6 +178,10 @@ static const char *const migrations[] = {
      "(json_extract(nullif(body, ''), '$.by')) VIRTUAL;"
      "ALTER TABLE ledger_records ADD COLUMN f_at GENERATED ALWAYS AS "
      "(json_extract(nullif(body, ''), '$.at')) VIRTUAL;"),
+
+    /* 8: a series' Frame of Reference UID, so that a viewer can match slices of two series by
+     * table position only when their coordinates are the same ("" when unknown). */
+    ("ALTER TABLE series ADD COLUMN frame_of_reference TEXT NOT NULL DEFAULT '';"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

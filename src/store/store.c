@@ -84,9 +84,10 @@ static const char *const SQL_UPSERT_STUDY =
 static const char *const SQL_UPSERT_SERIES =
     "INSERT INTO series (study, series_uid, modality, series_number, "
     "  description, body_part, contrast_agent, slice_thickness, "
-    "  pixel_spacing, rows, columns) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-    "ON CONFLICT (series_uid) DO UPDATE SET series_uid = series_uid "
+    "  pixel_spacing, rows, columns, frame_of_reference) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
+    "ON CONFLICT (series_uid) DO UPDATE SET frame_of_reference = CASE "
+    "  WHEN frame_of_reference = '' THEN excluded.frame_of_reference ELSE frame_of_reference END "
     "RETURNING id";
 static const char *const SQL_INSERT_INSTANCE =
     "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
@@ -272,6 +273,7 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
         sqlite3_bind_int64(st, 10, r->rows);
     if (r->columns)
         sqlite3_bind_int64(st, 11, r->columns);
+    bind_text(st, 12, r->frame_of_reference_uid);
     if ((err = step_id(s, st, &series, "adding a series")) < 0)
         return err;
 
@@ -389,4 +391,43 @@ int ht_store_add_conflict(ht_store *s,
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording a conflict");
+}
+
+/* The middle image: OFFSET is half the series' images, counted by the same filter. */
+static const char *const SQL_SERIES_KEYFRAME =
+    "WITH images AS (SELECT i.* FROM instances i JOIN series se ON i.series = se.id"
+    "  WHERE se.series_uid = ?1 AND i.rows IS NOT NULL)"
+    " SELECT sop_uid, archive_path, sha256, size, dataset_offset, coalesce(frames, 1)"
+    " FROM images ORDER BY instance_number, sop_uid"
+    " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM images)";
+
+int ht_store_series_keyframe(ht_store *s, const char *series_uid, ht_series_keyframe *out)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, SQL_SERIES_KEYFRAME, -1, &st, NULL), err = HT_OK;
+
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "choosing a series' thumbnail");
+    bind_text(st, 1, series_uid);
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *text[3];
+        for (int i = 0; i < 3; i++) {
+            text[i] = (const char *)sqlite3_column_text(st, i);
+            text[i] = text[i] ? text[i] : "";
+        }
+        snprintf(out->sop_instance_uid, sizeof(out->sop_instance_uid), "%s", text[0]);
+        snprintf(out->location.archive_path, sizeof(out->location.archive_path), "%s", text[1]);
+        snprintf(out->location.sha256, sizeof(out->location.sha256), "%s", text[2]);
+        out->location.size = (uint64_t)sqlite3_column_int64(st, 3);
+        out->location.dataset_offset = (uint64_t)sqlite3_column_int64(st, 4);
+        out->frame = (uint32_t)((sqlite3_column_int64(st, 5) + 1) / 2);
+    } else if (rc == SQLITE_DONE) {
+        err = ht_error_set(HT_ENOTFOUND, "no series with images has Series Instance UID '%s'",
+                           series_uid);
+    } else {
+        err = ht_store__db_error(s->db, rc, "choosing a series' thumbnail");
+    }
+    sqlite3_finalize(st);
+    return err;
 }

@@ -212,6 +212,32 @@ t.check(status == 404 and "frame 2" in body["error"]["message"], f"a frame beyon
 status, body = get_json(f"/api/instances/{sop}/frames/0/rendered")
 t.check(status == 400 and body["error"]["field"] == "frame", "frames count from 1")
 
+# A series' thumbnail: its middle image (instance 3 of 5) as /rendered draws it, kept on disk.
+status, body = get_json(f"/api/series?study={study_uid}")
+frame_uid = body["items"][0].get("FrameOfReferenceUID", "")
+t.check(frame_uid.startswith("2.25."), f"series rows name their Frame of Reference: {body['items'][0]}")
+middle = [i["SOPInstanceUID"] for i in ht.json("ls", "instances") if i["InstanceNumber"] == 3][0]
+thumbnail = f"/api/series/{series_uid}/thumbnail"
+status, headers, content = get(thumbnail)
+_, _, expected = get(f"/api/instances/{middle}/frames/1/rendered?size=128")
+t.check(status == 200 and headers.get("Content-Type") == "image/png" and content == expected,
+        "the thumbnail is the middle image rendered at 128 pixels")
+t.check(headers.get("Cache-Control") == "private, no-cache" and headers.get("ETag"),
+        f"a thumbnail is revalidated, since its series may grow: {headers.get('Cache-Control')}")
+cache = os.path.join(data, "cache", "thumbnails")
+kept = os.listdir(cache) if os.path.isdir(cache) else []
+t.check(len(kept) == 1 and open(os.path.join(cache, kept[0]), "rb").read() == content,
+        f"rendered once and kept under the data directory: {kept}")
+status, _, again = get(thumbnail, {"If-None-Match": headers.get("ETag")})
+t.check(status == 304 and again == b"", "thumbnail: If-None-Match gives 304")
+status, _, big = get(thumbnail + "?size=64")
+t.check(status == 200 and png_decode(big)[:2] == (64, 64), "thumbnail size=64")
+for bad, code, field in (("?size=8", 400, "size"), ("?size=513", 400, "size"), ("?size=x", 400, "size")):
+    status, body = get_json(thumbnail + bad)
+    t.check(status == code and body["error"].get("field") == field, f"thumbnail{bad}: {code} {body}")
+status, body = get_json("/api/series/1.2.3.4/thumbnail")
+t.check(status == 404 and "1.2.3.4" in body["error"]["message"], f"an unknown series: 404 {body}")
+
 # Studies that no time point lists yet; listing one in a time point assigns it.
 status, body = get_json("/api/studies?unassigned=1")
 t.check(status == 200 and [s["StudyInstanceUID"] for s in body["items"]] == [study_uid],

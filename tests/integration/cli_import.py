@@ -241,4 +241,25 @@ p = subprocess.run([binary, "ls", "patients", "--json"], capture_output=True, te
                    env={**os.environ, "HEPATRACK_DATA": env_data})
 t.check(p.returncode == 0 and p.stdout.strip() == "[]", "HEPATRACK_DATA is used")
 ht.cleanup()
+
+# 7. Progress: a bar on a terminal (util-linux's script gives the import one), files and MB
+# counted to the end; a plain line only every --progress seconds otherwise.
+ht = Hepatrack(binary)
+folder = os.path.join(tempfile.mkdtemp(prefix="ht-progress-"), "study")
+generate(gen, folder, slices=12)
+megabytes = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder)) / 1e6
+p = subprocess.run(["script", "-qec", f"{binary} --data {ht.data} import {folder}", "/dev/null"],
+                   capture_output=True, text=True)
+last = p.stdout.replace("\r", "\n").split("\n")
+bar = [line for line in last if line.startswith("[")]
+t.check(p.returncode == 0 and bar and f"12/12 files, {megabytes:.0f}/{megabytes:.0f} MB" in bar[-1] and
+        "MB/s" in bar[-1], f"a progress bar on a terminal: {bar[-1:] or p.stdout[:300]}")
+ht.cleanup()
+ht = Hepatrack(binary)
+p = ht.run("import", folder)
+t.check(p.returncode == 0 and p.stderr == "", f"no terminal, a short import: no progress lines ({p.stderr!r})")
+for bad in ("-1", "x", ""):
+    p = ht.run("import", "--progress", bad, folder)
+    t.check(p.returncode == 2 and "--progress" in p.stderr, f"--progress {bad!r} is refused: {p.stderr}")
+ht.cleanup()
 sys.exit(t.finish())
