@@ -8,7 +8,7 @@ const SVG = 'http://www.w3.org/2000/svg';
 const W = 640, L = 56, R = 64;
 const SUM = { top: 34, bottom: 164 }, PCT = { top: 196, bottom: 326 };
 const AXIS_Y = PCT.bottom, H = 392;
-const CHAR = 6.4, LINE = 13; // the 11px labels' advance per character and height, for placement
+const CHAR = 7, LINE = 13; // the 11px labels' advance per character and height, for placement
 
 export function el(tag, attrs = {}, text) {
   const e = tag.startsWith('svg:') ? document.createElementNS(SVG, tag.slice(4)) : document.createElement(tag);
@@ -19,19 +19,24 @@ export function el(tag, attrs = {}, text) {
 
 export const pct = (v) => (v == null ? '' : `${v > 0 ? '+' : ''}${v} %`);
 
-// Round tick values (1, 2, 5 × 10^n apart) covering lo..hi.
+// Round tick values (1, 2, 5 × 10^n apart) from at or below lo to at or above hi: the first and
+// last ticks are the axis's ends.
 export function ticks(lo, hi, count = 5) {
   const raw = (hi - lo) / count, mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((k) => k * mag).find((s) => s >= raw);
   const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Math.round(v * 1e6) / 1e6);
+  const last = Math.ceil(hi / step - 1e-9) * step;
+  for (let v = Math.floor(lo / step + 1e-9) * step; v <= last + 1e-9; v += step) out.push(Math.round(v * 1e6) / 1e6);
   return out;
 }
 
-// Label boxes placed one by one: each takes the first of its candidate spots that overlaps none
-// placed before it (nor the reserved boxes), else the last candidate.
+// Label boxes placed one by one: each takes the first of its candidate spots inside the bounds
+// that overlaps none placed before it (nor the reserved boxes), else the last candidate.
 class Placer {
-  constructor(reserved = []) { this.boxes = [...reserved]; }
+  constructor(reserved = [], bounds = { x0: 2, x1: W - 2, y0: 0, y1: H }) {
+    this.boxes = [...reserved];
+    this.bounds = bounds;
+  }
 
   place(text, candidates) {
     const w = text.length * CHAR;
@@ -39,7 +44,8 @@ class Placer {
       const x0 = anchor === 'end' ? x - w : anchor === 'middle' ? x - w / 2 : x;
       return { x0, x1: x0 + w, y0: y - LINE + 3, y1: y + 3 };
     };
-    const free = (b) => b.x0 >= 2 && b.x1 <= W - 2 &&
+    const { bounds } = this;
+    const free = (b) => b.x0 >= bounds.x0 && b.x1 <= bounds.x1 && b.y0 >= bounds.y0 && b.y1 <= bounds.y1 &&
       !this.boxes.some((o) => b.x0 < o.x1 && o.x0 < b.x1 && b.y0 < o.y1 && o.y0 < b.y1);
     const spot = candidates.find((c) => free(box(c))) ?? candidates.at(-1);
     this.boxes.push(box(spot));
@@ -48,9 +54,11 @@ class Placer {
 }
 
 // Spots around a point: above, below, right, left, then further out.
-const around = (x, y) => [[x, y - 8, 'middle'], [x, y + 17, 'middle'], [x + 8, y + 4, 'start'],
-  [x - 8, y + 4, 'end'], [x, y - 21, 'middle'], [x, y + 30, 'middle'], [x + 8, y - 10, 'start'],
-  [x - 8, y - 10, 'end'], [x + 8, y + 18, 'start'], [x - 8, y + 18, 'end']];
+const around = (x, y) => [0, 1, 2].flatMap((k) => {
+  const d = k * LINE;
+  return [[x, y - 8 - d, 'middle'], [x, y + 17 + d, 'middle'], [x + 8, y + 4 - d, 'start'],
+    [x - 8, y + 4 - d, 'end'], [x + 8, y + 4 + d, 'start'], [x - 8, y + 4 + d, 'end']];
+});
 
 function axis(svg, name, panel, values, y, format) {
   svg.append(el('svg:line', { x1: L, x2: L, y1: panel.top, y2: panel.bottom, class: 'axis' }));
@@ -104,7 +112,9 @@ export function chart(timeline) {
       markers.push({ x0: cx - 5, x1: cx + 5, y0: cy - 5, y1: cy + 5 });
     }
   }
-  const placer = new Placer(markers);
+  // Inside the plots, clear of the titles and the legend above and of the axis's names below.
+  const title = { x0: 0, x1: 4 + 26 * CHAR, y0: PCT.top - 12 - LINE, y1: PCT.top - 8 };
+  const placer = new Placer([...markers, title], { x0: L + 2, x1: W - R - 2, y0: SUM.top - 10, y1: AXIS_Y - 2 });
   for (const p of points) {
     const cx = x(day(p));
     const sumText = `${p.sum_mm} mm`;
