@@ -79,7 +79,7 @@ export function chart(timeline) {
   if (!points.length) return svg;
   const day = (p) => p.days_from_baseline ?? 0;
   const maxDay = Math.max(1, ...points.map(day));
-  const x = (d) => L + 12 + (d / maxDay) * (W - L - R - 24);
+  const x = (d) => L + 36 + (d / maxDay) * (W - L - R - 72); // room for a label centred on each point
   const sumTicks = ticks(0, Math.max(10, ...points.map((p) => p.sum_mm)) * 1.1);
   const sumHi = sumTicks.at(-1);
   const ySum = (s) => SUM.bottom - (s / sumHi) * (SUM.bottom - SUM.top);
