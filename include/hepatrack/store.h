@@ -180,6 +180,55 @@ typedef struct ht_list_filter {
 int ht_store_list(
     ht_store *store, ht_list_kind kind, const ht_list_filter *filter, ht_row_cb cb, void *payload);
 
+/* ---- queries by DICOM attributes: QIDO-RS and C-FIND ----------------------------------------- */
+
+/** The level of a query, as C-FIND's Query/Retrieve Level and QIDO-RS's resources name them. */
+typedef enum ht_find_level {
+    HT_FIND_PATIENT = 0,
+    HT_FIND_STUDY,
+    HT_FIND_SERIES,
+    HT_FIND_INSTANCE
+} ht_find_level;
+
+/**
+ * One matching key: a DICOM keyword and its value as PS3.4 C.2.2.2 reads it: "" universal
+ * matching (the attribute is returned, nothing filtered); `*` and `?` wildcards; for dates and
+ * times a range "A-B", "-B" or "A-"; for UIDs a list separated by backslashes; else single
+ * value matching.
+ */
+typedef struct ht_find_key {
+    const char *keyword;
+    const char *value;
+} ht_find_key;
+
+typedef struct ht_find_query {
+    ht_find_level level;
+    const ht_find_key *keys;
+    size_t nkeys;
+    int names_ignore_case; /* person names matched case-insensitively (QIDO-RS does) */
+    size_t limit;          /* 0: no limit */
+    size_t offset;
+} ht_find_query;
+
+/**
+ * Whether the index can match `keyword` in a query at `level`: attributes of that level and the
+ * levels above it (a series query may name the patient). Counts and other computed
+ * attributes are returned but not matched, except ModalitiesInStudy.
+ */
+int ht_store_find_matchable(ht_find_level level, const char *keyword);
+
+/**
+ * The entities of one level that match every key, from the index alone (no file is read), in a
+ * stable order (studies by date and time, series and instances by number). Each row's columns
+ * are DICOM keywords: the attributes of the level and those above, the level's counts
+ * (NumberOfStudyRelatedSeries, NumberOfStudyRelatedInstances, ModalitiesInStudy,
+ * NumberOfSeriesRelatedInstances, ...) and, for instances, AvailableTransferSyntaxUID.
+ * @return HT_OK; the callback's non-zero return; HT_EINVALID naming a key that cannot be matched
+ *         at that level (ht_store_find_matchable) or a value of the wrong form (a date that is
+ *         not YYYYMMDD, a number that is not one, a wildcard in a UID); HT_EDB.
+ */
+int ht_store_find(ht_store *store, const ht_find_query *query, ht_row_cb cb, void *payload);
+
 /**
  * Describe whatever `uid` names: an instance, a series or a study (in that order of search).
  * @param[out] kind  which one it was.

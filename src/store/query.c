@@ -90,8 +90,7 @@ static ht_value_type column_type(sqlite3_stmt *st, int i)
     }
 }
 
-/* Step a prepared query, handing each row to cb. Finalizes st. */
-static int run_rows(ht_store *s, sqlite3_stmt *st, ht_row_cb cb, void *payload, int *rows)
+int ht_store__rows(ht_store *s, sqlite3_stmt *st, ht_row_cb cb, void *payload, int *rows)
 {
     const char *names[MAX_COLUMNS];
     const char *values[MAX_COLUMNS];
@@ -150,7 +149,7 @@ int ht_store_list(
         bind_optional(st, 4, filter->series_instance_uid);
     if (sqlite3_bind_parameter_count(st) >= 5 && filter->unassigned)
         sqlite3_bind_int(st, 5, 1);
-    return run_rows(s, st, cb, payload, NULL);
+    return ht_store__rows(s, st, cb, payload, NULL);
 }
 
 int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb, void *payload)
@@ -168,7 +167,7 @@ int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb
         if (rc != SQLITE_OK)
             return ht_store__db_error(s->db, rc, "looking up a UID");
         sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
-        int err = run_rows(s, st, NULL, NULL, &rows);
+        int err = ht_store__rows(s, st, NULL, NULL, &rows);
         if (err < 0)
             return err;
         if (rows == 0)
@@ -194,7 +193,7 @@ int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb
                 return ht_store__db_error(s->db, rc, "looking up an instance");
             sqlite3_bind_text(st, 1, uid, -1, SQLITE_STATIC);
             *kind = HT_LIST_INSTANCES;
-            return run_rows(s, st, cb, payload, NULL);
+            return ht_store__rows(s, st, cb, payload, NULL);
         }
         if (order[k] == HT_LIST_SERIES)
             f.series_instance_uid = uid;

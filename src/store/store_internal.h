@@ -24,6 +24,10 @@ struct ht_store {
 /* A cached statement, prepared on first use and reset for the caller. */
 int ht_store__cached(ht_store *store, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out);
 
+/* Step a prepared query, handing each row to cb (columns named as the query names them) and
+ * counting them in *rows (when not NULL). Finalizes st. Returns HT_OK, cb's non-zero, HT_EDB. */
+int ht_store__rows(ht_store *store, sqlite3_stmt *st, ht_row_cb cb, void *payload, int *rows);
+
 /* Record an SQLite failure as an hepatrack error (HT_ENOSPC for SQLITE_FULL...). */
 int ht_store__db_error(sqlite3 *db, int rc, const char *what);
 
