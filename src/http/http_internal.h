@@ -11,6 +11,8 @@
 
 #include "hepatrack/archive.h"
 #include "hepatrack/auth.h"
+#include "hepatrack/dicom.h"
+#include "hepatrack/render.h"
 #include "hepatrack/http.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/store.h"
@@ -209,6 +211,9 @@ typedef struct ht_instance_refs {
  * series and instance number order; a 404 (answered) when there are none. */
 int ht_http__scope(request *r, answer *a, ht_instance_refs *out);
 
+/* The file's own first Window Center/Width (1), or none usable (0). */
+int ht_http__file_window(const ht_dicom *dcm, ht_window *w);
+
 /* Whether Accept allows DICOM JSON; the 406 that says what is offered instead. */
 int ht_http__accepts_json(const request *r);
 int ht_http__not_acceptable(const request *r, answer *a, const char *offered);
@@ -309,6 +314,10 @@ int ht_http__wado_metadata(request *r, answer *a);
 int ht_http__qido_studies(request *r, answer *a); /* h_qido.c */
 int ht_http__qido_series(request *r, answer *a);
 int ht_http__qido_instances(request *r, answer *a);
+int ht_http__rendered_instance(request *r, answer *a); /* h_rendered.c */
+int ht_http__thumbnail_instance(request *r, answer *a);
+int ht_http__rendered_many(request *r, answer *a);
+int ht_http__thumbnail_many(request *r, answer *a);
 int ht_http__stow(request *r, answer *a); /* h_stow.c */
 int ht_http__stow_begin(request *r, answer *a, ht_sink **out);
 int ht_http__subjects(request *r, answer *a); /* h_subjects.c */
