@@ -347,6 +347,8 @@ done:
 int ht_render_png(
     const ht_frame *f, const ht_window *window, uint32_t size, uint8_t **png, size_t *len)
 {
+    *png = NULL;
+    *len = 0;
     if (size > MAX_SIZE)
         return ht_error_set(HT_EINVALID, "size must be at most %d (got %u)", MAX_SIZE, size);
     int wide = f->columns >= f->rows;
