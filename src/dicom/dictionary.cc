@@ -59,7 +59,9 @@ const keyword_index &keywords()
                                                                                const */
         for (DcmHashDictIterator it = writable.normalBegin(); it != writable.normalEnd(); ++it) {
             const DcmDictEntry *entry = *it;
-            if (!entry || entry->getGroup() != entry->getUpperGroup() ||
+            /* private dictionaries reuse standard keywords ("PatientName" in (0013,xx20)) */
+            if (!entry || entry->getPrivateCreator() || entry->getGroup() % 2 ||
+                entry->getGroup() != entry->getUpperGroup() ||
                 entry->getElement() != entry->getUpperElement())
                 continue;
             ht_dicom_attribute attr;
