@@ -194,6 +194,17 @@ int ht_http__multipart(answer *a,
                        void *cls,
                        void (*cls_free)(void *cls));
 
+/* The same, for parts of about `known` bytes in all: up to HT_HTTP_GATHER_MAX they are made at
+ * once and sent with their length in one piece (a failure is then an error answer). */
+#define HT_HTTP_GATHER_MAX (16u << 20)
+int ht_http__multipart_sized(answer *a,
+                             const char *part_type,
+                             size_t nparts,
+                             ht_part_source source,
+                             void *cls,
+                             void (*cls_free)(void *cls),
+                             size_t known);
+
 /* ---- DICOMweb (h_qido.c, h_wado.c, h_frames.c, h_stow.c) ------------------------------------ */
 
 /* One instance a WADO-RS path names. */
