@@ -156,6 +156,10 @@ void ht_store_free(ht_store *s)
     sqlite3_finalize(s->ledger_append);
     sqlite3_finalize(s->audit_add);
     sqlite3_finalize(s->subject_find);
+    for (size_t i = 0; i < sizeof(s->queries) / sizeof(s->queries[0]); i++) {
+        sqlite3_finalize(s->queries[i].st);
+        free(s->queries[i].sql);
+    }
     sqlite3_close(s->db);
     free(s->path);
     free(s);

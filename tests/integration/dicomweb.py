@@ -286,7 +286,11 @@ before = peak()
 status, _, answer = stow("/dicom-web/studies", [open(f, "rb").read() for f in big])
 grew = peak() - before
 t.check(status == 200 and len(answer["00081199"]["Value"]) == 160, f"STOW of {body_mb:.0f} MB: 200")
-t.check(grew < body_mb / 3, f"streamed, not collected: peak memory grew {grew:.0f} MB for a {body_mb:.0f} MB body")
+if "ASAN_OPTIONS" in os.environ:  # AddressSanitizer's quarantine keeps freed memory
+    print(f"note: under AddressSanitizer, peak memory is not compared")
+else:
+    t.check(grew < body_mb / 3,
+            f"streamed, not collected: peak memory grew {grew:.0f} MB for a {body_mb:.0f} MB body")
 print(f"note: STOW of {body_mb:.0f} MB grew the server's peak memory by {grew:.0f} MB")
 status, _, found = get("/dicom-web/studies?PatientID=DW-2")
 t.check(status == 200 and value(found[0], "00201208") == 160, "the stored series is found")
