@@ -506,6 +506,8 @@ static int ingest(ht_ingest *in,
         p.stored_sha = stored_sha;
         p.received_sha = sha;
         p.received_size = len;
+        snprintf(result->stored_sha256, sizeof(result->stored_sha256), "%s", stored_sha);
+        snprintf(result->received_sha256, sizeof(result->received_sha256), "%s", sha);
         claim(in, p.uid); /* released with its batch; a failed claim only loses ordering */
         err = queue_and_wait(in, &p);
         pthread_mutex_unlock(&in->lock);
