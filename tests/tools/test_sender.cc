@@ -13,6 +13,8 @@
  *   odd       the data set sent in PDVs of odd lengths (1001 bytes, then the rest), as
  *             pynetdicom sends a deflated data set; PS3.8 Annex E asks for even ones
  *   altered   the same UIDs with other content (Study Description changed): a conflict
+ *   findcancel  a C-FIND at IMAGE level followed at once by its C-CANCEL (HT_SENDER_CLASS must
+ *             name a FIND model); prints "answers=N status=0xXXXX"
  * Prints "status=0xXXXX" for every answered C-STORE. The environment may set HT_SENDER_AET (the
  * calling AE title, TESTSENDER by default) and HT_SENDER_CLASS (the abstract syntax proposed
  * and named, the file's SOP Class UID by default).
@@ -141,6 +143,50 @@ int store_odd(T_ASC_Association *assoc,
     return rsp.msg.CStoreRSP.DimseStatus;
 }
 
+/* A C-FIND for every instance, cancelled at once: "answers=N status=0xXXXX", or -1. */
+int find_and_cancel(T_ASC_Association *assoc,
+                    T_ASC_PresentationContextID pres,
+                    const char *sop_class,
+                    DIC_US id)
+{
+    T_DIMSE_Message m;
+    std::memset(&m, 0, sizeof(m));
+    m.CommandField = DIMSE_C_FIND_RQ;
+    m.msg.CFindRQ.MessageID = id;
+    OFStandard::strlcpy(m.msg.CFindRQ.AffectedSOPClassUID, sop_class,
+                        sizeof(m.msg.CFindRQ.AffectedSOPClassUID));
+    m.msg.CFindRQ.DataSetType = DIMSE_DATASET_PRESENT;
+    m.msg.CFindRQ.Priority = DIMSE_PRIORITY_MEDIUM;
+    DcmDataset ids;
+    ids.putAndInsertString(DCM_QueryRetrieveLevel, "IMAGE");
+    ids.insertEmptyElement(DCM_SOPInstanceUID);
+    if (DIMSE_sendMessageUsingMemoryData(assoc, pres, &m, nullptr, &ids, nullptr, nullptr).bad() ||
+        DIMSE_sendCancelRequest(assoc, pres, id).bad())
+        return -1;
+    int answers = 0;
+    for (;;) {
+        T_ASC_PresentationContextID rp;
+        T_DIMSE_Message rsp;
+        if (DIMSE_receiveCommand(assoc, DIMSE_BLOCKING, 0, &rp, &rsp, nullptr).bad() ||
+            rsp.CommandField != DIMSE_C_FIND_RSP)
+            return -1;
+        if (rsp.msg.CFindRSP.DataSetType != DIMSE_DATASET_NULL) {
+            DcmDataset *answer = nullptr;
+            if (DIMSE_receiveDataSetInMemory(assoc, DIMSE_BLOCKING, 0, &rp, &answer, nullptr,
+                                             nullptr)
+                    .bad())
+                return -1;
+            delete answer;
+        }
+        if (!DICOM_PENDING_STATUS(rsp.msg.CFindRSP.DimseStatus)) {
+            std::printf("answers=%d status=0x%04X\n", answers,
+                        (unsigned)rsp.msg.CFindRSP.DimseStatus);
+            return 0;
+        }
+        answers++;
+    }
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -219,6 +265,13 @@ int main(int argc, char **argv)
             copy.findAndDeleteElement(DCM_SOPClassUID);
         if (s.mode == "altered")
             copy.putAndInsertString(DCM_StudyDescription, "altered by ht-test-sender");
+        if (s.mode == "findcancel") {
+            if (find_and_cancel(assoc, pres, sop_class.c_str(), req.MessageID) < 0) {
+                std::printf("error=C-FIND failed\n");
+                return 1;
+            }
+            continue;
+        }
         if (s.mode == "odd") {
             int status =
                 store_odd(assoc, pres, copy, sop_class.c_str(), inst.c_str(), req.MessageID);
