@@ -21,6 +21,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -90,6 +91,7 @@ struct session {
     ht_store *store = nullptr;
     ht_archive *archive = nullptr;
     unsigned long stored = 0, refused = 0, answered = 0, sent = 0;
+    std::map<int, std::string> real_ts; /* contexts whose syntax DCMTK does not know */
 
     session(ht_scp *s, T_ASC_Association *a, std::string c, std::string h)
         : scp(s), assoc(a), calling(std::move(c)), host(std::move(h)),
@@ -127,6 +129,20 @@ outcome serve_move(session &s, T_ASC_PresentationContextID pres, T_DIMSE_C_MoveR
 /* A C-GET request: sub-operations on the same association. */
 outcome serve_get(session &s, T_ASC_PresentationContextID pres, T_DIMSE_C_GetRQ *req);
 
+/*
+ * DCMTK's DIMSE layer refuses every message on a presentation context whose transfer syntax it
+ * does not know (HTJ2K in DCMTK 3.6.7), though commands are always implicit VR little endian
+ * and hepatrack moves data sets as bytes. Once an association is negotiated, each such context
+ * is shown to DIMSE (its accepted list) as JPEG 2000, which is encoded alike (explicit VR
+ * little endian, encapsulated Pixel Data); context_syntax still tells the negotiated one.
+ */
+typedef std::map<int, std::string> syntax_map; /* context ID -> the negotiated syntax */
+void mask_unknown_syntaxes(T_ASC_Association *assoc, syntax_map *real);
+
+/* The transfer syntax negotiated for presentation context `pres` ("" when none). */
+std::string
+context_syntax(T_ASC_Association *assoc, const syntax_map &real, T_ASC_PresentationContextID pres);
+
 /* Read the next PDV of the association, waiting at most `timeout` seconds for it. */
 OFCondition next_pdv(T_ASC_Association *assoc, int timeout, DUL_PDV *pdv);
 
@@ -154,6 +170,7 @@ enum sub_result { SUB_COMPLETED, SUB_WARNING, SUB_FAILED };
  */
 sub_result send_instance(session &s,
                          T_ASC_Association *assoc,
+                         const syntax_map &real,
                          const instance_ref &inst,
                          DIC_US message_id,
                          const std::string &move_originator,
@@ -169,6 +186,7 @@ T_ASC_Association *open_association(session &s,
                                     const destination &dest,
                                     const std::vector<instance_ref> &insts,
                                     T_ASC_Network **net,
+                                    syntax_map *real,
                                     std::string *why);
 
 /* Release (or abort, when `abort`) and free an association opened by open_association. */

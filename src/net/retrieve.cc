@@ -249,8 +249,9 @@ outcome retrieve(session &s, T_ASC_PresentationContextID pres, const retrieve_re
     }
     T_ASC_Association *sub = r.move ? nullptr : s.assoc;
     T_ASC_Network *net = nullptr;
+    syntax_map sub_real;
     if (status == 0x0000 && r.move && !insts.empty()) {
-        sub = open_association(s, dest, insts, &net, &why);
+        sub = open_association(s, dest, insts, &net, &sub_real, &why);
         if (!sub) {
             status = 0xA702;
             n.failed = (unsigned)insts.size();
@@ -269,10 +270,11 @@ outcome retrieve(session &s, T_ASC_PresentationContextID pres, const retrieve_re
                 break;
             std::string fail_why;
             sub_result res =
-                broken ? SUB_FAILED
-                       : send_instance(s, sub, inst, id++, r.move ? s.calling : std::string(),
-                                       r.move ? r.message_id() : 0, r.move ? 0 : r.message_id(),
-                                       &cancelled, &broken, &fail_why);
+                broken
+                    ? SUB_FAILED
+                    : send_instance(s, sub, r.move ? sub_real : s.real_ts, inst, id++,
+                                    r.move ? s.calling : std::string(), r.move ? r.message_id() : 0,
+                                    r.move ? 0 : r.message_id(), &cancelled, &broken, &fail_why);
             n.remaining--;
             if (res == SUB_COMPLETED) {
                 n.completed++;

@@ -11,6 +11,7 @@
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dul.h"
@@ -110,6 +111,41 @@ ht_net::qr_service ht_net::qr_service_of(const char *uid, bool *patient_root)
             return m.service;
         }
     return QR_NONE;
+}
+
+void ht_net::mask_unknown_syntaxes(T_ASC_Association *assoc, syntax_map *real)
+{
+    LST_HEAD **lists[] = {&assoc->params->DULparams.acceptedPresentationContext,
+                          &assoc->params->DULparams.requestedPresentationContext};
+    for (LST_HEAD **list : lists) {
+        if (!*list)
+            continue;
+        void *node = LST_Head(list);
+        if (node)
+            LST_Position(list, node);
+        for (; node; node = LST_Next(list)) {
+            DUL_PRESENTATIONCONTEXT *pc = static_cast<DUL_PRESENTATIONCONTEXT *>(node);
+            if (pc->result != DUL_PRESENTATION_ACCEPT || !pc->acceptedTransferSyntax[0] ||
+                DcmXfer(pc->acceptedTransferSyntax).getXfer() != EXS_Unknown)
+                continue;
+            (*real)[pc->presentationContextID] = pc->acceptedTransferSyntax;
+            OFStandard::strlcpy(pc->acceptedTransferSyntax, UID_JPEG2000TransferSyntax,
+                                sizeof(pc->acceptedTransferSyntax));
+        }
+    }
+}
+
+std::string ht_net::context_syntax(T_ASC_Association *assoc,
+                                   const syntax_map &real,
+                                   T_ASC_PresentationContextID pres)
+{
+    auto it = real.find(pres);
+    if (it != real.end())
+        return it->second;
+    T_ASC_PresentationContext pc;
+    if (ASC_findAcceptedPresentationContext(assoc->params, pres, &pc).good())
+        return pc.acceptedTransferSyntax;
+    return "";
 }
 
 int ht_net::session::open_index()
@@ -242,6 +278,7 @@ void accept_contexts(T_ASC_Parameters *params)
 void serve(ht_scp *scp, T_ASC_Association *assoc, std::string calling, std::string host)
 {
     session s(scp, assoc, calling, host);
+    mask_unknown_syntaxes(assoc, &s.real_ts);
     auto started = std::chrono::steady_clock::now();
     std::string end = "released";
 
@@ -259,7 +296,8 @@ void serve(ht_scp *scp, T_ASC_Association *assoc, std::string calling, std::stri
             break;
         }
         if (c.bad()) {
-            end = c == DIMSE_NODATAAVAILABLE ? "timed out" : "network error";
+            end = c == DIMSE_NODATAAVAILABLE ? "timed out"
+                                             : std::string("network error: ") + c.text();
             ASC_abortAssociation(assoc);
             break;
         }

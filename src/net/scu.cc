@@ -128,6 +128,7 @@ bool store_command(const instance_ref &inst,
 
 /* The accepted context to send `inst` on: its stored syntax, else an uncompressed one. */
 T_ASC_PresentationContextID pick_context(T_ASC_Association *assoc,
+                                         const syntax_map &real,
                                          const instance_ref &inst,
                                          bool need_scp_role,
                                          std::string *ts)
@@ -146,14 +147,16 @@ T_ASC_PresentationContextID pick_context(T_ASC_Association *assoc,
         if (need_scp_role && pc.acceptedRole != ASC_SC_ROLE_SCP &&
             pc.acceptedRole != ASC_SC_ROLE_SCUSCP)
             continue;
-        int r = inst.transfer_syntax_uid == pc.acceptedTransferSyntax ? 0 : 99;
+        auto it = real.find(pc.presentationContextID);
+        std::string accepted = it != real.end() ? it->second : pc.acceptedTransferSyntax;
+        int r = inst.transfer_syntax_uid == accepted ? 0 : 99;
         for (int k = 0; k < 3 && r == 99; k++)
             if (std::strcmp(pc.acceptedTransferSyntax, uncompressed[k]) == 0)
                 r = k + 1;
         if (r < rank) {
             rank = r;
             best = pc.presentationContextID;
-            *ts = pc.acceptedTransferSyntax;
+            *ts = accepted;
         }
     }
     return best;
@@ -210,6 +213,7 @@ bool dataset_bytes(session &s,
 
 sub_result ht_net::send_instance(session &s,
                                  T_ASC_Association *assoc,
+                                 const syntax_map &real,
                                  const instance_ref &inst,
                                  DIC_US message_id,
                                  const std::string &move_originator,
@@ -220,7 +224,7 @@ sub_result ht_net::send_instance(session &s,
                                  std::string *why)
 {
     std::string ts;
-    T_ASC_PresentationContextID pres = pick_context(assoc, inst, assoc == s.assoc, &ts);
+    T_ASC_PresentationContextID pres = pick_context(assoc, real, inst, assoc == s.assoc, &ts);
     if (pres == 0) {
         *why = "the peer accepted no presentation context for SOP class " + inst.sop_class_uid;
         return SUB_FAILED;
@@ -275,6 +279,7 @@ T_ASC_Association *ht_net::open_association(session &s,
                                             const destination &dest,
                                             const std::vector<instance_ref> &insts,
                                             T_ASC_Network **net,
+                                            syntax_map *real,
                                             std::string *why)
 {
     const char *uncompressed[] = {UID_LittleEndianExplicitTransferSyntax,
@@ -326,6 +331,7 @@ T_ASC_Association *ht_net::open_association(session &s,
         ASC_dropNetwork(net);
         return nullptr;
     }
+    mask_unknown_syntaxes(assoc, real);
     return assoc;
 }
 

@@ -126,10 +126,7 @@ outcome ht_net::serve_store(session &s, T_ASC_PresentationContextID pres, T_DIMS
     char tmp_rel[HT_ARCHIVE_TMP_PATH_MAX], tmp_abs[4096];
     ht_ingest_staging_path(scp->ingest, sop, tmp_rel, tmp_abs, sizeof(tmp_abs));
 
-    T_ASC_PresentationContext pc;
-    std::string ts;
-    if (ASC_findAcceptedPresentationContext(s.assoc->params, pres, &pc).good())
-        ts = pc.acceptedTransferSyntax;
+    std::string ts = context_syntax(s.assoc, s.real_ts, pres);
     int fd = ::open(tmp_abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int write_errno = fd < 0 ? errno : 0;
     if (fd >= 0) {
