@@ -3,12 +3,14 @@
 // through the documented REST API (docs/api.md).
 
 import { api, asImport, enc, saveRecords } from './api.js';
+import { openCohort, setupCohort } from './cohort.js';
 import { $, button } from './dom.js';
 import { openEnrol, setupEnrol } from './enrol.js';
 import { openReader, setReaderRole, setupReader } from './reader.js';
 import { openTimeline } from './timeline.js';
+import { isoDate } from './viewer.js';
 
-const SECTIONS = ['login', 'worklist', 'reader', 'timeline', 'enrol'];
+const SECTIONS = ['login', 'worklist', 'reader', 'timeline', 'enrol', 'cohort'];
 let me = null;
 // Enrolment and the subject's dates are a coordinator's (or an admin's); reads a radiologist's.
 const enrols = () => me?.role === 'coordinator' || me?.role === 'admin';
@@ -23,18 +25,51 @@ function cell(row, text) {
   return td;
 }
 
+const plural = (n, one, many) => `${n} ${n === 1 ? one : many}`;
+const when = (iso) => (iso ? iso.slice(0, 16).replace('T', ' ') : '');
+const toRead = (records) => records.timepoints.some((t) => t.read_status !== 'signed');
+
+// One line per time point: its date, read status (who signed and when) and studies.
+function timepointLine(t) {
+  const span = document.createElement('span');
+  span.className = `tp ${t.read_status === 'signed' ? 'signed' : 'todo'}`;
+  span.dataset.timepoint = t.label;
+  const status = t.read_status === 'signed' ? `signed by ${t.read_by} ${when(t.read_at)}`
+    : t.read_by ? `${t.read_status ?? 'unread'} (reopened by ${t.read_by} ${when(t.read_at)})` : t.read_status ?? 'unread';
+  span.textContent = `${t.label} ${t.date} · ${status} · ${plural(t.study_uids?.length ?? 0, 'study', 'studies')}`;
+  return span;
+}
+
+// The subject filter (text) and the status filter (all, to read, signed) hide rows.
+function filterSubjects() {
+  const text = $('#filter-subject').value.trim().toLowerCase(), status = $('#filter-status').value;
+  for (const row of document.querySelectorAll('#subjects tbody tr')) {
+    const todo = row.dataset.todo === '1';
+    row.hidden = !row.dataset.subject.toLowerCase().includes(text) ||
+      (status === 'todo' && !todo) || (status === 'signed' && todo);
+  }
+}
+
+// "arriving (N so far)" until the receiver has seen the study quiet for its stable delay.
+const arrival = (s) => (s.StableTime ? `complete (${s.NumberOfInstances})` : `arriving (${s.NumberOfInstances} so far)`);
+
 async function worklist() {
   $('#worklist-error').textContent = '';
-  const subjects = (await api('/api/subjects')).items;
-  const body = $('#subjects tbody');
-  body.replaceChildren();
-  const proposals = new Map(); // study uid -> [{subject, proposal}]
-  for (const id of subjects) {
+  const ids = (await api('/api/subjects')).items;
+  const subjects = await Promise.all(ids.map(async (id) => {
     const [records, timeline, offered] = await Promise.all([
       api(`/api/subjects/${enc(id)}`),
       api(`/api/subjects/${enc(id)}/timeline`).catch(() => null),
       api(`/api/subjects/${enc(id)}/proposals`),
     ]);
+    return { id, records, timeline, offered };
+  }));
+  // The subjects with a time point still to read come first.
+  subjects.sort((a, b) => Number(toRead(b.records)) - Number(toRead(a.records)) || a.id.localeCompare(b.id));
+  const body = $('#subjects tbody');
+  body.replaceChildren();
+  const proposals = new Map(); // study uid -> [{subject, proposal}]
+  for (const { id, records, timeline, offered } of subjects) {
     for (const p of offered.items) {
       if (!proposals.has(p.study_uid)) proposals.set(p.study_uid, []);
       proposals.get(p.study_uid).push({ subject: id, records, proposal: p });
@@ -42,13 +77,16 @@ async function worklist() {
     const row = body.insertRow();
     row.className = 'subject';
     row.dataset.subject = id;
+    row.dataset.todo = toRead(records) ? '1' : '0';
     cell(row, id);
-    cell(row, records.timepoints.map((t) => `${t.label} ${t.date} (${t.read_status}, ${t.study_uids?.length ?? 0} studies)`).join('; '));
+    const tps = [...records.timepoints].sort((a, b) => (a.date < b.date ? -1 : 1));
+    row.insertCell().append(...(tps.length ? tps.map(timepointLine) : ['no time points yet']));
     cell(row, timeline?.best_overall_response ?? '—');
     const actions = row.insertCell();
     actions.append(button('Read', () => { location.hash = `#/read/${enc(id)}`; }),
       button('Timeline', () => { location.hash = `#/timeline/${enc(id)}`; }));
   }
+  filterSubjects();
   $('#enrol-link').hidden = !enrols();
   const studies = await api('/api/studies?unassigned=1&limit=1000');
   const unassigned = $('#unassigned tbody');
@@ -56,8 +94,8 @@ async function worklist() {
   for (const s of studies.items) {
     const row = unassigned.insertRow();
     row.dataset.study = s.StudyInstanceUID;
-    for (const key of ['PatientID', 'StudyDate', 'StudyDescription', 'ModalitiesInStudy', 'NumberOfInstances'])
-      cell(row, s[key]);
+    for (const value of [s.PatientID, isoDate(s.StudyDate), s.StudyDescription, s.ModalitiesInStudy, arrival(s)])
+      cell(row, value);
     assignCell(row.insertCell(), s, proposals.get(s.StudyInstanceUID) ?? []);
   }
   show('worklist');
@@ -114,6 +152,9 @@ async function route() {
     } else if (page === 'enrol' && enrols()) {
       show('enrol');
       await openEnrol();
+    } else if (page === 'cohort') {
+      show('cohort');
+      await openCohort(subject);
     } else if (page === 'timeline' && subject) {
       show('timeline');
       await openTimeline(subject);
@@ -173,6 +214,9 @@ $('#reader-timeline').addEventListener('click', () => {
   location.hash = `#/timeline/${location.hash.split('/')[2] ?? ''}`;
 });
 window.addEventListener('hashchange', route);
+$('#filter-subject').addEventListener('input', filterSubjects);
+$('#filter-status').addEventListener('change', filterSubjects);
 setupReader();
 setupEnrol();
+setupCohort();
 start();

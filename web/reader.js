@@ -1,13 +1,17 @@
 // Reading a subject's time point: prior and current side by side, the lesion panel and the
 // worksheet, measurements saved as the reader draws them, and signing the read.
 
-import { api, ApiError, asImport, enc, saveRecords } from './api.js';
-import { $, button } from './dom.js';
+import { all, api, ApiError, asImport, enc, saveRecords } from './api.js';
+import { $ } from './dom.js';
 import { confirmSignOff } from './signoff.js';
+import { renderStrip } from './strip.js';
 import { Viewport } from './viewer.js';
+import { CRITERIA, describe, renderResponses, renderWorksheet } from './worksheet.js';
 
 const state = {
   subject: null, records: null, timeline: null, current: null, prior: null,
+  timelines: {}, // per criterion, the engine's timeline with the drafts (or the Error it gave)
+  studies: new Map(), // study uid -> its row of GET /api/studies, for the overlay
   lesion: null, undo: [], viewports: null,
   states: null, // GET /api/lesion-states: per role, what may be recorded instead of a size
   fragments: null, // while a split target is drawn: {sop, frame, points}
@@ -34,18 +38,6 @@ function say(text, isError = false) {
   p.className = isError ? 'error' : '';
 }
 
-function describe(a) {
-  if (!a) return '';
-  const parts = [];
-  if (a.long_axis_mm != null) parts.push(`${a.long_axis_mm} mm`);
-  if (a.perpendicular_mm != null) parts.push(`× ${a.perpendicular_mm} mm`);
-  if (a.short_axis_mm != null) parts.push(`short ${a.short_axis_mm} mm`);
-  if (a.fragments_mm) parts.push(`split ${a.fragments_mm.join(' + ')} mm`);
-  if (a.mean_hu != null) parts.push(`${a.mean_hu} HU`);
-  if (a.state) parts.push(a.state.replaceAll('_', ' ') + (a.merged_into ? ` into ${a.merged_into}` : ''));
-  return parts.join(' ');
-}
-
 function ensureViewports() {
   if (state.viewports) return state.viewports;
   const sync = (from, delta) => {
@@ -53,7 +45,14 @@ function ensureViewports() {
     const other = from === state.viewports.prior ? state.viewports.current : state.viewports.prior;
     other.scroll(delta, true);
   };
-  const common = { onScroll: sync };
+  // "Link W/L and zoom": what one side changes of the picture, the other copies.
+  const link = (from) => {
+    if (!$('#link-view').checked) return;
+    const other = from === state.viewports.prior ? state.viewports.current : state.viewports.prior;
+    if (other.view.frame) other.display = from.display;
+  };
+  const strip = (viewport) => renderStrip($(`#strip-${viewport.name}`), viewport);
+  const common = { onScroll: sync, onView: link, onSeries: strip };
   state.viewports = {
     prior: new Viewport($('#vp-prior'), { ...common, title: 'prior' }),
     current: new Viewport($('#vp-current'), {
@@ -83,27 +82,49 @@ function annotationsAt(label) {
   });
 }
 
+// The instance a time point opens on: where the chosen lesion was measured there, else where its
+// first measured lesion was; null opens the study's first series.
+function openingInstance(label) {
+  const measured = (id) => assessmentOf(id, label)?.sop_uid;
+  const id = state.lesion && measured(state.lesion) ? state.lesion
+    : state.records.lesions.find((l) => measured(l.id))?.id;
+  const a = id && assessmentOf(id, label);
+  return a ? { sop: a.sop_uid, frame: a.frame ?? 1 } : null;
+}
+
 async function openTimepoint(viewport, label) {
   const tp = state.records.timepoints.find((t) => t.label === label);
-  viewport.title = tp ? `${tp.label} ${tp.date}` : '—';
+  viewport.title = tp ? tp.label : '—';
   viewport.annotations = tp ? annotationsAt(label) : [];
   const study = tp?.study_uids?.[0];
-  if (study) await viewport.openStudy(study);
+  viewport.study = state.studies.get(study) ?? null;
+  if (study) await viewport.openStudy(study, openingInstance(label));
   else {
     viewport.series = [];
     await viewport.openSeries(0);
   }
+  renderStrip($(`#strip-${viewport.name}`), viewport);
+}
+
+// The rows of the subject's patients' studies: patient id and study date for the overlays.
+async function loadStudies() {
+  const lists = await Promise.all((state.records.dicom_patients ?? []).map((p) =>
+    all(`/api/studies?patient=${enc(p.id)}&issuer=${enc(p.issuer ?? '')}`).catch(() => [])));
+  state.studies = new Map(lists.flat().map((s) => [s.StudyInstanceUID, s]));
 }
 
 let opening = 0; // the latest openReader call; an older one stops where it is
 
 export async function openReader(subject, label) {
   const me = ++opening;
+  performance.clearMarks();
+  performance.mark('hepatrack:open-reading');
   $('#reader').dataset.ready = '';
   state.subject = subject;
   state.lesion = null;
   state.undo = [];
   await Promise.all([reload(), loadStates()]);
+  await loadStudies();
   if (me !== opening) return;
   const tps = timepoints();
   if (!tps.length) {
@@ -122,15 +143,19 @@ export async function openReader(subject, label) {
   state.retry = null;
   render();
   $('#reader').dataset.ready = state.current ?? '';
+  performance.mark('hepatrack:reading-ready');
 }
 
+// The records and, per criterion, the engine's timeline with the drafts: what the worksheet's
+// responses and warnings show.
 async function reload() {
-  state.records = await api(`/api/subjects/${enc(state.subject)}`);
-  try {
-    state.timeline = await api(`/api/subjects/${enc(state.subject)}/timeline?include_drafts=1`);
-  } catch (error) {
-    state.timeline = { warnings: [error.message], timepoints: [] };
-  }
+  const base = `/api/subjects/${enc(state.subject)}`;
+  const [records, ...timelines] = await Promise.all([api(base), ...CRITERIA.map(([key]) =>
+    api(`${base}/timeline?include_drafts=1&criteria=${key}`).catch((error) => error))]);
+  state.records = records;
+  state.timelines = Object.fromEntries(CRITERIA.map(([key], i) => [key, timelines[i]]));
+  const recist = state.timelines['recist1.1'];
+  state.timeline = recist instanceof Error ? { warnings: [recist.message], timepoints: [] } : recist;
 }
 
 // The server's lists are compiled in: asked once, and again only if that failed.
@@ -160,44 +185,21 @@ function setTool(tool) {
 
 // ---- the panel: lesions, the worksheet of the current time point, warnings ------------------
 
-// Measure, Split (targets after baseline) and the state of one lesion at the current time point.
-function lesionActions(lesion, a, isBaseline) {
-  const cell = [];
-  if (!state.canWrite) return cell;
-  if (lesion.role !== 'non-target')
-    cell.push(button('Measure', () => chooseLesion(lesion.id, true), 'open its slice and draw it'));
-  if (lesion.role === 'target' && !isBaseline)
-    cell.push(button('Split', async () => {
-      await chooseLesion(lesion.id, true);
-      setTool('length');
-      state.fragments = { points: [] };
-      say(`Splitting ${lesion.id}: draw each fragment's longest diameter, then Enter (Esc cancels)`);
-    }, 'the lesion has fragmented: a length per fragment, then Enter'));
-  const select = document.createElement('select');
-  select.append(new Option('state…', ''), ...stateChoices(lesion));
-  select.value = a?.state === 'merged' ? `merged:${a.merged_into}` : a?.state ?? '';
-  select.addEventListener('click', (e) => e.stopPropagation());
-  select.addEventListener('change', () => select.value && setState(lesion.id, select.value));
-  cell.push(select);
-  return cell;
+function renderLesions(isBaseline) {
+  renderWorksheet({
+    records: state.records, current: state.current, prior: state.prior, lesion: state.lesion,
+    states: state.states, canWrite: state.canWrite, isBaseline, at: assessmentOf,
+    on: { choose: (id) => chooseLesion(id, false), measure: (id) => chooseLesion(id, true), split, setState },
+  });
+  renderResponses(state.timelines, state.current);
 }
 
-function renderWorksheet(isBaseline) {
-  const body = $('#worksheet tbody');
-  body.replaceChildren();
-  for (const lesion of state.records.lesions) {
-    const a = assessmentOf(lesion.id, state.current);
-    const row = body.insertRow();
-    row.dataset.lesion = lesion.id;
-    row.classList.toggle('selected', lesion.id === state.lesion);
-    row.classList.toggle('todo', !a && lesion.role !== 'new');
-    row.insertCell().textContent = lesion.id;
-    row.insertCell().textContent = lesion.role + (lesion.nodal ? ' (node)' : '');
-    row.insertCell().textContent = [lesion.site, lesion.location].filter(Boolean).join(', ');
-    row.insertCell().textContent = a ? describe(a) : lesion.role === 'new' ? '' : 'to do';
-    row.insertCell().append(...lesionActions(lesion, a, isBaseline));
-    row.addEventListener('click', () => chooseLesion(lesion.id, false));
-  }
+// Split: the lesion has fragmented; a length per fragment on one slice, then Enter.
+async function split(id) {
+  await chooseLesion(id, true);
+  setTool('length');
+  state.fragments = { points: [] };
+  say(`Splitting ${id}: draw each fragment's longest diameter, then Enter (Esc cancels)`);
 }
 
 // Sign is enabled once every target and non-target has its record at the current time point.
@@ -211,7 +213,7 @@ function renderSign(missing) {
 
 function render() {
   const isBaseline = state.records.timepoints.find((t) => t.label === state.current)?.baseline;
-  renderWorksheet(isBaseline);
+  renderLesions(isBaseline);
   $('#new-lesion-role').replaceChildren(...(isBaseline ? ['target', 'non-target'] : ['new'])
     .map((r) => new Option(r, r)));
   $('#new-lesion-id').value = nextLesionId(isBaseline ? 'T' : 'NL');
@@ -249,29 +251,42 @@ function renderWarnings(missing) {
   list.replaceChildren(...items.map((t) => Object.assign(document.createElement('li'), { textContent: t })));
 }
 
-// A lesion's states; a target may merge into each other target ("merged:T2").
-function stateChoices(lesion) {
-  return state.states[lesion.role].flatMap((s) => (s !== 'merged' ? [new Option(s.replaceAll('_', ' '), s)]
-    : state.records.lesions.filter((l) => l.role === 'target' && l.id !== lesion.id)
-      .map((l) => new Option(`merged into ${l.id}`, `merged:${l.id}`))));
-}
-
 function nextLesionId(prefix) {
   for (let n = 1; ; n++) if (!state.records.lesions.some((l) => l.id === `${prefix}${n}`)) return `${prefix}${n}`;
 }
 
-// Choosing a lesion opens both viewports where it was last measured.
+// Both sides on the lesion: each on the slice (and series) where it was measured at its time
+// point. A side where it is not measured yet follows the other one.
 async function chooseLesion(id, measure) {
   stopFragments();
   state.lesion = id;
   render();
   const vp = ensureViewports();
-  const prior = assessmentOf(id, state.prior), current = assessmentOf(id, state.current);
-  if (prior?.sop_uid) await vp.prior.showInstance(prior.sop_uid, prior.frame ?? 1);
-  if (current?.sop_uid) await vp.current.showInstance(current.sop_uid, current.frame ?? 1);
-  else if (prior?.sop_uid) await vp.current.show(vp.prior.index); // the same offset
+  const sides = [[vp.prior, assessmentOf(id, state.prior)], [vp.current, assessmentOf(id, state.current)]];
+  const placed = await Promise.all(sides.map(([v, a]) =>
+    (a?.sop_uid ? v.showInstance(a.sop_uid, a.frame ?? 1) : false)));
+  for (const k of [0, 1]) if (!placed[k] && placed[1 - k]) await follow(sides[k][0], sides[1 - k][0]);
   if (measure) setTool(state.records.lesions.find((l) => l.id === id)?.nodal ? 'bidirectional' : 'length');
   say(measure ? `Measuring ${id} on ${state.current}: click both ends of its longest diameter` : `${id} chosen`);
+}
+
+// The slice matching the guide's by table position when both series share a frame of
+// reference (GET /api/series gives FrameOfReferenceUID; without it, or across studies scanned
+// apart, positions do not compare), else the same offset from the series' first slice.
+async function follow(viewport, guide) {
+  const frame = guide.stack.current?.FrameOfReferenceUID, position = guide.slice?.position;
+  if (frame && frame === viewport.stack.current?.FrameOfReferenceUID && position != null &&
+      await viewport.showPosition(position)) return;
+  await viewport.show(guide.index);
+}
+
+// ] and [: the next and the previous lesion of the worksheet, both sides on it.
+function stepLesion(delta) {
+  const ids = state.records?.lesions.map((l) => l.id) ?? [];
+  if (!ids.length) return;
+  const i = ids.indexOf(state.lesion);
+  const j = i < 0 ? (delta > 0 ? 0 : ids.length - 1) : (i + delta + ids.length) % ids.length;
+  chooseLesion(ids[j], false);
 }
 
 // ---- writes ---------------------------------------------------------------------------------
@@ -387,6 +402,7 @@ async function measured(viewport, m) {
     if (state.fragments) return addFragment(viewport, m);
     if (!state.current) throw new Error('No time point to record on');
     if (!state.lesion) {
+      viewport.markUnsaved('Add lesion to save it');
       say('Now name the lesion you measured (Add lesion), or choose one in the worksheet');
       $('#new-lesion-id').focus();
       return;
@@ -395,7 +411,19 @@ async function measured(viewport, m) {
     say(`${state.lesion} on ${state.current}: ${describe(assessmentOf(state.lesion, state.current))}`);
   } catch (error) {
     say(error.message, true);
+    refused(viewport);
   }
+}
+
+// The caliper on screen is the stored record: a save the server refused takes its drawing away
+// (the annotations drawn again from the records), or marks it unsaved while a Retry with a
+// reason may still store it.
+function refused(viewport) {
+  if (state.fragments) return; // the fragments gathered so far stay, for Enter
+  if (state.retry) return viewport.markUnsaved('type a reason, then Retry');
+  viewport.pending = null;
+  viewport.annotations = annotationsAt(viewport === state.viewports.prior ? state.prior : state.current);
+  viewport.draw();
 }
 
 async function addLesion(event) {
@@ -424,6 +452,7 @@ async function addLesion(event) {
     say(`${lesion.id} added: ${describe(assessmentOf(lesion.id, state.current))}`);
   } catch (error) {
     say(error.message, true);
+    vp.current.markUnsaved('not added');
   }
 }
 
@@ -507,7 +536,15 @@ async function sign() {
   }
 }
 
+function readerKeys(e) {
+  if ($('#reader').hidden || $('#signoff').open || e.target.closest?.('input, select, textarea')) return;
+  if (e.key !== ']' && e.key !== '[') return;
+  e.preventDefault();
+  stepLesion(e.key === ']' ? 1 : -1);
+}
+
 export function setupReader() {
+  document.addEventListener('keydown', readerKeys);
   for (const b of document.querySelectorAll('[data-tool]')) b.addEventListener('click', () => setTool(b.dataset.tool));
   $('#new-lesion').addEventListener('submit', addLesion);
   $('#new-lesion-start').addEventListener('click', () => {

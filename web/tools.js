@@ -47,9 +47,12 @@ export class Tools {
 
   drawAnnotation(ctx, a, highlighted) {
     const toCanvas = (p) => this.view.toCanvas(p);
-    ctx.strokeStyle = highlighted ? '#ffd54a' : '#4af2a1';
-    ctx.fillStyle = ctx.strokeStyle;
+    // A caliper the server has not stored (refused, or waiting for a reason) is red and dashed.
+    const colour = a.unsaved ? '#ff5252' : highlighted ? '#ffd54a' : '#4af2a1';
+    ctx.strokeStyle = colour;
+    ctx.fillStyle = colour;
     ctx.lineWidth = 1.5;
+    ctx.setLineDash(a.unsaved ? [6, 4] : []);
     ctx.font = '12px sans-serif';
     const pts = (a.points ?? []).map(toCanvas);
     for (let i = 0; i + 1 < pts.length; i += 2) {
@@ -75,8 +78,26 @@ export class Tools {
         Math.abs(q[1] - p[1]) / 2, 0, 0, 2 * Math.PI);
       ctx.stroke();
     }
+    ctx.setLineDash([]);
     const anchor = pts[1] ?? pts[0] ?? (a.roi ? toCanvas(a.roi[1]) : null);
-    if (anchor && a.label) ctx.fillText(a.label, anchor[0] + 6, anchor[1] - 6);
+    if (anchor && a.label) { // outlined, to read on bright and inverted images alike
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = '#000';
+      ctx.strokeText(a.label, anchor[0] + 6, anchor[1] - 6);
+      ctx.fillStyle = colour;
+      ctx.fillText(a.label, anchor[0] + 6, anchor[1] - 6);
+    }
+  }
+
+  // The caliper being drawn was not stored: it stays on screen marked as such until the reader
+  // draws again or cancels.
+  markUnsaved(why) {
+    if (!this.pending) return;
+    this.pending.unsaved = true;
+    this.pending.dragging = false;
+    this.label();
+    this.pending.label = `${this.pending.label ?? ''} unsaved: ${why}`.trim();
+    this.viewport.draw();
   }
 
   // ---- the left button ----------------------------------------------------------------------

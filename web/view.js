@@ -16,8 +16,13 @@ export class View {
   constructor(element) {
     this.element = element;
     this.canvas = document.createElement('canvas');
+    // The overlay's text in two corners (the letters and the scale bar are on the canvas).
     this.overlay = document.createElement('div');
     this.overlay.className = 'overlay';
+    this.corners = { top: document.createElement('div'), bottom: document.createElement('div') };
+    this.corners.top.className = 'corner top';
+    this.corners.bottom.className = 'corner bottom';
+    this.overlay.append(this.corners.top, this.corners.bottom);
     element.replaceChildren(this.canvas, this.overlay);
     this.offscreen = document.createElement('canvas'); // the windowed frame, before zoom and pan
     this.frame = null;
@@ -67,6 +72,28 @@ export class View {
   invert() {
     this.inverted = !this.inverted;
     this.paint();
+  }
+
+  // What the reader changed of the picture, as another viewport copies it ("Link W/L and zoom").
+  get display() {
+    return { voi: this.voi && { ...this.voi }, zoom: this.zoom, pan: [...this.pan], inverted: this.inverted };
+  }
+
+  set display(d) {
+    const repaint = this.inverted !== d.inverted || JSON.stringify(this.voi) !== JSON.stringify(d.voi);
+    Object.assign(this, { voi: d.voi && { ...d.voi }, zoom: d.zoom, pan: [...d.pan], inverted: d.inverted });
+    if (repaint) this.paint();
+  }
+
+  // Canvas pixels per millimetre along the rows (null without Pixel Spacing).
+  get pxPerMm() {
+    const sp = this.frame?.spacing;
+    return sp ? this.scale / sp[1] : null;
+  }
+
+  setText(top, bottom) {
+    this.corners.top.textContent = top;
+    this.corners.bottom.textContent = bottom;
   }
 
   // The frame through the window (PS3.3 C.11.2.1.2.1) into the offscreen canvas.
@@ -155,7 +182,9 @@ export class View {
 
   drawImage(ctx) {
     const s = this.scale, [ox, oy] = this.toCanvas([0, 0]);
-    ctx.imageSmoothingEnabled = s < 1;
+    // Bilinear (or better) at every scale: a zoomed slice shows no blocks.
+    ctx.imageSmoothingEnabled = true;
+    ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(this.offscreen, ox, oy, this.frame.columns * s, this.frame.rows * s);
   }
 

@@ -4,6 +4,7 @@
 // this class, so its accessors below are all of the parts that they depend on.
 
 import { fetchFrame, prefetch } from './frames.js';
+import { drawOrientation, drawScaleBar, orientationLetters } from './marks.js';
 import { Stack } from './slices.js';
 import { Tools } from './tools.js';
 import { View } from './view.js';
@@ -11,8 +12,12 @@ import { View } from './view.js';
 export class Viewport {
   constructor(element, { title = '', ...callbacks } = {}) {
     this.element = element;
+    this.name = title; // 'prior' or 'current': the performance marks' names
     this.title = title;
-    this.callbacks = callbacks; // onMeasured, onDelete, onUndo, onConfirm, onCancel, onScroll, onSeries
+    this.study = null; // the study's row of GET /api/studies: patient and date for the overlay
+    this.callbacks = callbacks; // onMeasured, onDelete, onUndo, onConfirm, onCancel, onScroll, onSeries, onView
+    this.showing = Promise.resolve(); // the latest slice being shown (the test times the wheel by it)
+    this.firstImage = false; // a performance mark is due when the study's first image is drawn
     this.view = new View(element);
     this.stack = new Stack();
     this.tools = new Tools(this);
@@ -33,12 +38,19 @@ export class Viewport {
   get selected() { return this.tools.selected; }
   set selected(id) { this.tools.selected = id; }
   get offscreen() { return this.view.offscreen; }
+  get display() { return this.view.display; } // window, zoom, pan and invert
+  set display(d) { this.view.display = d; this.draw(); }
   toClient(point) { return this.view.toClient(point); }
   setTool(tool) { this.tools.setTool(tool); }
+  markUnsaved(why) { this.tools.markUnsaved(why); }
 
-  // Series of a study, from GET /api/series; opens the first (or the one named).
-  async openStudy(studyUid, seriesUid = null) {
-    await this.openSeries(await this.stack.openStudy(studyUid, seriesUid));
+  // Series of a study, from GET /api/series; opens the series holding the instance named
+  // (at: {sop, frame}) on its slice, else the first series.
+  async openStudy(studyUid, at = null) {
+    this.firstImage = true;
+    const first = await this.stack.openStudy(studyUid);
+    if (at && await this.showInstance(at.sop, at.frame ?? 1, true)) return;
+    await this.openSeries(first);
   }
 
   async openSeries(i) {
@@ -53,15 +65,20 @@ export class Viewport {
   }
 
   // Go to the slice of an instance and frame; false when this study does not have it.
-  async showInstance(sop, frame = 1) {
+  async showInstance(sop, frame = 1, opening = false) {
     const found = await this.stack.find(sop, frame);
     if (!found) return false;
-    if (found.switched) this.callbacks.onSeries?.(this);
+    if (found.switched || opening) this.callbacks.onSeries?.(this);
     await this.show(found.index);
     return true;
   }
 
-  async show(i) {
+  show(i) {
+    this.showing = this.showSlice(i);
+    return this.showing;
+  }
+
+  async showSlice(i) {
     if (!this.slices.length) return this.draw();
     this.stack.index = this.stack.clamp(i);
     const wanted = this.slice;
@@ -70,39 +87,67 @@ export class Viewport {
     this.view.frame = f;
     this.view.paint();
     this.draw();
+    if (this.firstImage) {
+      this.firstImage = false;
+      performance.mark(`hepatrack:first-image:${this.name}`);
+    }
     prefetch(this.slices, this.index);
+  }
+
+  // The slice nearest a table position; false when the slices have no positions.
+  async showPosition(position) {
+    const i = this.stack.nearest(position);
+    if (i === null) return false;
+    await this.show(i);
+    return true;
   }
 
   scroll(delta, quiet = false) {
     const before = this.index;
     const target = this.stack.clamp(before + delta);
-    if (target === before) return;
-    this.show(target);
+    if (target === before) return this.showing;
+    const shown = this.show(target);
     if (!quiet) this.callbacks.onScroll?.(this, target - before);
+    return shown;
+  }
+
+  // Window, zoom, pan or invert changed: drawn, and told to the reader (which may link them).
+  changed() {
+    this.draw();
+    this.callbacks.onView?.(this);
   }
 
   draw() {
     const ctx = this.view.clear();
     if (!this.view.frame || !this.slices.length) {
-      this.view.overlay.textContent = this.slices.length ? 'loading…' : `${this.title}: no images`;
+      this.view.setText(this.slices.length ? 'loading…' : `${this.title}: no images`, '');
       return;
     }
     this.view.drawImage(ctx);
     this.tools.draw(ctx);
+    drawOrientation(ctx, orientationLetters(this.slice.orientation));
+    this.element.dataset.scaleMm = String(drawScaleBar(ctx, this.view.pxPerMm) ?? '');
     this.describe();
   }
 
+  // Top left: whose image it is (patient, study date, series); bottom left: where in the
+  // series and how it is shown.
   describe() {
-    const { stack } = this, s = this.slice, series = stack.current ?? {};
-    const lines = [
-      `${this.title} · ${series.SeriesDescription ?? ''} (${stack.seriesIndex + 1}/${stack.series.length})`,
+    const { stack } = this, s = this.slice, series = stack.current ?? {}, study = this.study ?? {};
+    const number = series.SeriesNumber != null ? `Se ${series.SeriesNumber} ` : '';
+    const top = [
+      `${this.title} · ${study.PatientID ?? ''}`,
+      `${isoDate(study.StudyDate)} · ${study.StudyDescription ?? ''}`,
+      `${number}${series.SeriesDescription ?? ''} (${stack.seriesIndex + 1}/${stack.series.length})`,
+    ];
+    const bottom = [
       `Im ${this.index + 1}/${this.slices.length}` + (s.number != null ? ` · #${s.number}` : ''),
-      s.position != null ? `Pos ${s.position.toFixed(1)} mm` : 'Pos —',
-      stack.thickness != null ? `Thk ${Number(stack.thickness).toFixed(1)} mm` : 'Thk —',
+      (s.position != null ? `Pos ${s.position.toFixed(1)} mm` : 'Pos —') + ' · ' +
+        (stack.thickness != null ? `Thk ${Number(stack.thickness).toFixed(1)} mm` : 'Thk —'),
       this.view.caption(),
     ];
-    if (this.pending?.label) lines.push(this.pending.label);
-    this.view.overlay.textContent = lines.join('\n');
+    if (this.pending?.label) bottom.push(this.pending.label);
+    this.view.setText(top.join('\n'), bottom.join('\n'));
     this.element.dataset.index = String(this.index + 1);
   }
 
@@ -139,7 +184,8 @@ export class Viewport {
     else if (this.drag.button === 1) this.view.panBy(dx, dy);
     else this.tools.move(this.view.eventPoint(e), this.drag, dx, dy);
     this.tools.label();
-    this.draw();
+    if (this.drag.button !== 0 || this.drag.window) this.changed();
+    else this.draw();
   }
 
   pointerUp(e) {
@@ -156,12 +202,17 @@ export class Viewport {
     else if (k === 'Home') this.scroll(-this.index);
     else if (k === 'End') this.scroll(this.slices.length - 1 - this.index);
     else if (k === 'PageUp' || k === 'PageDown') this.openSeries(this.stack.seriesIndex + (k === 'PageDown' ? 1 : -1));
-    else if (k === 'i') { this.view.invert(); this.draw(); }
-    else if (k === ' ') { this.view.reset(); this.view.paint(); this.draw(); }
-    else if (k >= '1' && k <= '5') { this.view.preset(Number(k) - 1); this.draw(); }
+    else if (k === 'i') { this.view.invert(); this.changed(); }
+    else if (k === ' ') { this.view.reset(); this.view.paint(); this.changed(); }
+    else if (k >= '1' && k <= '5') { this.view.preset(Number(k) - 1); this.changed(); }
     else return this.tools.key(e);
     return true;
   }
+}
+
+// DICOM's YYYYMMDD as YYYY-MM-DD; anything else as it is.
+export function isoDate(d) {
+  return /^\d{8}$/.test(d ?? '') ? `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6)}` : d ?? '';
 }
 
 function capture(canvas, e) {

@@ -206,6 +206,30 @@ int ht_dicom_dicomdir_files(const char *path, char ***files, size_t *count);
 /** True (1) when the buffer holds a Part 10 object whose SOP Class is Media Storage Directory. */
 int ht_dicom_is_dicomdir(const ht_dicom *dcm);
 
+/**
+ * One frame (index from 0) as stored, for DICOMweb's "transfer-syntax=*": for native Pixel Data
+ * its bytes (little endian), for encapsulated Pixel Data its fragments joined (the compressed
+ * bitstream of that frame).
+ * @param[out] out  malloc'ed (free with ht_free).
+ * @return HT_OK; HT_ENOTFOUND (no Pixel Data, no such frame); HT_EUNSUPPORTED (an unknown
+ *         transfer syntax, a 1-bit frame that does not start on a byte); HT_EPARSE; HT_ENOMEM.
+ */
+int ht_dicom_frame_stored(const ht_dicom *dcm, uint32_t index, uint8_t **out, size_t *len);
+
+/** An attribute of the data dictionary. */
+typedef struct ht_dicom_attribute {
+    uint16_t group, element;
+    char keyword[64]; /* "PatientName"; for a tag the dictionary lacks, its 8 hex digits */
+    char vr[3];       /* "PN"; "UN" when unknown */
+} ht_dicom_attribute;
+
+/**
+ * Look an attribute up by keyword ("StudyDate") or by tag ("00080020", as DICOMweb writes it).
+ * @return HT_OK; HT_ENOTFOUND for a keyword the dictionary lacks (with a message), or for a tag
+ *         it lacks (out still holds the tag, VR "UN", without a message); HT_ENOMEM.
+ */
+int ht_dicom_attribute_lookup(const char *name, ht_dicom_attribute *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,6 +13,7 @@
 #define HEPATRACK_HTTP_H
 
 #include "hepatrack/error.h"
+#include "hepatrack/ingest.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,6 +29,8 @@ typedef struct ht_http_config {
     const char *tls_key;
     const char *public_origin; /* "https://host[:port]" browsers reach the server at; NULL: the
                                   listen address (and localhost on loopback) */
+    ht_ingest *ingest; /* STOW-RS stores through it (borrowed; outlives the server); NULL: STOW
+                          answers 503 */
 } ht_http_config;
 
 typedef struct ht_http ht_http;

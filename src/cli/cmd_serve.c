@@ -441,7 +441,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                              .threads = 4,
                              .tls_cert = c.tls_cert[0] ? c.tls_cert : NULL,
                              .tls_key = c.tls_key[0] ? c.tls_key : NULL,
-                             .public_origin = c.public_origin[0] ? c.public_origin : NULL};
+                             .public_origin = c.public_origin[0] ? c.public_origin : NULL,
+                             .ingest = ingest};
         if (ht_http_start(&http, &hc) < 0) {
             cli_error("serve", "%s", ht_error_last());
             ht_scp_stop(scp);

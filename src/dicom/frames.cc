@@ -336,3 +336,58 @@ extern "C" int ht_dicom_frame_decode(const ht_dicom *dcm, uint32_t index, ht_fra
         return ht_error_set(HT_EINTERNAL, "unexpected failure decoding frame %u", index + 1);
     }
 }
+
+extern "C" int
+ht_dicom_frame_stored(const ht_dicom *dcm, uint32_t index, uint8_t **out, size_t *len)
+{
+    *out = nullptr;
+    *len = 0;
+    const ht_dicom_info &in = dcm->info;
+    if (!in.has_pixel_data)
+        return ht_error_set(HT_ENOTFOUND, "the object has no Pixel Data");
+    if (index >= in.number_of_frames)
+        return ht_error_set(HT_ENOTFOUND, "frame %u requested, the object has %u", index + 1,
+                            in.number_of_frames);
+    const ts_entry *ts = find_ts(in.transfer_syntax_uid);
+    if (!ts)
+        return ht_error_set(HT_EUNSUPPORTED, "transfer syntax %s is not supported",
+                            *in.transfer_syntax_uid ? in.transfer_syntax_uid : "(none)");
+    try {
+        ht_dicom__pixel_desc d;
+        std::string photometric;
+        pixel_desc(dcm, index, &d, photometric);
+        std::vector<uint8_t> bytes;
+        if (ts->codec == CODEC_NATIVE) {
+            DcmElement *el = nullptr;
+            Uint8 *all = nullptr;
+            size_t frame_bytes = ht_dicom__frame_bytes(&d);
+            uint64_t start = (uint64_t)index * frame_bytes;
+            if (d.bits_allocated == 1 && ((uint64_t)index * d.rows * d.columns) % 8 != 0)
+                return ht_error_set(HT_EUNSUPPORTED,
+                                    "frame %u of 1-bit Pixel Data does not start on a byte",
+                                    index + 1);
+            if (d.bits_allocated == 1)
+                start = (uint64_t)index * d.rows * d.columns / 8;
+            if (dataset_of(dcm)->findAndGetElement(DCM_PixelData, el).bad() || !el ||
+                el->getUint8Array(all).bad() || !all || start + frame_bytes > el->getLength())
+                return ht_error_set(HT_EPARSE, "Pixel Data is shorter than frame %u needs",
+                                    index + 1);
+            bytes.assign(all + start, all + start + frame_bytes);
+        } else {
+            std::vector<fragment> frags;
+            size_t first = 0, last = 0;
+            int err = frame_range(dcm, d, index, frags, &first, &last);
+            if (err < 0)
+                return err;
+            bytes = join(frags, first, last);
+        }
+        *out = (uint8_t *)std::malloc(bytes.size() ? bytes.size() : 1);
+        if (!*out)
+            return ht_error_set(HT_ENOMEM, "out of memory reading frame %u", index + 1);
+        std::memcpy(*out, bytes.data(), bytes.size());
+        *len = bytes.size();
+        return HT_OK;
+    } catch (...) {
+        return ht_error_set(HT_ENOMEM, "out of memory reading frame %u", index + 1);
+    }
+}

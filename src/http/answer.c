@@ -229,6 +229,16 @@ enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a)
     if (a->etag[0] && inm && etag_matches(inm, a->etag) && a->status == 200) {
         a->status = 304;
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (a->stream && a->stream_free)
+            a->stream_free(a->stream_cls);
+    } else if (a->stream) {
+        /* libmicrohttpd's reader takes ssize_t and the same two negative codes */
+        _Static_assert(HT_HTTP_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
+                           HT_HTTP_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR,
+                       "stream codes are libmicrohttpd's");
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256 * 1024,
+                                                 (MHD_ContentReaderCallback)a->stream,
+                                                 a->stream_cls, a->stream_free);
     } else if (a->body) {
         if ((deflated = a->status == 200 && deflate_body(conn, a)))
             ht_http__etag_extend(a, ";deflate"); /* another byte sequence, another strong ETag */

@@ -12,6 +12,7 @@
 #include "hepatrack/archive.h"
 #include "hepatrack/auth.h"
 #include "hepatrack/http.h"
+#include "hepatrack/ingest.h"
 #include "hepatrack/store.h"
 #include "hepatrack/util.h"
 
@@ -21,7 +22,7 @@
 
 #define HT_HTTP_MAX_BODY (1024 * 1024)
 #define HT_HTTP_SESSION_SECONDS (12 * 3600)
-#define HT_HTTP_MAX_PARTS 8
+#define HT_HTTP_MAX_PARTS 10
 #define HT_HTTP_HEADER_SECONDS                                                                     \
     10 /* to send a request's headers, from connecting or the last answer */
 #define HT_HTTP_IDLE_SECONDS 10  /* of silence on a connection */
@@ -29,12 +30,22 @@
 #define HT_HTTP_CONNECTIONS 1000 /* connections in all */
 
 typedef struct ht_http_guard ht_http_guard;
+typedef struct answer answer;
+
+/* Where a streamed request body goes (STOW-RS): fed as it arrives, never collected whole. The
+ * route's handler reads what became of it once the body is in. */
+typedef struct ht_sink {
+    void (*feed)(struct ht_sink *sink, const char *data, size_t len); /* a sink that failed
+                                                                         ignores the rest */
+    void (*release)(struct ht_sink *sink);
+} ht_sink;
 
 struct ht_http {
     struct MHD_Daemon *daemon;
     char *data_dir;
     char *index_path;
     ht_archive *archive;
+    ht_ingest *ingest;       /* STOW-RS stores through it; NULL: STOW is refused */
     pthread_key_t store_key; /* each worker thread's own index connection */
     int no_auth;
     int tls;                  /* HTTPS: the session cookie is Secure */
@@ -45,15 +56,24 @@ struct ht_http {
     int norigins;
 };
 
-/* What one connection's request has sent so far. */
+/* What one connection's request has sent so far: a body collected (at most HT_HTTP_MAX_BODY),
+ * or streamed to a route's sink, or refused before it came (early: sent once it has). */
 typedef struct upload {
     char *body;
     size_t len, cap;
     int too_large;
+    ht_sink *sink;
+    answer *early;
 } upload;
 
-/* An answer being built: JSON, or raw bytes with a type, or an error. */
-typedef struct answer {
+/* A body produced while it is sent: returns the bytes written at pos (> 0), HT_HTTP_STREAM_END,
+ * or HT_HTTP_STREAM_ERROR (the connection is closed: the client sees a truncated body). */
+#define HT_HTTP_STREAM_END (-1)
+#define HT_HTTP_STREAM_ERROR (-2)
+typedef long (*ht_stream_read)(void *cls, uint64_t pos, char *buf, size_t max);
+
+/* An answer being built: JSON, or raw bytes with a type, or a stream, or an error. */
+struct answer {
     unsigned status;
     json_t *json;
     char *body; /* malloc'ed */
@@ -72,7 +92,12 @@ typedef struct answer {
         char value[96];
     } headers[16];
     int nheaders;
-} answer;
+    ht_stream_read stream; /* instead of body: read from stream_cls, freed by stream_free */
+    void *stream_cls;
+    void (*stream_free)(void *cls);
+};
+
+typedef enum ht_http_root { HT_ROOT_WEB = 0, HT_ROOT_API, HT_ROOT_DICOMWEB } ht_http_root;
 
 typedef struct request {
     ht_http *http;
@@ -80,7 +105,8 @@ typedef struct request {
     const char *path;
     const char *method;
     const upload *upload;
-    char *parts[HT_HTTP_MAX_PARTS]; /* path segments after /api/ */
+    ht_http_root root;              /* /api/, /dicom-web/, or the station's files */
+    char *parts[HT_HTTP_MAX_PARTS]; /* path segments after /api/ or /dicom-web/ */
     int nparts;
     int authenticated;
     ht_user_row user;
@@ -186,15 +212,24 @@ int ht_http__path_ok(const char *path);
 
 typedef int (*ht_handler)(request *r, answer *a);
 
+/* A route whose body streams: once the request's headers are in and it is admitted, make the
+ * sink its body goes to (or answer an error). */
+typedef int (*ht_stream_begin)(request *r, answer *a, ht_sink **out);
+
 typedef struct ht_route {
     const char *method;  /* "GET" (HEAD too), "POST" or "PATCH" */
     const char *pattern; /* "/api/subjects/{id}/history": {name} is one path segment */
     ht_access access;
     const char *what; /* what the route does, for a refusal's message */
     ht_handler handler;
+    ht_stream_begin begin; /* NULL: the body is collected (JSON, at most HT_HTTP_MAX_BODY) */
 } ht_route;
 
-/* Find the request's route and run it; everything outside /api/ is the reading station. */
+/* The request's route, or NULL with a 404 or 405 answered. */
+const ht_route *ht_http__find_route(const request *r, answer *a);
+
+/* Find the request's route and run it; everything outside /api/ and /dicom-web/ is the
+ * reading station. */
 void ht_http__route(request *r, answer *a);
 
 /* ---- handlers, one file per resource ------------------------------------------------------- */

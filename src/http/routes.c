@@ -8,51 +8,58 @@
 #include <string.h>
 
 static const ht_route routes[] = {
-    {"POST", "/api/login", HT_ACCESS_PUBLIC, "logging in", ht_http__login},
-    {"POST", "/api/logout", HT_ACCESS_USER, "logging out", ht_http__logout},
-    {"GET", "/api/me", HT_ACCESS_USER, "who am I", ht_http__me},
-    {"POST", "/api/password", HT_ACCESS_LOGIN, "changing a password", ht_http__password},
-    {"GET", "/api/users", HT_ACCESS_ADMIN, "listing users", ht_http__users},
-    {"POST", "/api/users/{name}/disable", HT_ACCESS_ADMIN, "disabling users",
-     ht_http__disable_user},
-    {"POST", "/api/users/{name}/enable", HT_ACCESS_ADMIN, "enabling users", ht_http__enable_user},
-    {"GET", "/api/patients", HT_ACCESS_USER, "listing patients", ht_http__list_patients},
-    {"GET", "/api/studies", HT_ACCESS_USER, "listing studies", ht_http__list_studies},
-    {"GET", "/api/series", HT_ACCESS_USER, "listing series", ht_http__list_series},
-    {"GET", "/api/instances", HT_ACCESS_USER, "listing instances", ht_http__list_instances},
-    {"GET", "/api/conflicts", HT_ACCESS_USER, "listing conflicts", ht_http__list_conflicts},
-    {"GET", "/api/instances/{uid}", HT_ACCESS_USER, "reading an instance", ht_http__instance_json},
+    {"POST", "/api/login", HT_ACCESS_PUBLIC, "logging in", ht_http__login, NULL},
+    {"POST", "/api/logout", HT_ACCESS_USER, "logging out", ht_http__logout, NULL},
+    {"GET", "/api/me", HT_ACCESS_USER, "who am I", ht_http__me, NULL},
+    {"POST", "/api/password", HT_ACCESS_LOGIN, "changing a password", ht_http__password, NULL},
+    {"GET", "/api/users", HT_ACCESS_ADMIN, "listing users", ht_http__users, NULL},
+    {"POST", "/api/users/{name}/disable", HT_ACCESS_ADMIN, "disabling users", ht_http__disable_user,
+     NULL},
+    {"POST", "/api/users/{name}/enable", HT_ACCESS_ADMIN, "enabling users", ht_http__enable_user,
+     NULL},
+    {"GET", "/api/patients", HT_ACCESS_USER, "listing patients", ht_http__list_patients, NULL},
+    {"GET", "/api/studies", HT_ACCESS_USER, "listing studies", ht_http__list_studies, NULL},
+    {"GET", "/api/series", HT_ACCESS_USER, "listing series", ht_http__list_series, NULL},
+    {"GET", "/api/instances", HT_ACCESS_USER, "listing instances", ht_http__list_instances, NULL},
+    {"GET", "/api/conflicts", HT_ACCESS_USER, "listing conflicts", ht_http__list_conflicts, NULL},
+    {"GET", "/api/instances/{uid}", HT_ACCESS_USER, "reading an instance", ht_http__instance_json,
+     NULL},
     {"GET", "/api/instances/{uid}/file", HT_ACCESS_USER, "reading an instance",
-     ht_http__instance_file},
+     ht_http__instance_file, NULL},
     {"GET", "/api/instances/{uid}/frames/{n}/pixels", HT_ACCESS_USER, "reading a frame",
-     ht_http__frame_pixels},
+     ht_http__frame_pixels, NULL},
     {"GET", "/api/instances/{uid}/frames/{n}/rendered", HT_ACCESS_USER, "reading a frame",
-     ht_http__frame_rendered},
+     ht_http__frame_rendered, NULL},
     {"GET", "/api/series/{uid}/thumbnail", HT_ACCESS_USER, "reading a thumbnail",
-     ht_http__series_thumbnail},
-    {"GET", "/api/subjects", HT_ACCESS_USER, "listing subjects", ht_http__subjects},
-    {"GET", "/api/subjects/{id}", HT_ACCESS_USER, "reading a subject", ht_http__subject},
-    {"POST", "/api/subjects", HT_ACCESS_COORDINATOR, "enrolling subjects", ht_http__enrol},
+     ht_http__series_thumbnail, NULL},
+    {"GET", "/api/subjects", HT_ACCESS_USER, "listing subjects", ht_http__subjects, NULL},
+    {"GET", "/api/subjects/{id}", HT_ACCESS_USER, "reading a subject", ht_http__subject, NULL},
+    {"POST", "/api/subjects", HT_ACCESS_COORDINATOR, "enrolling subjects", ht_http__enrol, NULL},
     {"PATCH", "/api/subjects/{id}", HT_ACCESS_COORDINATOR, "changing a subject",
-     ht_http__subject_change},
+     ht_http__subject_change, NULL},
     {"GET", "/api/subjects/{id}/history", HT_ACCESS_USER, "reading a history",
-     ht_http__subject_history},
+     ht_http__subject_history, NULL},
     {"GET", "/api/subjects/{id}/proposals", HT_ACCESS_USER, "proposing time points",
-     ht_http__subject_proposals},
+     ht_http__subject_proposals, NULL},
     {"GET", "/api/subjects/{id}/timeline", HT_ACCESS_USER, "reading a timeline",
-     ht_http__subject_timeline},
-    {"GET", "/api/cohort", HT_ACCESS_USER, "reading the cohort", ht_http__cohort},
-    {"GET", "/api/lesion-states", HT_ACCESS_USER, "listing lesion states", ht_http__lesion_states},
+     ht_http__subject_timeline, NULL},
+    {"GET", "/api/cohort", HT_ACCESS_USER, "reading the cohort", ht_http__cohort, NULL},
+    {"GET", "/api/lesion-states", HT_ACCESS_USER, "listing lesion states", ht_http__lesion_states,
+     NULL},
     {"POST", "/api/measurements", HT_ACCESS_RADIOLOGIST, "entering assessments",
-     ht_http__measurements},
+     ht_http__measurements, NULL},
     {"POST", "/api/subjects/{id}/timepoints/{label}/sign", HT_ACCESS_RADIOLOGIST,
-     "entering assessments", ht_http__sign},
+     "entering assessments", ht_http__sign, NULL},
 };
 
-/* Whether the request's path segments (after /api/) fit a pattern. */
+/* Whether the request's root and path segments fit a pattern. */
 static int matches(const char *pattern, const request *r)
 {
-    const char *p = pattern + strlen("/api/");
+    static const char *const roots[] = {
+        [HT_ROOT_API] = "/api/", [HT_ROOT_DICOMWEB] = "/dicom-web/"};
+    if (r->root == HT_ROOT_WEB || strncmp(pattern, roots[r->root], strlen(roots[r->root])))
+        return 0;
+    const char *p = pattern + strlen(roots[r->root]);
     for (int i = 0; i < r->nparts; i++) {
         size_t n = strcspn(p, "/");
         if (!n || (p[0] != '{' && (strlen(r->parts[i]) != n || strncmp(p, r->parts[i], n))))
@@ -69,14 +76,10 @@ static int method_is(const request *r, const char *method)
     return !strcmp(r->method, method) || (!strcmp(method, "GET") && !strcmp(r->method, "HEAD"));
 }
 
-void ht_http__route(request *r, answer *a)
+const ht_route *ht_http__find_route(const request *r, answer *a)
 {
     const ht_route *found = NULL;
     int path_known = 0;
-    if (strncmp(r->path, "/api/", 5) != 0) {
-        ht_http__web_asset(r, a);
-        return;
-    }
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]) && !found; i++)
         if (matches(routes[i].pattern, r)) {
             path_known = 1;
@@ -86,13 +89,20 @@ void ht_http__route(request *r, answer *a)
     if (!found && (path_known || !method_is(r, "GET"))) {
         ht_http__fail(a, HT_EUNSUPPORTED, NULL, "%s is not allowed on %s", r->method, r->path);
         a->status = 405;
-        return;
-    }
-    if (!found) {
+    } else if (!found) {
         ht_http__fail(a, HT_ENOTFOUND, NULL, "no such resource: %s", r->path);
+    }
+    return found;
+}
+
+void ht_http__route(request *r, answer *a)
+{
+    if (r->root == HT_ROOT_WEB) {
+        ht_http__web_asset(r, a);
         return;
     }
-    if (ht_http__admit(r, a, found->access, found->what) == HT_OK)
+    const ht_route *found = ht_http__find_route(r, a);
+    if (found && ht_http__admit(r, a, found->access, found->what) == HT_OK)
         found->handler(r, a);
 }
 

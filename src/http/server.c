@@ -1,8 +1,8 @@
 /*
  * The HTTP server: libmicrohttpd with a pool of worker threads. It collects each request (a
- * body of at most HT_HTTP_MAX_BODY bytes), hands it to the router and sends the answer. Each
- * worker thread keeps its own index connection (SQLite connections are not shared between
- * threads).
+ * body of at most HT_HTTP_MAX_BODY bytes, or, for a route that streams its body, hands the body
+ * to the route's sink as it arrives), hands it to the router and sends the answer. Each worker
+ * thread keeps its own index connection (SQLite connections are not shared between threads).
  */
 #define _GNU_SOURCE
 #include "http_internal.h"
@@ -40,10 +40,55 @@ static void request_done(void *cls,
     (void)code;
     ht_http__guard_waiting(cls, conn, 1);
     if (up) {
+        if (up->sink)
+            up->sink->release(up->sink);
+        if (up->early) { /* never sent: the client went away first */
+            json_decref(up->early->json);
+            free(up->early->body);
+            free(up->early);
+        }
         free(up->body);
         free(up);
         *state = NULL;
     }
+}
+
+/* The request's root and its path segments after it, in path (a copy of url); 0 when the path
+ * is deeper than any route. */
+static int split_path(request *r, char *path, size_t size, const char *url)
+{
+    static const struct {
+        const char *prefix;
+        ht_http_root root;
+    } roots[] = {{"/api/", HT_ROOT_API}, {"/dicom-web/", HT_ROOT_DICOMWEB}};
+    snprintf(path, size, "%s", url);
+    char *rest = path;
+    for (size_t i = 0; i < sizeof(roots) / sizeof(roots[0]); i++)
+        if (!strncmp(path, roots[i].prefix, strlen(roots[i].prefix))) {
+            r->root = roots[i].root;
+            rest = path + strlen(roots[i].prefix);
+        }
+    char *save = NULL, *seg = strtok_r(rest, "/", &save);
+    for (; seg && r->nparts < HT_HTTP_MAX_PARTS; seg = strtok_r(NULL, "/", &save))
+        r->parts[r->nparts++] = seg;
+    return seg == NULL;
+}
+
+/* A route that streams its body is admitted as soon as its headers are in, so that nothing of
+ * a refused body is kept; a refusal is kept to be sent once the body has been read. */
+static void begin_stream(request *r, upload *up)
+{
+    answer a = {.status = 200, .type = "application/json"};
+    const ht_route *route = ht_http__find_route(r, &a);
+    if (!route || !route->begin)
+        return;
+    if (ht_http__admit(r, &a, route->access, route->what) == HT_OK &&
+        route->begin(r, &a, &up->sink) == HT_OK)
+        return;
+    if ((up->early = malloc(sizeof(*up->early))) != NULL)
+        *up->early = a;
+    else
+        json_decref(a.json);
 }
 
 static enum MHD_Result handle(void *cls,
@@ -58,28 +103,39 @@ static enum MHD_Result handle(void *cls,
     ht_http *h = cls;
     answer a = {.status = 200, .type = "application/json"};
     char path[1024];
+    upload *up = *state;
     (void)version;
-    if (!*state) { /* first call: headers only */
+    request r = {.http = h, .conn = conn, .path = url, .method = method, .upload = up};
+    int fits = split_path(&r, path, sizeof(path), url);
+    if (!up) { /* first call: headers only */
         ht_http__guard_waiting(h, conn, 0);
-        if (!(*state = calloc(1, sizeof(upload))))
+        if (!(up = *state = calloc(1, sizeof(upload))))
             return MHD_NO;
+        if (fits && ht_http__path_ok(url) && strcmp(method, "GET") && strcmp(method, "HEAD")) {
+            r.upload = up;
+            begin_stream(&r, up);
+        }
         return MHD_YES;
     }
     if (*data_size) {
-        take_upload(*state, data, *data_size);
+        if (up->sink && !up->early)
+            up->sink->feed(up->sink, data, *data_size);
+        else if (!up->early)
+            take_upload(up, data, *data_size);
         *data_size = 0;
         return MHD_YES;
     }
-    request r = {.http = h, .conn = conn, .path = url, .method = method, .upload = *state};
-    snprintf(path, sizeof(path), "%s", url);
-    char *save = NULL;
-    char *seg = strtok_r(path + (strncmp(path, "/api/", 5) == 0 ? 5 : 0), "/", &save);
-    for (; seg && r.nparts < HT_HTTP_MAX_PARTS; seg = strtok_r(NULL, "/", &save))
-        r.parts[r.nparts++] = seg;
+    if (up->early) {
+        answer *early = up->early;
+        up->early = NULL;
+        enum MHD_Result sent = ht_http__send(conn, early);
+        free(early);
+        return sent;
+    }
     if (!ht_http__path_ok(url))
         ht_http__fail(&a, HT_EINVALID, NULL,
                       "the path holds a control character (an encoded NUL or line break)");
-    else if (seg) /* deeper than any route */
+    else if (!fits) /* deeper than any route */
         ht_http__fail(&a, HT_ENOTFOUND, NULL, "no such resource: %s", url);
     else
         ht_http__route(&r, &a);
@@ -152,6 +208,7 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
     if (!h)
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     h->no_auth = config->no_auth;
+    h->ingest = config->ingest;
     h->tls = tls;
     /* What ht_http_stop undoes comes first: it must never delete a key it did not create. */
     if (pthread_key_create(&h->store_key, store_close) != 0) {

@@ -15,6 +15,8 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { chartAxes, closeSums, cohortPage, worklistPage } from './pages.mjs';
+import { lesionKeys, linkedWindow, refusedSave, responseRow, speed, stripAndLesion, worksheetLive } from './reading.mjs';
 
 const [binary, gen, modules, shots] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
@@ -26,7 +28,7 @@ const { chromium } = createRequire(resolve(modules, 'x.js'))('playwright-core');
 // The generated geometry: 512 x 512 pixels of 0.78125 mm, slices of 2.5 mm; the lesion's centre
 // lies on the centre of slice 10 (z = 23.75 mm), 80 mm right of and 20 mm in front of the middle.
 const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
-const LESION = { x: -80, y: -20, z: 23.75 };
+const LESION = { x: -80, y: -20, z: 23.75 }, LESION_Z = LESION.z;
 const BASELINE_MM = 30, FOLLOW_UP_MM = 18;
 const NODE = { x: 60, y: 20, z: 23.75 }; // a nodal target, 20 mm then 12 mm
 const NODE_BASELINE_MM = 20, NODE_FOLLOW_UP_MM = 12;
@@ -59,16 +61,38 @@ const work = mkdtempSync(join(tmpdir(), 'ht-e2e-'));
 const data = join(work, 'data');
 rmSync(shots, { recursive: true, force: true }); // this run's pictures only
 mkdirSync(shots, { recursive: true });
+// Each study has a second series: BL an arterial 5 mm one, FU1 a thin one of 300 slices (the
+// wheel's speed is timed on it). BL and FU1 share a frame of reference, as registered scans
+// would, so that a lesion not measured yet on FU1 opens at the prior's table position.
+const FRAME = '2.25.1234567890123456789';
+const SECOND = { BL: ['4', 'Arterial 5mm', '5', '10'], FU1: ['5', 'Thin 0.625mm', '0.625', '300'] };
 for (const [visit, date, diameter, node] of [['BL', '20260105', BASELINE_MM, NODE_BASELINE_MM],
-  ['FU1', '20260302', FOLLOW_UP_MM, NODE_FOLLOW_UP_MM]])
-  run([gen, '--out', join(work, visit), '--patient-id', 'E2E-1', '--issuer', 'SITE', '--study-date', date,
-    '--slices', '20', '--description', `CT ABDOMEN ${visit}`,
-    '--lesion', `${LESION.x},${LESION.y},${LESION.z},${diameter},45`,
-    '--lesion', `${NODE.x},${NODE.y},${NODE.z},${node},60`]);
+  ['FU1', '20260302', FOLLOW_UP_MM, NODE_FOLLOW_UP_MM]]) {
+  const common = ['--patient-id', 'E2E-1', '--issuer', 'SITE', '--study-date', date, '--frame-uid', FRAME,
+    '--description', `CT ABDOMEN ${visit}`, '--lesion', `${LESION.x},${LESION.y},${LESION.z},${diameter},45`,
+    '--lesion', `${NODE.x},${NODE.y},${NODE.z},${node},60`];
+  const study = run([gen, '--out', join(work, visit), '--slices', '20', ...common]).match(/study (\S+)/)[1];
+  const [number, description, thickness, slices] = SECOND[visit];
+  run([gen, '--out', join(work, `${visit}-2`), '--study-uid', study, '--series-number', number,
+    '--series-description', description, '--thickness', thickness, '--slices', slices, ...common]);
+}
 // Another patient, not E01's: an instance of theirs must never be recorded for E01.
 run([gen, '--out', join(work, 'OTHER'), '--patient-id', 'E2E-2', '--issuer', 'SITE', '--study-date', '20260110',
   '--slices', '4', '--description', 'CT OTHER PATIENT']);
-run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1'), join(work, 'OTHER')]);
+run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1'), join(work, 'BL-2'), join(work, 'FU1-2'),
+  join(work, 'OTHER')]);
+const cli = (args) => run([binary, '--data', data, ...args]);
+// E03: four signed reads whose sums are close together (50, 49, 50, 50.5 mm within 30 days), for
+// the chart's labels; numbers only, no images.
+const close = join(work, 'close.json');
+writeFileSync(close, JSON.stringify({ subject: 'E03', reader: 'dr.close',
+  timepoints: [['BL', '2026-01-05', true], ['FU1', '2026-01-15', false], ['FU2', '2026-01-25', false], ['FU3', '2026-02-04', false]]
+    .map(([label, date, baseline]) => ({ label, date, baseline })),
+  lesions: [{ id: 'T1', role: 'target', site: 'liver' }, { id: 'T2', role: 'target', site: 'liver' }],
+  assessments: [['BL', 30, 20], ['FU1', 29, 20], ['FU2', 30, 20], ['FU3', 30, 20.5]].flatMap(([timepoint, a, b]) =>
+    [{ lesion: 'T1', timepoint, long_axis_mm: a }, { lesion: 'T2', timepoint, long_axis_mm: b }]) }));
+cli(['measurements', 'import', '--enrol', close]);
+for (const tp of ['BL', 'FU1', 'FU2', 'FU3']) cli(['measurements', 'sign', 'E03', tp, '--reader', 'dr.close']);
 const link = join(work, 'subject.json');
 writeFileSync(link, JSON.stringify(
   { subject: 'E01', reader: 'coordinator.setup', dicom_patients: [{ id: 'E2E-1', issuer: 'SITE' }] }));
@@ -97,6 +121,8 @@ try {
   // Answers like 401 before the login or 403 for the coordinator are expected: only scripts count.
   page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text()); });
   const shot = (name) => page.screenshot({ path: join(shots, `${name}.png`) });
+  const t = { page, base, check, shot, cli, toPixel, lesion: LESION, lesionZ: LESION.z,
+    records: () => page.evaluate(() => fetch('/api/subjects/E01').then((r) => r.json())) };
 
   async function login(name, password) {
     await page.goto(`${base}/`);
@@ -184,7 +210,7 @@ try {
   // The ellipse adds T1's density: a change during the read, no reason asked, the length kept.
   check(await page.isHidden('#reason-box'), 'no reason box while the baseline read is in progress');
   await ellipse(8);
-  await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /HU/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'BL');
   check(stored && Math.abs(stored.mean_hu - 44.5) <= 1.5 && stored.roi && stored.version === 2 &&
     Math.abs(stored.long_axis_mm - BASELINE_MM) <= PIXEL,
@@ -249,14 +275,17 @@ try {
   // Follow-up: choosing T1 opens both viewports on the slice it was measured on.
   await page.selectOption('#current-tp', 'FU1');
   await page.waitForSelector('#reader[data-ready="FU1"]');
-  check(await page.waitForFunction(() => document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)')
+  check(await page.waitForFunction(() => document.querySelector('#worksheet tr[data-lesion="T1"] td.current')
     ?.textContent === 'to do', null, { timeout: 10000 }).then(() => true, () => false),
   'the worksheet lists T1 as still to do on FU1');
   check(await page.isDisabled('#sign'), 'FU1 cannot be signed before T1 has its record');
+  const responseBefore = await responseRow(page);
+  await stripAndLesion(t);
   await page.click('#worksheet tr[data-lesion="T1"] button:has-text("Measure")');
   await page.waitForFunction(() => document.querySelector('#vp-prior .overlay').textContent.includes('Pos 23.8 mm') &&
-    document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
-  check(true, 'choosing T1 opened prior and current on its slice');
+    document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'), null, { timeout: 5000 }).catch(() => {});
+  const onT1 = await page.evaluate(() => ['prior', 'current'].map((s) => window.hepatrack.viewports[s].slice.position));
+  check(onT1.every((z) => Math.abs(z - LESION_Z) < 0.01), `Measure T1 opened prior and current on its slice: ${onT1.join(', ')} mm`);
   await page.hover('#vp-current canvas');
   await page.waitForTimeout(500); // the neighbours' prefetch
   const next = await page.evaluate(() => window.hepatrack.viewports.current.slices[10].sop);
@@ -271,17 +300,20 @@ try {
   await page.keyboard.press('ArrowUp');
   await page.waitForFunction(() => document.querySelector('#vp-current .overlay').textContent.includes('Pos 23.8 mm'));
   await measure(FOLLOW_UP_MM);
-  await page.waitForFunction(() => /mm/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /mm/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
   check(stored && Math.abs(stored.long_axis_mm - FOLLOW_UP_MM) <= PIXEL,
     `follow-up T1: ${stored?.long_axis_mm} mm stored for ${FOLLOW_UP_MM} mm`);
   await page.click('#worksheet tr[data-lesion="N1"] button:has-text("Measure")');
   await page.waitForFunction(() => document.querySelector('button[data-tool="bidirectional"]').classList.contains('on'));
   await bidirectional(NODE_FOLLOW_UP_MM);
-  await page.waitForFunction(() => /short/.test(document.querySelector('#worksheet tr[data-lesion="N1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /short/.test(document.querySelector('#worksheet tr[data-lesion="N1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'N1' && a.timepoint === 'FU1');
   check(stored && Math.abs(stored.short_axis_mm - NODE_FOLLOW_UP_MM) <= 2 * PIXEL,
     `follow-up N1: short axis ${stored?.short_axis_mm} mm for ${NODE_FOLLOW_UP_MM} mm`);
+  await worksheetLive({ ...t, before: responseBefore });
+  await lesionKeys(t);
+  await refusedSave(t);
   // The liver window (W150/L90), applied in the browser to the samples it has: no request.
   const requests = [];
   const seen = (r) => requests.push(r.url());
@@ -319,6 +351,8 @@ try {
   await page.click('#signoff-confirm');
   await page.waitForFunction(() => document.querySelector('#sign').textContent === 'FU1 signed');
   await shot('3-follow-up-measured');
+  await linkedWindow(t);
+  await speed(t);
 
   // The timeline page: 30 + 20 -> 18 + 12 mm is -40 %, a partial response.
   await page.click('#reader-timeline');
@@ -326,9 +360,9 @@ try {
   const fu1 = await page.$$eval('table[data-criteria="recist1.1"] tr[data-timepoint="FU1"] td', (tds) => tds.map((t) => t.textContent));
   check(fu1.includes('PR') && fu1.some((c) => c.startsWith('-4')) && fu1[2] === 'signed by rad',
     `timeline FU1: ${fu1.join(' | ')}`);
-  check(await page.locator('svg.chart .line-response').count() === 1 &&
-    await page.locator('svg.chart .line-progression').count() === 1, 'the chart draws the -30 % and +20 % lines');
+  await chartAxes({ ...t, timeline: await page.evaluate(() => fetch('/api/subjects/E01/timeline').then((r) => r.json())) });
   await shot('4-timeline');
+  await closeSums(t);
 
   // A correction: T1 on FU1 read again as split in two fragments (Split, two lengths, Enter).
   await page.goto(`${base}/#/read/E01/FU1`);
@@ -342,7 +376,7 @@ try {
   await clickAt(LESION.x + 1, LESION.y);
   await clickAt(LESION.x + 7, LESION.y);
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => /split/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td:nth-child(4)').textContent));
+  await page.waitForFunction(() => /split/.test(document.querySelector('#worksheet tr[data-lesion="T1"] td.current').textContent));
   stored = (await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1');
   const fragments = stored?.fragments_mm ?? [];
   check(fragments.length === 2 && Math.abs(fragments[0] - 8) <= PIXEL && Math.abs(fragments[1] - 6) <= PIXEL &&
@@ -352,6 +386,9 @@ try {
   await page.waitForFunction(() => document.querySelector('#reason-box').hidden);
   await ellipse(4);
   await page.waitForFunction(() => /Retry/.test(document.querySelector('#reader-status').textContent));
+  const waiting = await page.evaluate(() => window.hepatrack.viewports.current.pending);
+  check(waiting?.unsaved && /unsaved/.test(waiting.label) && /unsaved/.test(await page.textContent('#vp-current .overlay')),
+    `the ellipse waiting for a reason is marked unsaved: ${waiting?.label}`);
   check(await page.isVisible('#reason-box') && await page.isVisible('#reason-retry') &&
     !(await records()).assessments.find((a) => a.lesion === 'T1' && a.timepoint === 'FU1').roi,
   `a change to a once-signed read without a reason: ${await page.textContent('#reader-status')}`);
@@ -362,6 +399,8 @@ try {
   check(stored.roi && stored.mean_hu != null && stored.fragments_mm?.length === 2 && stored.version === 3,
     `retried with the reason: ${stored.mean_hu} HU added, fragments ${stored.fragments_mm} kept, version ${stored.version}`);
   await shot('4b-correction');
+  await worklistPage(t);
+  await cohortPage(t);
   await page.click('#logout');
   await page.waitForSelector('#login:not([hidden])');
 
@@ -389,7 +428,7 @@ try {
   // The coordinator enrols E02, links the other patient's study to it and records a date.
   await page.goto(`${base}/#/`);
   await page.waitForSelector('#worklist:not([hidden])');
-  await page.click('#enrol-link button');
+  await page.click('#enrol-link');
   await page.waitForSelector('#enrol:not([hidden]) #enrol-studies tr[data-study]');
   await page.fill('#enrol-subject input[name=subject]', 'E01');
   await page.click('#enrol-subject button[type=submit]');
