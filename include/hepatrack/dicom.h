@@ -123,12 +123,28 @@ int ht_dicom_get_string(const ht_dicom *dcm, uint16_t group, uint16_t element, c
 /**
  * The dataset (without File Meta) as DICOM JSON, PS3.18 F.2: one object keyed by tag, text in
  * UTF-8 (converted from the Specific Character Set; bytes that cannot be converted are
- * replaced), binary values as InlineBinary, and Pixel Data as {"BulkDataURI": pixels_uri}
- * (inline when pixels_uri is NULL). Converts dcm's text to UTF-8 in place.
+ * replaced), binary values as InlineBinary, except that Pixel Data and the dataset's other
+ * binary values (OB, OW, OF, OD, OL, OV, UN) longer than `threshold` bytes are
+ * {"BulkDataURI": "bulk_base/GGGGEEEE"} (all inline when bulk_base is NULL). Only top-level
+ * attributes are chosen, but by tag: a nested binary value with the tag of a chosen one is
+ * written as a BulkDataURI too. Converts dcm's text to UTF-8 in place.
  * @param[out] out  malloc'ed JSON text (free with ht_free).
  * @return HT_OK; HT_EPARSE when DCMTK cannot write a value; HT_ENOMEM.
  */
-int ht_dicom_to_json(ht_dicom *dcm, const char *pixels_uri, char **out);
+int ht_dicom_to_json(ht_dicom *dcm, const char *bulk_base, size_t threshold, char **out);
+
+/* What DICOMweb's metadata gives as bulk data rather than inline: values over 1 KiB. */
+#define HT_BULK_THRESHOLD 1024
+
+/**
+ * A top-level attribute's value as stored (little endian), for a bulk data request. Pixel Data
+ * that is encapsulated is refused here: its frames come from ht_dicom_frame_stored.
+ * @param[out] out  malloc'ed (free with ht_free); len may be 0.
+ * @return HT_OK; HT_ENOTFOUND (absent); HT_EUNSUPPORTED (encapsulated, or a sequence);
+ *         HT_ENOMEM.
+ */
+int ht_dicom_element_bytes(
+    const ht_dicom *dcm, uint16_t group, uint16_t element, uint8_t **out, size_t *len);
 
 /**
  * True (1) when text is a UID as PS3.5 9.1 has it: 1 to 64 characters, components of digits

@@ -36,6 +36,7 @@ typedef struct ht_ingest_result {
     char sop_instance_uid[65];
     char sop_class_uid[65];
     char study_instance_uid[65];
+    char series_instance_uid[65];
     char warnings[512]; /* from the file layer ("" when none), truncated */
     /* HT_INGEST_CONFLICT only: the dataset SHA-256 of the copy kept and of the one refused */
     char stored_sha256[HT_SHA256_HEX_SIZE];
@@ -88,6 +89,25 @@ int ht_ingest_received(ht_ingest *ingest,
                        const char *tmp_rel,
                        const char *sop_class_uid,
                        const char *sop_instance_uid,
+                       const char *source,
+                       ht_ingest_result *result);
+
+/**
+ * A fresh temporary path in the archive for an upload whose UIDs are not known before it is
+ * read (STOW-RS): write the object there whole, then hand it to ht_ingest_uploaded. Nothing is
+ * created. Thread-safe.
+ */
+void ht_ingest_upload_path(ht_ingest *ingest, char *tmp_rel, char *tmp_abs, size_t abs_size);
+
+/**
+ * Ingest an object an upload wrote whole to `tmp_rel` (from ht_ingest_upload_path). It is
+ * adopted as ht_ingest_received adopts a file, and gone on every outcome but HT_INGEST_NEW.
+ * With `study_uid`, an object of another study is refused (HT_ECONFLICT) and not stored.
+ * Errors as ht_ingest_buffer.
+ */
+int ht_ingest_uploaded(ht_ingest *ingest,
+                       const char *tmp_rel,
+                       const char *study_uid,
                        const char *source,
                        ht_ingest_result *result);
 

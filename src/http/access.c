@@ -19,6 +19,8 @@ static int role_allowed(ht_access access, ht_user_role role)
         return role == HT_USER_COORDINATOR || role == HT_USER_ADMIN;
     case HT_ACCESS_ADMIN:
         return role == HT_USER_ADMIN;
+    case HT_ACCESS_STORE:
+        return role == HT_USER_RADIOLOGIST || role == HT_USER_ADMIN;
     default:
         return 1;
     }
@@ -28,6 +30,7 @@ static const char *role_name(ht_access access)
 {
     return access == HT_ACCESS_ADMIN         ? "admin"
            : access == HT_ACCESS_COORDINATOR ? "coordinator or admin"
+           : access == HT_ACCESS_STORE       ? "radiologist or admin"
                                              : "radiologist";
 }
 

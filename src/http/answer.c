@@ -92,6 +92,30 @@ const char *ht_http__arg(const request *r, const char *name)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+typedef struct arg_visit {
+    int (*cb)(void *payload, const char *name, const char *value);
+    void *payload;
+    int result;
+} arg_visit;
+
+static enum MHD_Result
+visit_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    arg_visit *v = cls;
+    (void)kind;
+    v->result = v->cb(v->payload, key, value ? value : "");
+    return v->result == 0 ? MHD_YES : MHD_NO;
+}
+
+int ht_http__each_arg(const request *r,
+                      int (*cb)(void *payload, const char *name, const char *value),
+                      void *payload)
+{
+    arg_visit v = {cb, payload, 0};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, visit_arg, &v);
+    return v.result;
+}
+
 const char *ht_http__header(const request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
@@ -255,7 +279,8 @@ enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a)
     free(a->body);
     if (!resp)
         return MHD_NO;
-    MHD_add_response_header(resp, "Content-Type", a->type);
+    if (a->type)
+        MHD_add_response_header(resp, "Content-Type", a->type);
     if (a->etag[0])
         MHD_add_response_header(resp, "ETag", a->etag);
     if (a->compressible)

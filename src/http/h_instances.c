@@ -107,9 +107,9 @@ int ht_http__instance_json(request *r, answer *a)
         return HT_OK;
     if ((err = ht_archive_read(r->http->archive, loc.archive_path, &file, &len)) < 0)
         return ht_http__fail_last(a, err);
-    snprintf(uri, sizeof(uri), "/api/instances/%s/frames/1/pixels", r->parts[1]);
+    snprintf(uri, sizeof(uri), "/api/instances/%s/bulkdata", r->parts[1]);
     if ((err = ht_dicom_open_memory(&dcm, file, len)) == HT_OK)
-        err = ht_dicom_to_json(dcm, ht_dicom_get_info(dcm)->has_pixel_data ? uri : NULL, &text);
+        err = ht_dicom_to_json(dcm, uri, HT_BULK_THRESHOLD, &text);
     ht_dicom_free(dcm);
     free(file);
     if (err < 0)

@@ -89,7 +89,7 @@ struct answer {
     int compressible; /* deflate it when the client accepts that */
     struct {
         const char *name;
-        char value[96];
+        char value[320];
     } headers[16];
     int nheaders;
     ht_stream_read stream; /* instead of body: read from stream_cls, freed by stream_free */
@@ -141,6 +141,12 @@ enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a);
 const char *ht_http__arg(const request *r, const char *name);
 const char *ht_http__header(const request *r, const char *name);
 
+/* Every query parameter in the order sent (repeated names too) until cb returns non-zero,
+ * which is returned. */
+int ht_http__each_arg(const request *r,
+                      int (*cb)(void *payload, const char *name, const char *value),
+                      void *payload);
+
 /* limit (1..1000, default 100) and offset (>= 0, default 0), or a 400 naming the bad one. */
 int ht_http__paging(const request *r, answer *a, size_t *limit, size_t *offset);
 
@@ -164,6 +170,49 @@ int ht_http__string_field(answer *a, json_t *obj, const char *name, const char *
 /* This worker thread's connection to the index (opened on first use), or NULL with a 500. */
 ht_store *ht_http__store(const request *r, answer *a);
 
+/* ---- multipart answers (stream.c) --------------------------------------------------------- */
+
+/* One part of a multipart answer, made when it is about to be sent. */
+typedef struct ht_part {
+    char type[160];     /* its Content-Type */
+    char location[300]; /* its Content-Location, "" for none */
+    uint8_t *data;      /* malloc'ed, taken */
+    size_t len;
+} ht_part;
+
+/* Make part i (from 0): HT_OK, or an error (the answer is cut short: its status was sent). */
+typedef int (*ht_part_source)(void *cls, size_t i, ht_part *out);
+
+/* Answer multipart/related; type=part_type of nparts parts made by source as they are sent;
+ * cls is freed with cls_free when the answer is done (or on error here). */
+int ht_http__multipart(answer *a,
+                       const char *part_type,
+                       size_t nparts,
+                       ht_part_source source,
+                       void *cls,
+                       void (*cls_free)(void *cls));
+
+/* ---- DICOMweb (h_qido.c, h_wado.c, h_frames.c, h_stow.c) ------------------------------------ */
+
+/* One instance a WADO-RS path names. */
+typedef struct ht_instance_ref {
+    char study[72], series[72], sop[72];
+    ht_instance_location location;
+} ht_instance_ref;
+
+typedef struct ht_instance_refs {
+    ht_instance_ref *items; /* malloc'ed: free() */
+    size_t n;
+} ht_instance_refs;
+
+/* The instances of the study, series or instance a /dicom-web/studies/... path names, in
+ * series and instance number order; a 404 (answered) when there are none. */
+int ht_http__scope(request *r, answer *a, ht_instance_refs *out);
+
+/* Whether Accept allows DICOM JSON; the 406 that says what is offered instead. */
+int ht_http__accepts_json(const request *r);
+int ht_http__not_acceptable(const request *r, answer *a, const char *offered);
+
 /* ---- access (access.c) --------------------------------------------------------------------- */
 
 /* Who may call a route. */
@@ -173,7 +222,8 @@ typedef enum ht_access {
     HT_ACCESS_LOGIN,       /* a logged-in user; absent when the server runs without logins */
     HT_ACCESS_RADIOLOGIST, /* radiologists only: they enter and sign reads */
     HT_ACCESS_COORDINATOR, /* coordinators and admins: they enrol subjects */
-    HT_ACCESS_ADMIN        /* admins only: they manage users */
+    HT_ACCESS_ADMIN,       /* admins only: they manage users */
+    HT_ACCESS_STORE        /* radiologists and admins: they send instances (STOW-RS) */
 } ht_access;
 
 /* The secret a request carries: a bearer token, else the session cookie. */
@@ -251,6 +301,16 @@ int ht_http__instance_file(request *r, answer *a);
 int ht_http__frame_pixels(request *r, answer *a);
 int ht_http__frame_rendered(request *r, answer *a);
 int ht_http__series_thumbnail(request *r, answer *a);
+int ht_http__instance_bulkdata(request *r, answer *a); /* h_frames.c */
+int ht_http__wado_frames(request *r, answer *a);
+int ht_http__wado_bulkdata(request *r, answer *a);
+int ht_http__wado_retrieve(request *r, answer *a); /* h_wado.c */
+int ht_http__wado_metadata(request *r, answer *a);
+int ht_http__qido_studies(request *r, answer *a); /* h_qido.c */
+int ht_http__qido_series(request *r, answer *a);
+int ht_http__qido_instances(request *r, answer *a);
+int ht_http__stow(request *r, answer *a); /* h_stow.c */
+int ht_http__stow_begin(request *r, answer *a, ht_sink **out);
 int ht_http__subjects(request *r, answer *a); /* h_subjects.c */
 int ht_http__subject(request *r, answer *a);
 int ht_http__subject_history(request *r, answer *a);

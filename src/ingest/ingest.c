@@ -399,6 +399,8 @@ static void fill_result(const ht_dicom_info *info, ht_ingest_result *result)
              *info->sop_class_uid ? info->sop_class_uid : info->media_sop_class_uid);
     snprintf(result->study_instance_uid, sizeof(result->study_instance_uid), "%s",
              info->study_instance_uid);
+    snprintf(result->series_instance_uid, sizeof(result->series_instance_uid), "%s",
+             info->series_instance_uid);
     snprintf(result->warnings, sizeof(result->warnings), "%s", info->warnings);
 }
 
@@ -428,20 +430,26 @@ static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *
     }
 }
 
-/* What the DICOM receiver's C-STORE request said the instance is. */
+/* What the DICOM receiver's C-STORE request said the instance is, or the study a STOW-RS
+ * request named (NULL members are not checked). */
 typedef struct expected {
-    const char *sop_class_uid, *sop_instance_uid;
+    const char *sop_class_uid, *sop_instance_uid, *study_instance_uid;
 } expected;
 
 static int check_expected(const ht_dicom_info *info, const expected *ex)
 {
     if (!ex)
         return HT_OK;
-    if (strcmp(info->sop_instance_uid, ex->sop_instance_uid) != 0)
+    if (ex->study_instance_uid && strcmp(info->study_instance_uid, ex->study_instance_uid) != 0)
+        return ht_error_set(HT_ECONFLICT,
+                            "the instance belongs to study %.64s, not to study %.64s the request "
+                            "named",
+                            info->study_instance_uid, ex->study_instance_uid);
+    if (ex->sop_instance_uid && strcmp(info->sop_instance_uid, ex->sop_instance_uid) != 0)
         return ht_error_set(HT_EINVALID,
                             "the dataset's SOP Instance UID %.64s differs from the request's %.64s",
                             info->sop_instance_uid, ex->sop_instance_uid);
-    if (strcmp(info->sop_class_uid, ex->sop_class_uid) != 0)
+    if (ex->sop_class_uid && strcmp(info->sop_class_uid, ex->sop_class_uid) != 0)
         return ht_error_set(HT_EINVALID,
                             "the dataset's SOP Class UID %.64s differs from the request's %.64s",
                             info->sop_class_uid, ex->sop_class_uid);
@@ -635,7 +643,37 @@ int ht_ingest_received(ht_ingest *in,
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    expected ex = {sop_class_uid, sop_instance_uid};
+    expected ex = {sop_class_uid, sop_instance_uid, NULL};
+    int err = ht_archive_read_received(in->archive, tmp_rel, &data, &len);
+    if (err < 0) {
+        memset(result, 0, sizeof(*result));
+        ht_archive_remove(in->archive, tmp_rel);
+        return err;
+    }
+    err = ingest(in, data, len, source, tmp_rel, &ex, result);
+    free(data);
+    return err;
+}
+
+void ht_ingest_upload_path(ht_ingest *in, char *tmp_rel, char *tmp_abs, size_t abs_size)
+{
+    uint8_t token[16] = {0};
+    char name[40];
+    (void)ht_random_bytes(token, sizeof(token)); /* a name nobody else picks, not a secret */
+    ht_error_clear();
+    ht_hex_encode(token, sizeof(token), name);
+    ht_ingest_staging_path(in, name, tmp_rel, tmp_abs, abs_size);
+}
+
+int ht_ingest_uploaded(ht_ingest *in,
+                       const char *tmp_rel,
+                       const char *study_uid,
+                       const char *source,
+                       ht_ingest_result *result)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    expected ex = {NULL, NULL, study_uid};
     int err = ht_archive_read_received(in->archive, tmp_rel, &data, &len);
     if (err < 0) {
         memset(result, 0, sizeof(*result));

@@ -157,7 +157,7 @@ body = json.loads(content)
 t.check(status == 200 and headers.get("Content-Type") == "application/dicom+json" and
         body["00080018"] == {"vr": "UI", "Value": [sop]} and body["00280010"] == {"vr": "US", "Value": [512]} and
         body["00100020"]["Value"] == ["HTTP-1"] and
-        body["7FE00010"] == {"vr": "OW", "BulkDataURI": f"/api/instances/{sop}/frames/1/pixels"},
+        body["7FE00010"] == {"vr": "OW", "BulkDataURI": f"/api/instances/{sop}/bulkdata/7FE00010"},
         f"instance attributes as DICOM JSON (PS3.18 F.2): {str(body)[:300]}")
 t.check("00020010" not in body, "no File Meta in the dataset's JSON")
 status, _, content = get(f"/api/instances/{sop}", {"If-None-Match": headers.get("ETag")})

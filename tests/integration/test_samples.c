@@ -143,7 +143,7 @@ static int dicom_json_ok(ht_dicom *dcm, const char *file)
     const char *pn = ht_dicom_get_info(dcm)->patient_name;
     snprintf(name, sizeof(name), "%s", pn && !strchr(pn, '=') ? pn : "");
     trim_pn(name);
-    if (ht_dicom_to_json(dcm, "/pixels", &text) != HT_OK) {
+    if (ht_dicom_to_json(dcm, "/bulk", 1024, &text) != HT_OK) {
         print_message("FAIL %s: no DICOM JSON: %s\n", file, ht_error_last());
         return 1;
     }
@@ -153,11 +153,13 @@ static int dicom_json_ok(ht_dicom *dcm, const char *file)
     json_t *alpha = json_object_get(
         json_array_get(json_object_get(json_object_get(root, "00100010"), "Value"), 0),
         "Alphabetic");
-    int ok = root && json_is_object(root) &&
-             (!*sop || (json_is_string(uid) && !strcmp(json_string_value(uid), sop))) &&
-             (!*name || (json_is_string(alpha) && same_pn(json_string_value(alpha), name))) &&
-             (!has_pixels || !json_object_get(root, "7FE00010") ||
-              json_is_string(json_object_get(pixels, "BulkDataURI")));
+    int ok =
+        root && json_is_object(root) &&
+        (!*sop || (json_is_string(uid) && !strcmp(json_string_value(uid), sop))) &&
+        (!*name || (json_is_string(alpha) && same_pn(json_string_value(alpha), name))) &&
+        (!has_pixels || !json_object_get(root, "7FE00010") ||
+         (json_is_string(json_object_get(pixels, "BulkDataURI")) &&
+          !strcmp(json_string_value(json_object_get(pixels, "BulkDataURI")), "/bulk/7FE00010")));
     if (!ok)
         print_message("FAIL %s: DICOM JSON %s: %.200s\n", file, root ? "lacks its UID" : e.text,
                       text);

@@ -1,6 +1,7 @@
 /*
- * The route table against docs/api.md: every route the router walks is documented, and every
- * route the document lists is one the router has (placeholder names and query strings aside).
+ * The route table against docs/api.md and docs/dicomweb.md: every route the router walks is
+ * documented, and every route the documents list is one the router has (placeholder names and
+ * query strings aside).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ROUTES 128
+#define MAX_ROUTES 160
 
 typedef struct route_list {
     char items[MAX_ROUTES][160];
@@ -49,16 +50,27 @@ static int add_route(void *payload, const char *method, const char *pattern)
     return 0;
 }
 
-/* Every "`GET /api/...`", "`POST /api/...`" or "`PATCH /api/...`" in the document. */
+/* Whether a code span names a route: "GET /api/...", "POST /dicom-web/..." and the like. */
+static int names_route(const char *span)
+{
+    static const char *const methods[] = {"GET ", "POST ", "PATCH "};
+    for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+        size_t n = strlen(methods[i]);
+        if (!strncmp(span, methods[i], n) &&
+            (!strncmp(span + n, "/api/", 5) || !strncmp(span + n, "/dicom-web/", 11)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Every route named in a code span of the document. */
 static void documented(const char *doc, route_list *l)
 {
     for (const char *p = doc; (p = strchr(p, '`')) != NULL; p++) {
         const char *end = strchr(p + 1, '`');
         if (!end)
             break;
-        if ((!strncmp(p + 1, "GET /api/", 9) || !strncmp(p + 1, "POST /api/", 10) ||
-             !strncmp(p + 1, "PATCH /api/", 11)) &&
-            l->n < MAX_ROUTES)
+        if (names_route(p + 1) && l->n < MAX_ROUTES)
             normalise(p + 1, (size_t)(end - p - 1), l->items[l->n++], sizeof(l->items[0]));
         p = end;
     }
@@ -78,9 +90,12 @@ static void table_and_document_agree(void **state)
     uint8_t *text;
     size_t len;
     (void)state;
-    assert_int_equal(ht_file_read(HT_DOCS_DIR "/api.md", 1 << 20, &text, &len), HT_OK);
-    documented((const char *)text, &doc);
-    ht_free(text);
+    static const char *const documents[] = {HT_DOCS_DIR "/api.md", HT_DOCS_DIR "/dicomweb.md"};
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(ht_file_read(documents[i], 1 << 20, &text, &len), HT_OK);
+        documented((const char *)text, &doc);
+        ht_free(text);
+    }
     assert_int_equal(ht_http_route_each(add_route, &table), 0);
     assert_true(table.n > 20);
     int missing = 0;
