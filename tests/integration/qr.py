@@ -170,6 +170,16 @@ with open(ini, "w") as f:
     f.write(f"[dicom.destinations]\nSTORESCP = 127.0.0.1:{store_scp_port}\n"
             f"MOVESCU = 127.0.0.1:{movescu_port}\nDOWN = 127.0.0.1:{down_port}\n"
             f"SECOND = 127.0.0.1:{second_port}\n")
+p = ht.run("serve", "--config", ini, "--check-config")
+t.check(p.returncode == 0 and "destinations=4" in p.stdout, f"the destinations are read: {p.stdout}")
+for bad, why in (("NOPORT = 127.0.0.1", "host:port"), ("BIG = 127.0.0.1:70000", "host:port"),
+                 ("WAYTOOLONGAETITLE1 = 127.0.0.1:104", "AE title"), ("A = h:1\nA = h:2", "twice")):
+    bad_ini = os.path.join(work, "bad.ini")
+    with open(bad_ini, "w") as f:
+        f.write(f"[dicom.destinations]\n{bad}\n")
+    p = ht.run("serve", "--config", bad_ini, "--check-config")
+    t.check(p.returncode != 0 and "[dicom.destinations]" in p.stderr and why in p.stderr,
+            f"a bad destination line is refused, saying why: {bad!r}: {p.stderr.strip()}")
 started = time.monotonic()
 srv = Server(data, "--config", ini, http=True)
 
