@@ -52,7 +52,8 @@ const int MAX_HANDSHAKES = 64; /* connections waiting to associate; more end the
 const int HANDSHAKE_SECONDS = 10;         /* at most; less when the DIMSE timeout is shorter */
 const uint32_t MAX_REQUEST_PDU = 1 << 20; /* an A-ASSOCIATE-RQ larger than this is refused */
 
-/* Transfer syntaxes we accept, best first: what the file layer decodes, stored as received. */
+/* Transfer syntaxes we prefer, best first: what the file layer decodes, stored as received.
+ * Any other one a sender proposes for a storage SOP class is accepted after these. */
 const char *const accepted_ts[] = {UID_LittleEndianExplicitTransferSyntax,
                                    UID_LittleEndianImplicitTransferSyntax,
                                    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
@@ -265,6 +266,11 @@ void accept_contexts(T_ASC_Parameters *params)
             verification || qr
                 ? best_ts(pc, qr_ts, sizeof(qr_ts) / sizeof(qr_ts[0]))
                 : best_ts(pc, accepted_ts, sizeof(accepted_ts) / sizeof(*accepted_ts));
+        /* Storage: any other syntax proposed is taken too, as it comes (an archive keeps what
+         * its PACS sends; what it cannot decode is stored and marked, never refused). */
+        for (int k = 0; !chosen && !verification && !qr && k < pc.transferSyntaxCount; k++)
+            if (ht_dicom_uid_valid(pc.proposedTransferSyntaxes[k]))
+                chosen = pc.proposedTransferSyntaxes[k];
         T_ASC_SC_ROLE role = verification || qr ? ASC_SC_ROLE_DEFAULT : pc.proposedRole;
         if (chosen)
             ASC_acceptPresentationContext(params, pc.presentationContextID, chosen, role);

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -153,7 +154,15 @@ else:  # no encoder: the "stored and listed" path with a codestream that only de
     print("ojph_compress missing (Debian's openjph-tools): HTJ2K decoding not checked")
     craft.encapsulated(htj2k, "1.2.840.10008.1.2.4.201", b"\xff\x4f\xff\x51" + b"\0" * 60, 64, 64,
                        8, HTJ2K_UIDS, patient_id="P9")
-ht.run("import", htj2k, expect=0)
+# A transfer syntax nothing here decodes (JPEG XL, newer than DCMTK 3.6.7): kept all the same.
+jxl = os.path.join(work, "jxl.dcm")
+JXL_UIDS = ("1.2.826.0.1.3680043.10.543.2", "1.2.826.0.1.3680043.10.543.2.1",
+            "1.2.826.0.1.3680043.10.543.2.1.1")
+craft.encapsulated(jxl, "1.2.840.10008.1.2.4.110", b"\xff\x0a" + b"\0" * 62, 64, 64, 8, JXL_UIDS,
+                   patient_id="P9")
+ht.run("import", htj2k, jxl, expect=0)
+sha_of[JXL_UIDS[2]] = next(i["SHA256"] for i in ht.json("ls", "instances")
+                           if i["SOPInstanceUID"] == JXL_UIDS[2])
 sha_of[HTJ2K_UIDS[2]] = next(i["SHA256"] for i in ht.json("ls", "instances")
                               if i["SOPInstanceUID"] == HTJ2K_UIDS[2])
 
@@ -195,8 +204,8 @@ STUDY_KEYS = ["QueryRetrieveLevel=STUDY", "StudyInstanceUID", "PatientName", "Pa
               "StudyDate", "AccessionNumber", "NumberOfStudyRelatedSeries",
               "NumberOfStudyRelatedInstances", "ModalitiesInStudy"]
 ans, st, final = find("-S", *STUDY_KEYS)
-t.check(len(ans) == 4 and final == "Success" and set(st) == {"Pending"},
-        f"Study Root STUDY, universal matching: 4 studies, pending then success ({len(ans)}, {st}, {final})")
+t.check(len(ans) == 5 and final == "Success" and set(st) == {"Pending"},
+        f"Study Root STUDY, universal matching: 5 studies, pending then success ({len(ans)}, {st}, {final})")
 a = next((x for x in ans if x.get("0010,0020") == "P1"), {})
 t.check(a.get("0020,1206") == "2" and a.get("0020,1208") == "6" and a.get("0008,0061") == "CT"
         and a.get("0008,0050") == "ACC-A" and a.get("0020,000D") == study_a,
@@ -205,7 +214,7 @@ ans, st, final = find("-S", "QueryRetrieveLevel=STUDY", "StudyInstanceUID")
 t.check(all(set(x) == {"0008,0052", "0008,0054", "0020,000D"} for x in ans) and
         all(x["0008,0054"] == "HEPATRACK" for x in ans),
         f"only the keys asked for, with the level and Retrieve AE Title: {ans[:1]}")
-for rng, want in (("20240201-", ["P2", "P9"]), ("20240101-20240201", ["P1"]), ("-20231231", ["P3"]),
+for rng, want in (("20240201-", ["P2", "P9", "P9"]), ("20240101-20240201", ["P1"]), ("-20231231", ["P3"]),
                   ("20240105", ["P1"])):
     ans, _, final = find("-S", "QueryRetrieveLevel=STUDY", f"StudyDate={rng}", "PatientID")
     t.check(values(ans, "0010,0020") == want and final == "Success",
@@ -352,6 +361,11 @@ if have_ojph:
         t.check(r.read() == pixels, "HTJ2K decodes (OpenJPEG 2.5) to the very pixels encoded")
 else:
     t.check(True, "HTJ2K decoding not checked (no encoder)")
+try:
+    urllib.request.urlopen(f"{base}/{JXL_UIDS[2]}/frames/1/pixels", timeout=30)
+    t.check(False, "an undecodable instance's frame is refused")
+except urllib.error.HTTPError as e:
+    t.check(e.code == 415, f"an undecodable instance's frame answers 415: {e.code}")
 rc, out = move("STORESCP", "QueryRetrieveLevel=STUDY", f"StudyInstanceUID={studies['P4']}")
 got = received(moved)
 t.check(len(got) == 2 and {v[1] for v in got.values()} <= {"1.2.840.10008.1.2.1", "1.2.840.10008.1.2"},
@@ -370,6 +384,12 @@ for _ in range(100):
 rc, out = move("SECOND", "QueryRetrieveLevel=IMAGE", f"StudyInstanceUID={HTJ2K_UIDS[0]}",
                f"SeriesInstanceUID={HTJ2K_UIDS[1]}", f"SOPInstanceUID={HTJ2K_UIDS[2]}")
 h2 = Hepatrack(binary, data2)
+rc, out = move("SECOND", "QueryRetrieveLevel=SERIES", f"StudyInstanceUID={JXL_UIDS[0]}",
+               f"SeriesInstanceUID={JXL_UIDS[1]}")
+kept_jxl = [i for i in h2.json("ls", "instances") if i["SOPInstanceUID"] == JXL_UIDS[2]]
+t.check(len(kept_jxl) == 1 and kept_jxl[0]["TransferSyntaxUID"] == "1.2.840.10008.1.2.4.110" and
+        kept_jxl[0]["SHA256"] == sha_of[JXL_UIDS[2]],
+        f"a syntax nothing decodes is accepted on the network and stored as sent ({out[-200:]})")
 copy = [i for i in h2.json("ls", "instances") if i["SOPInstanceUID"] == HTJ2K_UIDS[2]]
 t.check(len(copy) == 1 and copy[0]["TransferSyntaxUID"] == "1.2.840.10008.1.2.4.201" and
         copy[0]["SHA256"] == sha_of[HTJ2K_UIDS[2]],
