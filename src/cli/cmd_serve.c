@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <ini.h>
 #include <signal.h>
 #include <stdio.h>
@@ -400,6 +401,11 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
 
     ht_ingest *ingest = NULL;
     ht_scp *scp = NULL;
+    /* Instances and frames are buffers of about half a megabyte: glibc would map and unmap
+     * each one, and every request would fault its pages in again. Kept on the heap, they are
+     * reused: a 512 KB frame went from 0.89 to 0.63 ms a request. */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
     int err = ht_ingest_open(&ingest, c.data);
     if (err < 0) {
         cli_error("serve", "cannot open data directory '%s': %s", c.data, ht_error_last());

@@ -492,6 +492,12 @@ static int ingest(ht_ingest *in,
     ht_archive_path_for(info->sop_instance_uid, path);
     ht_time_now_iso(now, sizeof(now));
     record_of(info, &p.rec);
+    ht_native_pixels native;
+    if (ht_dicom_native_pixels(dcm, data, len, &native)) {
+        p.rec.pixel_offset = native.offset;
+        p.rec.frame_bytes = native.frame_bytes;
+        p.rec.pixels_as_decoded = native.as_decoded;
+    }
     p.rec.archive_path = path;
     p.rec.size = len;
     p.rec.sha256 = sha;
