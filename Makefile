@@ -16,6 +16,9 @@ DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang clang-format libclang-rt-
 
 # The browser test's: Debian's chromium, and Node.js from Debian only when npm is missing.
 CHECK_PACKAGES := chromium
+# The query/retrieve tests' peers: Orthanc (queries and retrieves from hepatrack), openjph-tools
+# (ojph_compress writes the HTJ2K test file), iproute2 (loopback up in the private namespace).
+CHECK_PACKAGES += orthanc openjph-tools iproute2
 E2E_NODE := $(BUILD)/e2e-node
 
 .PHONY: all deps e2e-deps build asan check demo clean format
