@@ -7,8 +7,8 @@
 # (limit=1000). Prints milliseconds per search and hepatrack's ratio to Orthanc (not a test).
 # Needs Debian's dcmtk, orthanc, orthanc-dicomweb, iproute2 and curl.
 # usage: tests/bench/qido.sh BUILD_DIR [STUDIES] [REQUESTS]
-set -eu
-build=$(cd "$1" && pwd)
+set -u # not -e: the kit's functions test commands that fail on purpose
+build=$(cd "$1" && pwd) || exit 2
 studies=${2:-1000}
 requests=${3:-50}
 kit=$(cd "$(dirname "$0")/../../../shared/bench" && pwd)
@@ -24,6 +24,7 @@ trap 'bench_stop "$work/orthanc" >/dev/null 2>&1; kill "$ht" 2>/dev/null; rm -rf
 cp "$build/hepatrack" "$work/hepatrack" # rebuilding during the run does not pull it away
 
 bench_log "generating $studies studies"
+mkdir -p "$work/studies"
 for ((i = 0; i < studies; i++)); do
     day=$(printf '2026%02d%02d' $((i % 12 + 1)) $((i % 28 + 1)))
     "$build/ht-gen-study" --out "$work/studies/s$i" --patient-id "P$(printf %05d "$i")" \
@@ -34,13 +35,14 @@ done
 bench_log "starting Orthanc and hepatrack, sending the studies to both"
 oport=$(bench_free_port) ohttp=$(bench_free_port) hport=$(bench_free_port) hhttp=$(bench_free_port)
 BENCH_ORTHANC_JSON="{\"Plugins\": [\"$plugin\"], \"DicomWeb\": {\"Enable\": true, \"Root\": \"/dicom-web/\"}}" \
-    bench_start orthanc "$oport" "$work/orthanc" "$ohttp" >/dev/null
+    bench_start orthanc "$oport" "$work/orthanc" "$ohttp" >/dev/null || exit 1
 "$work/hepatrack" --data "$work/ht" serve --dicom-port "$hport" --http-port "$hhttp" \
     --http-no-auth >"$work/ht.log" 2>&1 &
 ht=$!
-bench_http_ready "http://127.0.0.1:$hhttp/dicom-web/studies?limit=1" 30
+bench_http_ready "http://127.0.0.1:$hhttp/dicom-web/studies?limit=1" 30 || exit 1
 for port in "$oport" "$hport"; do
-    storescu -aet BENCHSCU -aec ANY +sd +r 127.0.0.1 "$port" "$work/studies" >/dev/null 2>&1
+    storescu -aet BENCHSCU -aec ANY +sd +r 127.0.0.1 "$port" "$work/studies" >/dev/null 2>&1 ||
+        { bench_log "storescu to port $port failed"; exit 1; }
 done
 
 "$(bench_python)" - "$ohttp" "$hhttp" "$studies" "$requests" <<'EOF'
