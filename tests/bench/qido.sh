@@ -41,8 +41,8 @@ BENCH_ORTHANC_JSON="{\"Plugins\": [\"$plugin\"], \"DicomWeb\": {\"Enable\": true
 ht=$!
 bench_http_ready "http://127.0.0.1:$hhttp/dicom-web/studies?limit=1" 30 || exit 1
 for port in "$oport" "$hport"; do
-    storescu -aet BENCHSCU -aec ANY +sd +r 127.0.0.1 "$port" "$work/studies" >/dev/null 2>&1 ||
-        { bench_log "storescu to port $port failed"; exit 1; }
+    storescu -aet BENCHSCU -aec HEPATRACK +sd +r 127.0.0.1 "$port" "$work/studies" >"$work/storescu.log" 2>&1 ||
+        { bench_log "storescu to port $port failed: $(tail -3 "$work/storescu.log")"; exit 1; }
 done
 
 "$(bench_python)" - "$ohttp" "$hhttp" "$studies" "$requests" <<'EOF'
