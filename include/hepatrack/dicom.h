@@ -232,6 +232,25 @@ int ht_dicom_is_dicomdir(const ht_dicom *dcm);
  */
 int ht_dicom_frame_stored(const ht_dicom *dcm, uint32_t index, uint8_t **out, size_t *len);
 
+/** Where an uncompressed object's frames lie in its Part 10 bytes. */
+typedef struct ht_native_pixels {
+    uint64_t offset;      /* of frame 1's first byte; frame n follows at (n-1) * frame_bytes */
+    uint64_t frame_bytes; /* 0 when not known */
+    int as_decoded;       /* ht_dicom_frame_decode gives these bytes unchanged (one sample per
+                             pixel, every allocated bit stored) */
+} ht_native_pixels;
+
+/**
+ * Find the frames of the object opened from data (its Part 10 bytes), when they can be read
+ * from the file as they are: little endian, 8, 16 or 32 bits allocated, Pixel Data the last
+ * element of the exact length Rows, Columns, Samples per Pixel and Number of Frames imply.
+ * @return 1 (out filled), or 0 (out zero: the file must be parsed to read a frame).
+ */
+int ht_dicom_native_pixels(const ht_dicom *dcm,
+                           const uint8_t *data,
+                           size_t len,
+                           ht_native_pixels *out);
+
 /** An attribute of the data dictionary. */
 typedef struct ht_dicom_attribute {
     uint16_t group, element;

@@ -38,6 +38,9 @@ typedef struct ht_ingest_result {
     char study_instance_uid[65];
     char series_instance_uid[65];
     char warnings[512]; /* from the file layer ("" when none), truncated */
+    /* HT_INGEST_CONFLICT only: the dataset SHA-256 of the copy kept and of the one refused */
+    char stored_sha256[HT_SHA256_HEX_SIZE];
+    char received_sha256[HT_SHA256_HEX_SIZE];
 } ht_ingest_result;
 
 /**

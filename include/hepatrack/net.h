@@ -1,10 +1,13 @@
 /*
- * hepatrack — the DICOM receiver: a Storage SCP (C-ECHO, C-STORE) over DCMTK's dcmnet, behind
- * a C interface (the C++ shim is src/net/; no C++ type or exception crosses this header).
+ * hepatrack — the DICOM node: a Storage SCP (C-ECHO, C-STORE) and a Query/Retrieve SCP (C-FIND,
+ * C-MOVE, C-GET; Patient Root and Study Root) over DCMTK's dcmnet, behind a C interface (the
+ * C++ shim is src/net/; no C++ type or exception crosses this header).
  *
  * Every received instance goes through ht_ingest_received: it is written by DCMTK to a
  * temporary archive file exactly as it arrives, adopted by ingest, and answered with success
- * only once the file is durable and its index row committed.
+ * only once the file is durable and its index row committed. Queries are answered from the
+ * index alone (ht_store_find); retrievals read the stored files and send them unchanged when the
+ * peer accepts their transfer syntax, converted by DCMTK otherwise.
  *
  * Ownership: ht_scp_start returns a receiver freed by ht_scp_stop. The ingest passed in is
  * borrowed and must outlive the receiver.
@@ -19,6 +22,13 @@
 extern "C" {
 #endif
 
+/** A C-MOVE destination: an AE title and where it listens. */
+typedef struct ht_scp_destination {
+    const char *aet;  /* 1 to 16 characters */
+    const char *host; /* IPv4 address or host name */
+    int port;
+} ht_scp_destination;
+
 typedef struct ht_scp_config {
     const char *listen;       /* address to bind, "127.0.0.1" by default */
     int port;                 /* 11112 by default */
@@ -27,11 +37,14 @@ typedef struct ht_scp_config {
     int nallow;
     int max_associations; /* 8 by default; more are rejected as transient */
     int timeout_seconds;  /* ARTIM and DIMSE timeout, 30 by default */
+    const char *data_dir; /* where queries and retrievals open the index and archive */
+    const ht_scp_destination *destinations; /* C-MOVE destinations (copied); none: no C-MOVE */
+    int ndestinations;
 } ht_scp_config;
 
 #define HT_SCP_CONFIG_INIT                                                                         \
     {                                                                                              \
-        "127.0.0.1", 11112, "HEPATRACK", NULL, 0, 8, 30                                            \
+        "127.0.0.1", 11112, "HEPATRACK", NULL, 0, 8, 30, NULL, NULL, 0                             \
     }
 
 typedef struct ht_scp ht_scp;
@@ -45,6 +58,12 @@ int ht_scp_start(ht_scp **out, const ht_scp_config *config, ht_ingest *ingest);
 
 /** Replace the allow-list (SIGHUP). Thread-safe. @return HT_OK or HT_ENOMEM. */
 int ht_scp_set_allow(ht_scp *scp, const char *const *allow, int nallow);
+
+/**
+ * Replace the C-MOVE destinations (SIGHUP); the list is copied. Thread-safe.
+ * @return HT_OK; HT_EINVALID naming a bad entry (the old list stays); HT_ENOMEM.
+ */
+int ht_scp_set_destinations(ht_scp *scp, const ht_scp_destination *destinations, int n);
 
 /** Counters since start, for logs and tests. */
 typedef struct ht_scp_stats {

@@ -1,5 +1,6 @@
 /*
- * hepatrack — rendering of one decoded frame to an 8-bit PNG (libpng + zlib, used directly),
+ * hepatrack — rendering of one decoded frame to an 8-bit PNG (libpng + zlib, used directly) or
+ * JPEG (libjpeg-turbo),
  * and the deflate coding of what the HTTP server sends (the one user of zlib beside dicom's
  * decoders).
  *
@@ -58,6 +59,34 @@ ht_window ht_render_full_range(const ht_frame *frame);
  */
 int ht_render_png(
     const ht_frame *frame, const ht_window *window, uint32_t size, uint8_t **png, size_t *len);
+
+/** The VOI LUT Function (PS3.3 C.11.2.1.3): LINEAR, LINEAR_EXACT, SIGMOID. */
+typedef enum ht_voi_function {
+    HT_VOI_LINEAR = 0,
+    HT_VOI_LINEAR_EXACT,
+    HT_VOI_SIGMOID
+} ht_voi_function;
+
+typedef enum ht_image_format { HT_IMAGE_PNG = 0, HT_IMAGE_JPEG } ht_image_format;
+
+/** How to render a frame (DICOMweb's window, viewport and quality). */
+typedef struct ht_render_options {
+    const ht_window *window; /* NULL: the frame's full range; ignored for RGB */
+    ht_voi_function function;
+    uint32_t width, height; /* fit inside, keeping the aspect ratio (0: unbounded that way; both
+                               0: the frame's own size); at most 4096 */
+    ht_image_format format;
+    int quality; /* JPEG 1-100 (0: 90); ignored for PNG */
+} ht_render_options;
+
+/**
+ * Render a frame as PNG or JPEG (ownership and errors as ht_render_png; HT_EINVALID also for a
+ * quality beyond 100).
+ */
+int ht_render_image(const ht_frame *frame,
+                    const ht_render_options *options,
+                    uint8_t **out,
+                    size_t *len);
 
 /**
  * Compress bytes for HTTP's "deflate" content coding (zlib format, level 1).

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 8
+#define HT_STORE_SCHEMA_VERSION 9
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -71,12 +71,14 @@ typedef struct ht_instance_record {
     double image_orientation[6];
     uint32_t rows, columns, number_of_frames;
     const char *archive_path;
-    uint64_t size;           /* bytes of the whole file */
-    uint64_t dataset_offset; /* where the dataset begins in the file */
-    const char *sha256;      /* of the dataset bytes (after the File Meta) */
-    int64_t batch;           /* the ingest batch that commits it (0: none) */
-    const char *received_at; /* ISO 8601 UTC */
-    const char *source;      /* "import:<path>" or "dicom:<AE>@<host>" */
+    uint64_t size;                      /* bytes of the whole file */
+    uint64_t dataset_offset;            /* where the dataset begins in the file */
+    const char *sha256;                 /* of the dataset bytes (after the File Meta) */
+    int64_t batch;                      /* the ingest batch that commits it (0: none) */
+    const char *received_at;            /* ISO 8601 UTC */
+    const char *source;                 /* "import:<path>" or "dicom:<AE>@<host>" */
+    uint64_t pixel_offset, frame_bytes; /* ht_native_pixels; frame_bytes 0 when unknown */
+    int pixels_as_decoded;
 } ht_instance_record;
 
 /**
@@ -90,6 +92,11 @@ typedef struct ht_instance_location {
     char archive_path[128]; /* relative to the archive's root */
     char sha256[65];        /* of the dataset, hex */
     uint64_t size, dataset_offset;
+    /* uncompressed frames readable from the file as they are (frame_bytes 0: parse it) */
+    uint64_t pixel_offset, frame_bytes;
+    int pixels_as_decoded; /* decoding gives those bytes unchanged */
+    uint32_t frames;       /* 0 without Pixel Data */
+    char transfer_syntax[65];
 } ht_instance_location;
 
 /** The patient and study an instance belongs to: what a measurement's provenance is checked

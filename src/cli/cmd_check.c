@@ -29,6 +29,7 @@ typedef struct check_state {
     int repair;
     int verify; /* read every indexed file and compare its checksum */
     size_t rows, files, unrepaired;
+    int64_t conflicts; /* recorded: not an inconsistency, but a person should look */
 } check_state;
 
 void cmd_check_help(void)
@@ -38,7 +39,8 @@ void cmd_check_help(void)
            "no temporary file is left. --repair removes temporary files, re-indexes (or\n"
            "removes, when unreadable) files without a row, and removes the rows of an\n"
            "unacknowledged last batch whose files a power loss took. Exit status 0 only when\n"
-           "everything is consistent.\n");
+           "everything is consistent. Conflicts (an instance received again with other\n"
+           "content) are counted, not inconsistencies.\n");
 }
 
 static void
@@ -229,6 +231,8 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         err = open_beside(&st, ctx->data_dir);
     if (err == HT_OK)
         err = scan(&st);
+    if (err == HT_OK)
+        err = ht_store_count(st.store, HT_LIST_CONFLICTS, &st.conflicts);
     if (err < 0) {
         cli_error("check", "%s", ht_error_last());
     } else if (as_json) {
@@ -236,6 +240,7 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         json_object_set_new(o, "rows", json_integer((json_int_t)st.rows));
         json_object_set_new(o, "files", json_integer((json_int_t)st.files));
         json_object_set_new(o, "problems", json_incref(st.problems));
+        json_object_set_new(o, "conflicts", json_integer((json_int_t)st.conflicts));
         json_object_set_new(o, "consistent", json_boolean(st.unrepaired == 0));
         cli_print_json(o);
         json_decref(o);
@@ -249,6 +254,10 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
                    cli_shown(json_string_value(json_object_get(p, "detail"))),
                    json_is_true(json_object_get(p, "repaired")) ? " (repaired)" : "");
         }
+        if (st.conflicts > 0)
+            printf("%lld conflicts: instances received again with other content, the first "
+                   "copy kept (hepatrack ls conflicts)\n",
+                   (long long)st.conflicts);
         printf("%zu index rows, %zu files: %s\n", st.rows, st.files,
                st.unrepaired ? "INCONSISTENT" : "consistent");
     }

@@ -45,12 +45,20 @@ const ts_entry transfer_syntaxes[] = {
     {"1.2.840.10008.1.2.5", "RLE Lossless", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.50", "JPEG Baseline (Process 1)", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.51", "JPEG Extended (Process 2 & 4)", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.53", "JPEG Spectral Selection (Process 6 & 8, retired)", CODEC_DCMTK},
+    {"1.2.840.10008.1.2.4.55", "JPEG Full Progression (Process 10 & 12, retired)", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.57", "JPEG Lossless (Process 14)", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.70", "JPEG Lossless SV1", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.80", "JPEG-LS Lossless", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.81", "JPEG-LS Near-Lossless", CODEC_DCMTK},
     {"1.2.840.10008.1.2.4.90", "JPEG 2000 Lossless Only", CODEC_J2K},
     {"1.2.840.10008.1.2.4.91", "JPEG 2000", CODEC_J2K},
+    /* HTJ2K (JPEG 2000 Part 15): unknown to DCMTK 3.6.7, which reads these files as it reads any
+     * explicit VR little endian data set with encapsulated Pixel Data; OpenJPEG 2.5 decodes the
+     * codestreams. */
+    {"1.2.840.10008.1.2.4.201", "HTJ2K Lossless", CODEC_J2K},
+    {"1.2.840.10008.1.2.4.202", "HTJ2K Lossless RPCL", CODEC_J2K},
+    {"1.2.840.10008.1.2.4.203", "HTJ2K", CODEC_J2K},
     {"1.2.840.10008.1.2.8.1", "Deflated Image Frame Compression", CODEC_DEFLATE_FRAME},
 };
 

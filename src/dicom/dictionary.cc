@@ -10,6 +10,9 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
+#include <mutex>
+#include <string>
+#include <unordered_map>
 
 #include "hepatrack/dicom.h"
 
@@ -40,6 +43,36 @@ void fill(const DcmDictEntry *entry, ht_dicom_attribute *out)
     std::snprintf(out->vr, sizeof(out->vr), "%s", entry->getVR().getValidVRName());
 }
 
+/*
+ * DCMTK finds an entry by keyword by walking the whole dictionary; DICOMweb asks for a dozen
+ * per row. The keywords of the plain (not repeating) entries are indexed once instead.
+ */
+using keyword_index = std::unordered_map<std::string, ht_dicom_attribute>;
+
+const keyword_index &keywords()
+{
+    static keyword_index index;
+    static std::once_flag built;
+    std::call_once(built, [] {
+        const DcmDataDictionary &dict = dcmDataDict.rdlock();
+        DcmDataDictionary &writable = const_cast<DcmDataDictionary &>(dict); /* begin() is not
+                                                                               const */
+        for (DcmHashDictIterator it = writable.normalBegin(); it != writable.normalEnd(); ++it) {
+            const DcmDictEntry *entry = *it;
+            /* private dictionaries reuse standard keywords ("PatientName" in (0013,xx20)) */
+            if (!entry || entry->getPrivateCreator() || entry->getGroup() % 2 ||
+                entry->getGroup() != entry->getUpperGroup() ||
+                entry->getElement() != entry->getUpperElement())
+                continue;
+            ht_dicom_attribute attr;
+            fill(entry, &attr);
+            index.emplace(attr.keyword, attr);
+        }
+        dcmDataDict.rdunlock();
+    });
+    return index;
+}
+
 } // namespace
 
 extern "C" int ht_dicom_attribute_lookup(const char *name, ht_dicom_attribute *out)
@@ -48,24 +81,30 @@ extern "C" int ht_dicom_attribute_lookup(const char *name, ht_dicom_attribute *o
         std::memset(out, 0, sizeof(*out));
         uint16_t group = 0, element = 0;
         bool is_tag = parse_tag(name, &group, &element);
+        if (!is_tag) {
+            const keyword_index &index = keywords();
+            auto found = index.find(name);
+            if (found != index.end()) {
+                *out = found->second;
+                return HT_OK;
+            }
+            return ht_error_set(HT_ENOTFOUND,
+                                "'%s' is neither a DICOM keyword nor a tag (8 hex digits)", name);
+        }
         const DcmDataDictionary &dict = dcmDataDict.rdlock();
-        const DcmDictEntry *entry =
-            is_tag ? dict.findEntry(DcmTagKey(group, element), nullptr) : dict.findEntry(name);
+        const DcmDictEntry *entry = dict.findEntry(DcmTagKey(group, element), nullptr);
         if (entry && entry->getGroup() == entry->getUpperGroup() &&
             entry->getElement() == entry->getUpperElement())
             fill(entry, out);
         dcmDataDict.rdunlock();
         if (out->keyword[0])
             return HT_OK;
-        if (is_tag) { /* a private or unknown tag: still a tag, of unknown VR */
-            out->group = group;
-            out->element = element;
-            std::snprintf(out->keyword, sizeof(out->keyword), "%04X%04X", group, element);
-            std::snprintf(out->vr, sizeof(out->vr), "UN");
-            return HT_ENOTFOUND;
-        }
-        return ht_error_set(HT_ENOTFOUND,
-                            "'%s' is neither a DICOM keyword nor a tag (8 hex digits)", name);
+        /* a private or unknown tag: still a tag, of unknown VR */
+        out->group = group;
+        out->element = element;
+        std::snprintf(out->keyword, sizeof(out->keyword), "%04X%04X", group, element);
+        std::snprintf(out->vr, sizeof(out->vr), "UN");
+        return HT_ENOTFOUND;
     } catch (...) {
         return ht_error_set(HT_ENOMEM, "out of memory looking up a DICOM attribute");
     }

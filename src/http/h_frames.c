@@ -70,6 +70,9 @@ static int choose_encoding(const request *r, const char *stored_ts)
 }
 
 typedef struct frames {
+    ht_archive *archive;
+    ht_instance_location loc;
+    int direct; /* frames read from the file as they are (loc.frame_bytes), nothing parsed */
     uint8_t *file;
     ht_dicom *dcm;
     uint32_t *numbers; /* from 1 */
@@ -125,8 +128,16 @@ static int frame_part(void *cls, size_t i, ht_part *out)
 {
     frames *f = cls;
     uint32_t index = f->numbers[i] - 1;
-    const char *ts = ht_dicom_get_info(f->dcm)->transfer_syntax_uid;
     snprintf(out->location, sizeof(out->location), "%s/%u", f->base, f->numbers[i]);
+    if (f->direct) {
+        snprintf(out->type, sizeof(out->type), "application/octet-stream; transfer-syntax=%s",
+                 EXPLICIT_LE);
+        out->len = (size_t)f->loc.frame_bytes;
+        return ht_archive_read_range(f->archive, f->loc.archive_path,
+                                     f->loc.pixel_offset + (uint64_t)index * f->loc.frame_bytes,
+                                     out->len, &out->data);
+    }
+    const char *ts = ht_dicom_get_info(f->dcm)->transfer_syntax_uid;
     if (!f->stored)
         return decoded_frame(f, index, out);
     snprintf(out->type, sizeof(out->type), "%s; transfer-syntax=%s", frame_media_type(ts),
@@ -157,41 +168,59 @@ static int parse_frame_list(answer *a, const char *text, uint32_t count, frames 
     }
 }
 
-/* The one instance a path names, read and opened. */
-static int open_instance(request *r, answer *a, frames *f)
+/* The one instance a path names: located, and its ETag. */
+static int locate_instance(request *r, answer *a, frames *f)
 {
     ht_instance_refs refs;
-    size_t len;
     int err = ht_http__scope(r, a, &refs);
     if (err < 0)
         return err;
     snprintf(f->base, sizeof(f->base), "/dicom-web/studies/%s/series/%s/instances/%s/frames",
              refs.items[0].study, refs.items[0].series, refs.items[0].sop);
-    err = ht_archive_read(r->http->archive, refs.items[0].location.archive_path, &f->file, &len);
+    f->loc = refs.items[0].location;
+    f->archive = r->http->archive;
+    snprintf(a->etag, sizeof(a->etag), "\"%s\"", f->loc.sha256);
+    free(refs.items);
+    return HT_OK;
+}
+
+/* Read and parse the located instance's file. */
+static int open_file(answer *a, frames *f)
+{
+    size_t len;
+    int err = ht_archive_read(f->archive, f->loc.archive_path, &f->file, &len);
     if (err == HT_OK)
         err = ht_dicom_open_memory(&f->dcm, f->file, len);
-    snprintf(a->etag, sizeof(a->etag), "\"%s\"", refs.items[0].location.sha256);
-    free(refs.items);
     return err < 0 ? ht_http__fail_last(a, err) : HT_OK;
 }
 
-/* GET /dicom-web/studies/{s}/series/{se}/instances/{i}/frames/{list} */
+static int open_instance(request *r, answer *a, frames *f)
+{
+    int err = locate_instance(r, a, f);
+    return err < 0 ? err : open_file(a, f);
+}
+
+/* GET /dicom-web/studies/{s}/series/{se}/instances/{i}/frames/{list}. Uncompressed frames
+ * whose place in the file the index knows are read from it as they are; others are parsed. */
 int ht_http__wado_frames(request *r, answer *a)
 {
     frames *f = calloc(1, sizeof(*f));
     int err;
     if (!f)
         return ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
-    if ((err = open_instance(r, a, f)) < 0)
+    if ((err = locate_instance(r, a, f)) < 0)
         goto fail;
-    const ht_dicom_info *info = ht_dicom_get_info(f->dcm);
-    if (!info->has_pixel_data) {
+    if (!f->loc.frames) {
         err = ht_http__fail(a, HT_ENOTFOUND, NULL, "instance %s has no Pixel Data", r->parts[5]);
         goto fail;
     }
-    if ((err = parse_frame_list(a, r->parts[7], info->number_of_frames, f)) < 0)
+    if ((err = parse_frame_list(a, r->parts[7], f->loc.frames, f)) < 0)
         goto fail;
-    if ((f->stored = choose_encoding(r, info->transfer_syntax_uid)) < 0) {
+    f->stored = choose_encoding(r, f->loc.transfer_syntax);
+    f->direct = f->loc.frame_bytes && (f->stored == 1 || (!f->stored && f->loc.pixels_as_decoded));
+    if (f->stored >= 0 && !f->direct && (err = open_file(a, f)) < 0)
+        goto fail;
+    if (f->stored < 0) {
         err = ht_http__not_acceptable(r, a,
                                       "multipart/related; type=\"application/octet-stream\" "
                                       "with transfer-syntax=* (as stored) or 1.2.840.10008.1.2.1 "
@@ -208,9 +237,10 @@ int ht_http__wado_frames(request *r, answer *a)
         frames_free(f);
         return HT_OK;
     }
-    return ht_http__multipart(
-        a, f->stored ? frame_media_type(info->transfer_syntax_uid) : "application/octet-stream",
-        f->n, frame_part, f, frames_free);
+    size_t known = f->direct ? f->n * (size_t)f->loc.frame_bytes : 0;
+    return ht_http__multipart_sized(
+        a, f->stored ? frame_media_type(f->loc.transfer_syntax) : "application/octet-stream", f->n,
+        frame_part, f, frames_free, known);
 fail:
     a->etag[0] = '\0';
     frames_free(f);

@@ -45,7 +45,7 @@ static void frame_release(loaded_frame *lf)
     free(lf->file);
 }
 
-static int file_window(const ht_dicom *dcm, ht_window *w)
+int ht_http__file_window(const ht_dicom *dcm, ht_window *w)
 {
     char *c = NULL, *wd = NULL;
     int ok = ht_dicom_get_string(dcm, 0x0028, 0x1050, &c) == HT_OK &&
@@ -86,7 +86,7 @@ load_frame(request *r, answer *a, const ht_instance_location *loc, uint32_t n, l
         frame_release(lf);
         return ht_http__fail_last(a, err);
     }
-    lf->has_window = file_window(lf->dcm, &lf->window);
+    lf->has_window = ht_http__file_window(lf->dcm, &lf->window);
     return HT_OK;
 }
 

@@ -11,6 +11,8 @@
 
 #include "hepatrack/archive.h"
 #include "hepatrack/auth.h"
+#include "hepatrack/dicom.h"
+#include "hepatrack/render.h"
 #include "hepatrack/http.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/store.h"
@@ -193,6 +195,17 @@ int ht_http__multipart(answer *a,
                        void *cls,
                        void (*cls_free)(void *cls));
 
+/* The same, for parts of about `known` bytes in all: up to HT_HTTP_GATHER_MAX they are made at
+ * once and sent with their length in one piece (a failure is then an error answer). */
+#define HT_HTTP_GATHER_MAX (16u << 20)
+int ht_http__multipart_sized(answer *a,
+                             const char *part_type,
+                             size_t nparts,
+                             ht_part_source source,
+                             void *cls,
+                             void (*cls_free)(void *cls),
+                             size_t known);
+
 /* ---- DICOMweb (h_qido.c, h_wado.c, h_frames.c, h_stow.c) ------------------------------------ */
 
 /* One instance a WADO-RS path names. */
@@ -209,6 +222,9 @@ typedef struct ht_instance_refs {
 /* The instances of the study, series or instance a /dicom-web/studies/... path names, in
  * series and instance number order; a 404 (answered) when there are none. */
 int ht_http__scope(request *r, answer *a, ht_instance_refs *out);
+
+/* The file's own first Window Center/Width (1), or none usable (0). */
+int ht_http__file_window(const ht_dicom *dcm, ht_window *w);
 
 /* Whether Accept allows DICOM JSON; the 406 that says what is offered instead. */
 int ht_http__accepts_json(const request *r);
@@ -310,6 +326,10 @@ int ht_http__wado_metadata(request *r, answer *a);
 int ht_http__qido_studies(request *r, answer *a); /* h_qido.c */
 int ht_http__qido_series(request *r, answer *a);
 int ht_http__qido_instances(request *r, answer *a);
+int ht_http__rendered_instance(request *r, answer *a); /* h_rendered.c */
+int ht_http__thumbnail_instance(request *r, answer *a);
+int ht_http__rendered_many(request *r, answer *a);
+int ht_http__thumbnail_many(request *r, answer *a);
 int ht_http__stow(request *r, answer *a); /* h_stow.c */
 int ht_http__stow_begin(request *r, answer *a, ht_sink **out);
 int ht_http__subjects(request *r, answer *a); /* h_subjects.c */

@@ -80,8 +80,10 @@ static void begin_stream(request *r, upload *up)
 {
     answer a = {.status = 200, .type = "application/json"};
     const ht_route *route = ht_http__find_route(r, &a);
-    if (!route || !route->begin)
+    if (!route || !route->begin) { /* the router answers it once the body is in */
+        json_decref(a.json);
         return;
+    }
     if (ht_http__admit(r, &a, route->access, route->what) == HT_OK &&
         route->begin(r, &a, &up->sink) == HT_OK)
         return;

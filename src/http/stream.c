@@ -94,12 +94,49 @@ static long stream_read(void *cls, uint64_t pos, char *buf, size_t max)
     return out ? (long)out : HT_HTTP_STREAM_END;
 }
 
+/* Make the whole body now (for small answers: sent with its length, in one piece). */
+static int gather(answer *a, multipart_stream *m, size_t expected)
+{
+    size_t cap = expected + 4096, len = 0;
+    char *body = malloc(cap);
+    long n = 0;
+    while (body && (n = stream_read(m, len, body + len, cap - len)) > 0) {
+        len += (size_t)n;
+        if (len == cap && HT_GROW(body, cap, cap + 65536) < 0) {
+            free(body);
+            body = NULL;
+        }
+    }
+    stream_free(m);
+    if (!body || n == HT_HTTP_STREAM_ERROR) {
+        free(body);
+        a->type = "application/json";
+        a->nheaders = 0;
+        return body ? ht_http__fail_last(a, HT_EIO)
+                    : ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
+    }
+    a->body = body;
+    a->len = len;
+    return HT_OK;
+}
+
 int ht_http__multipart(answer *a,
                        const char *part_type,
                        size_t nparts,
                        ht_part_source source,
                        void *cls,
                        void (*cls_free)(void *cls))
+{
+    return ht_http__multipart_sized(a, part_type, nparts, source, cls, cls_free, 0);
+}
+
+int ht_http__multipart_sized(answer *a,
+                             const char *part_type,
+                             size_t nparts,
+                             ht_part_source source,
+                             void *cls,
+                             void (*cls_free)(void *cls),
+                             size_t known)
 {
     multipart_stream *m = calloc(1, sizeof(*m));
     if (!m) {
@@ -115,6 +152,8 @@ int ht_http__multipart(answer *a,
     ht_http__add_header(a, "Content-Type", "multipart/related; type=\"%s\"; boundary=%s", part_type,
                         m->boundary);
     a->type = NULL; /* the header above says it */
+    if (known && known <= HT_HTTP_GATHER_MAX)
+        return gather(a, m, known);
     a->stream = stream_read;
     a->stream_cls = m;
     a->stream_free = stream_free;

@@ -342,8 +342,11 @@ static int validate(const ht_dicom *dcm)
     if (!*i->transfer_syntax_uid)
         return ht_error_set(HT_EINVALID,
                             "File Meta Information has no Transfer Syntax UID (0002,0010)");
-    if (!ht_dicom_transfer_syntax_supported(i->transfer_syntax_uid))
-        return ht_error_set(HT_EUNSUPPORTED, "transfer syntax %s is not supported",
+    /* A transfer syntax the file layer cannot decode is no reason to refuse: an archive keeps
+     * what its PACS sends, and such an instance is stored, listed, and answers 415 for its
+     * frames. The file layer has read the data set already. */
+    if (!ht_dicom_uid_valid(i->transfer_syntax_uid))
+        return ht_error_set(HT_EINVALID, "Transfer Syntax UID (0002,0010) '%s' is not a UID",
                             i->transfer_syntax_uid);
     return HT_OK;
 }
@@ -489,6 +492,12 @@ static int ingest(ht_ingest *in,
     ht_archive_path_for(info->sop_instance_uid, path);
     ht_time_now_iso(now, sizeof(now));
     record_of(info, &p.rec);
+    ht_native_pixels native;
+    if (ht_dicom_native_pixels(dcm, data, len, &native)) {
+        p.rec.pixel_offset = native.offset;
+        p.rec.frame_bytes = native.frame_bytes;
+        p.rec.pixels_as_decoded = native.as_decoded;
+    }
     p.rec.archive_path = path;
     p.rec.size = len;
     p.rec.sha256 = sha;
@@ -514,6 +523,8 @@ static int ingest(ht_ingest *in,
         p.stored_sha = stored_sha;
         p.received_sha = sha;
         p.received_size = len;
+        snprintf(result->stored_sha256, sizeof(result->stored_sha256), "%s", stored_sha);
+        snprintf(result->received_sha256, sizeof(result->received_sha256), "%s", sha);
         claim(in, p.uid); /* released with its batch; a failed claim only loses ordering */
         err = queue_and_wait(in, &p);
         pthread_mutex_unlock(&in->lock);

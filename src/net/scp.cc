@@ -1,15 +1,17 @@
 /*
- * The Storage SCP: one acceptor thread accepts connections on our own listening socket (so that
- * we bind only the configured address) and starts a thread per connection. That thread waits,
- * for a bounded time, until the peer's whole A-ASSOCIATE-RQ has arrived, then hands the socket
- * to DCMTK (dcmExternalSocketHandle, a global: one socket at a time, but never one that makes
- * DCMTK wait on the network) to negotiate, and serves C-ECHO and C-STORE. So a silent or slow
- * peer holds only its own thread, for at most the handshake time, and delays no one else.
- * Every extern "C" function catches every exception.
+ * The DICOM node's associations: one acceptor thread accepts connections on our own listening
+ * socket (so that we bind only the configured address) and starts a thread per connection. That
+ * thread waits, for a bounded time, until the peer's whole A-ASSOCIATE-RQ has arrived, then hands
+ * the socket to DCMTK (dcmExternalSocketHandle, a global: one socket at a time, but never one that
+ * makes DCMTK wait on the network) to negotiate, and dispatches C-ECHO here and C-STORE, C-FIND,
+ * C-MOVE and C-GET to their files (net_internal.hh). So a silent or slow peer holds only its
+ * own thread, for at most the handshake time, and delays no one else. Every extern "C" function
+ * catches every exception.
  */
 #include "dcmtk/config/osconfig.h"
 
 #include "dcmtk/dcmdata/dcuid.h"
+#include "dcmtk/dcmdata/dcxfer.h"
 #include "dcmtk/dcmnet/assoc.h"
 #include "dcmtk/dcmnet/dimse.h"
 #include "dcmtk/dcmnet/dul.h"
@@ -21,6 +23,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <netinet/in.h>
@@ -37,6 +40,10 @@
 #include "hepatrack/log.h"
 #include "hepatrack/net.h"
 
+#include "net_internal.hh"
+
+using namespace ht_net;
+
 namespace
 {
 
@@ -45,7 +52,8 @@ const int MAX_HANDSHAKES = 64; /* connections waiting to associate; more end the
 const int HANDSHAKE_SECONDS = 10;         /* at most; less when the DIMSE timeout is shorter */
 const uint32_t MAX_REQUEST_PDU = 1 << 20; /* an A-ASSOCIATE-RQ larger than this is refused */
 
-/* Transfer syntaxes we accept, best first: what the file layer decodes, stored as received. */
+/* Transfer syntaxes we prefer, best first: what the file layer decodes, stored as received.
+ * Any other one a sender proposes for a storage SOP class is accepted after these. */
 const char *const accepted_ts[] = {UID_LittleEndianExplicitTransferSyntax,
                                    UID_LittleEndianImplicitTransferSyntax,
                                    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
@@ -58,32 +66,104 @@ const char *const accepted_ts[] = {UID_LittleEndianExplicitTransferSyntax,
                                    UID_JPEGProcess14TransferSyntax,
                                    UID_JPEGProcess1TransferSyntax,
                                    UID_JPEGProcess2_4TransferSyntax,
+                                   UID_JPEGProcess6_8TransferSyntax,
+                                   UID_JPEGProcess10_12TransferSyntax,
                                    UID_RLELosslessTransferSyntax,
-                                   "1.2.840.10008.1.2.8.1"};
+                                   "1.2.840.10008.1.2.8.1",
+                                   "1.2.840.10008.1.2.4.201",  /* HTJ2K lossless, unknown to  */
+                                   "1.2.840.10008.1.2.4.202",  /* DCMTK 3.6.7: stored as they */
+                                   "1.2.840.10008.1.2.4.203"}; /* arrive                      */
 
-struct allow_entry {
-    std::string aet, host; /* host empty: any */
-};
+/* Query/Retrieve identifiers and commands: the uncompressed syntaxes. */
+const char *const qr_ts[] = {UID_LittleEndianExplicitTransferSyntax,
+                             UID_LittleEndianImplicitTransferSyntax,
+                             UID_BigEndianExplicitTransferSyntax};
 
 } // namespace
 
-struct ht_scp {
-    std::string listen, aet;
-    int port = 0, max_associations = 8, timeout = 30;
-    ht_ingest *ingest = nullptr;
-    int listen_fd = -1;
-    T_ASC_Network *net = nullptr;
-    std::thread acceptor;
-    std::atomic<bool> stopping{false};
-    std::mutex lock;
-    std::condition_variable idle;
-    int active = 0;          /* associations being served: the slots of max_associations */
-    int handshakes = 0;      /* connections waiting for their association request */
-    std::deque<int> waiting; /* their sockets, oldest first, while they wait */
-    std::mutex negotiating;  /* DCMTK takes the socket to negotiate on through a global */
-    std::vector<allow_entry> allow;
-    std::atomic<unsigned long> associations{0}, rejected{0}, instances{0}, refused{0};
-};
+const char *ht_net::implementation_version_name()
+{
+    return "HEPATRACK_" HT_VERSION;
+}
+
+void ht_net::set_implementation(T_ASC_Parameters *params)
+{
+    OFStandard::strlcpy(params->ourImplementationClassUID, IMPLEMENTATION_CLASS_UID,
+                        sizeof(params->ourImplementationClassUID));
+    OFStandard::strlcpy(params->ourImplementationVersionName, implementation_version_name(),
+                        sizeof(params->ourImplementationVersionName));
+}
+
+ht_net::qr_service ht_net::qr_service_of(const char *uid, bool *patient_root)
+{
+    static const struct {
+        const char *uid;
+        qr_service service;
+        bool patient_root;
+    } models[] = {{UID_FINDPatientRootQueryRetrieveInformationModel, QR_FIND, true},
+                  {UID_FINDStudyRootQueryRetrieveInformationModel, QR_FIND, false},
+                  {UID_MOVEPatientRootQueryRetrieveInformationModel, QR_MOVE, true},
+                  {UID_MOVEStudyRootQueryRetrieveInformationModel, QR_MOVE, false},
+                  {UID_GETPatientRootQueryRetrieveInformationModel, QR_GET, true},
+                  {UID_GETStudyRootQueryRetrieveInformationModel, QR_GET, false}};
+    for (const auto &m : models)
+        if (uid && std::strcmp(uid, m.uid) == 0) {
+            *patient_root = m.patient_root;
+            return m.service;
+        }
+    return QR_NONE;
+}
+
+void ht_net::mask_unknown_syntaxes(T_ASC_Association *assoc, syntax_map *real)
+{
+    LST_HEAD **lists[] = {&assoc->params->DULparams.acceptedPresentationContext,
+                          &assoc->params->DULparams.requestedPresentationContext};
+    for (LST_HEAD **list : lists) {
+        if (!*list)
+            continue;
+        void *node = LST_Head(list);
+        if (node)
+            LST_Position(list, node);
+        for (; node; node = LST_Next(list)) {
+            DUL_PRESENTATIONCONTEXT *pc = static_cast<DUL_PRESENTATIONCONTEXT *>(node);
+            if (pc->result != DUL_PRESENTATION_ACCEPT || !pc->acceptedTransferSyntax[0] ||
+                DcmXfer(pc->acceptedTransferSyntax).getXfer() != EXS_Unknown)
+                continue;
+            (*real)[pc->presentationContextID] = pc->acceptedTransferSyntax;
+            OFStandard::strlcpy(pc->acceptedTransferSyntax, UID_JPEG2000TransferSyntax,
+                                sizeof(pc->acceptedTransferSyntax));
+        }
+    }
+}
+
+std::string ht_net::context_syntax(T_ASC_Association *assoc,
+                                   const syntax_map &real,
+                                   T_ASC_PresentationContextID pres)
+{
+    auto it = real.find(pres);
+    if (it != real.end())
+        return it->second;
+    T_ASC_PresentationContext pc;
+    if (ASC_findAcceptedPresentationContext(assoc->params, pres, &pc).good())
+        return pc.acceptedTransferSyntax;
+    return "";
+}
+
+int ht_net::session::open_index()
+{
+    if (store && archive)
+        return HT_OK;
+    if (scp->data_dir.empty())
+        return ht_error_set(HT_EIO, "the receiver was started without a data directory");
+    char *path = ht_store_index_path(scp->data_dir.c_str());
+    if (!path)
+        return HT_ENOMEM;
+    int err = store ? HT_OK : ht_store_open(&store, path);
+    std::free(path);
+    if (err == HT_OK && !archive)
+        err = ht_archive_open(&archive, scp->data_dir.c_str());
+    return err;
+}
 
 namespace
 {
@@ -98,6 +178,21 @@ std::vector<allow_entry> parse_allow(const char *const *list, int n)
                        at == std::string::npos ? "" : s.substr(at + 1)});
     }
     return out;
+}
+
+int parse_destinations(const ht_scp_destination *list, int n, std::vector<destination> *out)
+{
+    for (int i = 0; i < n; i++) {
+        const ht_scp_destination &d = list[i];
+        if (!d.aet || !*d.aet || std::strlen(d.aet) > 16)
+            return ht_error_set(HT_EINVALID, "a C-MOVE destination's AE title must be 1 to 16 "
+                                             "characters");
+        if (!d.host || !*d.host || d.port < 1 || d.port > 65535)
+            return ht_error_set(HT_EINVALID, "C-MOVE destination %s needs host:port (1-65535)",
+                                d.aet);
+        out->push_back({d.aet, d.host, d.port});
+    }
+    return HT_OK;
 }
 
 bool allowed(ht_scp *scp, const std::string &aet, const std::string &host)
@@ -136,8 +231,22 @@ void reject(T_ASC_Association *assoc,
     ASC_rejectAssociation(assoc, &rej);
 }
 
-/* Accept Verification and every storage SOP class, each with the best transfer syntax the
- * sender proposed among those we store and decode. */
+/* The best of `proposed` among `ours` (in our order of preference), or null. */
+const char *best_ts(const T_ASC_PresentationContext &pc, const char *const *ours, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; k < pc.transferSyntaxCount; k++)
+            if (std::strcmp(pc.proposedTransferSyntaxes[k], ours[i]) == 0)
+                return ours[i];
+    return nullptr;
+}
+
+/*
+ * Accept Verification, every storage SOP class (each with the best transfer syntax the sender
+ * proposed among those we store; with the role the requestor proposed, so that a C-GET SCU that
+ * asks to be the storage SCP is), and the FIND, MOVE and GET models of Patient Root and Study
+ * Root (uncompressed identifiers).
+ */
 void accept_contexts(T_ASC_Parameters *params)
 {
     int n = ASC_countPresentationContexts(params);
@@ -145,73 +254,39 @@ void accept_contexts(T_ASC_Parameters *params)
         T_ASC_PresentationContext pc;
         if (ASC_getPresentationContext(params, i, &pc).bad())
             continue;
+        bool patient_root = false;
         bool verification = std::strcmp(pc.abstractSyntax, UID_VerificationSOPClass) == 0;
-        if (!verification && !ht_dicom_is_storage_sop_class(pc.abstractSyntax)) {
+        bool qr = qr_service_of(pc.abstractSyntax, &patient_root) != QR_NONE;
+        if (!verification && !qr && !ht_dicom_is_storage_sop_class(pc.abstractSyntax)) {
             ASC_refusePresentationContext(params, pc.presentationContextID,
                                           ASC_P_ABSTRACTSYNTAXNOTSUPPORTED);
             continue;
         }
-        const char *chosen = nullptr;
-        for (const char *ts : accepted_ts)
-            for (int k = 0; k < pc.transferSyntaxCount && !chosen; k++)
-                if (std::strcmp(pc.proposedTransferSyntaxes[k], ts) == 0)
-                    chosen = ts;
+        const char *chosen =
+            verification || qr
+                ? best_ts(pc, qr_ts, sizeof(qr_ts) / sizeof(qr_ts[0]))
+                : best_ts(pc, accepted_ts, sizeof(accepted_ts) / sizeof(*accepted_ts));
+        /* Storage: any other syntax proposed is taken too, as it comes (an archive keeps what
+         * its PACS sends; what it cannot decode is stored and marked, never refused). */
+        for (int k = 0; !chosen && !verification && !qr && k < pc.transferSyntaxCount; k++)
+            if (ht_dicom_uid_valid(pc.proposedTransferSyntaxes[k]))
+                chosen = pc.proposedTransferSyntaxes[k];
+        T_ASC_SC_ROLE role = verification || qr ? ASC_SC_ROLE_DEFAULT : pc.proposedRole;
         if (chosen)
-            ASC_acceptPresentationContext(params, pc.presentationContextID, chosen);
+            ASC_acceptPresentationContext(params, pc.presentationContextID, chosen, role);
         else
             ASC_refusePresentationContext(params, pc.presentationContextID,
                                           ASC_P_TRANSFERSYNTAXESNOTSUPPORTED);
     }
 }
 
-struct store_context {
-    ht_scp *scp;
-    std::string tmp_rel, source;
-    int status_code;
-    std::string message;
-    ht_ingest_outcome outcome;
-};
-
-void store_callback(void *data,
-                    T_DIMSE_StoreProgress *progress,
-                    T_DIMSE_C_StoreRQ *req,
-                    char *,
-                    DcmDataset **,
-                    T_DIMSE_C_StoreRSP *rsp,
-                    DcmDataset **)
-{
-    store_context *ctx = static_cast<store_context *>(data);
-    if (progress->state != DIMSE_StoreEnd)
-        return;
-    if (rsp->DimseStatus != STATUS_Success) { /* DCMTK could not write the file */
-        ctx->status_code = HT_EIO;
-        ctx->message = "cannot write the received instance";
-        return;
-    }
-    ht_ingest_result result;
-    int err = ht_ingest_received(ctx->scp->ingest, ctx->tmp_rel.c_str(), req->AffectedSOPClassUID,
-                                 req->AffectedSOPInstanceUID, ctx->source.c_str(), &result);
-    ctx->status_code = err;
-    ctx->outcome = result.outcome;
-    if (err < 0) {
-        ctx->message = ht_error_last();
-        rsp->DimseStatus = ht_error_dimse_status(err);
-        if (rsp->DimseStatus == 0x0000 || rsp->DimseStatus == 0xC000)
-            rsp->DimseStatus = err == HT_EUNSUPPORTED ? 0xA900 : 0xC000; /* cannot understand */
-    } else if (result.outcome == HT_INGEST_CONFLICT) {
-        rsp->DimseStatus = 0xB000; /* warning: the first copy is kept */
-    } else {
-        rsp->DimseStatus = STATUS_Success;
-    }
-}
-
 /* One association's DIMSE exchanges, until release, abort or a timeout. */
 void serve(ht_scp *scp, T_ASC_Association *assoc, std::string calling, std::string host)
 {
-    unsigned long stored = 0, refused = 0;
+    session s(scp, assoc, calling, host);
+    mask_unknown_syntaxes(assoc, &s.real_ts);
     auto started = std::chrono::steady_clock::now();
-    const char *end = "released";
-    std::string source = "dicom:" + calling + "@" + host;
+    std::string end = "released";
 
     for (;;) {
         T_ASC_PresentationContextID pres;
@@ -227,63 +302,52 @@ void serve(ht_scp *scp, T_ASC_Association *assoc, std::string calling, std::stri
             break;
         }
         if (c.bad()) {
-            end = c == DIMSE_NODATAAVAILABLE ? "timed out" : "network error";
+            end = c == DIMSE_NODATAAVAILABLE ? "timed out"
+                                             : std::string("network error: ") + c.text();
             ASC_abortAssociation(assoc);
             break;
         }
-        if (msg.CommandField == DIMSE_C_ECHO_RQ) {
+        outcome o;
+        switch (msg.CommandField) {
+        case DIMSE_C_ECHO_RQ:
             DIMSE_sendEchoResponse(assoc, pres, &msg.msg.CEchoRQ, STATUS_Success, nullptr);
             continue;
-        }
-        if (msg.CommandField != DIMSE_C_STORE_RQ) {
+        case DIMSE_C_STORE_RQ:
+            o = serve_store(s, pres, &msg.msg.CStoreRQ);
+            break;
+        case DIMSE_C_FIND_RQ:
+            o = serve_find(s, pres, &msg.msg.CFindRQ);
+            break;
+        case DIMSE_C_MOVE_RQ:
+            o = serve_move(s, pres, &msg.msg.CMoveRQ);
+            break;
+        case DIMSE_C_GET_RQ:
+            o = serve_get(s, pres, &msg.msg.CGetRQ);
+            break;
+        case DIMSE_C_CANCEL_RQ:
+            continue; /* for an operation already answered: nothing to stop (PS3.7 9.3.2.3) */
+        default:
             ht_log(HT_LOG_WARN,
                    "event=refused peer=%s aet=%s reason=\"unsupported DIMSE command 0x%04x\"",
                    host.c_str(), calling.c_str(), (unsigned)msg.CommandField);
-            end = "unsupported command";
+            o.abort = true;
+            o.why = "unsupported command";
+        }
+        if (o.abort) {
+            end = o.why;
             ASC_abortAssociation(assoc);
             break;
-        }
-        T_DIMSE_C_StoreRQ *req = &msg.msg.CStoreRQ;
-        char tmp_rel[HT_ARCHIVE_TMP_PATH_MAX], tmp_abs[4096];
-        ht_ingest_staging_path(scp->ingest, req->AffectedSOPInstanceUID, tmp_rel, tmp_abs,
-                               sizeof(tmp_abs));
-        store_context ctx{scp, tmp_rel, source, HT_OK, "", HT_INGEST_NEW};
-        c = DIMSE_storeProvider(assoc, pres, req, tmp_abs, OFTrue, nullptr, store_callback, &ctx,
-                                DIMSE_NONBLOCKING, scp->timeout);
-        if (c == DIMSE_OUTOFRESOURCES) {
-            /* DCMTK could not write the file (disk full, read-only) and answered 0xA700. */
-            ::unlink(tmp_abs);
-            refused++;
-            ht_log(HT_LOG_WARN, "event=refused peer=%s aet=%s sop=%s status=0xA700 reason=\"%s\"",
-                   host.c_str(), calling.c_str(), req->AffectedSOPInstanceUID, c.text());
-            continue;
-        }
-        if (c.bad()) {
-            /* The peer stalled or dropped mid-instance: nothing of it is kept. */
-            ::unlink(tmp_abs);
-            ht_log(HT_LOG_WARN, "event=refused peer=%s aet=%s sop=%s reason=\"%s\"", host.c_str(),
-                   calling.c_str(), req->AffectedSOPInstanceUID, c.text());
-            refused++;
-            end = "broken off mid-instance";
-            ASC_abortAssociation(assoc);
-            break;
-        }
-        if (ctx.status_code < 0) {
-            refused++;
-            ht_log(HT_LOG_WARN, "event=refused peer=%s aet=%s sop=%s status=0x%04X reason=\"%s\"",
-                   host.c_str(), calling.c_str(), req->AffectedSOPInstanceUID,
-                   (unsigned)ht_error_dimse_status(ctx.status_code), ctx.message.c_str());
-        } else {
-            stored++;
         }
     }
     double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     ht_log(HT_LOG_INFO,
-           "event=association peer=%s aet=%s received=%lu refused=%lu seconds=%.3f end=\"%s\"",
-           host.c_str(), calling.c_str(), stored, refused, seconds, end);
-    scp->instances += stored;
-    scp->refused += refused;
+           "event=association peer=%s aet=%s received=%lu refused=%lu answered=%lu sent=%lu "
+           "seconds=%.3f end=\"%s\"",
+           host.c_str(), calling.c_str(), s.stored, s.refused, s.answered, s.sent, seconds,
+           end.c_str());
+    scp->instances += s.stored;
+    scp->refused += s.refused;
     ASC_dropSCPAssociation(assoc);
     ASC_destroyAssociation(&assoc);
     std::lock_guard<std::mutex> g(scp->lock);
@@ -421,6 +485,7 @@ void connection(ht_scp *scp, int fd)
         return;
     }
     accept_contexts(assoc->params);
+    set_implementation(assoc->params);
     if (ASC_acknowledgeAssociation(assoc).bad()) {
         ASC_dropAssociation(assoc);
         ASC_destroyAssociation(&assoc);
@@ -518,7 +583,13 @@ extern "C" int ht_scp_start(ht_scp **out, const ht_scp_config *config, ht_ingest
                                 config->port);
         if (config->max_associations < 1)
             return ht_error_set(HT_EINVALID, "max-associations must be at least 1");
+        std::vector<destination> dests;
+        int err = parse_destinations(config->destinations, config->ndestinations, &dests);
+        if (err < 0)
+            return err;
         ht_scp *scp = new ht_scp();
+        scp->destinations.swap(dests);
+        scp->data_dir = config->data_dir ? config->data_dir : "";
         scp->listen = config->listen ? config->listen : "127.0.0.1";
         scp->aet = config->aet;
         scp->port = config->port;
@@ -526,12 +597,16 @@ extern "C" int ht_scp_start(ht_scp **out, const ht_scp_config *config, ht_ingest
         scp->timeout = config->timeout_seconds > 0 ? config->timeout_seconds : 30;
         scp->ingest = ingest;
         scp->allow = parse_allow(config->allow, config->nallow);
-        int err = bind_listener(scp);
+        err = bind_listener(scp);
         if (err < 0) {
             delete scp;
             return err;
         }
         dcmDisableGethostbyaddr.set(OFTrue);
+        dcmConnectionTimeout.set(scp->timeout); /* C-MOVE's connections to destinations */
+        /* DCMTK reads it when it connects: without it, each C-STORE of a C-MOVE would wait for
+         * a delayed acknowledgement (40 ms on Linux). Set once, before any thread of ours. */
+        setenv("TCP_NODELAY", "1", 0);
         /* With an external socket set, DCMTK creates no listening socket of its own. */
         dcmExternalSocketHandle.set(scp->listen_fd);
         OFCondition c = ASC_initializeNetwork(NET_ACCEPTOR, scp->port, scp->timeout, &scp->net);
@@ -557,6 +632,21 @@ extern "C" int ht_scp_set_allow(ht_scp *scp, const char *const *allow, int nallo
         return HT_OK;
     } catch (...) {
         return ht_error_set(HT_ENOMEM, "out of memory replacing the allow-list");
+    }
+}
+
+extern "C" int ht_scp_set_destinations(ht_scp *scp, const ht_scp_destination *destinations, int n)
+{
+    try {
+        std::vector<destination> list;
+        int err = parse_destinations(destinations, n, &list);
+        if (err < 0)
+            return err;
+        std::lock_guard<std::mutex> g(scp->lock);
+        scp->destinations.swap(list);
+        return HT_OK;
+    } catch (...) {
+        return ht_error_set(HT_ENOMEM, "out of memory replacing the C-MOVE destinations");
     }
 }
 

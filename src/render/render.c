@@ -5,11 +5,13 @@
  * that is several times faster than the default level with adaptive filtering, for a PNG of
  * about the same size (the Sub residuals of soft tissue are mostly runs of small values).
  */
-#include "hepatrack/render.h"
+#include "render_internal.h"
+
 #include "hepatrack/util.h"
 
 #include <png.h>
 #include <zlib.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -81,12 +83,17 @@ typedef struct voi_fn {
     double lo, hi; /* window edges in stored values' rescaled units */
     double slope, intercept;
     double gain, offset;
+    double center, width; /* for LINEAR_EXACT and SIGMOID */
+    ht_voi_function function;
     int invert;
 } voi_fn;
 
-static voi_fn voi_prepare(const ht_frame *f, const ht_window *w)
+static voi_fn voi_prepare(const ht_frame *f, const ht_window *w, ht_voi_function function)
 {
     voi_fn fn;
+    fn.center = w->center;
+    fn.width = w->width;
+    fn.function = function;
     double scale = w->width > 1 ? 255 / (w->width - 1) : 0;
     fn.lo = w->center - 0.5 - (w->width - 1) / 2;
     fn.hi = w->center - 0.5 + (w->width - 1) / 2;
@@ -102,7 +109,13 @@ static uint8_t voi(const voi_fn *fn, int64_t v)
 {
     double x = (double)v * fn->slope + fn->intercept;
     int y;
-    if (x <= fn->lo)
+    if (fn->function == HT_VOI_SIGMOID) { /* PS3.3 C.11.2.1.3.1 */
+        double g = 255.0 / (1.0 + exp(-4.0 * (x - fn->center) / fn->width));
+        y = (int)(g + 0.5);
+    } else if (fn->function == HT_VOI_LINEAR_EXACT) { /* PS3.3 C.11.2.1.3.2 */
+        double g = ((x - fn->center) / fn->width + 0.5) * 255.0;
+        y = g <= 0 ? 0 : g >= 255 ? 255 : (int)(g + 0.5);
+    } else if (x <= fn->lo)
         y = 0;
     else if (x > fn->hi)
         y = 255;
@@ -114,11 +127,12 @@ static uint8_t voi(const voi_fn *fn, int64_t v)
 }
 
 /* Greyscale frame → 8-bit picture of the frame's size. */
-static int window_frame(const ht_frame *f, const ht_window *w, uint8_t *out)
+static int
+window_frame(const ht_frame *f, const ht_window *w, ht_voi_function function, uint8_t *out)
 {
     size_t n = pixel_count(f);
     size_t bits = ht_sample_size(f->format) * 8;
-    voi_fn fn = voi_prepare(f, w);
+    voi_fn fn = voi_prepare(f, w, function);
     if (bits <= 16) {
         size_t entries = (size_t)1 << bits;
         int is_signed = f->format == HT_SAMPLE_S8 || f->format == HT_SAMPLE_S16;
@@ -256,36 +270,46 @@ done:
     return err;
 }
 
-/* Output dimensions for a requested longest side (0: the frame's own). */
-static void target_size(const ht_frame *f, uint32_t size, uint32_t *w, uint32_t *h)
+/* Output dimensions fitting width x height with the frame's aspect (0: no bound that way). */
+static void
+target_size(const ht_frame *f, uint32_t width, uint32_t height, uint32_t *w, uint32_t *h)
 {
-    *w = f->columns;
-    *h = f->rows;
-    if (!size)
-        return;
-    if (f->columns >= f->rows) {
-        *w = size;
-        *h = (uint32_t)((uint64_t)f->rows * size / f->columns);
-    } else {
-        *h = size;
-        *w = (uint32_t)((uint64_t)f->columns * size / f->rows);
-    }
+    double sx = width ? (double)width / f->columns : 0, sy = height ? (double)height / f->rows : 0;
+    double s = sx && sy ? (sx < sy ? sx : sy) : sx ? sx : sy ? sy : 1;
+    *w = (uint32_t)(f->columns * s + 0.5);
+    *h = (uint32_t)(f->rows * s + 0.5);
     *w = *w ? *w : 1;
     *h = *h ? *h : 1;
 }
 
-int ht_render_png(
-    const ht_frame *f, const ht_window *window, uint32_t size, uint8_t **png, size_t *len)
+static int encode_as(const ht_render_options *o,
+                     const uint8_t *pixels,
+                     uint32_t w,
+                     uint32_t h,
+                     int channels,
+                     uint8_t **out,
+                     size_t *len)
+{
+    if (o->format == HT_IMAGE_JPEG)
+        return ht_render__jpeg(pixels, w, h, channels, o->quality ? o->quality : 90, out, len);
+    return encode(pixels, w, h, channels, out, len);
+}
+
+int ht_render_image(const ht_frame *f, const ht_render_options *o, uint8_t **out, size_t *len)
 {
     int channels = f->format == HT_SAMPLE_RGB8 ? 3 : 1;
     size_t n = pixel_count(f);
     uint32_t w, h;
     ht_window full;
+    const ht_window *window = o->window;
     int err = HT_OK;
-    *png = NULL;
+    *out = NULL;
     *len = 0;
-    if (size > MAX_SIZE)
-        return ht_error_set(HT_EINVALID, "size must be at most %d (got %u)", MAX_SIZE, size);
+    if (o->width > MAX_SIZE || o->height > MAX_SIZE)
+        return ht_error_set(HT_EINVALID, "a picture is at most %d pixels a side (got %ux%u)",
+                            MAX_SIZE, o->width, o->height);
+    if (o->quality < 0 || o->quality > 100)
+        return ht_error_set(HT_EINVALID, "quality is 1 to 100 (got %d)", o->quality);
     if (window && !(window->width >= 1))
         return ht_error_set(HT_EINVALID, "window width must be >= 1 (got %g)", window->width);
     if (!n || f->size < n * ht_sample_size(f->format))
@@ -300,11 +324,11 @@ int ht_render_png(
     if (channels == 1) {
         if (!(grey = malloc(n)))
             return ht_error_set(HT_ENOMEM, "out of memory rendering a frame");
-        if ((err = window_frame(f, window, grey)) < 0)
+        if ((err = window_frame(f, window, o->function, grey)) < 0)
             goto done;
         pixels = grey;
     }
-    target_size(f, size, &w, &h);
+    target_size(f, o->width, o->height, &w, &h);
     if (w != f->columns || h != f->rows) {
         if (!(scaled = malloc((size_t)w * h * (size_t)channels))) {
             err = ht_error_set(HT_ENOMEM, "out of memory scaling a frame");
@@ -313,9 +337,22 @@ int ht_render_png(
         scale(pixels, f->columns, f->rows, channels, scaled, w, h);
         pixels = scaled;
     }
-    err = encode(pixels, w, h, channels, png, len);
+    err = encode_as(o, pixels, w, h, channels, out, len);
 done:
     free(grey);
     free(scaled);
     return err;
+}
+
+int ht_render_png(
+    const ht_frame *f, const ht_window *window, uint32_t size, uint8_t **png, size_t *len)
+{
+    *png = NULL;
+    *len = 0;
+    if (size > MAX_SIZE)
+        return ht_error_set(HT_EINVALID, "size must be at most %d (got %u)", MAX_SIZE, size);
+    int wide = f->columns >= f->rows;
+    ht_render_options o = {window,          HT_VOI_LINEAR, wide ? size : 0,
+                           wide ? 0 : size, HT_IMAGE_PNG,  0};
+    return ht_render_image(f, &o, png, len);
 }

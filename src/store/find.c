@@ -357,10 +357,9 @@ int ht_store_find(ht_store *s, const ht_find_query *q, ht_row_cb cb, void *paylo
         statement_free(&st);
         return err;
     }
-    int rc = sqlite3_prepare_v2(s->db, st.sql, -1, &prepared, NULL);
-    if (rc != SQLITE_OK) {
+    if ((err = ht_store__query(s, st.sql, &prepared)) < 0) {
         statement_free(&st);
-        return ht_store__db_error(s->db, rc, "preparing a query");
+        return err;
     }
     for (int i = 0; i < st.nparams; i++)
         sqlite3_bind_text(prepared, i + 1, st.params[i], -1, SQLITE_STATIC);

@@ -2,6 +2,7 @@
 #include "store_internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_COLUMNS 32
@@ -115,8 +116,37 @@ int ht_store__rows(ht_store *s, sqlite3_stmt *st, ht_row_cb cb, void *payload, i
     }
     if (result == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         result = ht_store__db_error(s->db, rc, "reading the index");
+    for (size_t i = 0; i < sizeof(s->queries) / sizeof(s->queries[0]); i++)
+        if (s->queries[i].st == st) {
+            sqlite3_reset(st);
+            sqlite3_clear_bindings(st);
+            return result;
+        }
     sqlite3_finalize(st);
     return result;
+}
+
+int ht_store__query(ht_store *s, const char *sql, sqlite3_stmt **out)
+{
+    size_t n = sizeof(s->queries) / sizeof(s->queries[0]);
+    for (size_t i = 0; i < n; i++)
+        if (s->queries[i].sql && !strcmp(s->queries[i].sql, sql)) {
+            *out = s->queries[i].st;
+            return HT_OK;
+        }
+    char *copy = strdup(sql);
+    int rc = copy ? sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL)
+                  : SQLITE_NOMEM;
+    if (rc != SQLITE_OK) {
+        free(copy);
+        return ht_store__db_error(s->db, rc, "preparing a query");
+    }
+    unsigned k = s->next_query++ % (unsigned)n; /* the oldest goes */
+    sqlite3_finalize(s->queries[k].st);
+    free(s->queries[k].sql);
+    s->queries[k].sql = copy;
+    s->queries[k].st = *out;
+    return HT_OK;
 }
 
 static void bind_optional(sqlite3_stmt *st, int i, const char *v)

@@ -182,6 +182,12 @@ static const char *const migrations[] = {
     /* 8: a series' Frame of Reference UID, so that a viewer can match slices of two series by
      * table position only when their coordinates are the same ("" when unknown). */
     ("ALTER TABLE series ADD COLUMN frame_of_reference TEXT NOT NULL DEFAULT '';"),
+
+    /* 9: where an uncompressed instance's frames lie in its file, so that a frame is read
+     * without parsing the file (NULL: parse it; rows from before stay so). */
+    ("ALTER TABLE instances ADD COLUMN pixel_offset INTEGER;"
+     "ALTER TABLE instances ADD COLUMN frame_bytes INTEGER;"
+     "ALTER TABLE instances ADD COLUMN pixels_as_decoded INTEGER;"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

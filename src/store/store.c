@@ -65,7 +65,8 @@ int ht_store__connect(const char *path, sqlite3 **out)
 
 /* The index's hot statements, prepared on first use (a read-only command never needs them). */
 static const char *const SQL_FIND_INSTANCE =
-    "SELECT archive_path, sha256, size, dataset_offset FROM instances WHERE sop_uid = ?1";
+    "SELECT archive_path, sha256, size, dataset_offset, pixel_offset, frame_bytes,"
+    " pixels_as_decoded, coalesce(frames, 0), transfer_syntax FROM instances WHERE sop_uid = ?1";
 static const char *const SQL_UPSERT_PATIENT =
     "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
     "VALUES (?1, ?2, ?3, ?4, ?5) "
@@ -93,9 +94,9 @@ static const char *const SQL_INSERT_INSTANCE =
     "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
     "  instance_number, image_position, image_orientation, rows, columns, "
     "  frames, archive_path, size, dataset_offset, sha256, received_at, "
-    "  source, batch) "
+    "  source, batch, pixel_offset, frame_bytes, pixels_as_decoded) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    "  ?15, ?16, ?17)";
+    "  ?15, ?16, ?17, ?18, ?19, ?20)";
 static const char *const SQL_INSERT_CONFLICT =
     "INSERT INTO conflicts (sop_uid, stored_sha256, received_sha256, "
     "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -155,6 +156,10 @@ void ht_store_free(ht_store *s)
     sqlite3_finalize(s->ledger_append);
     sqlite3_finalize(s->audit_add);
     sqlite3_finalize(s->subject_find);
+    for (size_t i = 0; i < sizeof(s->queries) / sizeof(s->queries[0]); i++) {
+        sqlite3_finalize(s->queries[i].st);
+        free(s->queries[i].sql);
+    }
     sqlite3_close(s->db);
     free(s->path);
     free(s);
@@ -301,6 +306,11 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     bind_text(st, 16, r->source);
     if (r->batch > 0)
         sqlite3_bind_int64(st, 17, r->batch);
+    if (r->frame_bytes) {
+        sqlite3_bind_int64(st, 18, (sqlite3_int64)r->pixel_offset);
+        sqlite3_bind_int64(st, 19, (sqlite3_int64)r->frame_bytes);
+        sqlite3_bind_int(st, 20, r->pixels_as_decoded);
+    }
     rc = sqlite3_step(st);
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
@@ -331,6 +341,13 @@ int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_locat
         snprintf(out->sha256, sizeof(out->sha256), "%s", h ? (const char *)h : "");
         out->size = (uint64_t)sqlite3_column_int64(st, 2);
         out->dataset_offset = (uint64_t)sqlite3_column_int64(st, 3);
+        out->pixel_offset = (uint64_t)sqlite3_column_int64(st, 4);
+        out->frame_bytes = (uint64_t)sqlite3_column_int64(st, 5);
+        out->pixels_as_decoded = sqlite3_column_int(st, 6);
+        out->frames = (uint32_t)sqlite3_column_int64(st, 7);
+        const unsigned char *ts = sqlite3_column_text(st, 8);
+        snprintf(out->transfer_syntax, sizeof(out->transfer_syntax), "%s",
+                 ts ? (const char *)ts : "");
     } else if (rc == SQLITE_DONE) {
         err = ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'", sop_instance_uid);
     } else {

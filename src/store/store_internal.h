@@ -19,13 +19,24 @@ struct ht_store {
     sqlite3_stmt *ledger_append;
     sqlite3_stmt *audit_add;
     sqlite3_stmt *subject_find;
+    /* statements made from query text (ht_store_find), the latest kept for the next request */
+    struct {
+        char *sql;
+        sqlite3_stmt *st;
+    } queries[16];
+    unsigned next_query;
 };
+
+/* A statement for sql: prepared once per connection, the last 16 kept. ht_store__rows resets a
+ * kept one (and finalizes others) when done. */
+int ht_store__query(ht_store *store, const char *sql, sqlite3_stmt **out);
 
 /* A cached statement, prepared on first use and reset for the caller. */
 int ht_store__cached(ht_store *store, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out);
 
 /* Step a prepared query, handing each row to cb (columns named as the query names them) and
- * counting them in *rows (when not NULL). Finalizes st. Returns HT_OK, cb's non-zero, HT_EDB. */
+ * counting them in *rows (when not NULL). Finalizes st, or resets it when ht_store__query keeps
+ * it. Returns HT_OK, cb's non-zero, HT_EDB. */
 int ht_store__rows(ht_store *store, sqlite3_stmt *st, ht_row_cb cb, void *payload, int *rows);
 
 /* Record an SQLite failure as an hepatrack error (HT_ENOSPC for SQLITE_FULL...). */

@@ -8,6 +8,7 @@ ROOT = pathlib.Path(sys.argv[1])
 RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]sqlite3\.h[>"]'), ["src/store"]),
     (re.compile(r'#\s*include\s*[<"]png\.h[>"]'), ["src/render"]),
+    (re.compile(r'#\s*include\s*[<"]jpeglib\.h[>"]'), ["src/render"]),
     (re.compile(r'#\s*include\s*[<"]dcmtk/'), ["src/dicom", "src/net"]),
     (re.compile(r'#\s*include\s*[<"]microhttpd\.h[>"]'), ["src/http"]),
     (re.compile(r'#\s*include\s*[<"]openjpeg\.h[>"]'), ["src/dicom"]),

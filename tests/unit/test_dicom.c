@@ -278,7 +278,10 @@ static void storage_classes_and_transfer_syntaxes(void **state)
     assert_false(ht_dicom_is_storage_sop_class(""));
     assert_true(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.4.90"));
     assert_true(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.8.1"));
-    assert_false(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.4.201"));
+    assert_true(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.4.201")); /* HTJ2K */
+    assert_true(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.4.53"));  /* retired */
+    assert_true(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.4.55"));
+    assert_false(ht_dicom_transfer_syntax_supported("1.2.840.10008.1.2.4.100")); /* MPEG-2 */
     assert_string_equal(ht_dicom_transfer_syntax_name("1.2.840.10008.1.2.5"), "RLE Lossless");
 }
 
