@@ -5,6 +5,7 @@
 import { api, asImport, enc, saveRecords } from './api.js';
 import { openCohort, setupCohort } from './cohort.js';
 import { $, button } from './dom.js';
+import { showConflicts } from './conflicts.js';
 import { openEnrol, setupEnrol } from './enrol.js';
 import { openReader, setReaderRole, setupReader } from './reader.js';
 import { openTimeline } from './timeline.js';
@@ -98,6 +99,7 @@ async function worklist() {
       cell(row, value);
     assignCell(row.insertCell(), s, proposals.get(s.StudyInstanceUID) ?? []);
   }
+  await showConflicts(me.role);
   show('worklist');
 }
 
