@@ -5,6 +5,7 @@
 import { api, asImport, enc, saveRecords } from './api.js';
 import { openCohort, setupCohort } from './cohort.js';
 import { $, button } from './dom.js';
+import { showConflicts } from './conflicts.js';
 import { openEnrol, setupEnrol } from './enrol.js';
 import { nextAfterLogin, ohifBase, ohifLink, ohifLinks } from './ohif.js';
 import { openReader, setReaderRole, setupReader } from './reader.js';
@@ -106,6 +107,7 @@ async function worklist() {
     if (link) row.cells[2].append(' ', link);
     assignCell(row.insertCell(), s, proposals.get(s.StudyInstanceUID) ?? []);
   }
+  await showConflicts(me.role);
   show('worklist');
 }
 

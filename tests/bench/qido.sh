@@ -40,7 +40,7 @@ BENCH_ORTHANC_JSON="{\"Plugins\": [\"$plugin\"], \"DicomWeb\": {\"Enable\": true
     --http-no-auth >"$work/ht.log" 2>&1 &
 ht=$!
 bench_http_ready "http://127.0.0.1:$hhttp/dicom-web/studies?limit=1" 30 || exit 1
-for port in "$oport" "$hport"; do
+for port in "$oport" "$hport"; do # one association each
     storescu -aet BENCHSCU -aec HEPATRACK +sd +r 127.0.0.1 "$port" "$work/studies" >"$work/storescu.log" 2>&1 ||
         { bench_log "storescu to port $port failed: $(tail -3 "$work/storescu.log")"; exit 1; }
 done
@@ -78,7 +78,7 @@ for label, path, expected in searches:
             times[name].append((time.perf_counter() - t) * 1000)
     med = {name: statistics.median(v) for name, v in times.items()}
     results[label] = med
-    print(f"QIDO search={label!r} matches={counts['hepatrack']} orthanc_ms={med['orthanc']:.2f} "
+    print(f"QIDO search={label!r} matches={counts['hepatrack']} orthanc_matches={counts['orthanc']} orthanc_ms={med['orthanc']:.2f} "
           f"hepatrack_ms={med['hepatrack']:.2f} ratio={med['orthanc'] / med['hepatrack']:.1f} "
           f"same_matches={int(ok)}")
 EOF

@@ -10,7 +10,7 @@
 // usage: node station.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,6 +82,15 @@ run([gen, '--out', join(work, 'OTHER'), '--patient-id', 'E2E-2', '--issuer', 'SI
 run([binary, '--data', data, 'import', join(work, 'BL'), join(work, 'FU1'), join(work, 'BL-2'), join(work, 'FU1-2'),
   join(work, 'OTHER')]);
 const cli = (args) => run([binary, '--data', data, ...args]);
+// The other patient's first slice again with one pixel changed: a conflict, for the admin.
+const twin = join(work, 'TWIN');
+mkdirSync(twin);
+const firstOther = join(work, 'OTHER', readdirSync(join(work, 'OTHER')).sort()[0]);
+const altered = readFileSync(firstOther);
+altered[altered.length - 1] ^= 1;
+writeFileSync(join(twin, 'twin.dcm'), altered);
+cli(['import', twin]);
+const conflictUid = JSON.parse(cli(['ls', 'conflicts', '--json']))[0]?.SOPInstanceUID;
 // E03: four signed reads whose sums are close together (50, 49, 50, 50.5 mm within 30 days), for
 // the chart's labels; numbers only, no images.
 const close = join(work, 'close.json');
@@ -99,6 +108,7 @@ writeFileSync(link, JSON.stringify(
 run([binary, '--data', data, 'measurements', 'import', '--enrol', link]);
 run([binary, '--data', data, 'user', 'add', 'rad', '--role', 'radiologist', '--password-stdin'], 'rad-password-1\n');
 run([binary, '--data', data, 'user', 'add', 'coord', '--role', 'coordinator', '--password-stdin'], 'coord-password-1\n');
+run([binary, '--data', data, 'user', 'add', 'root', '--role', 'admin', '--password-stdin'], 'root-password-1\n');
 
 const httpPort = await freePort();
 const base = `http://127.0.0.1:${httpPort}`;
@@ -457,6 +467,15 @@ try {
   check(/a radiologist assigns it/.test(await page.textContent('#unassigned tr:has-text("E2E-2")')),
     'E02 is in the worklist and its study is offered for a radiologist to assign');
   await shot('7-coordinator-worklist');
+  check(await page.isHidden('#conflicts-box'), 'a coordinator is not shown the conflicts');
+  await page.click('#logout');
+  await page.waitForSelector('#login:not([hidden])');
+  await login('root', 'root-password-1');
+  const conflictRow = page.locator(`#conflicts tr[data-sop="${conflictUid}"]`);
+  await conflictRow.waitFor({ timeout: 10000 });
+  check(Boolean(conflictUid) && /import:/.test(await conflictRow.textContent()),
+    `an admin sees the conflict (${conflictUid}) and where it came from`);
+  await shot('9-admin-conflicts');
   check(errors.length === 0, `no script errors in the page: ${errors.join('; ')}`);
 } catch (error) {
   const at = (error.stack ?? '').split('\n').find((l) => l.includes('station.mjs')) ?? '';
