@@ -186,7 +186,12 @@ async function drawn(page, timeout = 180000) {
 }
 
 // OHIF's two overlays that cover part of the page: its investigational-use banner and its
-// first-visit tour; neither is part of what is tested.
+// first-visit tour, whose backdrop dims the whole viewer; neither is part of what is tested. A
+// browser that has seen them once keeps them hidden in its storage, as this one starts.
+const seenBefore = () => {
+  localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour']));
+  sessionStorage.setItem('investigationalUseDialog', 'hidden');
+};
 async function dismiss(page) {
   for (const text of ['Confirm and hide', 'Skip all']) {
     const b = page.getByText(text, { exact: true }).first();
@@ -202,6 +207,7 @@ try {
     `/#/login?next=${encodeURIComponent(`/ohif/viewer?StudyInstanceUIDs=${studyA}`)}`,
   `without a session OHIF's page is a redirect to the station's login (${noCookie.status} ${noCookie.headers.get('location')})`);
   const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
+  await context.addInitScript(seenBefore);
   const page = await context.newPage();
   decoder = await context.newPage();
   watch(page, 'ohif');
@@ -262,6 +268,7 @@ try {
   // to the first drawn image.
   const cold = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
   await cold.addCookies(await context.cookies());
+  await cold.addInitScript(seenBefore);
   const coldPage = await cold.newPage();
   watch(coldPage, 'ohif (cold)');
   const coldStart = Date.now();
