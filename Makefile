@@ -21,7 +21,7 @@ CHECK_PACKAGES := chromium
 CHECK_PACKAGES += orthanc openjph-tools iproute2
 E2E_NODE := $(BUILD)/e2e-node
 
-.PHONY: all deps e2e-deps build asan check demo clean format
+.PHONY: all deps e2e-deps ohif build asan check demo clean format
 
 all: build
 
@@ -55,6 +55,39 @@ e2e-deps: deps
 	  cd $(E2E_NODE) && npm ci --no-audit --no-fund; \
 	fi
 
+# OHIF v3 (hepatrack serve --ohif $(OHIF)/www): npm pack of @ohif/app at the version and SHA-512
+# tools/ohif/package-lock.json pins, checked, and only its built viewer (package/dist/) unpacked
+# into $(OHIF)/dist (its dependency tree is not installed); tools/ohif-rebase.py then writes the
+# copy served under /ohif/ into $(OHIF)/www. Nothing is fetched when the unpacked copy matches.
+OHIF := $(BUILD)/ohif
+OHIF_LOCK := tools/ohif/package-lock.json
+ohif: deps
+	@command -v npm >/dev/null || { \
+	  echo "installing Debian packages: nodejs npm"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends nodejs npm; }
+	@set -e; lock='require("./$(OHIF_LOCK)").packages["node_modules/@ohif/app"]'; \
+	version=$$(node -p "$$lock.version"); integrity=$$(node -p "$$lock.integrity"); \
+	pin="@ohif/app@$$version $$integrity"; \
+	served="$$pin rebase $$(sha256sum tools/ohif-rebase.py | cut -c1-64)"; \
+	mkdir -p $(OHIF); \
+	if [ "$$(cat $(OHIF)/dist.pin 2>/dev/null)" != "$$pin" ] || [ ! -f $(OHIF)/dist/index.html ]; then \
+	  rm -rf $(OHIF)/dist $(OHIF)/dist.pin $(OHIF)/pack && mkdir -p $(OHIF)/pack; \
+	  echo "npm pack @ohif/app@$$version"; \
+	  npm pack --silent --pack-destination $(OHIF)/pack "@ohif/app@$$version" >/dev/null; \
+	  tgz=$(OHIF)/pack/ohif-app-$$version.tgz; \
+	  got="sha512-$$(openssl dgst -sha512 -binary $$tgz | base64 -w0)"; \
+	  if [ "$$got" != "$$integrity" ]; then \
+	    echo "$$tgz: integrity $$got is not the pinned $$integrity ($(OHIF_LOCK))" >&2; exit 1; fi; \
+	  tar -xzf $$tgz -C $(OHIF) --no-same-owner --no-same-permissions --strip-components=1 package/dist; \
+	  rm -rf $(OHIF)/pack; echo "$$pin" > $(OHIF)/dist.pin; \
+	fi; \
+	if [ "$$(cat $(OHIF)/www.pin 2>/dev/null)" != "$$served" ] || [ ! -f $(OHIF)/www/index.html ]; then \
+	  rm -f $(OHIF)/www.pin; python3 tools/ohif-rebase.py $(OHIF)/dist $(OHIF)/www /ohif/ | tail -1; \
+	  echo "$$served" > $(OHIF)/www.pin; \
+	fi
+
 build: deps
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHT_WERROR=ON
 	cmake --build $(BUILD) -j$(JOBS)
@@ -67,14 +100,14 @@ asan: deps
 
 # Every test once in the regular build (fuzz excepted), then unit + integration + fuzz again
 # under AddressSanitizer and UBSan.
-check: build asan e2e-deps
+check: build asan e2e-deps ohif
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS) -LE fuzz
 	cd $(ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS) -L 'unit|integration|fuzz'
 
-demo: build
-	@sh tools/demo.sh $(BUILD) $(DATA) $(HTTP_PORT) $(DICOM_PORT) $(RESET)
+demo: build ohif
+	@sh tools/demo.sh $(BUILD) $(DATA) $(HTTP_PORT) $(DICOM_PORT) $(RESET) $(OHIF)/www
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

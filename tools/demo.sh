@@ -5,13 +5,18 @@
 # An existing demo data directory is served as it is (what was read in it stays); RESET=1 makes
 # it again from nothing.
 #
-# usage: demo.sh BUILD DATA HTTP_PORT DICOM_PORT RESET
+# usage: demo.sh BUILD DATA HTTP_PORT DICOM_PORT RESET [OHIF_DIR]
 set -eu
 build=$1
 data=$2
 http_port=$3
 port=$4
 reset=$5
+ohif=${6:-} # OHIF's built viewer (make ohif): served under /ohif/ when it is there
+ohif_line=""
+if [ -n "$ohif" ] && [ -f "$ohif/index.html" ]; then
+    ohif_line="  OHIF      http://127.0.0.1:$http_port/ohif/  (OHIF v3 on the same login; Open in OHIF on the worklist)"
+fi
 studies=$data-studies
 radiologist=demo-radiologist # the reader of record of the demo's reads, and the station's login
 
@@ -20,7 +25,8 @@ serve() {
 
 hepatrack now runs in the foreground (Ctrl-C stops it):
   Open      http://127.0.0.1:$http_port/  (the reading station: worklist, reading, timelines, cohort)
-  HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
+${ohif_line:+$ohif_line
+}  HTTP API  http://127.0.0.1:$http_port/api/  (docs/api.md)
             radiologist login: demo-radiologist / demo-radiologist-pw
             coordinator login: demo-coordinator / demo-coordinator-pw
   DICOM     AE title HEPATRACK on 127.0.0.1:$port
@@ -35,7 +41,8 @@ From another terminal:
   storescu -aec HEPATRACK -aet PACS 127.0.0.1 $port +sd $studies/S02-FU2
   $build/hepatrack --data $data timeline S03 --criteria mrecist
 MSG
-    exec "$build/hepatrack" --data "$data" serve --dicom-port "$port" --http-port "$http_port"
+    exec "$build/hepatrack" --data "$data" serve --dicom-port "$port" --http-port "$http_port" \
+        ${ohif_line:+--ohif "$ohif"}
 }
 
 if [ -e "$data" ] && [ "$reset" != 1 ]; then

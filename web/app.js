@@ -7,6 +7,7 @@ import { openCohort, setupCohort } from './cohort.js';
 import { $, button } from './dom.js';
 import { showConflicts } from './conflicts.js';
 import { openEnrol, setupEnrol } from './enrol.js';
+import { nextAfterLogin, ohifBase, ohifLink, ohifLinks } from './ohif.js';
 import { openReader, setReaderRole, setupReader } from './reader.js';
 import { openTimeline } from './timeline.js';
 import { isoDate } from './viewer.js';
@@ -65,6 +66,7 @@ async function worklist() {
     ]);
     return { id, records, timeline, offered };
   }));
+  const ohif = await ohifBase();
   // The subjects with a time point still to read come first.
   subjects.sort((a, b) => Number(toRead(b.records)) - Number(toRead(a.records)) || a.id.localeCompare(b.id));
   const body = $('#subjects tbody');
@@ -81,7 +83,11 @@ async function worklist() {
     row.dataset.todo = toRead(records) ? '1' : '0';
     cell(row, id);
     const tps = [...records.timepoints].sort((a, b) => (a.date < b.date ? -1 : 1));
-    row.insertCell().append(...(tps.length ? tps.map(timepointLine) : ['no time points yet']));
+    row.insertCell().append(...(tps.length ? tps.map((t) => {
+      const line = timepointLine(t);
+      line.append(...ohifLinks(ohif, t.study_uids));
+      return line;
+    }) : ['no time points yet']));
     cell(row, timeline?.best_overall_response ?? '—');
     const actions = row.insertCell();
     actions.append(button('Read', () => { location.hash = `#/read/${enc(id)}`; }),
@@ -97,6 +103,8 @@ async function worklist() {
     row.dataset.study = s.StudyInstanceUID;
     for (const value of [s.PatientID, isoDate(s.StudyDate), s.StudyDescription, s.ModalitiesInStudy, arrival(s)])
       cell(row, value);
+    const link = ohifLink(ohif, s.StudyInstanceUID);
+    if (link) row.cells[2].append(' ', link);
     assignCell(row.insertCell(), s, proposals.get(s.StudyInstanceUID) ?? []);
   }
   await showConflicts(me.role);
@@ -173,6 +181,8 @@ async function route() {
 async function start() {
   try {
     me = await api('/api/me');
+    const next = nextAfterLogin(); // OHIF sent the user to log in: back there
+    if (next) return location.replace(next);
     $('#who').textContent = `${me.username} (${me.role})`;
     $('#logout').hidden = false;
     document.body.dataset.role = me.role;
@@ -180,6 +190,8 @@ async function start() {
     await route();
   } catch (error) {
     if (error.status === 404) { // a server started with --http-no-auth: no logins, read only
+      const next = nextAfterLogin();
+      if (next) return location.replace(next);
       me = { username: 'no login', role: 'none' };
       $('#who').textContent = 'no login (read only)';
       setReaderRole(me.role);

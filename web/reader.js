@@ -4,6 +4,7 @@
 import { all, api, ApiError, asImport, enc, saveRecords } from './api.js';
 import { $ } from './dom.js';
 import { confirmSignOff } from './signoff.js';
+import { ohifBase, ohifLinks } from './ohif.js';
 import { renderStrip } from './strip.js';
 import { Viewport } from './viewer.js';
 import { CRITERIA, describe, renderResponses, renderWorksheet } from './worksheet.js';
@@ -138,12 +139,28 @@ export async function openReader(subject, label) {
   const vp = ensureViewports();
   await Promise.all([openTimepoint(vp.prior, state.prior), openTimepoint(vp.current, state.current)]);
   if (me !== opening) return;
+  await showOhifLinks();
+  if (me !== opening) return;
   Viewport.active = vp.current;
   setTool('window');
   state.retry = null;
   render();
   $('#reader').dataset.ready = state.current ?? '';
   performance.mark('hepatrack:reading-ready');
+}
+
+// "OHIF:" then, for the prior and the current time point, links opening their studies in OHIF
+// (when the server serves it).
+async function showOhifLinks() {
+  const base = await ohifBase(), box = $('#reader-ohif');
+  const labels = [...new Set([state.prior, state.current].filter(Boolean))];
+  const parts = labels.flatMap((label) => {
+    const uids = state.records.timepoints.find((t) => t.label === label)?.study_uids ?? [];
+    return ohifLinks(base, uids).map((n) => (typeof n === 'string' ? n : Object.assign(n, {
+      textContent: n.textContent.replace('Open in OHIF', label), title: `Open ${label} in OHIF` })));
+  });
+  box.replaceChildren(...(parts.length ? ['OHIF:', ...parts] : []));
+  box.hidden = !parts.length;
 }
 
 // The records and, per criterion, the engine's timeline with the drafts: what the worksheet's
@@ -558,5 +575,6 @@ export function setupReader() {
   $('#prior-tp').addEventListener('change', async (e) => {
     state.prior = e.target.value;
     await openTimepoint(ensureViewports().prior, state.prior);
+    await showOhifLinks();
   });
 }

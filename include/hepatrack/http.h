@@ -29,8 +29,10 @@ typedef struct ht_http_config {
     const char *tls_key;
     const char *public_origin; /* "https://host[:port]" browsers reach the server at; NULL: the
                                   listen address (and localhost on loopback) */
-    ht_ingest *ingest; /* STOW-RS stores through it (borrowed; outlives the server); NULL: STOW
-                          answers 503 */
+    ht_ingest *ingest;    /* STOW-RS stores through it (borrowed; outlives the server); NULL: STOW
+                             answers 503 */
+    const char *ohif_dir; /* OHIF's built viewer (make ohif: build/ohif/www), served under /ohif/
+                             with a generated app-config.js; NULL: no OHIF */
 } ht_http_config;
 
 typedef struct ht_http ht_http;

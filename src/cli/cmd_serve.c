@@ -39,6 +39,7 @@ typedef struct serve_config {
     char log_level[16];
     char tls_cert[1024], tls_key[1024]; /* empty: no TLS */
     char public_origin[256];            /* empty: the listen address */
+    char ohif_dir[1024];                /* empty: OHIF is not served */
     char error[1400];
 } serve_config;
 
@@ -48,7 +49,8 @@ void cmd_serve_help(void)
            "                       [--dicom-port N] [--http-port N] [--aet TITLE]\n"
            "                       [--allow AET[@HOST]]... [--max-associations N]\n"
            "                       [--stable-seconds N] [--timeout SECONDS] [--http-no-auth]\n"
-           "                       [--tls-cert FILE --tls-key FILE] [--public-origin URL]\n\n"
+           "                       [--tls-cert FILE --tls-key FILE] [--public-origin URL]\n"
+           "                       [--ohif DIR]\n\n"
            "Receive DICOM instances (C-ECHO, C-STORE) into the data directory and answer\n"
            "queries and retrievals (C-FIND, C-MOVE to the config file's [dicom.destinations],\n"
            "C-GET) until SIGTERM or Ctrl-C. Without --allow every calling AE title is accepted "
@@ -58,6 +60,8 @@ void cmd_serve_help(void)
            "off, --http-no-auth opens it without logins (loopback only: benchmarks, demos).\n"
            "--public-origin (https://host[:port]) is where browsers reach it behind a proxy:\n"
            "the only Origin its state-changing requests may carry.\n"
+           "--ohif DIR serves OHIF's built viewer (make ohif: build/ohif/www) under /ohif/,\n"
+           "reading this server's DICOMweb with the station's login.\n"
            "The config file (INI) is documented in the README; options given here win.\n");
 }
 
@@ -212,6 +216,14 @@ static int set_key(serve_config *c, const char *section, const char *key, const 
         snprintf(c->public_origin, sizeof(c->public_origin), "%s", value);
         return 0;
     }
+    if (!strcmp(section, "http") && !strcmp(key, "ohif_dir")) {
+        if (!*value || strlen(value) >= sizeof(c->ohif_dir)) {
+            snprintf(c->error, sizeof(c->error), "[http] ohif_dir must be a folder's path");
+            return -1;
+        }
+        snprintf(c->ohif_dir, sizeof(c->ohif_dir), "%s", value);
+        return 0;
+    }
     if (!strcmp(section, "dicom.destinations"))
         return add_destination(c, key, value);
     if (!strcmp(section, "storage") && !strcmp(key, "data")) {
@@ -289,6 +301,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                                             {"tls-cert", required_argument, NULL, 'C'},
                                             {"tls-key", required_argument, NULL, 'K'},
                                             {"public-origin", required_argument, NULL, 'O'},
+                                            {"ohif", required_argument, NULL, 'H'},
                                             {0, 0, 0, 0}};
     serve_config c, from_file;
     const char *config_path = NULL;
@@ -321,7 +334,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                    {'t', "dicom", "timeout"},
                    {'C', "http", "tls_cert"},
                    {'K', "http", "tls_key"},
-                   {'O', "http", "public_origin"}};
+                   {'O', "http", "public_origin"},
+                   {'H', "http", "ohif_dir"}};
         int done = 0;
         if (opt == 'c')
             continue;
@@ -448,7 +462,8 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
                              .tls_cert = c.tls_cert[0] ? c.tls_cert : NULL,
                              .tls_key = c.tls_key[0] ? c.tls_key : NULL,
                              .public_origin = c.public_origin[0] ? c.public_origin : NULL,
-                             .ingest = ingest};
+                             .ingest = ingest,
+                             .ohif_dir = c.ohif_dir[0] ? c.ohif_dir : NULL};
         if (ht_http_start(&http, &hc) < 0) {
             cli_error("serve", "%s", ht_error_last());
             ht_scp_stop(scp);
@@ -459,6 +474,9 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         ht_log(HT_LOG_INFO, "event=listening http=%s://%s:%d/api/ auth=%s",
                c.tls_cert[0] ? "https" : "http", c.listen, c.http_port,
                c.http_no_auth ? "none" : "users");
+        if (c.ohif_dir[0])
+            ht_log(HT_LOG_INFO, "event=listening ohif=%s://%s:%d/ohif/ dir=%s",
+                   c.tls_cert[0] ? "https" : "http", c.listen, c.http_port, c.ohif_dir);
     } else {
         ht_log(HT_LOG_INFO, "event=config reason=\"HTTP API off (--http-port 0)\"");
     }

@@ -56,6 +56,7 @@ struct ht_http {
     ht_http_guard *guard;
     char origins[3][300]; /* what a browser's Origin may be: the public origin, or our own */
     int norigins;
+    char *ohif_dir; /* OHIF's built viewer served under /ohif/ (its real path); NULL: none */
 };
 
 /* What one connection's request has sent so far: a body collected (at most HT_HTTP_MAX_BODY),
@@ -343,5 +344,8 @@ int ht_http__subject_change(request *r, answer *a);
 int ht_http__measurements(request *r, answer *a); /* h_reads.c */
 int ht_http__sign(request *r, answer *a);
 int ht_http__web_asset(request *r, answer *a); /* h_web.c */
+int ht_http__ohif(request *r, answer *a);      /* h_ohif.c: every path under /ohif */
+int ht_http__config(request *r, answer *a);
+int ht_http__ohif_open(ht_http *h, const char *dir); /* at start: DIR checked (NULL: none) */
 
 #endif

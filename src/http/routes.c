@@ -11,6 +11,7 @@ static const ht_route routes[] = {
     {"POST", "/api/login", HT_ACCESS_PUBLIC, "logging in", ht_http__login, NULL},
     {"POST", "/api/logout", HT_ACCESS_USER, "logging out", ht_http__logout, NULL},
     {"GET", "/api/me", HT_ACCESS_USER, "who am I", ht_http__me, NULL},
+    {"GET", "/api/config", HT_ACCESS_USER, "reading the configuration", ht_http__config, NULL},
     {"POST", "/api/password", HT_ACCESS_LOGIN, "changing a password", ht_http__password, NULL},
     {"GET", "/api/users", HT_ACCESS_ADMIN, "listing users", ht_http__users, NULL},
     {"POST", "/api/users/{name}/disable", HT_ACCESS_ADMIN, "disabling users", ht_http__disable_user,
@@ -150,6 +151,10 @@ const ht_route *ht_http__find_route(const request *r, answer *a)
 
 void ht_http__route(request *r, answer *a)
 {
+    if (r->root == HT_ROOT_WEB && (!strncmp(r->path, "/ohif/", 6) || !strcmp(r->path, "/ohif"))) {
+        ht_http__ohif(r, a); /* OHIF's files, outside the route table as the station's are */
+        return;
+    }
     if (r->root == HT_ROOT_WEB) {
         ht_http__web_asset(r, a);
         return;

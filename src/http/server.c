@@ -224,7 +224,7 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
         ht_http_stop(h);
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     }
-    if ((err = set_origins(h, config)) < 0 ||
+    if ((err = set_origins(h, config)) < 0 || (err = ht_http__ohif_open(h, config->ohif_dir)) < 0 ||
         (err = ht_archive_open(&h->archive, config->data_dir)) < 0 ||
         (tls && ((err = read_pem(config->tls_cert, "certificate", &h->tls_cert)) < 0 ||
                  (err = read_pem(config->tls_key, "key", &h->tls_key)) < 0))) {
@@ -274,5 +274,6 @@ void ht_http_stop(ht_http *h)
     ht_free(h->tls_cert);
     free(h->index_path);
     free(h->data_dir);
+    free(h->ohif_dir);
     free(h);
 }

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -85,8 +86,15 @@ static void setup(void)
         abort();
     ht_store_free(store);
     free(index);
+    /* A stand-in for OHIF's files, so that /ohif/ paths reach its handler. */
+    char ohif[sizeof(dir) + 16], page[sizeof(ohif) + 16];
+    snprintf(ohif, sizeof(ohif), "%s/ohif", dir);
+    snprintf(page, sizeof(page), "%s/index.html", ohif);
+    if (mkdir(ohif, 0700) < 0 || ht_file_replace(page, "<!doctype html>", 15) != HT_OK)
+        abort();
     port = free_port();
-    ht_http_config config = {.listen = "127.0.0.1", .port = port, .data_dir = dir, .threads = 2};
+    ht_http_config config = {
+        .listen = "127.0.0.1", .port = port, .data_dir = dir, .threads = 2, .ohif_dir = ohif};
     if (ht_http_start(&http, &config) != HT_OK)
         abort();
     atexit(stop);
