@@ -116,11 +116,11 @@ int ht_archive_remove(ht_archive *archive, const char *rel_path);
 int ht_archive_read(ht_archive *archive, const char *rel_path, uint8_t **out, size_t *len);
 
 /**
- * Read len bytes of a stored file from offset (free *out with ht_free).
+ * Read len bytes of a stored file from offset into `into` (the caller's, len bytes at least).
  * @return HT_OK; HT_ENOTFOUND; HT_EIO (also when the file is shorter than offset + len).
  */
 int ht_archive_read_range(
-    ht_archive *archive, const char *rel_path, uint64_t offset, size_t len, uint8_t **out);
+    ht_archive *archive, const char *rel_path, uint64_t offset, size_t len, uint8_t *into);
 
 /** Called by ht_archive_walk for each file; return non-zero to stop the walk with that code. */
 typedef int (*ht_archive_walk_cb)(void *payload, const char *rel_path, int is_temporary);

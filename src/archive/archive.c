@@ -269,17 +269,15 @@ int ht_archive_read(ht_archive *archive, const char *rel_path, uint8_t **out, si
 }
 
 int ht_archive_read_range(
-    ht_archive *archive, const char *rel_path, uint64_t offset, size_t len, uint8_t **out)
+    ht_archive *archive, const char *rel_path, uint64_t offset, size_t len, uint8_t *buf)
 {
     int fd = openat(archive->data_fd, rel_path, O_RDONLY | O_CLOEXEC);
     int err = HT_OK;
-    *out = NULL;
     if (fd < 0)
         return ht_error_set(ht_error_from_errno(errno), "cannot open archive file '%s': %s",
                             rel_path, strerror(errno));
-    uint8_t *buf = malloc(len ? len : 1);
     size_t got = 0;
-    while (buf && got < len) {
+    while (got < len) {
         ssize_t n = pread(fd, buf + got, len - got, (off_t)(offset + got));
         if (n < 0 && errno == EINTR)
             continue;
@@ -292,14 +290,7 @@ int ht_archive_read_range(
         got += (size_t)n;
     }
     close(fd);
-    if (!buf)
-        return ht_error_set(HT_ENOMEM, "out of memory reading '%s'", rel_path);
-    if (err < 0) {
-        free(buf);
-        return err;
-    }
-    *out = buf;
-    return HT_OK;
+    return err;
 }
 
 static int is_archive_name(const char *name)

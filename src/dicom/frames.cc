@@ -294,15 +294,23 @@ int decode_j2k_or_deflate(
 
 } // namespace
 
-extern "C" int ht_dicom_frame_decode(const ht_dicom *dcm, uint32_t index, ht_frame **out)
+/* HT_OK when the object has a frame `index` (from 0). */
+static int frame_exists(const ht_dicom_info &in, uint32_t index)
 {
-    *out = nullptr;
-    const ht_dicom_info &in = dcm->info;
     if (!in.has_pixel_data)
         return ht_error_set(HT_ENOTFOUND, "the object has no Pixel Data");
     if (index >= in.number_of_frames)
         return ht_error_set(HT_ENOTFOUND, "frame %u requested, the object has %u", index + 1,
                             in.number_of_frames);
+    return HT_OK;
+}
+
+extern "C" int ht_dicom_frame_decode(const ht_dicom *dcm, uint32_t index, ht_frame **out)
+{
+    *out = nullptr;
+    const ht_dicom_info &in = dcm->info;
+    if (int err = frame_exists(in, index))
+        return err;
     if (in.rows == 0 || in.columns == 0)
         return ht_error_set(HT_EPARSE, "Rows or Columns is missing or zero");
     if (in.bits_allocated == 0 || in.bits_allocated > 32)
@@ -343,11 +351,8 @@ ht_dicom_frame_stored(const ht_dicom *dcm, uint32_t index, uint8_t **out, size_t
     *out = nullptr;
     *len = 0;
     const ht_dicom_info &in = dcm->info;
-    if (!in.has_pixel_data)
-        return ht_error_set(HT_ENOTFOUND, "the object has no Pixel Data");
-    if (index >= in.number_of_frames)
-        return ht_error_set(HT_ENOTFOUND, "frame %u requested, the object has %u", index + 1,
-                            in.number_of_frames);
+    if (int err = frame_exists(in, index))
+        return err;
     const ts_entry *ts = find_ts(in.transfer_syntax_uid);
     if (!ts)
         return ht_error_set(HT_EUNSUPPORTED, "transfer syntax %s is not supported",

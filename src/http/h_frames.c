@@ -133,9 +133,11 @@ static int frame_part(void *cls, size_t i, ht_part *out)
         snprintf(out->type, sizeof(out->type), "application/octet-stream; transfer-syntax=%s",
                  EXPLICIT_LE);
         out->len = (size_t)f->loc.frame_bytes;
+        if (!(out->data = malloc(out->len ? out->len : 1)))
+            return ht_error_set(HT_ENOMEM, "out of memory");
         return ht_archive_read_range(f->archive, f->loc.archive_path,
                                      f->loc.pixel_offset + (uint64_t)index * f->loc.frame_bytes,
-                                     out->len, &out->data);
+                                     out->len, out->data);
     }
     const char *ts = ht_dicom_get_info(f->dcm)->transfer_syntax_uid;
     if (!f->stored)
@@ -200,6 +202,41 @@ static int open_instance(request *r, answer *a, frames *f)
     return err < 0 ? err : open_file(a, f);
 }
 
+/* One frame read from the file straight into the multipart body around it. */
+static int one_direct_frame(answer *a, frames *f)
+{
+    char boundary[48], head[600], close[80], type[100];
+    ht_multipart_boundary(boundary);
+    snprintf(type, sizeof(type), "application/octet-stream; transfer-syntax=%s", EXPLICIT_LE);
+    char location[300];
+    snprintf(location, sizeof(location), "%s/%u", f->base, f->numbers[0]);
+    size_t nhead = (size_t)ht_multipart_part_head(head, sizeof(head), boundary, 1, type, location);
+    size_t nclose = (size_t)ht_multipart_close(close, sizeof(close), boundary, 0);
+    size_t frame = (size_t)f->loc.frame_bytes;
+    char *body = malloc(nhead + frame + nclose);
+    if (!body) {
+        frames_free(f);
+        return ht_http__fail(a, HT_ENOMEM, NULL, "out of memory");
+    }
+    memcpy(body, head, nhead);
+    memcpy(body + nhead + frame, close, nclose);
+    int err = ht_archive_read_range(f->archive, f->loc.archive_path,
+                                    f->loc.pixel_offset + (uint64_t)(f->numbers[0] - 1) * frame,
+                                    frame, (uint8_t *)body + nhead);
+    frames_free(f);
+    if (err < 0) {
+        free(body);
+        return ht_http__fail_last(a, err);
+    }
+    ht_http__add_header(a, "Content-Type",
+                        "multipart/related; type=\"application/octet-stream\"; boundary=%s",
+                        boundary);
+    a->type = NULL;
+    a->body = body;
+    a->len = nhead + frame + nclose;
+    return HT_OK;
+}
+
 /* GET /dicom-web/studies/{s}/series/{se}/instances/{i}/frames/{list}. Uncompressed frames
  * whose place in the file the index knows are read from it as they are; others are parsed. */
 int ht_http__wado_frames(request *r, answer *a)
@@ -237,6 +274,8 @@ int ht_http__wado_frames(request *r, answer *a)
         frames_free(f);
         return HT_OK;
     }
+    if (f->direct && f->n == 1) /* the viewer's usual request: one frame, read into its answer */
+        return one_direct_frame(a, f);
     size_t known = f->direct ? f->n * (size_t)f->loc.frame_bytes : 0;
     return ht_http__multipart_sized(
         a, f->stored ? frame_media_type(f->loc.transfer_syntax) : "application/octet-stream", f->n,

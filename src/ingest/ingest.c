@@ -643,6 +643,26 @@ int ht_ingest_buffer(
     return ingest(in, data, len, source, NULL, NULL, result);
 }
 
+/* An object a receiver or an upload wrote to the archive's temporary path: adopted. */
+static int ingest_staged(ht_ingest *in,
+                         const char *tmp_rel,
+                         const expected *ex,
+                         const char *source,
+                         ht_ingest_result *result)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int err = ht_archive_read_received(in->archive, tmp_rel, &data, &len);
+    if (err < 0) {
+        memset(result, 0, sizeof(*result));
+        ht_archive_remove(in->archive, tmp_rel);
+        return err;
+    }
+    err = ingest(in, data, len, source, tmp_rel, ex, result);
+    free(data);
+    return err;
+}
+
 int ht_ingest_received(ht_ingest *in,
                        const char *tmp_rel,
                        const char *sop_class_uid,
@@ -650,18 +670,8 @@ int ht_ingest_received(ht_ingest *in,
                        const char *source,
                        ht_ingest_result *result)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
     expected ex = {sop_class_uid, sop_instance_uid, NULL};
-    int err = ht_archive_read_received(in->archive, tmp_rel, &data, &len);
-    if (err < 0) {
-        memset(result, 0, sizeof(*result));
-        ht_archive_remove(in->archive, tmp_rel);
-        return err;
-    }
-    err = ingest(in, data, len, source, tmp_rel, &ex, result);
-    free(data);
-    return err;
+    return ingest_staged(in, tmp_rel, &ex, source, result);
 }
 
 void ht_ingest_upload_path(ht_ingest *in, char *tmp_rel, char *tmp_abs, size_t abs_size)
@@ -680,16 +690,6 @@ int ht_ingest_uploaded(ht_ingest *in,
                        const char *source,
                        ht_ingest_result *result)
 {
-    uint8_t *data = NULL;
-    size_t len = 0;
     expected ex = {NULL, NULL, study_uid};
-    int err = ht_archive_read_received(in->archive, tmp_rel, &data, &len);
-    if (err < 0) {
-        memset(result, 0, sizeof(*result));
-        ht_archive_remove(in->archive, tmp_rel);
-        return err;
-    }
-    err = ingest(in, data, len, source, tmp_rel, &ex, result);
-    free(data);
-    return err;
+    return ingest_staged(in, tmp_rel, &ex, source, result);
 }

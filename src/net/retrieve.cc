@@ -57,6 +57,29 @@ struct retrieve_request {
     }
 };
 
+/* What a C-MOVE and a C-GET response share: the status and the sub-operation counts. The two
+ * DCMTK structures have the same members under other flag names, given in `flags`. */
+template <typename Response>
+void fill_response(Response &rsp,
+                   DIC_US message_id,
+                   const char *sop_class,
+                   uint16_t status,
+                   bool with_data,
+                   const counts &n,
+                   unsigned flags)
+{
+    std::memset(&rsp, 0, sizeof(rsp));
+    rsp.MessageIDBeingRespondedTo = message_id;
+    OFStandard::strlcpy(rsp.AffectedSOPClassUID, sop_class, sizeof(rsp.AffectedSOPClassUID));
+    rsp.DimseStatus = status;
+    rsp.DataSetType = with_data ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
+    rsp.NumberOfRemainingSubOperations = n.remaining;
+    rsp.NumberOfCompletedSubOperations = n.completed;
+    rsp.NumberOfFailedSubOperations = n.failed;
+    rsp.NumberOfWarningSubOperations = n.warning;
+    rsp.opts = flags;
+}
+
 bool respond(session &s,
              T_ASC_PresentationContextID pres,
              const retrieve_request &r,
@@ -82,35 +105,17 @@ bool respond(session &s,
     OFCondition c;
     if (r.move) {
         T_DIMSE_C_MoveRSP rsp;
-        std::memset(&rsp, 0, sizeof(rsp));
-        rsp.MessageIDBeingRespondedTo = r.move_rq->MessageID;
-        OFStandard::strlcpy(rsp.AffectedSOPClassUID, r.sop_class(),
-                            sizeof(rsp.AffectedSOPClassUID));
-        rsp.DimseStatus = status;
-        rsp.DataSetType = ids_p ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
-        rsp.NumberOfRemainingSubOperations = n.remaining;
-        rsp.NumberOfCompletedSubOperations = n.completed;
-        rsp.NumberOfFailedSubOperations = n.failed;
-        rsp.NumberOfWarningSubOperations = n.warning;
-        rsp.opts = O_MOVE_AFFECTEDSOPCLASSUID | O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS |
-                   O_MOVE_NUMBEROFFAILEDSUBOPERATIONS | O_MOVE_NUMBEROFWARNINGSUBOPERATIONS |
-                   (with_remaining ? O_MOVE_NUMBEROFREMAININGSUBOPERATIONS : 0);
+        fill_response(rsp, r.move_rq->MessageID, r.sop_class(), status, ids_p, n,
+                      O_MOVE_AFFECTEDSOPCLASSUID | O_MOVE_NUMBEROFCOMPLETEDSUBOPERATIONS |
+                          O_MOVE_NUMBEROFFAILEDSUBOPERATIONS | O_MOVE_NUMBEROFWARNINGSUBOPERATIONS |
+                          (with_remaining ? O_MOVE_NUMBEROFREMAININGSUBOPERATIONS : 0));
         c = DIMSE_sendMoveResponse(s.assoc, pres, r.move_rq, &rsp, ids_p, detail_p);
     } else {
         T_DIMSE_C_GetRSP rsp;
-        std::memset(&rsp, 0, sizeof(rsp));
-        rsp.MessageIDBeingRespondedTo = r.get_rq->MessageID;
-        OFStandard::strlcpy(rsp.AffectedSOPClassUID, r.sop_class(),
-                            sizeof(rsp.AffectedSOPClassUID));
-        rsp.DimseStatus = status;
-        rsp.DataSetType = ids_p ? DIMSE_DATASET_PRESENT : DIMSE_DATASET_NULL;
-        rsp.NumberOfRemainingSubOperations = n.remaining;
-        rsp.NumberOfCompletedSubOperations = n.completed;
-        rsp.NumberOfFailedSubOperations = n.failed;
-        rsp.NumberOfWarningSubOperations = n.warning;
-        rsp.opts = O_GET_AFFECTEDSOPCLASSUID | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS |
-                   O_GET_NUMBEROFFAILEDSUBOPERATIONS | O_GET_NUMBEROFWARNINGSUBOPERATIONS |
-                   (with_remaining ? O_GET_NUMBEROFREMAININGSUBOPERATIONS : 0);
+        fill_response(rsp, r.get_rq->MessageID, r.sop_class(), status, ids_p, n,
+                      O_GET_AFFECTEDSOPCLASSUID | O_GET_NUMBEROFCOMPLETEDSUBOPERATIONS |
+                          O_GET_NUMBEROFFAILEDSUBOPERATIONS | O_GET_NUMBEROFWARNINGSUBOPERATIONS |
+                          (with_remaining ? O_GET_NUMBEROFREMAININGSUBOPERATIONS : 0));
         c = DIMSE_sendGetResponse(s.assoc, pres, r.get_rq, &rsp, ids_p, detail_p);
     }
     return c.good();

@@ -25,6 +25,10 @@ export async function stripAndLesion({ page, check, shot, records, lesionZ }) {
   check(thumbs.every((t) => Number(t.split('x')[0]) > 0 && Math.max(...t.split('x').map(Number)) === 128),
     `the tiles show the server's thumbnails (128 px longest side): ${thumbs.join(', ')}`);
   await chooseSeries(page, 'current', 5);
+  // The overlay is written once the new series' first frame is drawn: wait for it (a busy
+  // machine draws late), then check what it says.
+  await page.waitForFunction(() => /Se 5 /.test(document.querySelector('#vp-current .overlay').textContent),
+    null, { timeout: 15000 }).catch(() => {});
   const thin = await page.evaluate(() => window.hepatrack.viewports.current.slices.length);
   check(thin === 300 && await page.textContent('#vp-current .overlay').then((t) => /Se 5 Thin 0.625mm \(2\/2\)/.test(t)),
     `choosing the thin series in the strip loads it: ${thin} slices`);
