@@ -16,7 +16,12 @@
 // does: the grey levels of a screenshot (a WebGL canvas cannot be read back) at the lesion and
 // in the liver around it are the ones the study's window gives their HU. The time is from
 // opening the URL to the return of the first screenshot that shows the image (screenshots are
-// taken one after another, so the figure is late by at most one screenshot's time).
+// taken one after another from the moment the viewport's canvas has a size, so the figure is
+// late by up to a screenshot's time, several hundred ms under SwiftShader). A second, finer
+// figure: the time of cornerstone's first IMAGE_RENDERED event after the viewport got its first
+// image (STACK_NEW_IMAGE), caught in the page; it must come before that screenshot. Each load
+// also prints the DICOMweb requests forwarded, how many were HTTP-compressed and their MiB, by
+// the time the image was confirmed.
 //
 // usage: node ohif.mjs NODE_MODULES OHIF_WWW CONFIG_JS STUDY_UID SLICES REPS NAME=ROOT...
 //   ROOT is a server's DICOMweb root (http://127.0.0.1:PORT/dicom-web); the first NAME is the
@@ -47,7 +52,7 @@ function front(www, configPath, root) {
     'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
   const files = new Map(); // OHIF's files, read once
   let config;
-  const stats = () => ({ dicomweb: 0, bytes: 0, files: 0, errors: [] });
+  const stats = () => ({ dicomweb: 0, encoded: 0, bytes: 0, files: 0, errors: [] });
   let s = stats();
 
   function file(rel) {
@@ -70,6 +75,7 @@ function front(www, configPath, root) {
         const out = {};
         for (const [k, v] of Object.entries(ur.headers)) if (!hop.has(k)) out[k] = v;
         if (ur.statusCode >= 400) s.errors.push(`${ur.statusCode} ${req.method} ${req.url}`);
+        if (ur.headers['content-encoding']) s.encoded++;
         res.writeHead(ur.statusCode, out);
         ur.on('data', (chunk) => { s.bytes += chunk.length; });
         ur.pipe(res);
@@ -234,6 +240,18 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
     const seenBefore = () => {
       localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour']));
       sessionStorage.setItem('investigationalUseDialog', 'hidden');
+      // Cornerstone's events on the viewport's element (they do not bubble: caught on their way
+      // down): the first render after the viewport got its first image is the image drawn (the
+      // renders before it are of an empty viewport). Date.now() is the driver's clock too.
+      window.__events = [];
+      window.__drawnAt = NaN;
+      let image = false;
+      for (const type of ['CORNERSTONE_STACK_NEW_IMAGE', 'CORNERSTONE_IMAGE_RENDERED'])
+        window.addEventListener(type, () => {
+          window.__events.push([type.slice(12), Date.now()]);
+          if (type === 'CORNERSTONE_STACK_NEW_IMAGE') image = true;
+          else if (image && Number.isNaN(window.__drawnAt)) window.__drawnAt = Date.now();
+        }, true);
     };
     async function dismiss(page) {
       for (const text of ['Confirm and hide', 'Skip all']) {
@@ -255,7 +273,7 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
       page.on('response', (r) => { if (r.status() >= 400) failed.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
       page.on('pageerror', (e) => failed.push(`page error: ${e.message.slice(0, 200)}`));
       const start = Date.now();
-      let ms = NaN, values = [NaN, NaN], shots = 0;
+      let ms = NaN, values = [NaN, NaN], shots = 0, sized = NaN, blank = NaN;
       try {
         await page.goto(`${f.base}/ohif/viewer?StudyInstanceUIDs=${study}`, { waitUntil: 'commit' });
         const canvas = page.locator('[data-cy="viewport-pane"] canvas, .cornerstone-canvas').first();
@@ -266,8 +284,10 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
           if (box && box.width > 100 && box.height > 100) break;
           await page.waitForTimeout(20);
         }
+        sized = Date.now() - start;
         while (Date.now() - start < 180000) {
           await dismiss(page);
+          const taking = Date.now();
           const png = await page.screenshot({ clip: box });
           const at = Date.now();
           shots++;
@@ -276,41 +296,64 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
             ms = at - start;
             break;
           }
+          blank = taking - start;
         }
       } catch (e) {
         failed.push(String(e).slice(0, 300));
       }
+      // Cornerstone's time of the drawing, which the screenshot then confirmed.
+      let event = NaN;
+      if (!Number.isNaN(ms)) {
+        const [at, events] = await page.evaluate(() => [window.__drawnAt, window.__events]).catch(() => [NaN, []]);
+        event = at - start;
+        if (process.env.OHIF_BENCH_EVENTS) console.log(JSON.stringify(events.map(([t, d]) => [t, d - start])));
+        if (!(event <= ms)) {
+          failed.push(`cornerstone's image-rendered event at ${event} ms is not before the screenshot that showed the image (${ms} ms)`);
+          event = NaN;
+        }
+      }
       const st = await stats(f);
       console.log(`OHIF first_image_ms server=${f.name} rep=${label} ms=${Number.isNaN(ms) ? 'none' : ms} ` +
+        `rendered_event_ms=${Number.isNaN(event) ? 'none' : event} ` +
+        `canvas_ms=${sized} last_blank_ms=${Number.isNaN(blank) ? 'none' : blank} ` +
         `lesion_grey=${values[0].toFixed(1)} liver_grey=${values[1].toFixed(1)} screenshots=${shots} ` +
-        `dicomweb_requests_by_then=${st.dicomweb} dicomweb_mib_by_then=${(st.bytes / 1048576).toFixed(1)}` +
+        `dicomweb_requests=${st.dicomweb} http_compressed=${st.encoded} dicomweb_mib=${(st.bytes / 1048576).toFixed(1)}` +
         `${failed.length || st.errors.length ? ` errors=${failed.length + st.errors.length}` : ''}`);
       for (const e of [...failed, ...st.errors].slice(0, 10)) console.log(`  ${f.name}: ${e}`);
-      if (Number.isNaN(ms)) {
+      if (Number.isNaN(ms) || Number.isNaN(event)) {
         failures++;
         await page.screenshot({ path: join(process.env.OHIF_BENCH_SHOTS ?? '/tmp', `ohif-bench-${f.name}-${label}.png`) }).catch(() => {});
       }
       await context.close();
-      return ms;
+      return [ms, event];
     }
 
     // A warm-up round (one load each, not counted): the browser's shared caches (compiled
     // shaders of the GPU process) and the servers' page cache start the same for both.
     for (const f of fronts) await load(f, 'warm-up');
     const times = Object.fromEntries(names.map((n) => [n, []]));
+    const events = Object.fromEntries(names.map((n) => [n, []]));
     for (let rep = 1; rep <= reps; rep++) {
-      for (const f of fronts) times[f.name].push(await load(f, rep));
+      for (const f of fronts) {
+        const [ms, event] = await load(f, rep);
+        times[f.name].push(ms);
+        events[f.name].push(event);
+      }
     }
 
     const median = (v) => {
       const s = v.filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
       return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
     };
-    const med = names.map((n) => median(times[n]));
     const ref = names[0], cand = names[names.length - 1];
-    console.log(`OHIF median ${names.map((n, i) => `${n}_ms=${med[i]}`).join(' ')} ` +
-      `ratio=${(med[0] / med[med.length - 1]).toFixed(2)} (${ref}_ms / ${cand}_ms, above 1: ${cand} draws sooner; ` +
-      `${reps} interleaved reps after a warm-up, each a fresh browser context; both servers behind the same Node front code)`);
+    const summary = (label, what, table) => {
+      const med = names.map((n) => median(table[n]));
+      console.log(`OHIF ${label} ${names.map((n, i) => `${n}_ms=${med[i]}`).join(' ')} ` +
+        `ratio=${(med[0] / med[med.length - 1]).toFixed(2)} (${what})`);
+    };
+    summary('median', `first screenshot showing the image; ${ref}_ms / ${cand}_ms, above 1: ${cand} draws sooner; ` +
+      `${reps} interleaved reps after a warm-up, each a fresh browser context; both servers behind the same Node front code`, times);
+    summary('median_rendered_event', 'cornerstone\'s first render of an image, confirmed by that screenshot; same ratio', events);
   } catch (e) {
     console.error(e);
     failures++;
