@@ -52,7 +52,7 @@ servers = {"orthanc": (ohttp, "/dicom-web"), "hepatrack": (hhttp, "/dicom-web")}
 conns = {name: http.client.HTTPConnection("127.0.0.1", port) for name, (port, _) in servers.items()}
 searches = [("PatientID", f"/studies?PatientID=P{studies // 2:05d}", 1),
             ("date range", "/studies?StudyDate=20260301-20260331", None),
-            ("name wildcard", "/studies?PatientName=Name7%5E*", None),
+            ("name wildcard", "/studies?PatientName=name7*", None),
             ("all studies", f"/studies?limit={studies}", studies)]
 
 
