@@ -30,13 +30,13 @@ static void warn(ht_qido *q, const char *what)
     snprintf(q->warning + n, sizeof(q->warning) - n, "%s%s", n ? "; " : "", what);
 }
 
-static int number_param(const char *name, const char *value, long max, size_t *out)
+static int number_param(const char *name, const char *value, long min, long max, size_t *out)
 {
     char *end;
     long v = strtol(value, &end, 10);
-    if (!*value || *end || v < 0 || v > max)
-        return ht_error_set(HT_EINVALID, "%s must be a whole number from 0 to %ld (got '%s')", name,
-                            max, value);
+    if (!*value || *end || v < min || v > max)
+        return ht_error_set(HT_EINVALID, "%s must be a whole number from %ld to %ld (got '%s')",
+                            name, min, max, value);
     *out = (size_t)v;
     return HT_OK;
 }
@@ -99,10 +99,10 @@ int ht_qido_param(ht_qido *q, const char *name, const char *value)
         value = "";
     if (!strcmp(name, "limit")) {
         q->limit_given = 1;
-        return number_param(name, value, HT_QIDO_MAX_LIMIT, &q->query.limit);
+        return number_param(name, value, 1, HT_QIDO_MAX_LIMIT, &q->query.limit);
     }
     if (!strcmp(name, "offset"))
-        return number_param(name, value, 1L << 30, &q->query.offset);
+        return number_param(name, value, 0, 1L << 30, &q->query.offset);
     if (!strcmp(name, "fuzzymatching")) {
         if (strcasecmp(value, "true") && strcasecmp(value, "false"))
             return ht_error_set(HT_EINVALID, "fuzzymatching is true or false (got '%s')", value);

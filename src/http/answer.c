@@ -279,6 +279,10 @@ enum MHD_Result ht_http__send(struct MHD_Connection *conn, answer *a)
     free(a->body);
     if (!resp)
         return MHD_NO;
+    if (a->status >= 300 && a->status != 304) { /* an error is never kept, nor tied to an ETag */
+        a->etag[0] = '\0';
+        a->caching = HT_CACHE_NONE;
+    }
     if (a->type)
         MHD_add_response_header(resp, "Content-Type", a->type);
     if (a->etag[0])

@@ -155,11 +155,15 @@ static int answer_picture(request *r,
                           uint32_t number,
                           int cache)
 {
-    if (cache) {
-        snprintf(a->etag, sizeof(a->etag), "\"%s/%u/%s/%s/%s/%s\"", loc->sha256, number,
-                 x->type + 6, ht_http__arg(r, "window") ? ht_http__arg(r, "window") : "",
-                 ht_http__arg(r, "viewport") ? ht_http__arg(r, "viewport") : "",
-                 ht_http__arg(r, "quality") ? ht_http__arg(r, "quality") : "");
+    if (cache) { /* named by what was parsed, so that it always fits and never holds a quote */
+        if (x->window_given)
+            snprintf(a->etag, sizeof(a->etag), "\"%s/%u/%s/%.6g,%.6g,%d/%u,%u/%d\"", loc->sha256,
+                     number, x->type + 6, x->window.center, x->window.width,
+                     (int)x->options.function, x->options.width, x->options.height,
+                     x->options.quality);
+        else
+            snprintf(a->etag, sizeof(a->etag), "\"%s/%u/%s/file/%u,%u/%d\"", loc->sha256, number,
+                     x->type + 6, x->options.width, x->options.height, x->options.quality);
         a->caching = cache;
         if (ht_http__unchanged(r, a))
             return HT_OK;
@@ -237,6 +241,11 @@ int ht_http__rendered_many(request *r, answer *a)
         free(x);
         return err;
     }
+    size_t kept = 0; /* reports, key objects, presentation states: nothing to draw */
+    for (size_t i = 0; i < x->refs.n; i++)
+        if (x->refs.items[i].location.frames)
+            x->refs.items[kept++] = x->refs.items[i];
+    x->refs.n = kept;
     return ht_http__multipart(a, x->type, x->refs.n, picture_part, x, rendering_free);
 }
 

@@ -27,8 +27,9 @@
 #define FAILURE_STUDY 0xA900             /* not of the study the request named */
 #define FAILURE_CANNOT_UNDERSTAND 0xC000 /* not a DICOM object hepatrack can read */
 
-#define STORERS 4      /* parts stored at once: their durability is shared (group commit) */
-#define MAX_WAITING 32 /* parts read but not stored yet before reading waits */
+#define STORERS 4       /* parts stored at once: their durability is shared (group commit) */
+#define MAX_WAITING 32  /* parts read but not stored yet before reading waits */
+#define MAX_PARTS 20000 /* in one request (a 300-slice series is 300) */
 
 /* One part: staged as it arrives, then stored by one of the request's storers. */
 typedef struct outcome {
@@ -167,6 +168,8 @@ static int part_begin(void *payload, const char *content_type)
     stow *s = payload;
     outcome *o = &s->current;
     memset(o, 0, sizeof(*o));
+    if (s->ready >= MAX_PARTS)
+        return ht_error_set(HT_EINVALID, "more than %d parts in one request", MAX_PARTS);
     if (!content_type || !ht_media_is(content_type, "application/dicom")) {
         o->refused = FAILURE_CLASS;
         snprintf(o->error, sizeof(o->error), "part %zu is %.100s, not application/dicom",

@@ -160,7 +160,10 @@ void ht_http__route(request *r, answer *a)
         return;
     }
     const ht_route *found = ht_http__find_route(r, a);
-    if (found && ht_http__admit(r, a, found->access, found->what) == HT_OK)
+    if (found && found->begin && r->upload && r->upload->sink)
+        found->handler(r, a); /* admitted when its headers came (server.c): its parts are
+                                 stored, and a session ending meanwhile must not hide them */
+    else if (found && ht_http__admit(r, a, found->access, found->what) == HT_OK)
         found->handler(r, a);
 }
 

@@ -35,19 +35,23 @@ int ht_render__jpeg(const uint8_t *pixels,
 {
     struct jpeg_compress_struct cinfo;
     jpeg_failure failure;
-    /* what the longjmp may leave: on the heap or volatile */
-    unsigned char *volatile buffer = NULL;
-    unsigned long size = 0;
+    /* Our own buffer, larger than any JPEG of these pixels can be: libjpeg then never makes one
+     * of its own, which it would not hand back if it failed (nor free). */
+    size_t room = (size_t)width * height * (size_t)channels * 2 + 65536;
+    unsigned char *own = malloc(room);
+    unsigned char *mem = own;
+    unsigned long size = room;
+    if (!own)
+        return ht_error_set(HT_ENOMEM, "out of memory encoding a JPEG");
     cinfo.err = jpeg_std_error(&failure.mgr);
     failure.mgr.error_exit = fail;
     if (setjmp(failure.back)) {
         jpeg_destroy_compress(&cinfo);
-        free(buffer);
+        free(own);
         return ht_error_set(HT_EIO, "libjpeg failed to encode a %ux%u picture: %s", width, height,
                             failure.message);
     }
     jpeg_create_compress(&cinfo);
-    unsigned char *mem = NULL;
     jpeg_mem_dest(&cinfo, &mem, &size);
     cinfo.image_width = width;
     cinfo.image_height = height;
@@ -59,12 +63,12 @@ int ht_render__jpeg(const uint8_t *pixels,
     while (cinfo.next_scanline < cinfo.image_height) {
         JSAMPROW row = (JSAMPROW)(pixels + (size_t)cinfo.next_scanline * width * (size_t)channels);
         jpeg_write_scanlines(&cinfo, &row, 1);
-        buffer = mem; /* libjpeg may have grown it */
     }
-    jpeg_finish_compress(&cinfo);
-    buffer = mem;
+    jpeg_finish_compress(&cinfo); /* mem and size now say where the JPEG is, and how long */
     jpeg_destroy_compress(&cinfo);
-    *out = buffer;
+    if (mem != own) /* libjpeg needed more after all: its buffer is the answer */
+        free(own);
+    *out = mem;
     *len = size;
     return HT_OK;
 }

@@ -276,6 +276,9 @@ target_size(const ht_frame *f, uint32_t width, uint32_t height, uint32_t *w, uin
 {
     double sx = width ? (double)width / f->columns : 0, sy = height ? (double)height / f->rows : 0;
     double s = sx && sy ? (sx < sy ? sx : sy) : sx ? sx : sy ? sy : 1;
+    double longest = f->columns > f->rows ? f->columns : f->rows;
+    if (longest * s > MAX_SIZE) /* one bound given: the other side must not grow beyond it */
+        s = MAX_SIZE / longest;
     *w = (uint32_t)(f->columns * s + 0.5);
     *h = (uint32_t)(f->rows * s + 0.5);
     *w = *w ? *w : 1;

@@ -113,14 +113,15 @@ int ht_store_find_matchable(ht_find_level level, const char *keyword)
 
 /* ---- the statement --------------------------------------------------------------------------- */
 
-#define MAX_PARAMS 200
+#define MAX_PARAMS 2000 /* a C-MOVE may name hundreds of instances */
 
 typedef struct statement {
     char *sql;
     size_t len, cap;
     char *params[MAX_PARAMS]; /* text, owned; bound as ?1, ?2... */
     int nparams;
-    int failed; /* out of memory or of parameters */
+    int failed;   /* out of memory or of parameters */
+    int too_many; /* of parameters */
 } statement;
 
 static void append(statement *st, const char *fmt, ...) HT_PRINTF_(2, 3);
@@ -144,6 +145,7 @@ static void append(statement *st, const char *fmt, ...)
 static int param(statement *st, char *value)
 {
     if (!value || st->nparams == MAX_PARAMS) {
+        st->too_many |= value != NULL;
         free(value);
         st->failed = 1;
         return 0;
@@ -342,6 +344,8 @@ static int build(statement *st, const ht_find_query *q)
     }
     append(st, "%s LIMIT %lld OFFSET %lld", ORDER[q->level], q->limit ? (long long)q->limit : -1LL,
            (long long)q->offset);
+    if (st->too_many)
+        return ht_error_set(HT_EINVALID, "a query may hold at most %d values", MAX_PARAMS);
     return st->failed ? ht_error_set(HT_ENOMEM, "out of memory building a query") : HT_OK;
 }
 

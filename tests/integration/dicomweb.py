@@ -103,7 +103,7 @@ warning = headers.get("Warning", "")
 t.check(status == 200 and warning.startswith("299 hepatrack") and "fuzzymatching" in warning and
         "ReferringPhysicianName" in warning, f"ignored keys get a Warning: 299 ({warning})")
 for query, field in (("NoSuchThing=1", "NoSuchThing"), ("StudyDate=2026-01-01", "StudyDate"),
-                     ("limit=x", "limit"), ("StudyInstanceUID=1.2.*", "StudyInstanceUID")):
+                     ("limit=x", "limit"), ("limit=0", "limit"), ("StudyInstanceUID=1.2.*", "StudyInstanceUID")):
     status, _, body = get(f"/dicom-web/studies?{query}")
     t.check(status == 400 and field in body["error"]["message"], f"{query}: 400 naming {field} ({body})")
 status, _, body = get("/dicom-web/studies", Accept="application/xml")
@@ -153,8 +153,9 @@ etag = headers.get("ETag")
 status, _, _ = get(f"{instance}/frames/1", **{"If-None-Match": etag})
 t.check(status == 304, "frames: If-None-Match gives 304")
 for frames_list, code in (("2", 404), ("0", 400), ("1,x", 400)):
-    status, _, body = get(f"{instance}/frames/{frames_list}")
-    t.check(status == code, f"frames/{frames_list}: {code} ({status} {body})")
+    status, headers, body = get(f"{instance}/frames/{frames_list}")
+    t.check(status == code and headers.get("Cache-Control") == "no-store" and "ETag" not in headers,
+            f"frames/{frames_list}: {code}, never cached ({status} {headers.get('Cache-Control')} {body})")
 status, _, _ = get(f"{instance}/frames/1", Accept="image/png")
 t.check(status == 406, "frames as image/png: 406")
 status, headers, body = get(f"{instance}/bulkdata/7FE00010")
