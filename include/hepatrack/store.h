@@ -159,6 +159,9 @@ typedef struct ht_row {
     const char *const *values; /* NULL for HT_VALUE_NULL */
 } ht_row;
 
+/** The value of the column `name` of a row, or NULL when absent or NULL (borrowed). */
+const char *ht_row_value(const ht_row *row, const char *name);
+
 /** Called once per row; a non-zero return stops the listing and is returned by it. */
 typedef int (*ht_row_cb)(void *payload, const ht_row *row);
 

@@ -81,13 +81,18 @@ typedef struct frames {
     char base[280]; /* Content-Location of the parts: base/N */
 } frames;
 
-static void frames_free(void *cls)
+/* What a frames answer holds, freed; the struct itself stays. */
+static void frames_clear(frames *f)
 {
-    frames *f = cls;
     ht_dicom_free(f->dcm);
     free(f->file);
     free(f->numbers);
-    free(f);
+}
+
+static void frames_free(void *cls)
+{
+    frames_clear(cls);
+    free(cls);
 }
 
 /* 1-bit samples, one per byte after decoding, packed again as DICOM keeps them (PS3.5 8.1.1). */
@@ -306,9 +311,7 @@ static int bulk_part(void *cls, size_t i, ht_part *out)
 static void bulk_free(void *cls)
 {
     bulk *b = cls;
-    ht_dicom_free(b->frames.dcm);
-    free(b->frames.file);
-    free(b->frames.numbers);
+    frames_clear(&b->frames);
     free(b);
 }
 

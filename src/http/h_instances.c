@@ -146,7 +146,6 @@ int ht_http__frame_rendered(request *r, answer *a)
     ht_window w = {0, 0};
     long size;
     uint32_t n;
-    loaded_frame lf;
     int err;
     if ((err = locate(r, a, &loc)) < 0 || (err = frame_number(r, a, &n)) < 0)
         return err;
@@ -166,13 +165,10 @@ int ht_http__frame_rendered(request *r, answer *a)
                          ww ? ww : "", size); /* the picture depends on the parameters */
     if (ht_http__unchanged(r, a))
         return HT_OK;
-    if ((err = load_frame(r, a, &loc, n, &lf)) < 0)
-        return err;
-    const ht_window *chosen = preset || wc ? &w : lf.has_window ? &lf.window : NULL;
+    ht_render_options o = {preset || wc ? &w : NULL, HT_VOI_LINEAR, (uint32_t)size,
+                           (uint32_t)size,           HT_IMAGE_PNG,  0};
     uint8_t *png;
-    err = ht_render_png(lf.frame, chosen, (uint32_t)size, &png, &a->len);
-    frame_release(&lf);
-    if (err < 0)
+    if ((err = ht_http__render_frame(r->http->archive, &loc, n, &o, &png, &a->len)) < 0)
         return ht_http__fail_last(a, err);
     a->body = (char *)png;
     a->type = "image/png";
@@ -240,8 +236,6 @@ int ht_http__frame_pixels(request *r, answer *a)
 
 /* ---- a series' thumbnail ------------------------------------------------------------------ */
 
-#define THUMBNAIL_SIZE 128
-
 /* Where a rendered thumbnail is kept: named by what it shows, so it is never stale. */
 static char *thumbnail_path(const request *r, const ht_series_keyframe *k, long size)
 {
@@ -254,13 +248,9 @@ static char *thumbnail_path(const request *r, const ht_series_keyframe *k, long 
 static int
 render_thumbnail(request *r, answer *a, const ht_series_keyframe *k, long size, const char *path)
 {
-    loaded_frame lf;
+    ht_render_options o = {NULL, HT_VOI_LINEAR, (uint32_t)size, (uint32_t)size, HT_IMAGE_PNG, 0};
     uint8_t *png;
-    int err = load_frame(r, a, &k->location, k->frame, &lf);
-    if (err < 0)
-        return err;
-    err = ht_render_png(lf.frame, lf.has_window ? &lf.window : NULL, (uint32_t)size, &png, &a->len);
-    frame_release(&lf);
+    int err = ht_http__render_frame(r->http->archive, &k->location, k->frame, &o, &png, &a->len);
     if (err < 0)
         return ht_http__fail_last(a, err);
     char *dir = ht_strprintf("%s/cache/thumbnails", r->http->data_dir);
@@ -285,7 +275,7 @@ int ht_http__series_thumbnail(request *r, answer *a)
     if ((err = ht_http__uint_arg(a, "size", ht_http__arg(r, "size"), 512, &size)) < 0)
         return err;
     if (size == 0)
-        size = THUMBNAIL_SIZE;
+        size = HT_HTTP_THUMBNAIL_SIDE;
     if (size < 16)
         return ht_http__fail(a, HT_EINVALID, "size", "size is 16 to 512 pixels (got %ld)", size);
     if ((err = ht_store_series_keyframe(s, r->parts[1], &k)) < 0)

@@ -45,19 +45,12 @@ typedef struct found {
     size_t count;
 } found;
 
-static const char *column(const ht_row *row, const char *name)
-{
-    for (int i = 0; i < row->ncols; i++)
-        if (!strcmp(row->names[i], name))
-            return row->values[i];
-    return NULL;
-}
-
 /* RetrieveURL (0008,1190): where WADO-RS gives this study, series or instance. */
 static void add_retrieve_url(const found *f, const ht_row *row, json_t *item)
 {
-    const char *study = column(row, "StudyInstanceUID"), *series = column(row, "SeriesInstanceUID");
-    const char *sop = column(row, "SOPInstanceUID");
+    const char *study = ht_row_value(row, "StudyInstanceUID"),
+               *series = ht_row_value(row, "SeriesInstanceUID");
+    const char *sop = ht_row_value(row, "SOPInstanceUID");
     char url[512];
     if (f->level == HT_FIND_PATIENT || !study)
         return;

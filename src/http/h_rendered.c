@@ -15,8 +15,6 @@
 #include <string.h>
 #include <strings.h>
 
-#define THUMBNAIL_SIDE 128
-
 typedef struct rendering {
     ht_render_options options;
     ht_window window;
@@ -97,7 +95,7 @@ static int parse_params(request *r, answer *a, rendering *x, int thumbnail, int 
     memset(x, 0, sizeof(*x));
     x->archive = r->http->archive;
     if (thumbnail)
-        x->options.width = x->options.height = THUMBNAIL_SIDE;
+        x->options.width = x->options.height = HT_HTTP_THUMBNAIL_SIDE;
     if ((window && (err = parse_window(a, window, x)) < 0) ||
         (viewport && (err = parse_viewport(a, viewport, x)) < 0) ||
         (err = ht_http__uint_arg(a, "quality", quality, 100, &q)) < 0)
@@ -116,18 +114,18 @@ static int parse_params(request *r, answer *a, rendering *x, int thumbnail, int 
     return HT_OK;
 }
 
-/* Frame `number` (from 1, 0: the middle one) of an instance, rendered. */
-static int render_instance(const rendering *x,
-                           const ht_instance_location *loc,
-                           uint32_t number,
-                           uint8_t **out,
-                           size_t *len)
+int ht_http__render_frame(ht_archive *archive,
+                          const ht_instance_location *loc,
+                          uint32_t number,
+                          const ht_render_options *options,
+                          uint8_t **out,
+                          size_t *len)
 {
     uint8_t *file = NULL;
     size_t flen;
     ht_dicom *dcm = NULL;
     ht_frame *frame = NULL;
-    int err = ht_archive_read(x->archive, loc->archive_path, &file, &flen);
+    int err = ht_archive_read(archive, loc->archive_path, &file, &flen);
     if (err == HT_OK)
         err = ht_dicom_open_memory(&dcm, file, flen);
     if (err == HT_OK) {
@@ -136,9 +134,9 @@ static int render_instance(const rendering *x,
         err = ht_dicom_frame_decode(dcm, index, &frame);
     }
     if (err == HT_OK) {
-        ht_render_options o = x->options;
+        ht_render_options o = *options;
         ht_window own;
-        if (!x->window_given && ht_http__file_window(dcm, &own))
+        if (!o.window && ht_http__file_window(dcm, &own))
             o.window = &own;
         err = ht_render_image(frame, &o, out, len);
     }
@@ -169,7 +167,7 @@ static int answer_picture(request *r,
             return HT_OK;
     }
     uint8_t *picture;
-    int err = render_instance(x, loc, number, &picture, &a->len);
+    int err = ht_http__render_frame(x->archive, loc, number, &x->options, &picture, &a->len);
     if (err < 0) {
         a->etag[0] = '\0';
         return ht_http__fail_last(a, err);
@@ -227,7 +225,7 @@ static int picture_part(void *cls, size_t i, ht_part *out)
     snprintf(out->location, sizeof(out->location),
              "/dicom-web/studies/%s/series/%s/instances/%s/rendered", ref->study, ref->series,
              ref->sop);
-    return render_instance(x, &ref->location, 1, &out->data, &out->len);
+    return ht_http__render_frame(x->archive, &ref->location, 1, &x->options, &out->data, &out->len);
 }
 
 /* GET .../rendered of a study or series: each instance's first frame, as they are made. */

@@ -23,12 +23,11 @@ typedef struct scope {
     int failed;
 } scope;
 
+/* A row's value as text, "" when absent. */
 static const char *column(const ht_row *row, const char *name)
 {
-    for (int i = 0; i < row->ncols; i++)
-        if (!strcmp(row->names[i], name))
-            return row->values[i] ? row->values[i] : "";
-    return "";
+    const char *v = ht_row_value(row, name);
+    return v ? v : "";
 }
 
 static int add_instance(void *payload, const ht_row *row)

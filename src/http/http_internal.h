@@ -223,6 +223,19 @@ typedef struct ht_instance_refs {
  * series and instance number order; a 404 (answered) when there are none. */
 int ht_http__scope(request *r, answer *a, ht_instance_refs *out);
 
+/* Frame `number` (from 1; 0: the middle one) of a located instance as a picture, in the
+ * window the options name, else the file's own first window, else the frame's full range.
+ * *out is malloc'ed. HT_OK, or the archive's, file layer's or renderer's error. */
+int ht_http__render_frame(ht_archive *archive,
+                          const ht_instance_location *loc,
+                          uint32_t number,
+                          const ht_render_options *options,
+                          uint8_t **out,
+                          size_t *len);
+
+/* A thumbnail's side, unless asked otherwise. */
+#define HT_HTTP_THUMBNAIL_SIDE 128
+
 /* The file's own first Window Center/Width (1), or none usable (0). */
 int ht_http__file_window(const ht_dicom *dcm, ht_window *w);
 

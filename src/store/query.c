@@ -126,6 +126,14 @@ int ht_store__rows(ht_store *s, sqlite3_stmt *st, ht_row_cb cb, void *payload, i
     return result;
 }
 
+const char *ht_row_value(const ht_row *row, const char *name)
+{
+    for (int i = 0; i < row->ncols; i++)
+        if (!strcmp(row->names[i], name))
+            return row->values[i];
+    return NULL;
+}
+
 int ht_store__query(ht_store *s, const char *sql, sqlite3_stmt **out)
 {
     size_t n = sizeof(s->queries) / sizeof(s->queries[0]);
