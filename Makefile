@@ -12,13 +12,17 @@ RESET    ?= 0
 # Everything the build, the tests and the demo use, by Debian package name.
 DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang clang-format libclang-rt-14-dev \
 	libdcmtk-dev dcmtk libopenjp2-7-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev \
-	libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libinih-dev libcrypt-dev libmicrohttpd-dev python3 util-linux openssl
+	libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libinih-dev libcrypt-dev libmicrohttpd-dev python3 util-linux openssl \
+	libreadstat-dev libxml2-dev libzip-dev libcairo2-dev fonts-dejavu-core
 
 # The browser test's: Debian's chromium, and Node.js from Debian only when npm is missing.
 CHECK_PACKAGES := chromium
 # The query/retrieve tests' peers: Orthanc (queries and retrieves from hepatrack), openjph-tools
 # (ojph_compress writes the HTJ2K test file), iproute2 (loopback up in the private namespace).
 CHECK_PACKAGES += orthanc openjph-tools iproute2
+# The export tests' independent readers and checkers: R's haven and pandas read the XPT files back,
+# xmllint checks define.xml, poppler-utils extracts and renders the PDF reports.
+CHECK_PACKAGES += r-cran-haven python3-pandas libxml2-utils poppler-utils
 E2E_NODE := $(BUILD)/e2e-node
 
 .PHONY: all deps e2e-deps ohif build asan check demo clean format
