@@ -296,6 +296,16 @@ int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);
  */
 int ht_store_study_date(ht_store *store, const char *study_instance_uid, char *out);
 
+/**
+ * The modalities of a study's series, "CT" or "CT\\SR", in code order, in out (size bytes, cut
+ * at a whole modality). Empty for an unknown study.
+ * @return HT_OK; HT_EDB.
+ */
+int ht_store_study_modalities(ht_store *store,
+                              const char *study_instance_uid,
+                              char *out,
+                              size_t size);
+
 /* ---- the lesion ledger ---------------------------------------------------------------------- */
 
 /** Find a trial subject's row id. @return HT_OK, HT_ENOTFOUND, HT_EDB. */

@@ -322,8 +322,10 @@ void cmd_trial_help(void)
 {
     printf("usage: hepatrack trial show [--json]\n"
            "       hepatrack trial set KEY VALUE\n\n"
-           "Trial parameters (spec 13.1): study_id, reader_role, confirmation_required,\n"
-           "confirmation_min_days, sd_min_days, assessment_interval_days.\n");
+           "Trial parameters (spec 13.1): study_id, reader_role (INVESTIGATOR or INDEPENDENT\n"
+           "ASSESSOR), confirmation_required, confirmation_min_days, sd_min_days,\n"
+           "assessment_interval_days; and the versions the CDISC export names: sdtmig_version,\n"
+           "adamig_version, ct_version.\n");
 }
 
 static int add_param(void *payload, const char *key, const char *value)
@@ -348,16 +350,16 @@ int cmd_trial(const cli_context *ctx, int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "show") && argc <= 3) {
         ht_rs_params p;
         int32_t interval;
-        char study[80] = "NCT06071052", role[80] = "INVESTIGATOR";
         if (cli_open_store(ctx, "trial", &store) < 0)
             return CLI_FATAL;
         json_t *o = json_object(), *stored = json_object();
         if ((err = ht_ledger_params(store, &p, &interval)) == HT_OK &&
             (err = ht_store_param_each(store, add_param, stored)) == HT_OK) {
-            ht_store_param_get(store, "study_id", study, sizeof(study));
-            ht_store_param_get(store, "reader_role", role, sizeof(role));
-            json_object_set_new(o, "study_id", json_string(study));
-            json_object_set_new(o, "reader_role", json_string(role));
+            for (const char *const *k = ht_ledger_text_params(); *k && err == HT_OK; k++) {
+                char value[80];
+                if ((err = ht_ledger_param_text(store, *k, value, sizeof(value))) == HT_OK)
+                    json_object_set_new(o, *k, json_string(value));
+            }
             json_object_set_new(o, "confirmation_required", json_boolean(p.confirmation_required));
             json_object_set_new(o, "confirmation_min_days", json_integer(p.confirmation_min_days));
             json_object_set_new(o, "sd_min_days", json_integer(p.sd_min_days));
