@@ -351,6 +351,7 @@ int ht_http__subject_history(request *r, answer *a);
 int ht_http__subject_proposals(request *r, answer *a);
 int ht_http__subject_timeline(request *r, answer *a);
 int ht_http__cohort(request *r, answer *a);
+int ht_http__export_cdisc(request *r, answer *a); /* h_exports.c */
 int ht_http__lesion_states(request *r, answer *a);
 int ht_http__enrol(request *r, answer *a);
 int ht_http__subject_change(request *r, answer *a);
