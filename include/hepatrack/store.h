@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 9
+#define HT_STORE_SCHEMA_VERSION 10
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.

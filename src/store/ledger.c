@@ -142,14 +142,12 @@ int ht_store_ledger_fields(ht_store *s,
 #undef HT_LF_COLUMN_
     n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT sj.subject_id, r.kind, r.key%s",
                           columns);
-    /* One subject is a seek on the index's first column; an OR here would scan the table. */
+    /* The current versions (migration 10) in their primary key's order: one seek per subject,
+     * then a scan of its narrow rows. */
     snprintf(sql + n, sizeof(sql) - n,
-             " FROM ledger_records r INDEXED BY sqlite_autoindex_ledger_records_1"
-             " JOIN subjects sj ON sj.id = r.subject"
-             " WHERE %s r.version = (SELECT max(v.version) FROM ledger_records v"
-             "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key)"
-             " AND r.retracted = 0 ORDER BY r.subject, r.kind, r.key",
-             subject_id ? "r.subject = (SELECT id FROM subjects WHERE subject_id = ?1) AND" : "");
+             " FROM subjects sj CROSS JOIN ledger_current r ON r.subject = sj.id %s"
+             " ORDER BY sj.id, r.kind, r.key",
+             subject_id ? "WHERE sj.subject_id = ?1" : "");
     if ((err = prepare(s, sql, &st)) < 0)
         return err;
     if (subject_id)

@@ -188,6 +188,44 @@ static const char *const migrations[] = {
     ("ALTER TABLE instances ADD COLUMN pixel_offset INTEGER;"
      "ALTER TABLE instances ADD COLUMN frame_bytes INTEGER;"
      "ALTER TABLE instances ADD COLUMN pixels_as_decoded INTEGER;"),
+
+    /* 10: every record's current version, narrow and in (subject, kind, key) order, kept by a
+     * trigger in the transaction that appends a version: the cohort reads its engine fields in
+     * one ordered scan instead of every version's JSON (issue 18). Columns as in
+     * ledger_records (no declared type: values keep theirs). */
+    ("CREATE TABLE ledger_current (subject INTEGER NOT NULL, kind TEXT NOT NULL,"
+     " key TEXT NOT NULL, record INTEGER NOT NULL, "
+     "f_label, f_date, f_baseline, f_imaging_performed, f_portal_vein_status, "
+     "f_liver_volume_ml10, f_slice_thickness_mm10, f_study_uids, f_id, f_role, f_site, "
+     "f_location, f_nodal, f_lesion, f_timepoint, f_state, f_long_axis, f_short_axis, "
+     "f_perpendicular, f_craniocaudal, f_viable_axis, f_mean_hu, f_merged_into, f_phase, "
+     "f_fragments, f_treatment_start, f_death_date, f_last_known_alive, f_status, f_by, f_at"
+     ", PRIMARY KEY (subject, kind, key)) WITHOUT ROWID;"
+     "INSERT INTO ledger_current SELECT r.subject, r.kind, r.key, r.id, "
+     "r.f_label, r.f_date, r.f_baseline, r.f_imaging_performed, r.f_portal_vein_status, "
+     "r.f_liver_volume_ml10, r.f_slice_thickness_mm10, r.f_study_uids, r.f_id, r.f_role, "
+     "r.f_site, r.f_location, r.f_nodal, r.f_lesion, r.f_timepoint, r.f_state, r.f_long_axis, "
+     "r.f_short_axis, r.f_perpendicular, r.f_craniocaudal, r.f_viable_axis, r.f_mean_hu, "
+     "r.f_merged_into, r.f_phase, r.f_fragments, r.f_treatment_start, r.f_death_date, "
+     "r.f_last_known_alive, r.f_status, r.f_by, r.f_at"
+     " FROM ledger_records r WHERE r.retracted = 0 AND r.version = (SELECT max(v.version)"
+     "   FROM ledger_records v WHERE v.subject = r.subject AND v.kind = r.kind"
+     "   AND v.key = r.key);"
+     "CREATE TRIGGER ledger_current_keep AFTER INSERT ON ledger_records"
+     " WHEN NEW.version = (SELECT max(v.version) FROM ledger_records v"
+     "   WHERE v.subject = NEW.subject AND v.kind = NEW.kind AND v.key = NEW.key) BEGIN"
+     " DELETE FROM ledger_current"
+     "   WHERE subject = NEW.subject AND kind = NEW.kind AND key = NEW.key;"
+     " INSERT INTO ledger_current SELECT NEW.subject, NEW.kind, NEW.key, NEW.id, "
+     "NEW.f_label, NEW.f_date, NEW.f_baseline, NEW.f_imaging_performed, "
+     "NEW.f_portal_vein_status, NEW.f_liver_volume_ml10, NEW.f_slice_thickness_mm10, "
+     "NEW.f_study_uids, NEW.f_id, NEW.f_role, NEW.f_site, NEW.f_location, NEW.f_nodal, "
+     "NEW.f_lesion, NEW.f_timepoint, NEW.f_state, NEW.f_long_axis, NEW.f_short_axis, "
+     "NEW.f_perpendicular, NEW.f_craniocaudal, NEW.f_viable_axis, NEW.f_mean_hu, "
+     "NEW.f_merged_into, NEW.f_phase, NEW.f_fragments, NEW.f_treatment_start, "
+     "NEW.f_death_date, NEW.f_last_known_alive, NEW.f_status, NEW.f_by, NEW.f_at"
+     " WHERE NEW.retracted = 0;"
+     " END;"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,
