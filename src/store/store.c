@@ -52,7 +52,7 @@ int ht_store__connect(const char *path, sqlite3 **out)
     /* WAL: readers beside the writer; synchronous=FULL: a commit is durable when it returns. */
     rc = sqlite3_exec(db,
                       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                      " PRAGMA mmap_size=2147418112;",
+                      " PRAGMA mmap_size=268435456;",
                       NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         int err = ht_store__db_error(db, rc, path);
