@@ -12,11 +12,16 @@
 #include <string.h>
 #include <strings.h>
 
-/* Strings copied out of the database rows, freed with the subject. */
+/* Strings copied out of the database rows into blocks freed with the subject: a cohort copies
+ * some 60 strings per subject, and a malloc each cost more than evaluating it. */
 typedef struct arena {
-    char **items;
+    char **blocks;
     size_t n, cap;
+    char *at;    /* the free part of the last block */
+    size_t left; /* its size */
 } arena;
+
+#define ARENA_BLOCK 4096
 
 struct ht_ledger_subject {
     char *id;
@@ -56,11 +61,19 @@ static const char *keep(ht_ledger_subject *ls, const char *s)
     arena *a = &ls->strings;
     if (!s)
         return NULL;
-    if (HT_GROW(a->items, a->cap, a->n + 1) < 0)
-        return NULL;
-    char *copy = strdup(s);
-    if (copy)
-        a->items[a->n++] = copy;
+    size_t len = strlen(s) + 1;
+    if (len > a->left) {
+        size_t size = len > ARENA_BLOCK ? len : ARENA_BLOCK;
+        char *block = HT_GROW(a->blocks, a->cap, a->n + 1) < 0 ? NULL : malloc(size);
+        if (!block)
+            return NULL;
+        a->blocks[a->n++] = block;
+        a->at = block;
+        a->left = size;
+    }
+    char *copy = memcpy(a->at, s, len);
+    a->at += len;
+    a->left -= len;
     return copy;
 }
 
@@ -128,7 +141,10 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
         /* A16: the earliest indexed study dates the time point, else the entered date. */
         struct timepoint_extra *x = &ls->extra[ls->ntp];
         char *date = x->date;
-        snprintf(date, 11, "%s", f->text[HT_LF_DATE] ? f->text[HT_LF_DATE] : "");
+        const char *entered = f->text[HT_LF_DATE] ? f->text[HT_LF_DATE] : "";
+        size_t dlen = strnlen(entered, 10);
+        memcpy(date, entered, dlen);
+        date[dlen] = '\0';
         const char *uids = f->text[HT_LF_STUDY_UIDS];
         x->unindexed = 0;
         x->studies = NULL;
@@ -367,8 +383,8 @@ void ht_ledger_subject_free(ht_ledger_subject *ls)
     if (!ls)
         return;
     for (size_t i = 0; i < ls->strings.n; i++)
-        free(ls->strings.items[i]);
-    free(ls->strings.items);
+        free(ls->strings.blocks[i]);
+    free(ls->strings.blocks);
     free(ls->id);
     free(ls->tps);
     free(ls->lesions);

@@ -1,7 +1,10 @@
 /* The lesion ledger's SQL: subjects, versioned records, the audit log, trial parameters. */
 #include "store_internal.h"
 
+#include "hepatrack/util.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int prepare(ht_store *s, const char *sql, sqlite3_stmt **st)
@@ -127,58 +130,77 @@ int ht_store_ledger_current(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
     return each_row(s, st, cb, payload);
 }
 
+/* Unpack ledger_current's fields (migration 10) into row, splitting buf in place. One pass
+ * over the bytes: most fields are empty, so a call per field would cost more than the scan. */
+static int unpack_fields(char *buf, ht_ledger_fields *row)
+{
+    char *p = buf;
+    int f = 0, last = 0;
+    for (;;) {
+        char *value = p;
+        while (*p && *p != '\x1f')
+            p++;
+        last = *p == '\0';
+        *p = '\0';
+        row->text[f] = NULL;
+        row->num[f] = 0;
+        if (*value == 'i') {
+            row->num[f] = strtoll(value + 1, NULL, 10);
+            row->text[f] = ""; /* present; numbers are read from num */
+        } else if (*value) {   /* text, or a real as its text (as sqlite3_column_text gives it) */
+            row->text[f] = value + 1;
+        }
+        if (++f == HT_LF_COUNT || last)
+            break;
+        p++;
+    }
+    if (f != HT_LF_COUNT || !last)
+        return ht_error_set(HT_EDB, "a current ledger record does not have %d fields", HT_LF_COUNT);
+    return HT_OK;
+}
+
 int ht_store_ledger_fields(ht_store *s,
                            const char *subject_id,
                            ht_ledger_fields_cb cb,
                            void *payload)
 {
-    char sql[4096];
-    size_t n = 0;
     sqlite3_stmt *st;
     int rc, err;
+    char *buf = NULL;
+    size_t cap = 0;
 
-#define HT_LF_COLUMN_(name, key) ", r.f_" #key
-    static const char columns[] = HT_LEDGER_FIELD_TABLE(HT_LF_COLUMN_);
-#undef HT_LF_COLUMN_
-    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT sj.subject_id, r.kind, r.key%s",
-                          columns);
     /* The current versions (migration 10) in their primary key's order: one seek per subject,
      * then a scan of its narrow rows. */
-    snprintf(sql + n, sizeof(sql) - n,
-             " FROM subjects sj CROSS JOIN ledger_current r ON r.subject = sj.id %s"
-             " ORDER BY sj.id, r.kind, r.key",
-             subject_id ? "WHERE sj.subject_id = ?1" : "");
-    if ((err = prepare(s, sql, &st)) < 0)
+    if ((err = prepare(s,
+                       subject_id ? "SELECT sj.subject_id, r.kind, r.key, r.fields"
+                                    " FROM subjects sj CROSS JOIN ledger_current r"
+                                    " ON r.subject = sj.id WHERE sj.subject_id = ?1"
+                                    " ORDER BY r.kind, r.key"
+                                  : "SELECT sj.subject_id, r.kind, r.key, r.fields"
+                                    " FROM subjects sj CROSS JOIN ledger_current r"
+                                    " ON r.subject = sj.id ORDER BY sj.id, r.kind, r.key",
+                       &st)) < 0)
         return err;
     if (subject_id)
         sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ht_ledger_fields row;
+        size_t len = (size_t)sqlite3_column_bytes(st, 3);
+        if (HT_GROW(buf, cap, len + 1) < 0) {
+            err = ht_error_set(HT_ENOMEM, "out of memory reading the ledger");
+            break;
+        }
+        memcpy(buf, sqlite3_column_text(st, 3), len + 1);
         row.subject_id = text(st, 0);
         row.kind = text(st, 1);
         row.key = text(st, 2);
-        for (int f = 0; f < HT_LF_COUNT; f++) {
-            /* One type lookup and one fetch a column: this loop reads a whole cohort. */
-            switch (sqlite3_column_type(st, 3 + f)) {
-            case SQLITE_NULL:
-                row.text[f] = NULL;
-                row.num[f] = 0;
-                break;
-            case SQLITE_INTEGER:
-                row.num[f] = sqlite3_column_int64(st, 3 + f);
-                row.text[f] = ""; /* present; numbers are read from num */
-                break;
-            default:
-                row.text[f] = (const char *)sqlite3_column_text(st, 3 + f);
-                row.num[f] = 0;
-            }
-        }
-        if ((err = cb(payload, &row)) != 0)
+        if ((err = unpack_fields(buf, &row)) < 0 || (err = cb(payload, &row)) != 0)
             break;
     }
     if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = ht_store__db_error(s->db, rc, "reading the ledger");
     sqlite3_finalize(st);
+    free(buf);
     return err;
 }
 
