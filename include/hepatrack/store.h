@@ -332,6 +332,9 @@ typedef struct ht_ledger_row {
     const char *reason;
     const char *recorded_at;
     int64_t first_id; /* id of the record's first version (a stable internal id) */
+    /* Appending: the body's engine fields packed as the schema's ledger_packed view packs
+     * them (migration 10), for the current versions' table; NULL: computed by that view. */
+    const char *fields;
 } ht_ledger_row;
 
 typedef int (*ht_ledger_cb)(void *payload, const ht_ledger_row *row);

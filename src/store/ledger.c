@@ -103,7 +103,8 @@ static int each_row(ht_store *s, sqlite3_stmt *st, ht_ledger_cb cb, void *payloa
                              text(st, 6),
                              text(st, 7),
                              text(st, 8),
-                             sqlite3_column_int64(st, 9)};
+                             sqlite3_column_int64(st, 9),
+                             NULL};
         if ((err = cb(payload, &row)) != 0)
             break;
     }
@@ -219,6 +220,40 @@ int ht_store_ledger_history(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
     return each_row(s, st, cb, payload);
 }
 
+/* The new version is its record's current one (versions are appended in order): replace the
+ * record's row of ledger_current, or remove it for a retraction. */
+static int keep_current(ht_store *s, int64_t subject, const ht_ledger_row *row, int64_t id)
+{
+    sqlite3_stmt *st;
+    int err;
+    if (row->retracted)
+        err = ht_store__cached(s, &s->ledger_uncurrent,
+                               "DELETE FROM ledger_current WHERE subject = ?1 AND kind = ?2"
+                               " AND key = ?3",
+                               &st);
+    else if (row->fields)
+        err = ht_store__cached(s, &s->ledger_current,
+                               "INSERT OR REPLACE INTO ledger_current (subject, kind, key, record,"
+                               " fields) VALUES (?1, ?2, ?3, ?4, ?5)",
+                               &st);
+    else
+        err = ht_store__cached(s, &s->ledger_current_packed,
+                               "INSERT OR REPLACE INTO ledger_current (subject, kind, key, record,"
+                               " fields) SELECT ?1, ?2, ?3, ?4, fields FROM ledger_packed"
+                               " WHERE id = ?4",
+                               &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_int64(st, 1, subject);
+    sqlite3_bind_text(st, 2, row->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, row->key, -1, SQLITE_STATIC);
+    if (!row->retracted)
+        sqlite3_bind_int64(st, 4, id);
+    if (!row->retracted && row->fields)
+        sqlite3_bind_text(st, 5, row->fields, -1, SQLITE_STATIC);
+    return step_cached(s, st, "recording a ledger version");
+}
+
 int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *row)
 {
     sqlite3_stmt *st;
@@ -238,7 +273,9 @@ int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *ro
     sqlite3_bind_text(st, 7, row->reader ? row->reader : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, row->reason ? row->reason : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, row->recorded_at, -1, SQLITE_STATIC);
-    return step_cached(s, st, "recording a ledger version");
+    if ((err = step_cached(s, st, "recording a ledger version")) < 0)
+        return err;
+    return keep_current(s, subject, row, sqlite3_last_insert_rowid(s->db));
 }
 
 int ht_store_audit_add(ht_store *s,

@@ -190,11 +190,12 @@ static const char *const migrations[] = {
      "ALTER TABLE instances ADD COLUMN pixels_as_decoded INTEGER;"),
 
     /* 10: every record's current version in (subject, kind, key) order with its engine fields
-     * packed into one text, kept by a trigger in the transaction that appends a version: the
-     * cohort reads one narrow row per record instead of every version's JSON in 31 columns
-     * (issue 18). ledger_packed spells the packing once: the fields in HT_LEDGER_FIELD_TABLE's
-     * order, separated by U+001F (no ledger field may hold a control character), each ""
-     * (null) or the first letter of its SQLite type and its text ("i410", "tabsent"). */
+     * packed into one text, replaced in the transaction that appends a version (the store's
+     * ht_store_ledger_append): the cohort reads one narrow row per record instead of every
+     * version's JSON in 31 columns (issue 18). ledger_packed spells the packing once: the fields in
+     * HT_LEDGER_FIELD_TABLE's order, separated by U+001F (no ledger field may hold a control
+     * character), each "" (null) or the first letter of its SQLite type and its text ("i410",
+     * "tabsent"). */
     ("CREATE VIEW ledger_packed AS SELECT id,"
      " coalesce(substr(typeof(f_label), 1, 1) || f_label, '') || char(31) ||"
      " coalesce(substr(typeof(f_date), 1, 1) || f_date, '') || char(31) ||"
@@ -236,15 +237,7 @@ static const char *const migrations[] = {
      "INSERT INTO ledger_current SELECT r.subject, r.kind, r.key, r.id, p.fields"
      " FROM ledger_records r JOIN ledger_packed p ON p.id = r.id"
      " WHERE r.retracted = 0 AND r.version = (SELECT max(v.version) FROM ledger_records v"
-     "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key);"
-     "CREATE TRIGGER ledger_current_keep AFTER INSERT ON ledger_records"
-     " WHEN NEW.version = (SELECT max(v.version) FROM ledger_records v"
-     "   WHERE v.subject = NEW.subject AND v.kind = NEW.kind AND v.key = NEW.key) BEGIN"
-     " DELETE FROM ledger_current"
-     "   WHERE subject = NEW.subject AND kind = NEW.kind AND key = NEW.key;"
-     " INSERT INTO ledger_current SELECT NEW.subject, NEW.kind, NEW.key, NEW.id, p.fields"
-     "   FROM ledger_packed p WHERE p.id = NEW.id AND NEW.retracted = 0;"
-     " END;"),
+     "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

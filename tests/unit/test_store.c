@@ -122,7 +122,8 @@ static int collect_fields(void *payload, const ht_ledger_fields *f)
 
 static void append(ht_store *s, int64_t subject, const char *key, int version, const char *body)
 {
-    ht_ledger_row row = {0, "assessment", key, version, body, !*body, "dr", "", "2026-12-03", 0};
+    ht_ledger_row row = {0,    "assessment", key,          version, body, !*body,
+                         "dr", "",           "2026-12-03", 0,       NULL};
     assert_int_equal(ht_store_ledger_append(s, subject, &row), HT_OK);
 }
 
