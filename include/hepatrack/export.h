@@ -32,7 +32,8 @@ typedef struct ht_export_options {
         0, 0                                                                                       \
     }
 
-/** One file of an export: a name ("TU.csv", "tu.xpt", "define.xml") and its bytes. */
+/** One file of an export: a path within it ("sdtm/TU.csv", "adam/adrs.xpt",
+ * "sdtm/define.xml") and its bytes. */
 typedef struct ht_export_file {
     char name[32];
     unsigned char *data;
@@ -45,14 +46,17 @@ typedef struct ht_export_files {
     int subjects;  /* subjects exported */
     int left_out;  /* subjects left out: no (signed) baseline */
     int unsigned_; /* draft time points left out */
+    char study_id[80];
 } ht_export_files;
 
 /**
- * The CDISC export of every enrolled subject with a baseline: TU, TR, RS, ADRS and ADTTE as CSV
- * and XPT, define.xml and define.md, in out (emptied first).
- * @return HT_OK; HT_EINVALID naming dataset, variable and subject when a value cannot be
- *         written (longer than XPT version 5's 200 bytes); HT_EDB; HT_ENOMEM; HT_EIO when a
- *         writer library fails. On error out holds nothing.
+ * The CDISC export of every enrolled subject with a baseline, read in one snapshot: sdtm/
+ * (TU, TR, RS) and adam/ (ADRS, ADTTE), each dataset as CSV and XPT, each folder with its
+ * define.xml and define.md, in out (emptied first). Safe from several threads, each with its
+ * own store connection.
+ * @return HT_OK; HT_ECONFLICT naming dataset, variable and subject when a stored value cannot
+ *         go into XPT version 5 (longer than 200 bytes, or not ASCII); HT_EDB; HT_ENOMEM;
+ *         HT_EIO when a writer library fails. On error out holds nothing.
  */
 int ht_export_cdisc(ht_store *store, const ht_export_options *options, ht_export_files *out);
 
@@ -60,9 +64,10 @@ int ht_export_cdisc(ht_store *store, const ht_export_options *options, ht_export
 int ht_export_criteria_parse(const char *text, unsigned *mask);
 
 /**
- * Write every file into dir (created when missing), each replaced atomically; a failure removes
- * the files this call wrote.
- * @return HT_OK; HT_EIO naming the file.
+ * Write the files into dir: a new folder, or one that holds an earlier export and nothing else
+ * (it is replaced whole). They are written beside it first and put in its place with one
+ * rename, so a failure leaves dir as it was.
+ * @return HT_OK; HT_EEXISTS when dir holds other files (named); HT_EIO naming the file.
  */
 int ht_export_files_write(const ht_export_files *files, const char *dir);
 

@@ -47,6 +47,8 @@ int ht_store_schema_version(ht_store *store);
 
 /** Start, commit or roll back a transaction. Commit makes it durable (synchronous=FULL). */
 int ht_store_begin(ht_store *store);
+/* A read transaction: every query until ht_store_commit (or rollback) sees one snapshot. */
+int ht_store_begin_read(ht_store *store);
 int ht_store_commit(ht_store *store);
 int ht_store_rollback(ht_store *store);
 

@@ -13,12 +13,14 @@ void cmd_export_help(void)
 {
     printf("usage: hepatrack export cdisc --out DIR [--criteria recist1.1,mrecist,choi]\n"
            "                              [--include-drafts] [--zip]\n\n"
-           "Write SDTM TU, TR, RS and ADaM ADRS, ADTTE (spec 10) as CSV and as SAS transport\n"
-           "files (XPT version 5), with define.xml (Define-XML 2.0) and define.md, into DIR\n"
-           "(or DIR as one zip file with --zip). From signed reads only, unless\n"
+           "Write SDTM TU, TR, RS (DIR/sdtm) and ADaM ADRS, ADTTE (DIR/adam) (spec 10) as CSV\n"
+           "and as SAS transport files (XPT version 5), each folder with its define.xml\n"
+           "(Define-XML 2.0) and define.md; or all of it as one zip file DIR with --zip. DIR\n"
+           "is new, or an earlier export (replaced whole). From signed reads only, unless\n"
            "--include-drafts. STUDYID, the evaluator role and the standards' versions are\n"
-           "trial parameters: 'hepatrack trial show'. A value longer than XPT allows (200\n"
-           "bytes) is refused, naming the dataset, variable and subject; nothing is written.\n");
+           "trial parameters: 'hepatrack trial show'. A value XPT cannot hold (over 200\n"
+           "bytes, or not ASCII) is refused, naming the dataset, variable and subject; nothing\n"
+           "is written.\n");
 }
 
 typedef struct export_args {
@@ -110,5 +112,6 @@ int cmd_export(const cli_context *ctx, int argc, char **argv)
     }
     ht_export_files_free(&files);
     ht_store_free(store);
-    return err == HT_OK ? CLI_OK : (err == HT_EINVALID ? CLI_PARTIAL : CLI_FATAL);
+    return err == HT_OK ? CLI_OK
+                        : (err == HT_ECONFLICT || err == HT_EEXISTS ? CLI_PARTIAL : CLI_FATAL);
 }

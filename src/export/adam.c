@@ -48,6 +48,23 @@ static void parameter(cdisc_table *t, const char *code, const char *name, const 
     cdisc_text(t, "PARCAT1", category);
 }
 
+/* A response parameter named as admiralonco's templates name it, for the evaluator:
+ * "Best Confirmed Overall Response by Investigator". */
+static void response_parameter(cdisc_context *c,
+                               cdisc_table *t,
+                               const char *code,
+                               const char *what,
+                               const char *after,
+                               const char *category)
+{
+    char name[160];
+    int investigator = !strcmp(c->reader_role, "INVESTIGATOR");
+    snprintf(name, sizeof(name), "%s by %s%s", what,
+             investigator ? "Investigator" : "Independent Assessor", after);
+    parameter(t, code, name, category);
+    cdisc_text(t, "PARCAT2", c->reader_role);
+}
+
 /* ADT and ADY of a time point (input index); nothing when index < 0. */
 static void dated(cdisc_table *t, const cdisc_subject *s, int index)
 {
@@ -58,11 +75,17 @@ static void dated(cdisc_table *t, const cdisc_subject *s, int index)
     cdisc_number(t, "ADY", cdisc_study_day(day, s->baseline_day));
 }
 
-static void response_value(cdisc_table *t, ht_response r)
+/* A response, or MISSING (admiralonco's value when there is no assessment to take it from). */
+static void response_value(cdisc_table *t, ht_response r, int assessed)
 {
     char buf[16];
     const char *term = cdisc_response(r, buf);
-    cdisc_text(t, "AVALC", term && r != HT_RESP_NA ? term : "MISSING");
+    if (!assessed || !term || r == HT_RESP_NA) {
+        cdisc_text(t, "AVALC", "MISSING");
+        cdisc_number(t, "AVAL", 7);
+        return;
+    }
+    cdisc_text(t, "AVALC", term);
     cdisc_number(t, "AVAL", response_code(r));
 }
 
@@ -79,22 +102,23 @@ static void adrs_rows(cdisc_context *c, const cdisc_subject *s, ht_criterion k)
     for (int pos = 1; pos < plain->ntimepoints; pos++) {
         int index = plain->timepoints[pos].index;
         subject_row(c, t, s);
-        parameter(t, "OVR", "Overall Response", category);
-        response_value(t, plain->timepoints[pos].r.overall);
+        response_parameter(c, t, "OVR", "Overall Response", "", category);
+        response_value(t, plain->timepoints[pos].r.overall, 1);
         dated(t, s, index);
         cdisc_text(t, "AVISIT", s->rs->timepoints[index].label);
         cdisc_number(t, "AVISITN", s->visit[index]);
     }
     subject_row(c, t, s);
-    parameter(t, "BOR", "Best Overall Response", category);
-    response_value(t, plain->bor.bor);
+    response_parameter(c, t, "BOR", "Best Overall Response", " (confirmation not required)",
+                       category);
+    response_value(t, plain->bor.bor, plain->bor.bor_tp >= 0);
     dated(t, s, input_index(plain, plain->bor.bor_tp));
     subject_row(c, t, s);
-    parameter(t, "CBOR", "Confirmed Best Overall Response", category);
-    response_value(t, confirmed->bor.bor);
+    response_parameter(c, t, "CBOR", "Best Confirmed Overall Response", "", category);
+    response_value(t, confirmed->bor.bor, confirmed->bor.bor_tp >= 0);
     dated(t, s, input_index(confirmed, confirmed->bor.bor_tp));
     subject_row(c, t, s);
-    parameter(t, "PD", "Disease Progression", category);
+    response_parameter(c, t, "PD", "Disease Progression", "", category);
     int progressed = plain->bor.progression_tp >= 0;
     cdisc_text(t, "AVALC", progressed ? "Y" : "N");
     cdisc_number(t, "AVAL", progressed);

@@ -10,6 +10,7 @@
 #include "hepatrack/util.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,12 +21,22 @@ const char *cdisc_category(ht_criterion k)
     return k == HT_RECIST11 ? "RECIST 1.1" : k == HT_MRECIST ? "MRECIST" : "CHOI";
 }
 
-void cdisc_upper(char *dst, size_t size, const char *src)
+static void convert_case(char *dst, size_t size, const char *src, char from, char to)
 {
     size_t i = 0;
     for (; src && src[i] && i + 1 < size; i++)
-        dst[i] = (char)(src[i] >= 'a' && src[i] <= 'z' ? src[i] - 'a' + 'A' : src[i]);
+        dst[i] = (char)(src[i] >= from && src[i] <= from + 25 ? src[i] - from + to : src[i]);
     dst[i] = '\0';
+}
+
+void cdisc_upper(char *dst, size_t size, const char *src)
+{
+    convert_case(dst, size, src, 'a', 'A');
+}
+
+void cdisc_lower(char *dst, size_t size, const char *src)
+{
+    convert_case(dst, size, src, 'A', 'a');
 }
 
 const char *cdisc_response(ht_response r, char *buf)
@@ -213,10 +224,7 @@ static int by_subject(const void *a, const void *b, void *ctx)
 static int sort_rows(cdisc_table *t)
 {
     size_t n = t->nrows, nvars = (size_t)t->domain->nvars;
-    sort_key key = {t, -1};
-    for (int v = 0; v < t->domain->nvars; v++)
-        if (!strcmp(t->domain->vars[v].name, "USUBJID"))
-            key.var = v;
+    sort_key key = {t, cdisc_variable_index(t->domain, "USUBJID")};
     if (n < 2 || key.var < 0)
         return HT_OK;
     size_t *order = malloc(n * sizeof(size_t));
@@ -251,7 +259,8 @@ static int add_file(ht_export_files *out, const char *name, unsigned char *data,
     return HT_OK;
 }
 
-static int write_table(ht_export_files *out, const cdisc_table *t)
+/* A dataset as FOLDER/NAME.csv and FOLDER/name.xpt. */
+static int write_table(ht_export_files *out, const char *folder, const cdisc_table *t)
 {
     unsigned char *data;
     size_t len;
@@ -259,31 +268,51 @@ static int write_table(ht_export_files *out, const cdisc_table *t)
     int err;
     if ((err = cdisc_csv(t, &data, &len)) < 0)
         return err;
-    snprintf(name, sizeof(name), "%s.csv", t->domain->name);
+    snprintf(name, sizeof(name), "%s/%s.csv", folder, t->domain->name);
     if ((err = add_file(out, name, data, len)) < 0 || (err = cdisc_xpt(t, &data, &len)) < 0)
         return err;
-    snprintf(lower, sizeof(lower), "%s", t->domain->name);
-    for (char *p = lower; *p; p++)
-        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-    snprintf(name, sizeof(name), "%s.xpt", lower);
+    cdisc_lower(lower, sizeof(lower), t->domain->name);
+    snprintf(name, sizeof(name), "%s/%s.xpt", folder, lower);
     return add_file(out, name, data, len);
+}
+
+/* One standard's datasets with their define.xml and define.md, in their own folder (a
+ * submission's tabulation and analysis folders each carry their own define.xml). */
+static int write_standard(cdisc_context *c,
+                          ht_export_files *out,
+                          const char *folder,
+                          const cdisc_table *const *tables,
+                          int n)
+{
+    unsigned char *data;
+    size_t len;
+    char name[32];
+    int err = HT_OK;
+    for (int i = 0; i < n && err == HT_OK; i++)
+        err = write_table(out, folder, tables[i]);
+    if (err == HT_OK && (err = cdisc_define_xml(c, tables, n, &data, &len)) == HT_OK) {
+        snprintf(name, sizeof(name), "%s/define.xml", folder);
+        err = add_file(out, name, data, len);
+    }
+    if (err == HT_OK && (err = cdisc_define_md(c, tables, n, &data, &len)) == HT_OK) {
+        snprintf(name, sizeof(name), "%s/define.md", folder);
+        err = add_file(out, name, data, len);
+    }
+    return err;
 }
 
 static int write_all(cdisc_context *c, ht_export_files *out)
 {
-    const cdisc_table *tables[] = {&c->tu, &c->tr, &c->rs, &c->adrs, &c->adtte};
-    int n = (int)(sizeof(tables) / sizeof(tables[0])), err = HT_OK;
-    for (int i = 0; i < n && err == HT_OK; i++)
-        if ((err = tables[i]->err) == HT_OK && (err = sort_rows((cdisc_table *)tables[i])) == HT_OK)
-            err = cdisc_check_lengths(tables[i]);
-    for (int i = 0; i < n && err == HT_OK; i++)
-        err = write_table(out, tables[i]);
-    unsigned char *data;
-    size_t len;
-    if (err == HT_OK && (err = cdisc_define_xml(c, tables, n, &data, &len)) == HT_OK &&
-        (err = add_file(out, "define.xml", data, len)) == HT_OK &&
-        (err = cdisc_define_md(c, tables, n, &data, &len)) == HT_OK)
-        err = add_file(out, "define.md", data, len);
+    cdisc_table *all[] = {&c->tu, &c->tr, &c->rs, &c->adrs, &c->adtte};
+    const cdisc_table *sdtm[] = {&c->tu, &c->tr, &c->rs}, *adam[] = {&c->adrs, &c->adtte};
+    int err = HT_OK;
+    for (size_t i = 0; i < sizeof(all) / sizeof(all[0]) && err == HT_OK; i++)
+        if ((err = all[i]->err) == HT_OK && (err = sort_rows(all[i])) == HT_OK)
+            err = cdisc_check_values(all[i]);
+    if (err == HT_OK)
+        err = write_standard(c, out, "sdtm", sdtm, 3);
+    if (err == HT_OK)
+        err = write_standard(c, out, "adam", adam, 2);
     return err;
 }
 
@@ -304,15 +333,15 @@ static int read_names(cdisc_context *c)
 
 int ht_export_cdisc(ht_store *store, const ht_export_options *options, ht_export_files *out)
 {
-    static cdisc_context zero;
-    cdisc_context *c = malloc(sizeof(*c));
+    static pthread_once_t libxml2_ready = PTHREAD_ONCE_INIT;
+    cdisc_context *c = calloc(1, sizeof(*c));
     walk w;
     int err;
     memset(out, 0, sizeof(*out));
     memset(&w, 0, sizeof(w));
     if (!c)
         return ht_error_set(HT_ENOMEM, "out of memory exporting");
-    *c = zero;
+    pthread_once(&libxml2_ready, cdisc_define_init);
     c->store = store;
     c->criteria = options->criteria ? options->criteria : 7u;
     c->include_drafts = options->include_drafts;
@@ -322,7 +351,10 @@ int ht_export_cdisc(ht_store *store, const ht_export_options *options, ht_export
     cdisc_table_init(&c->adrs, &cdisc_adrs);
     cdisc_table_init(&c->adtte, &cdisc_adtte);
     w.c = c;
-    err = read_names(c);
+    /* One snapshot for everything read: a read signed meanwhile cannot reach one dataset and
+     * miss another. */
+    if ((err = ht_store_begin_read(store)) == HT_OK)
+        err = read_names(c);
     if (err == HT_OK)
         err = ht_ledger_params(store, &w.params, NULL);
     for (int k = 0; k < 3 && err == HT_OK; k++)
@@ -330,8 +362,10 @@ int ht_export_cdisc(ht_store *store, const ht_export_options *options, ht_export
             err = cohort_rows(store, (ht_criterion)k, c->include_drafts, &w.cohort_rows[k]);
     if (err == HT_OK && (err = ht_ledger_each(store, add_subject, &w)) == HT_OK)
         err = w.err;
+    ht_store_rollback(store); /* a read: nothing to keep */
     if (err == HT_OK)
         err = write_all(c, out);
+    snprintf(out->study_id, sizeof(out->study_id), "%s", c->study_id);
     for (int k = 0; k < 3; k++)
         json_decref(w.cohort_rows[k]);
     cdisc_table_free(&c->tu);

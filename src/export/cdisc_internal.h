@@ -31,9 +31,11 @@ typedef struct cdisc_codelist {
 typedef struct cdisc_variable {
     const char *name, *label;
     cdisc_type type;
-    const char *origin;             /* Define-XML 2.0: Assigned, Derived, eDT, Predecessor */
+    const char *origin;             /* Define-XML 2.0: Assigned, Derived, eDT */
     const cdisc_codelist *codelist; /* or NULL */
     int key;                        /* its place in the dataset's keys (1..), 0 when none */
+    char core;                      /* the standard's Core: 'R'equired, 'E'xpected, 'P'ermissible */
+    const char *method;             /* how a Derived variable is derived (a define.xml MethodDef) */
 } cdisc_variable;
 
 typedef enum cdisc_standard { CDISC_SDTM, CDISC_ADAM } cdisc_standard;
@@ -71,14 +73,18 @@ void cdisc_row(cdisc_table *t);
 /* Set a cell of the current row by variable name; a text value is copied. */
 void cdisc_text(cdisc_table *t, const char *var, const char *value);
 void cdisc_number(cdisc_table *t, const char *var, double value);
+/* Empty a cell of the current row. */
+void cdisc_clear(cdisc_table *t, const char *var);
 /* A day number (days since 1970-01-01), or HT_NO_VALUE for an empty cell. */
 void cdisc_date(cdisc_table *t, const char *var, int32_t day);
 const cdisc_cell *cdisc_cell_at(const cdisc_table *t, size_t row, int var);
 /* The longest text in a variable, in bytes (at least 1). */
 size_t cdisc_width(const cdisc_table *t, int var);
-/* HT_EINVALID naming the dataset, variable and row's subject when a text is longer than XPT
- * allows; HT_OK otherwise. */
-int cdisc_check_lengths(const cdisc_table *t);
+/* HT_ECONFLICT naming the dataset, variable and row's subject when a text cannot go into XPT
+ * version 5: longer than 200 bytes, or not ASCII; HT_OK otherwise. */
+int cdisc_check_values(const cdisc_table *t);
+/* A variable's column in its domain, or -1. */
+int cdisc_variable_index(const cdisc_domain *d, const char *name);
 
 /* What the datasets are built from: the trial's names and the subjects, one at a time. */
 typedef struct cdisc_context {
@@ -108,6 +114,9 @@ const char *cdisc_category(ht_criterion k);
 const char *cdisc_response(ht_response r, char *buf);
 /* src in upper case (ASCII letters) into dst. */
 void cdisc_upper(char *dst, size_t size, const char *src);
+void cdisc_lower(char *dst, size_t size, const char *src);
+/* Make libxml2 ready for several threads (once, before define.xml is first written). */
+void cdisc_define_init(void);
 
 /* The SDTM study day of day (spec 10: no day 0). */
 int32_t cdisc_study_day(int32_t day, int32_t baseline);

@@ -4,9 +4,10 @@
  * and the data (lengths, whether a variable is ever empty), so they describe exactly what was
  * written.
  *
- * Define-XML 2.0 names one standard per MetaDataVersion: the SDTM datasets go in one (SDTMIG),
- * the ADaM datasets in another (ADaMIG) of the same Study; the Controlled Terminology version
- * is named in each one's Description.
+ * Define-XML 2.0 describes one standard per file: the SDTM datasets (SDTMIG) and the ADaM
+ * datasets (ADaMIG) each get their own define.xml beside their files, as a submission's
+ * tabulation and analysis folders do; the Controlled Terminology version is named in the
+ * MetaDataVersion's Description.
  */
 #define _GNU_SOURCE
 #include "cdisc_internal.h"
@@ -23,6 +24,11 @@
 #define NS_DEF "http://www.cdisc.org/ns/def/v2.0"
 #define NS_XLINK "http://www.w3.org/1999/xlink"
 
+void cdisc_define_init(void)
+{
+    xmlInitParser();
+}
+
 static const char *data_type(cdisc_type type)
 {
     switch (type) {
@@ -36,17 +42,6 @@ static const char *data_type(cdisc_type type)
     default:
         return "text";
     }
-}
-
-/* Whether every row has a value (Define-XML's Mandatory). */
-static int always_present(const cdisc_table *t, int v)
-{
-    for (size_t r = 0; r < t->nrows; r++) {
-        const cdisc_cell *c = cdisc_cell_at(t, r, v);
-        if (!c->text && !c->has_number)
-            return 0;
-    }
-    return t->nrows > 0;
 }
 
 static size_t length_of(const cdisc_table *t, int v)
@@ -82,12 +77,11 @@ static void attrf(xml *x, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void attrf(xml *x, const char *name, const char *fmt, ...)
 {
-    char buf[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
+    if (x->rc >= 0)
+        x->rc = xmlTextWriterWriteVFormatAttribute(x->w, BAD_CAST name, fmt, ap);
     va_end(ap);
-    attr(x, name, buf);
 }
 
 static void description(xml *x, const char *text)
@@ -105,10 +99,7 @@ static void item_group(xml *x, const cdisc_table *t)
 {
     const cdisc_domain *d = t->domain;
     char lower[16];
-    size_t i = 0;
-    for (; d->name[i] && i + 1 < sizeof(lower); i++)
-        lower[i] = (char)(d->name[i] >= 'A' && d->name[i] <= 'Z' ? d->name[i] + 32 : d->name[i]);
-    lower[i] = '\0';
+    cdisc_lower(lower, sizeof(lower), d->name);
     start(x, "ItemGroupDef");
     attrf(x, "OID", "IG.%s", d->name);
     if (d->standard == CDISC_SDTM)
@@ -126,9 +117,11 @@ static void item_group(xml *x, const cdisc_table *t)
         start(x, "ItemRef");
         attrf(x, "ItemOID", "IT.%s.%s", d->name, d->vars[v].name);
         attrf(x, "OrderNumber", "%d", v + 1);
-        attr(x, "Mandatory", always_present(t, v) ? "Yes" : "No");
+        attr(x, "Mandatory", d->vars[v].core == 'R' ? "Yes" : "No");
         if (d->vars[v].key)
             attrf(x, "KeySequence", "%d", d->vars[v].key);
+        if (d->vars[v].method)
+            attrf(x, "MethodOID", "MT.%s.%s", d->name, d->vars[v].name);
         end(x);
     }
     start(x, "def:leaf");
@@ -153,6 +146,8 @@ static void item_defs(xml *x, const cdisc_table *t)
         attr(x, "DataType", data_type(var->type));
         if (var->type != CDISC_ISODATE)
             attrf(x, "Length", "%zu", length_of(t, v));
+        if (var->type == CDISC_NUMBER) /* lengths are kept in tenths of a millimetre */
+            attr(x, "SignificantDigits", "1");
         attr(x, "SASFieldName", var->name);
         if (var->type == CDISC_DATE)
             attr(x, "def:DisplayFormat", "DATE9.");
@@ -169,16 +164,30 @@ static void item_defs(xml *x, const cdisc_table *t)
     }
 }
 
-/* Whether a codelist is referred to by a variable of the tables of one standard. */
-static int used(const cdisc_codelist *cl, const cdisc_table *const *tables, int n, int standard)
+/* Whether a codelist is referred to by a variable of the tables. */
+static int used(const cdisc_codelist *cl, const cdisc_table *const *tables, int n)
 {
     for (int i = 0; i < n; i++)
-        for (int v = 0; tables[i]->domain->standard == (cdisc_standard)standard &&
-                        v < tables[i]->domain->nvars;
-             v++)
+        for (int v = 0; v < tables[i]->domain->nvars; v++)
             if (tables[i]->domain->vars[v].codelist == cl)
                 return 1;
     return 0;
+}
+
+/* A MethodDef for each derived variable: how hepatrack derives it. */
+static void methods(xml *x, const cdisc_table *t)
+{
+    const cdisc_domain *d = t->domain;
+    for (int v = 0; v < d->nvars; v++) {
+        if (!d->vars[v].method)
+            continue;
+        start(x, "MethodDef");
+        attrf(x, "OID", "MT.%s.%s", d->name, d->vars[v].name);
+        attrf(x, "Name", "Derivation of %s.%s", d->name, d->vars[v].name);
+        attr(x, "Type", "Computation");
+        description(x, d->vars[v].method);
+        end(x);
+    }
 }
 
 static void code_list(xml *x, const cdisc_codelist *cl)
@@ -196,13 +205,10 @@ static void code_list(xml *x, const cdisc_codelist *cl)
     end(x);
 }
 
-static void metadata_version(xml *x,
-                             const cdisc_context *c,
-                             const cdisc_table *const *tables,
-                             int n,
-                             cdisc_standard standard)
+static void
+metadata_version(xml *x, const cdisc_context *c, const cdisc_table *const *tables, int n)
 {
-    int sdtm = standard == CDISC_SDTM;
+    int sdtm = tables[0]->domain->standard == CDISC_SDTM;
     start(x, "MetaDataVersion");
     attr(x, "OID", sdtm ? "MDV.SDTM" : "MDV.ADAM");
     attrf(x, "Name", "%s %s", c->study_id, sdtm ? "SDTM" : "ADaM");
@@ -214,14 +220,14 @@ static void metadata_version(xml *x,
     attr(x, "def:StandardName", sdtm ? "SDTM-IG" : "ADaM-IG");
     attr(x, "def:StandardVersion", sdtm ? c->sdtmig : c->adamig);
     for (int i = 0; i < n; i++)
-        if (tables[i]->domain->standard == standard)
-            item_group(x, tables[i]);
+        item_group(x, tables[i]);
     for (int i = 0; i < n; i++)
-        if (tables[i]->domain->standard == standard)
-            item_defs(x, tables[i]);
+        item_defs(x, tables[i]);
     for (int i = 0; cdisc_codelists[i]; i++)
-        if (used(cdisc_codelists[i], tables, n, (int)standard))
+        if (used(cdisc_codelists[i], tables, n))
             code_list(x, cdisc_codelists[i]);
+    for (int i = 0; i < n; i++)
+        methods(x, tables[i]);
     end(x);
 }
 
@@ -248,7 +254,8 @@ int cdisc_define_xml(const cdisc_context *c,
     attr(&x, "xmlns:xlink", NS_XLINK);
     attr(&x, "ODMVersion", "1.3.2");
     attr(&x, "FileType", "Snapshot");
-    attrf(&x, "FileOID", "hepatrack.define.%s", c->study_id);
+    attrf(&x, "FileOID", "hepatrack.define.%s.%s", c->study_id,
+          tables[0]->domain->standard == CDISC_SDTM ? "sdtm" : "adam");
     attr(&x, "CreationDateTime", now);
     attr(&x, "Originator", "hepatrack");
     attr(&x, "SourceSystem", "hepatrack");
@@ -269,8 +276,7 @@ int cdisc_define_xml(const cdisc_context *c,
         x.rc = xmlTextWriterWriteString(x.w, BAD_CAST c->study_id);
     end(&x);
     end(&x);
-    metadata_version(&x, c, tables, n, CDISC_SDTM);
-    metadata_version(&x, c, tables, n, CDISC_ADAM);
+    metadata_version(&x, c, tables, n);
     end(&x);
     end(&x);
     if (x.rc >= 0)
@@ -317,30 +323,36 @@ int cdisc_define_md(const cdisc_context *c,
         return ht_error_set(HT_ENOMEM, "out of memory writing define.md");
     fprintf(f,
             "# %s: column dictionary\n\n"
-            "Written by hepatrack following SDTMIG %s, ADaMIG %s and CDISC Controlled "
-            "Terminology %s. Evaluator: %s. Each dataset is here as CSV (`NAME.csv`) and as a "
-            "SAS transport file, version 5 (`name.xpt`); `define.xml` is the same metadata as "
-            "Define-XML 2.0.\n",
-            c->study_id, c->sdtmig, c->adamig, c->ct, c->reader_role);
+            "Written by hepatrack following %s %s and CDISC Controlled Terminology %s. "
+            "Evaluator: %s. Each dataset is here as CSV (`NAME.csv`) and as a SAS transport "
+            "file, version 5 (`name.xpt`); `define.xml` is the same metadata as Define-XML "
+            "2.0.\n",
+            c->study_id, tables[0]->domain->standard == CDISC_SDTM ? "SDTMIG" : "ADaMIG",
+            tables[0]->domain->standard == CDISC_SDTM ? c->sdtmig : c->adamig, c->ct,
+            c->reader_role);
     for (int i = 0; i < n; i++) {
         const cdisc_table *t = tables[i];
         const cdisc_domain *d = t->domain;
         fprintf(f, "\n## %s: %s (%s)\n\n%s; %zu rows.\n\n", d->name, d->label,
                 d->standard == CDISC_SDTM ? "SDTM" : "ADaM", d->structure, t->nrows);
-        fputs("| variable | label | type | length | origin | codelist | key |\n"
-              "|---|---|---|---|---|---|---|\n",
+        fputs("| variable | label | type | length | core | origin | codelist | key | derivation "
+              "|\n|---|---|---|---|---|---|---|---|---|\n",
               f);
         for (int v = 0; v < d->nvars; v++) {
             const cdisc_variable *var = &d->vars[v];
-            fprintf(f, "| %s | %s | %s | %zu | %s | %s | %s |\n", var->name, var->label,
-                    type_name(var->type), length_of(t, v), var->origin,
-                    var->codelist ? var->codelist->oid : "", var->key ? "yes" : "");
+            fprintf(f, "| %s | %s | %s | %zu | %s | %s | %s | %s | %s |\n", var->name, var->label,
+                    type_name(var->type), length_of(t, v),
+                    var->core == 'R'   ? "Req"
+                    : var->core == 'E' ? "Exp"
+                                       : "Perm",
+                    var->origin, var->codelist ? var->codelist->oid : "", var->key ? "yes" : "",
+                    var->method ? var->method : "");
         }
     }
     fputs("\n## Codelists\n\n", f);
     for (int i = 0; cdisc_codelists[i]; i++) {
         const cdisc_codelist *cl = cdisc_codelists[i];
-        if (!used(cl, tables, n, CDISC_SDTM) && !used(cl, tables, n, CDISC_ADAM))
+        if (!used(cl, tables, n))
             continue;
         fprintf(f, "- **%s** (%s):", cl->oid, cl->name);
         for (int k = 0; cl->terms[k]; k++)

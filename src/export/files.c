@@ -5,6 +5,9 @@
 
 #include "hepatrack/util.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,31 +22,144 @@ void ht_export_files_free(ht_export_files *files)
     memset(files, 0, sizeof(*files));
 }
 
-int ht_export_files_write(const ht_export_files *files, const char *dir)
+/* Whether name (a path relative to the export) is one of the files' or a folder of theirs. */
+static int ours(const ht_export_files *files, const char *name)
 {
-    int err = ht_mkdir_p(dir);
-    if (err < 0)
-        return err;
+    size_t n = strlen(name);
+    for (size_t i = 0; i < files->n; i++) {
+        const char *f = files->items[i].name;
+        if (!strcmp(f, name) || (!strncmp(f, name, n) && f[n] == '/'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Refuse a folder that holds anything but an earlier export: replacing it must not take away
+ * a file of someone else's. 0 when it is missing or an export. */
+static int check_target(const ht_export_files *files, const char *dir, const char *sub)
+{
+    char *path = sub ? ht_strprintf("%s/%s", dir, sub) : strdup(dir);
+    DIR *d = path ? opendir(path) : NULL;
+    int err = HT_OK;
+    if (!d) {
+        int missing = errno == ENOENT;
+        free(path);
+        return missing ? HT_OK : ht_error_set(HT_EIO, "%s: %s", dir, strerror(errno));
+    }
+    struct dirent *e;
+    while (err == HT_OK && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        char *rel = sub ? ht_strprintf("%s/%s", sub, e->d_name) : strdup(e->d_name);
+        if (!rel)
+            err = ht_error_set(HT_ENOMEM, "out of memory");
+        else if (!ours(files, rel))
+            err = ht_error_set(HT_EEXISTS,
+                               "%s holds %s, which is not part of an export: give a new or "
+                               "empty folder (nothing was written)",
+                               dir, rel);
+        else if (e->d_type == DT_DIR)
+            err = check_target(files, dir, rel);
+        free(rel);
+    }
+    closedir(d);
+    free(path);
+    return err;
+}
+
+/* Remove an export's files and folders from dir (what check_target allowed), then dir. */
+static void remove_export(const ht_export_files *files, const char *dir)
+{
     for (size_t i = 0; i < files->n; i++) {
         char *path = ht_strprintf("%s/%s", dir, files->items[i].name);
-        if (!path)
-            err = ht_error_set(HT_ENOMEM, "out of memory");
-        else
-            err = ht_file_replace(path, files->items[i].data, files->items[i].len);
+        if (path)
+            unlink(path);
+        char *slash = path ? strrchr(path, '/') : NULL;
+        if (slash && slash > path + strlen(dir)) { /* its folder, once empty */
+            *slash = '\0';
+            rmdir(path);
+        }
         free(path);
-        if (err < 0) { /* nothing half-written: take back what this call wrote */
-            char message[512];
-            snprintf(message, sizeof(message), "%s", ht_error_last());
-            for (size_t k = 0; k < i; k++) {
-                char *done = ht_strprintf("%s/%s", dir, files->items[k].name);
-                if (done)
-                    unlink(done);
-                free(done);
-            }
-            return ht_error_set(err, "%s", message);
+    }
+    rmdir(dir);
+}
+
+static int write_all_into(const ht_export_files *files, const char *dir)
+{
+    int err = HT_OK;
+    for (size_t i = 0; i < files->n && err == HT_OK; i++) {
+        char *path = ht_strprintf("%s/%s", dir, files->items[i].name);
+        char *slash = path ? strrchr(path, '/') : NULL;
+        if (!path)
+            return ht_error_set(HT_ENOMEM, "out of memory");
+        *slash = '\0';
+        err = ht_mkdir_p(path);
+        *slash = '/';
+        if (err == HT_OK)
+            err = ht_file_replace(path, files->items[i].data, files->items[i].len);
+        if (err == HT_OK) {
+            *slash = '\0';
+            err = ht_fsync_dir(path);
+        }
+        free(path);
+    }
+    return err;
+}
+
+static int write_folder(const ht_export_files *files, const char *dir);
+
+int ht_export_files_write(const ht_export_files *files, const char *dir)
+{
+    char *clean = strdup(dir);
+    if (!clean)
+        return ht_error_set(HT_ENOMEM, "out of memory");
+    for (size_t n = strlen(clean); n > 1 && clean[n - 1] == '/'; n--) /* "out/" is "out" */
+        clean[n - 1] = '\0';
+    int err = write_folder(files, clean);
+    free(clean);
+    return err;
+}
+
+static int write_folder(const ht_export_files *files, const char *dir)
+{
+    char suffix[24];
+    unsigned char random[8];
+    int err = check_target(files, dir, NULL);
+    if (err < 0)
+        return err;
+    if ((err = ht_random_bytes(random, sizeof(random))) < 0)
+        return err;
+    for (size_t i = 0; i < sizeof(random); i++)
+        snprintf(suffix + 2 * i, 3, "%02x", random[i]);
+    /* Written whole beside the target, then put in its place in one rename: an export that
+     * fails leaves the folder as it was, one that succeeds never mixes with an earlier one. */
+    char *staged = ht_strprintf("%s.tmp-%s", dir, suffix);
+    if (!staged)
+        return ht_error_set(HT_ENOMEM, "out of memory");
+    if ((err = ht_mkdir_p(staged)) == HT_OK && (err = write_all_into(files, staged)) == HT_OK &&
+        (err = ht_fsync_dir(staged)) == HT_OK) {
+        if (renameat2(AT_FDCWD, staged, AT_FDCWD, dir, RENAME_NOREPLACE) == 0) {
+            /* a new folder */
+        } else if (errno == EEXIST || errno == ENOTEMPTY) {
+            if (renameat2(AT_FDCWD, staged, AT_FDCWD, dir, RENAME_EXCHANGE) != 0)
+                err = ht_error_set(HT_EIO, "replacing %s: %s", dir, strerror(errno));
+            /* staged now names the earlier export */
+        } else {
+            err = ht_error_set(HT_EIO, "moving the export into %s: %s", dir, strerror(errno));
         }
     }
-    return ht_fsync_dir(dir);
+    char message[512];
+    snprintf(message, sizeof(message), "%s", err < 0 ? ht_error_last() : "");
+    remove_export(files, staged);
+    free(staged);
+    if (err < 0)
+        return ht_error_set(err, "%s", message);
+    char *parent = strdup(dir), *slash = parent ? strrchr(parent, '/') : NULL;
+    if (slash)
+        *slash = '\0';
+    err = parent ? ht_fsync_dir(slash ? (*parent ? parent : "/") : ".") : HT_ENOMEM;
+    free(parent);
+    return err;
 }
 
 static int zip_failed(zip_error_t *ze, const char *what)

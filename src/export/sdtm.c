@@ -52,6 +52,16 @@ static void not_done(cdisc_table *t, const char *reason)
     cdisc_text(t, name(v, prefix, "REASND"), reason);
 }
 
+/* A scan not performed has no date to give (the CDISC RECIST 1.1 supplement's example). */
+static void not_scanned(cdisc_table *t)
+{
+    char v[16];
+    const char *prefix = t->domain->name;
+    not_done(t, "SCAN NOT PERFORMED");
+    cdisc_clear(t, name(v, prefix, "DTC"));
+    cdisc_clear(t, name(v, prefix, "DY"));
+}
+
 /* The time point (date order) where a lesion was first recorded, as an input index; -1 never. */
 static int first_recorded(const cdisc_subject *s, int lesion)
 {
@@ -100,7 +110,7 @@ static void length_result(cdisc_table *t, int32_t mm10, const char *original)
     cdisc_text(t, "TRORRES", original ? original : text);
     cdisc_text(t, "TRSTRESC", text);
     cdisc_number(t, "TRSTRESN", mm10 / 10.0);
-    cdisc_text(t, "TRORRESU", "mm");
+    cdisc_text(t, "TRORRESU", original ? NULL : "mm"); /* a unit for a number only */
     cdisc_text(t, "TRSTRESU", "mm");
 }
 
@@ -194,7 +204,8 @@ static void tr_row(
     cdisc_text(t, "TRLNKID", link);
     cdisc_text(t, "TRTESTCD", test.code);
     cdisc_text(t, "TRTEST", test.name);
-    cdisc_text(t, "TRMETHOD", s->method[index]);
+    if (link) /* a lesion's: the sum of diameters was added up, not imaged */
+        cdisc_text(t, "TRMETHOD", s->method[index]);
     at_visit(c, t, s, index);
 }
 
@@ -205,7 +216,7 @@ static void sum_row(cdisc_context *c, const cdisc_subject *s, int *seq, int pos)
     int index = r->index;
     tr_row(c, s, seq, index, NULL, SUMDIAM);
     if (!s->rs->timepoints[index].imaging_performed && pos > 0)
-        not_done(&c->tr, "SCAN NOT PERFORMED");
+        not_scanned(&c->tr);
     else if (!r->sum_mm10.has)
         not_done(&c->tr, "NO TARGET LESIONS");
     else if (!r->sum_complete)
@@ -235,7 +246,7 @@ static void tr_rows(cdisc_context *c, const cdisc_subject *s)
                 continue; /* a new lesion not recorded again: not seen (spec 1.3) */
             tr_row(c, s, &seq, index, lesion->label, test_of(lesion, a));
             if (!imaged)
-                not_done(&c->tr, "SCAN NOT PERFORMED");
+                not_scanned(&c->tr);
             else if (!a)
                 not_done(&c->tr, lesion->role == HT_ROLE_TARGET ? "NOT ASSESSED" : "NOT EVALUATED");
             else if (lesion->role == HT_ROLE_TARGET)
@@ -286,15 +297,14 @@ rs_timepoint(cdisc_context *c, const cdisc_subject *s, int *seq, ht_criterion k,
     cdisc_table *t = &c->rs;
     rs_row(c, s, seq, k, "TRGRESP", "Target Response");
     at_visit(c, t, s, index);
-    imaged ? rs_result(t, r->r.target, "NO TARGET LESIONS") : not_done(t, "SCAN NOT PERFORMED");
+    imaged ? rs_result(t, r->r.target, "NO TARGET LESIONS") : not_scanned(t);
     rs_row(c, s, seq, k, "NTRGRESP", "Non-target Response");
     at_visit(c, t, s, index);
-    imaged ? rs_result(t, r->r.non_target, "NO NON-TARGET LESIONS")
-           : not_done(t, "SCAN NOT PERFORMED");
+    imaged ? rs_result(t, r->r.non_target, "NO NON-TARGET LESIONS") : not_scanned(t);
     rs_row(c, s, seq, k, "NEWLIND", "New Lesion Indicator");
     at_visit(c, t, s, index);
     int any_new = r->r.new_lesions == HT_NL_EQUIVOCAL || r->r.new_lesions == HT_NL_UNEQUIVOCAL;
-    imaged ? rs_text(t, any_new ? "Y" : "N") : not_done(t, "SCAN NOT PERFORMED");
+    imaged ? rs_text(t, any_new ? "Y" : "N") : not_scanned(t);
     if (imaged && any_new) {
         rs_row(c, s, seq, k, "NEWLPROG", "New Lesion Progression");
         at_visit(c, t, s, index);

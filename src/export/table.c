@@ -37,13 +37,21 @@ void cdisc_row(cdisc_table *t)
     t->nrows++;
 }
 
+int cdisc_variable_index(const cdisc_domain *d, const char *name)
+{
+    for (int v = 0; v < d->nvars; v++)
+        if (!strcmp(d->vars[v].name, name))
+            return v;
+    return -1;
+}
+
 static cdisc_cell *cell(cdisc_table *t, const char *var)
 {
     if (t->err || t->nrows == 0)
         return NULL;
-    for (int v = 0; v < t->domain->nvars; v++)
-        if (!strcmp(t->domain->vars[v].name, var))
-            return &t->cells[(t->nrows - 1) * (size_t)t->domain->nvars + (size_t)v];
+    int v = cdisc_variable_index(t->domain, var);
+    if (v >= 0)
+        return &t->cells[(t->nrows - 1) * (size_t)t->domain->nvars + (size_t)v];
     t->err = ht_error_set(HT_EINTERNAL, "%s has no variable %s", t->domain->name, var);
     return NULL;
 }
@@ -56,6 +64,15 @@ void cdisc_text(cdisc_table *t, const char *var, const char *value)
     free(c->text);
     if (!(c->text = strdup(value)))
         t->err = ht_error_set(HT_ENOMEM, "out of memory building %s", t->domain->name);
+}
+
+void cdisc_clear(cdisc_table *t, const char *var)
+{
+    cdisc_cell *c = cell(t, var);
+    if (c) {
+        free(c->text);
+        memset(c, 0, sizeof(*c));
+    }
 }
 
 void cdisc_number(cdisc_table *t, const char *var, double value)
@@ -91,26 +108,38 @@ size_t cdisc_width(const cdisc_table *t, int var)
 
 static const char *subject_of(const cdisc_table *t, size_t row)
 {
-    for (int v = 0; v < t->domain->nvars; v++)
-        if (!strcmp(t->domain->vars[v].name, "USUBJID"))
-            return cdisc_cell_at(t, row, v)->text;
+    int v = cdisc_variable_index(t->domain, "USUBJID");
+    return v < 0 ? NULL : cdisc_cell_at(t, row, v)->text;
+}
+
+static const char *non_ascii(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; p && *p; p++)
+        if (*p >= 0x80)
+            return (const char *)p;
     return NULL;
 }
 
-int cdisc_check_lengths(const cdisc_table *t)
+int cdisc_check_values(const cdisc_table *t)
 {
     for (size_t r = 0; r < t->nrows; r++)
         for (int v = 0; v < t->domain->nvars; v++) {
             const cdisc_cell *c = cdisc_cell_at(t, r, v);
             size_t n = c->text ? strlen(c->text) : 0;
-            if (n > CDISC_TEXT_MAX) {
-                const char *who = subject_of(t, r);
-                return ht_error_set(HT_EINVALID,
+            const char *who = subject_of(t, r);
+            if (n > CDISC_TEXT_MAX)
+                return ht_error_set(HT_ECONFLICT,
                                     "%s.%s of %s is %zu bytes long; XPT version 5 allows %d: "
                                     "shorten it in the records (nothing was written)",
                                     t->domain->name, t->domain->vars[v].name, who ? who : "a row",
                                     n, CDISC_TEXT_MAX);
-            }
+            if (non_ascii(c->text))
+                return ht_error_set(HT_ECONFLICT,
+                                    "%s.%s of %s is '%s', which is not ASCII; XPT version 5 "
+                                    "holds ASCII only: correct it in the records (nothing was "
+                                    "written)",
+                                    t->domain->name, t->domain->vars[v].name, who ? who : "a row",
+                                    c->text);
         }
     return HT_OK;
 }

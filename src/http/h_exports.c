@@ -3,8 +3,8 @@
 #include "http_internal.h"
 
 #include "hepatrack/export.h"
-#include "hepatrack/ledger.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,8 +33,7 @@ int ht_http__export_cdisc(request *r, answer *a)
         return ht_http__fail_last(a, err);
     }
     char study[80];
-    if (ht_ledger_param_text(s, "study_id", study, sizeof(study)) < 0)
-        strcpy(study, "export");
+    snprintf(study, sizeof(study), "%s", files.study_id);
     for (char *p = study; *p; p++) /* a file name, whatever the study id holds */
         if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.", *p))
             *p = '_';

@@ -190,6 +190,13 @@ int ht_store_begin(ht_store *s)
     return exec(s, "BEGIN IMMEDIATE", "starting a transaction");
 }
 
+int ht_store_begin_read(ht_store *s)
+{
+    /* Deferred: the first read takes a snapshot (WAL) that every later read of the transaction
+     * sees, however many commits others make meanwhile. */
+    return exec(s, "BEGIN DEFERRED", "starting a read");
+}
+
 int ht_store_commit(ht_store *s)
 {
     return exec(s, "COMMIT", "committing");

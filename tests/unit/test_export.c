@@ -81,7 +81,7 @@ static void a_value_longer_than_xpt_allows_is_refused_by_name(void **state)
     cdisc_row(&t);
     cdisc_text(&t, "USUBJID", "NCT-S01");
     cdisc_text(&t, "TULOC", text);
-    assert_int_equal(cdisc_check_lengths(&t), HT_OK); /* 200 bytes: allowed */
+    assert_int_equal(cdisc_check_values(&t), HT_OK); /* 200 bytes: allowed */
     assert_int_equal(cdisc_width(&t, 9), CDISC_TEXT_MAX);
     unsigned char *data = NULL;
     size_t len = 0;
@@ -91,7 +91,7 @@ static void a_value_longer_than_xpt_allows_is_refused_by_name(void **state)
     free(data);
     strcat(text, "y"); /* 201 bytes */
     cdisc_text(&t, "TULOC", text);
-    assert_int_equal(cdisc_check_lengths(&t), HT_EINVALID);
+    assert_int_equal(cdisc_check_values(&t), HT_ECONFLICT);
     assert_non_null(strstr(ht_error_last(), "TU.TULOC"));
     assert_non_null(strstr(ht_error_last(), "NCT-S01"));
     assert_non_null(strstr(ht_error_last(), "201"));
