@@ -63,9 +63,9 @@ int ht_report_cohort(ht_store *store,
  * "death_days" (null when none), "ongoing" (neither progression nor death), and "spider" (spec
  * 9: [{"label", "weeks", "change_from_baseline_pct", "overall"}], the baseline at 0 % then
  * each follow-up with a complete sum); and "pfs_curve", "os_curve" (null as "pfs", "os" are):
- * the survival object with "steps" ([{"days", "survival", "at_risk", "events"}], one per event
- * time), "censored_days" and "observations" ([{"days", "event"}] in time order).
- * Ownership and errors as ht_report_cohort.
+ * the survival object with "steps" ([{"days", "survival", "lower", "upper" (the 95 % band, null
+ * where there is none), "at_risk", "events"}], one per event time), "censored_days" and
+ * "observations" ([{"days", "event"}] in time order). Ownership and errors as ht_report_cohort.
  */
 int ht_report_cohort_series(ht_store *store,
                             ht_criterion criterion,

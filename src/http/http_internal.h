@@ -13,6 +13,7 @@
 #include "hepatrack/auth.h"
 #include "hepatrack/dicom.h"
 #include "hepatrack/render.h"
+#include "hepatrack/response.h"
 #include "hepatrack/http.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/store.h"
@@ -352,6 +353,11 @@ int ht_http__subject_proposals(request *r, answer *a);
 int ht_http__subject_timeline(request *r, answer *a);
 int ht_http__cohort(request *r, answer *a);
 int ht_http__lesion_states(request *r, answer *a);
+struct ht_report_options;
+/* ?criteria=recist1.1|mrecist|choi&include_drafts=0|1 into *c and opt, or a 400 naming the
+ * bad one: what every report, table or picture, takes. */
+int ht_http__report_args(request *r, answer *a, ht_criterion *c, struct ht_report_options *opt);
+int ht_http__cohort_plot(request *r, answer *a); /* h_plots.c */
 int ht_http__enrol(request *r, answer *a);
 int ht_http__subject_change(request *r, answer *a);
 int ht_http__measurements(request *r, answer *a); /* h_reads.c */

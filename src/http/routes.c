@@ -47,6 +47,8 @@ static const ht_route routes[] = {
     {"GET", "/api/subjects/{id}/timeline", HT_ACCESS_USER, "reading a timeline",
      ht_http__subject_timeline, NULL},
     {"GET", "/api/cohort", HT_ACCESS_USER, "reading the cohort", ht_http__cohort, NULL},
+    {"GET", "/api/cohort/plots/{name}", HT_ACCESS_USER, "reading the cohort", ht_http__cohort_plot,
+     NULL},
     {"GET", "/api/lesion-states", HT_ACCESS_USER, "listing lesion states", ht_http__lesion_states,
      NULL},
     {"POST", "/api/measurements", HT_ACCESS_RADIOLOGIST, "entering assessments",

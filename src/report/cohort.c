@@ -294,10 +294,16 @@ static json_t *curve(ht_stats_obs *obs, int n)
     json_t *o = survival(obs, n), *steps = json_array(), *ticks = json_array(), *all = json_array();
     ht_stats_step *st = malloc(sizeof(*st) * (size_t)(n + 1));
     int k = st ? ht_stats_km_steps(obs, n, st) : 0;
-    for (int i = 0; i < k; i++)
-        json_array_append_new(steps, json_pack("{s:f, s:f, s:i, s:i}", "days", st[i].time,
-                                               "survival", st[i].surv, "at_risk", st[i].at_risk,
-                                               "events", st[i].events));
+    for (int i = 0; i < k; i++) {
+        json_t *step = json_pack("{s:f, s:f, s:i, s:i}", "days", st[i].time, "survival", st[i].surv,
+                                 "at_risk", st[i].at_risk, "events", st[i].events);
+        /* the band, where there is one (none where the curve is 0 or 1: JSON has no NaN) */
+        json_object_set_new(step, "lower",
+                            isnan(st[i].lower) ? json_null() : json_real(st[i].lower));
+        json_object_set_new(step, "upper",
+                            isnan(st[i].upper) ? json_null() : json_real(st[i].upper));
+        json_array_append_new(steps, step);
+    }
     for (int i = 0; i < n; i++) {
         if (!obs[i].event)
             json_array_append_new(ticks, json_real(obs[i].time));
