@@ -6,25 +6,24 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-    double r, g, b;
-} colours[] = {
-    [HT_COLOUR_INK] = {0.2, 0.2, 0.2},
-    [HT_COLOUR_MUTED] = {0.45, 0.45, 0.45},
-    [HT_COLOUR_GRID] = {0.878, 0.878, 0.878},        /* #e0e0e0 */
-    [HT_COLOUR_LINE_PR] = {0.180, 0.490, 0.196},     /* #2e7d32 */
-    [HT_COLOUR_LINE_PD] = {0.776, 0.157, 0.157},     /* #c62828 */
-    [HT_COLOUR_CURVE] = {0.082, 0.396, 0.753},       /* #1565c0 */
-    [HT_COLOUR_BAND] = {0.733, 0.871, 0.984},        /* #bbdefb */
-    [HT_COLOUR_CALIPER] = {1.0, 0.839, 0.0},         /* #ffd600 */
-    [HT_COLOUR_WHITE] = {1, 1, 1},                   /* */
-    [HT_COLOUR_DEATH] = {0.0, 0.0, 0.0},             /* */
-    [HT_COLOUR_PROGRESSION] = {0.776, 0.157, 0.157}, /* as the +20 % line */
+/* Exact 8-bit values, so that a test reading a PNG back finds them. */
+static const unsigned colours[] = {
+    [HT_COLOUR_INK] = 0x333333,         [HT_COLOUR_MUTED] = 0x737373,
+    [HT_COLOUR_GRID] = 0xe0e0e0,        [HT_COLOUR_LINE_PR] = 0x2e7d32,
+    [HT_COLOUR_LINE_PD] = 0xc62828,     [HT_COLOUR_CURVE] = 0x1565c0,
+    [HT_COLOUR_BAND] = 0xbbdefb,        [HT_COLOUR_CALIPER] = 0xffd600,
+    [HT_COLOUR_WHITE] = 0xffffff,       [HT_COLOUR_DEATH] = 0x000000,
+    [HT_COLOUR_PROGRESSION] = 0xc62828, /* as the +20 % line */
 };
+
+static void set_rgb(cairo_t *cr, unsigned rgb)
+{
+    cairo_set_source_rgb(cr, (rgb >> 16) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0);
+}
 
 void ht_plot__colour(cairo_t *cr, ht_plot_colour c)
 {
-    cairo_set_source_rgb(cr, colours[c].r, colours[c].g, colours[c].b);
+    set_rgb(cr, colours[c]);
 }
 
 /* The station's colours (web/style.css), one per response. */
@@ -41,7 +40,7 @@ void ht_plot__response_colour(cairo_t *cr, const char *response)
     for (size_t i = 0; response && i < sizeof(responses) / sizeof(responses[0]); i++)
         if (!strcmp(response, responses[i].name))
             rgb = responses[i].rgb;
-    cairo_set_source_rgb(cr, (rgb >> 16) / 255.0, ((rgb >> 8) & 255) / 255.0, (rgb & 255) / 255.0);
+    set_rgb(cr, rgb);
 }
 
 const char *const *ht_plot__responses(void)
