@@ -81,6 +81,16 @@ char *ht_report_cohort_csv(const json_t *cohort);
 char *ht_report_cohort_table(const json_t *cohort);
 
 /**
+ * The trial's parameters (spec 13.1) with their defaults where unset: {"study_id",
+ * "reader_role", "confirmation_required", "confirmation_min_days", "sd_min_days",
+ * "assessment_interval_days"}.
+ * @param out          a new reference, owned by the caller.
+ * @param stored_keys  NULL, or a new object whose keys are the parameters set (not defaults).
+ * @return HT_OK; HT_EDB.
+ */
+int ht_report_trial(ht_store *store, json_t **out, json_t **stored_keys);
+
+/**
  * A row of an index listing (ht_store_list) as a JSON object keyed by its DICOM keywords:
  * integers and reals as numbers, multi-valued decimals ("1.5\\2.5") as arrays, NULL as null.
  * @return a new reference, owned by the caller; NULL when out of memory.

@@ -391,12 +391,6 @@ void cmd_trial_help(void)
            "confirmation_min_days, sd_min_days, assessment_interval_days.\n");
 }
 
-static int add_param(void *payload, const char *key, const char *value)
-{
-    json_object_set_new(payload, key, json_string(value));
-    return 0;
-}
-
 int cmd_trial(const cli_context *ctx, int argc, char **argv)
 {
     ht_store *store = NULL;
@@ -411,23 +405,10 @@ int cmd_trial(const cli_context *ctx, int argc, char **argv)
         return err == HT_OK ? CLI_OK : CLI_PARTIAL;
     }
     if (argc >= 2 && !strcmp(argv[1], "show") && argc <= 3) {
-        ht_rs_params p;
-        int32_t interval;
-        char study[80] = "NCT06071052", role[80] = "INVESTIGATOR";
+        json_t *o = NULL, *stored = NULL;
         if (cli_open_store(ctx, "trial", &store) < 0)
             return CLI_FATAL;
-        json_t *o = json_object(), *stored = json_object();
-        if ((err = ht_ledger_params(store, &p, &interval)) == HT_OK &&
-            (err = ht_store_param_each(store, add_param, stored)) == HT_OK) {
-            ht_store_param_get(store, "study_id", study, sizeof(study));
-            ht_store_param_get(store, "reader_role", role, sizeof(role));
-            json_object_set_new(o, "study_id", json_string(study));
-            json_object_set_new(o, "reader_role", json_string(role));
-            json_object_set_new(o, "confirmation_required", json_boolean(p.confirmation_required));
-            json_object_set_new(o, "confirmation_min_days", json_integer(p.confirmation_min_days));
-            json_object_set_new(o, "sd_min_days", json_integer(p.sd_min_days));
-            json_object_set_new(o, "assessment_interval_days",
-                                interval == HT_NO_VALUE ? json_null() : json_integer(interval));
+        if ((err = ht_report_trial(store, &o, &stored)) == HT_OK) {
             if (argc == 3 && !strcmp(argv[2], "--json")) {
                 cli_print_json(o);
             } else {

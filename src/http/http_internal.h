@@ -237,9 +237,6 @@ int ht_http__render_frame(ht_archive *archive,
 /* A thumbnail's side, unless asked otherwise. */
 #define HT_HTTP_THUMBNAIL_SIDE 128
 
-/* The file's own first Window Center/Width (1), or none usable (0). */
-int ht_http__file_window(const ht_dicom *dcm, ht_window *w);
-
 /* Whether Accept allows DICOM JSON; the 406 that says what is offered instead. */
 int ht_http__accepts_json(const request *r);
 int ht_http__not_acceptable(const request *r, answer *a, const char *offered);
