@@ -84,6 +84,38 @@ int ht_plot_cohort(ht_store *store,
                    uint8_t **out,
                    size_t *len);
 
+/** What a subject's report holds. */
+typedef struct ht_plot_report_options {
+    int all_criteria;       /* 1: a timeline per criterion (RECIST 1.1, mRECIST, Choi) */
+    ht_criterion criterion; /* the one timeline when all_criteria is 0 */
+    int include_drafts;     /* 0: signed reads only (unsigned time points left out, said so) */
+} ht_plot_report_options;
+
+/** A4 portrait, in PDF points. */
+#define HT_PLOT_PAGE_WIDTH 595.0
+#define HT_PLOT_PAGE_HEIGHT 842.0
+
+/**
+ * A subject's report as a PDF (cairo's PDF surface): the subject, trial and readers, each time
+ * point's read status, the best overall response per criterion, the eligibility checks and
+ * the hepatic tumour load per time point; per criterion the timeline table and the target-sum
+ * chart; and a key-image sheet: for every target at every time point reported, the slice it
+ * was measured on (ht_measure_open_image) rendered in the file's window (ht_render_pixels),
+ * cropped around the lesion, with the caliper and its length drawn. Every page carries
+ * "Page k of N", the date it was made and the read status (signed by whom and when, or draft).
+ * @param archive  where the measured instances are read (borrowed).
+ * @param pdf,len  the PDF, malloc'ed, owned by the caller.
+ * @return HT_OK; HT_ENOTFOUND (no such subject); HT_EINVALID (no signed read yet, without
+ *         drafts); HT_EDB; HT_ENOMEM; HT_EIO. An image that cannot be read is noted in its
+ *         cell, not an error.
+ */
+int ht_plot_subject_report(ht_store *store,
+                           ht_archive *archive,
+                           const char *subject_id,
+                           const ht_plot_report_options *options,
+                           uint8_t **pdf,
+                           size_t *len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,3 +51,28 @@ int ht_http__cohort_plot(request *r, answer *a)
     a->compressible = format == HT_PLOT_SVG; /* PNG is deflated already */
     return HT_OK;
 }
+
+/* GET /api/subjects/{id}/report.pdf?criteria=&include_drafts=0|1: the subject's report, every
+ * criterion unless one is named. */
+int ht_http__subject_report(request *r, answer *a)
+{
+    ht_store *s = ht_http__store(r, a);
+    ht_report_options opt = HT_REPORT_OPTIONS_INIT;
+    ht_plot_report_options o;
+    uint8_t *pdf = NULL;
+    int err;
+    if (!s)
+        return HT_EDB;
+    memset(&o, 0, sizeof(o));
+    if ((err = ht_http__report_args(r, a, &o.criterion, &opt)) < 0)
+        return err;
+    o.all_criteria = !ht_http__arg(r, "criteria");
+    o.include_drafts = opt.include_drafts;
+    if ((err = ht_plot_subject_report(s, r->http->archive, r->parts[1], &o, &pdf, &a->len)) < 0)
+        return ht_http__fail_last(a, err);
+    a->body = (char *)pdf;
+    a->type = ht_plot_media_type(HT_PLOT_PDF);
+    ht_http__add_header(a, "Content-Disposition", "inline; filename=\"%s-report.pdf\"",
+                        r->parts[1]);
+    return HT_OK;
+}

@@ -355,6 +355,7 @@ struct ht_report_options;
  * bad one: what every report, table or picture, takes. */
 int ht_http__report_args(request *r, answer *a, ht_criterion *c, struct ht_report_options *opt);
 int ht_http__cohort_plot(request *r, answer *a); /* h_plots.c */
+int ht_http__subject_report(request *r, answer *a);
 int ht_http__enrol(request *r, answer *a);
 int ht_http__subject_change(request *r, answer *a);
 int ht_http__measurements(request *r, answer *a); /* h_reads.c */

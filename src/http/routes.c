@@ -46,6 +46,8 @@ static const ht_route routes[] = {
      ht_http__subject_proposals, NULL},
     {"GET", "/api/subjects/{id}/timeline", HT_ACCESS_USER, "reading a timeline",
      ht_http__subject_timeline, NULL},
+    {"GET", "/api/subjects/{id}/report.pdf", HT_ACCESS_USER, "reading a report",
+     ht_http__subject_report, NULL},
     {"GET", "/api/cohort", HT_ACCESS_USER, "reading the cohort", ht_http__cohort, NULL},
     {"GET", "/api/cohort/plots/{name}", HT_ACCESS_USER, "reading the cohort", ht_http__cohort_plot,
      NULL},

@@ -72,6 +72,7 @@ void ht_plot__text(cairo_t *cr, double x, double y, ht_align align, const char *
                                             : x,
                   y);
     cairo_show_text(cr, text);
+    cairo_new_path(cr); /* show_text leaves a current point: the next shape must not join it */
 }
 
 void ht_plot__text_up(cairo_t *cr, double x, double y, const char *text)

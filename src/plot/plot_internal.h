@@ -121,4 +121,39 @@ void ht_plot__spider(cairo_t *cr, const json_t *cohort, double width, double hei
 void ht_plot__swimmer(cairo_t *cr, const json_t *cohort, double width, double height);
 void ht_plot__km(cairo_t *cr, const json_t *cohort, int os, double width, double height);
 
+/* ---- a subject's report (subject_pdf.c, key_images.c) --------------------------------------- */
+
+#define HT_REPORT_MARGIN 40.0
+#define HT_REPORT_TOP 60.0                            /* under the page's header */
+#define HT_REPORT_BOTTOM (HT_PLOT_PAGE_HEIGHT - 50.0) /* above its footer */
+
+typedef struct ht_report_doc {
+    ht_canvas canvas;
+    cairo_t *cr;
+    int counting;    /* the first pass: pages are counted, key images not read */
+    int page, pages; /* the page being drawn (from 1), and how many there are */
+    double y;        /* where the next line goes */
+    const char *subject;
+    const char *trial; /* the study id */
+    char status[400];  /* the read status every page carries */
+    char made[32];     /* when the report was made, "YYYY-MM-DD HH:MM UTC" */
+    json_t *records;   /* ht_report_records */
+    json_t *timelines[3];
+    int ntimelines;
+    ht_store *store;
+    ht_archive *archive;
+} ht_report_doc;
+
+/* Start a new page: the previous one shown, the header and footer drawn. */
+void ht_plot__new_page(ht_report_doc *d);
+
+/* Room for `height` more points on this page, else a new page. */
+void ht_plot__need(ht_report_doc *d, double height);
+
+/* A section's heading, on a new page when little room is left. */
+void ht_plot__heading(ht_report_doc *d, const char *text);
+
+/* The key-image sheet: every target at every time point reported, six to a page. */
+void ht_plot__key_images(ht_report_doc *d);
+
 #endif
