@@ -87,7 +87,7 @@ typedef struct crop {
     double x, y, w, h, scale; /* the frame's region shown, and frame pixels to points */
 } crop;
 
-/* Around the caliper's points, a region twice and a half their extent (at least 48 pixels) of
+/* Around the caliper's points, a region three and a half times their extent (at least 64 pixels) of
  * the cell's proportions, kept inside the frame. */
 static crop crop_around(const json_t *points, int columns, int rows, double cell_w, double cell_h)
 {
@@ -103,7 +103,7 @@ static crop crop_around(const json_t *points, int columns, int rows, double cell
         y0 = fmin(y0, y);
         y1 = fmax(y1, y);
     }
-    double side = fmax(fmax(x1 - x0, y1 - y0) * 2.5, 48);
+    double side = fmax(fmax(x1 - x0, y1 - y0) * 3.5, 64);
     crop c;
     c.w = fmin(side * cell_w / cell_h, columns);
     c.h = fmin(c.w * cell_h / cell_w, rows);
