@@ -106,8 +106,9 @@ static void median(cairo_t *cr, const json_t *curve, const ht_axis *x, const ht_
     ht_plot__colour(cr, HT_COLOUR_INK);
     ht_plot__font(cr, 13, 1);
     ht_plot__text(cr, x->p1, TOP - 4, HT_ALIGN_RIGHT, text);
-    snprintf(text, sizeof(text), "%lld events, %lld censored",
-             (long long)json_integer_value(json_object_get(curve, "events")),
+    json_int_t events = json_integer_value(json_object_get(curve, "events"));
+    snprintf(text, sizeof(text), "%lld event%s, %lld censored", (long long)events,
+             events == 1 ? "" : "s",
              (long long)json_integer_value(json_object_get(curve, "censored")));
     ht_plot__font(cr, 12, 0);
     ht_plot__text(cr, x->p1, TOP + 12, HT_ALIGN_RIGHT, text);

@@ -138,7 +138,7 @@ void ht_plot__swimmer(cairo_t *cr, const json_t *cohort, double width, double he
     double legend = ht_plot__legend(cr, LEFT, 72);
     marker_legend(cr, LEFT + legend + 10, 72);
     double top = TOP, bottom = height - BOTTOM;
-    double h = n ? fmin((bottom - top) / (double)n, 36) : 0;
+    double h = n ? fmin((bottom - top) / (double)n, 56) : 0;
     ht_plot__colour(cr, HT_COLOUR_GRID);
     cairo_set_line_width(cr, 1);
     for (double v = step; v <= x.v1 + 1e-9; v += step) {
