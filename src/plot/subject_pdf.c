@@ -111,11 +111,12 @@ static const char *str(const json_t *o, const char *key)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-/* A number as "%.1f" (signed: "%+.1f"), "-" when null; into one of a few rotating buffers. */
+/* A number as "%.1f" (signed: "%+.1f"), "-" when null; into one of a few rotating buffers,
+ * one set per thread (the HTTP server's workers make reports at once). */
 static const char *num(const json_t *o, const char *key, int with_sign)
 {
-    static char bufs[16][24];
-    static int next;
+    static _Thread_local char bufs[16][24];
+    static _Thread_local int next;
     char *b = bufs[next++ % 16];
     json_t *v = json_object_get(o, key);
     if (!json_is_number(v))
