@@ -181,6 +181,9 @@ int ht_ledger_read_signature(const ht_ledger_subject *subject,
                              const char **by,
                              const char **at);
 
+/** The study UIDs a time point lists, as a JSON array (borrowed), or NULL; by input index. */
+const char *ht_ledger_timepoint_studies(const ht_ledger_subject *subject, int index);
+
 /** How many studies a time point lists that are not (yet) in the index, by input index. */
 int ht_ledger_unindexed_studies(const ht_ledger_subject *subject, int index);
 
@@ -192,6 +195,16 @@ ht_ledger_dates ht_ledger_subject_dates(const ht_ledger_subject *subject);
 
 /** The trial parameters of spec 13.1 as the engine takes them (defaults where unset). */
 int ht_ledger_params(ht_store *store, ht_rs_params *params, int32_t *assessment_interval_days);
+
+/**
+ * A text trial parameter (study_id, reader_role, sdtmig_version, adamig_version, ct_version):
+ * the stored value, else its default, in out (size bytes).
+ * @return HT_OK; HT_EINVALID for another key; HT_EDB.
+ */
+int ht_ledger_param_text(ht_store *store, const char *key, char *out, size_t size);
+
+/** The text trial parameters' keys, NULL-terminated (static). */
+const char *const *ht_ledger_text_params(void);
 
 /** Set a trial parameter after checking its key and value. @return HT_OK or HT_EINVALID. */
 int ht_ledger_param_set(ht_store *store, const char *key, const char *value, const char *user);

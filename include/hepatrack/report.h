@@ -81,9 +81,10 @@ char *ht_report_cohort_csv(const json_t *cohort);
 char *ht_report_cohort_table(const json_t *cohort);
 
 /**
- * The trial's parameters (spec 13.1) with their defaults where unset: {"study_id",
- * "reader_role", "confirmation_required", "confirmation_min_days", "sd_min_days",
- * "assessment_interval_days"}.
+ * The trial's parameters (spec 13.1) with their defaults where unset: the text ones
+ * (ht_ledger_text_params: "study_id", "reader_role", the CDISC versions), then
+ * "confirmation_required", "confirmation_min_days", "sd_min_days",
+ * "assessment_interval_days".
  * @param out          a new reference, owned by the caller.
  * @param stored_keys  NULL, or a new object whose keys are the parameters set (not defaults).
  * @return HT_OK; HT_EDB.

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 9
+#define HT_STORE_SCHEMA_VERSION 10
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -296,6 +296,16 @@ int ht_store_count(ht_store *store, ht_list_kind kind, int64_t *count);
  */
 int ht_store_study_date(ht_store *store, const char *study_instance_uid, char *out);
 
+/**
+ * The modalities of a study's series, "CT" or "CT\\SR", in code order, in out (size bytes, cut
+ * at a whole modality). Empty for an unknown study.
+ * @return HT_OK; HT_EDB.
+ */
+int ht_store_study_modalities(ht_store *store,
+                              const char *study_instance_uid,
+                              char *out,
+                              size_t size);
+
 /* ---- the lesion ledger ---------------------------------------------------------------------- */
 
 /** Find a trial subject's row id. @return HT_OK, HT_ENOTFOUND, HT_EDB. */
@@ -322,6 +332,9 @@ typedef struct ht_ledger_row {
     const char *reason;
     const char *recorded_at;
     int64_t first_id; /* id of the record's first version (a stable internal id) */
+    /* Appending: the body's engine fields packed as the schema's ledger_packed view packs
+     * them (migration 10), for the current versions' table; NULL: computed by that view. */
+    const char *fields;
 } ht_ledger_row;
 
 typedef int (*ht_ledger_cb)(void *payload, const ht_ledger_row *row);

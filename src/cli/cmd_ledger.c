@@ -387,8 +387,10 @@ void cmd_trial_help(void)
 {
     printf("usage: hepatrack trial show [--json]\n"
            "       hepatrack trial set KEY VALUE\n\n"
-           "Trial parameters (spec 13.1): study_id, reader_role, confirmation_required,\n"
-           "confirmation_min_days, sd_min_days, assessment_interval_days.\n");
+           "Trial parameters (spec 13.1): study_id, reader_role (INVESTIGATOR or INDEPENDENT\n"
+           "ASSESSOR), confirmation_required, confirmation_min_days, sd_min_days,\n"
+           "assessment_interval_days; and the versions the CDISC export names: sdtmig_version,\n"
+           "adamig_version, ct_version.\n");
 }
 
 int cmd_trial(const cli_context *ctx, int argc, char **argv)

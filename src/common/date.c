@@ -20,18 +20,20 @@ static int32_t days_from_civil(int y, int m, int d)
 
 int ht_date_parse(const char *text, int32_t *day)
 {
-    int y, m, d;
-    char tail;
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-' ||
-        sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 ||
-        d > mdays[m - 1] || y < 1900 || y > 2200)
+    if (!text || strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+        return HT_EINVALID;
+    for (int i = 0; i < 10; i++) /* digits only: no sign, no space (sscanf took both) */
+        if (i != 4 && i != 7 && !isdigit((unsigned char)text[i]))
+            return HT_EINVALID;
+#define DIGIT(i) (text[i] - '0')
+    int y = DIGIT(0) * 1000 + DIGIT(1) * 100 + DIGIT(2) * 10 + DIGIT(3);
+    int m = DIGIT(5) * 10 + DIGIT(6), d = DIGIT(8) * 10 + DIGIT(9);
+#undef DIGIT
+    if (m < 1 || m > 12 || d < 1 || d > mdays[m - 1] || y < 1900 || y > 2200)
         return HT_EINVALID;
     if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
         return HT_EINVALID;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)text[i]))
-            return HT_EINVALID;
     *day = days_from_civil(y, m, d);
     return HT_OK;
 }

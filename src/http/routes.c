@@ -51,6 +51,8 @@ static const ht_route routes[] = {
     {"GET", "/api/cohort", HT_ACCESS_USER, "reading the cohort", ht_http__cohort, NULL},
     {"GET", "/api/cohort/plots/{name}", HT_ACCESS_USER, "reading the cohort", ht_http__cohort_plot,
      NULL},
+    {"GET", "/api/exports/cdisc", HT_ACCESS_COORDINATOR, "exporting CDISC datasets",
+     ht_http__export_cdisc, NULL},
     {"GET", "/api/lesion-states", HT_ACCESS_USER, "listing lesion states", ht_http__lesion_states,
      NULL},
     {"POST", "/api/measurements", HT_ACCESS_RADIOLOGIST, "entering assessments",

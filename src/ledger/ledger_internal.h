@@ -201,16 +201,18 @@ void ht_ledger__writer_init(writer *w,
                             const char *reader,
                             const char *source);
 
-/* Append the next version of (kind, key) (body NULL: a retraction) and its audit entry. */
+/* Append the next version of (kind, key) (body NULL: a retraction; borrowed), stored as
+ * canonical JSON with its engine fields packed for the store's current versions, and its audit
+ * entry. */
 int ht_ledger__append(const writer *w,
                       int kind,
                       const char *key,
-                      const char *body,
+                      const json_t *body,
                       const char *reason,
                       const char *action);
 
-/* The body of a read record, {"at", "by", "status"}, as canonical JSON (malloc'ed), or NULL. */
-char *ht_ledger__read_body(const char *status, const char *reader, const char *now);
+/* The body of a read record, {"at", "by", "status"} (a new reference), or NULL. */
+json_t *ht_ledger__read_body(const char *status, const char *reader, const char *now);
 
 /* Write the versions of p's records that change something, returning signed reads they touch
  * to draft. */

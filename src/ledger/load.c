@@ -12,11 +12,16 @@
 #include <string.h>
 #include <strings.h>
 
-/* Strings copied out of the database rows, freed with the subject. */
+/* Strings copied out of the database rows into blocks freed with the subject: a cohort copies
+ * some 60 strings per subject, and a malloc each cost more than evaluating it. */
 typedef struct arena {
-    char **items;
+    char **blocks;
     size_t n, cap;
+    char *at;    /* the free part of the last block */
+    size_t left; /* its size */
 } arena;
+
+#define ARENA_BLOCK 4096
 
 struct ht_ledger_subject {
     char *id;
@@ -29,10 +34,12 @@ struct ht_ledger_subject {
     int32_t *fragments;
     int nfrag;
     size_t cap_frag;
-    char (*dates)[11]; /* per time point, capacity cap_dates */
-    size_t cap_dates;
-    int *unindexed; /* per time point: studies it lists that are not in the index */
-    size_t cap_unindexed;
+    struct timepoint_extra {
+        char date[11];       /* the dating study's, else the entered date (A16) */
+        int unindexed;       /* studies it lists that are not in the index */
+        const char *studies; /* the study UIDs it lists, a JSON array, or NULL */
+    } * extra;               /* per time point, capacity cap_extra */
+    size_t cap_extra;
     const struct read_record **read; /* per time point: its read record, NULL when never signed */
     /* assessments name their lesion, time point and merge target by label until resolved */
     struct assessment_names {
@@ -54,11 +61,19 @@ static const char *keep(ht_ledger_subject *ls, const char *s)
     arena *a = &ls->strings;
     if (!s)
         return NULL;
-    if (HT_GROW(a->items, a->cap, a->n + 1) < 0)
-        return NULL;
-    char *copy = strdup(s);
-    if (copy)
-        a->items[a->n++] = copy;
+    size_t len = strlen(s) + 1;
+    if (len > a->left) {
+        size_t size = len > ARENA_BLOCK ? len : ARENA_BLOCK;
+        char *block = HT_GROW(a->blocks, a->cap, a->n + 1) < 0 ? NULL : malloc(size);
+        if (!block)
+            return NULL;
+        a->blocks[a->n++] = block;
+        a->at = block;
+        a->left = size;
+    }
+    char *copy = memcpy(a->at, s, len);
+    a->at += len;
+    a->left -= len;
     return copy;
 }
 
@@ -109,8 +124,7 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
     int k = ht_ledger__kind_of(f->kind);
     if (k == K_TIMEPOINT) {
         if (HT_GROW(ls->tps, ls->cap_tp, (size_t)ls->ntp + 1) < 0 ||
-            HT_GROW(ls->dates, ls->cap_dates, (size_t)ls->ntp + 1) < 0 ||
-            HT_GROW(ls->unindexed, ls->cap_unindexed, (size_t)ls->ntp + 1) < 0)
+            HT_GROW(ls->extra, ls->cap_extra, (size_t)ls->ntp + 1) < 0)
             return HT_ENOMEM;
         ht_rs_timepoint *t = &ls->tps[ls->ntp];
         memset(t, 0, sizeof(*t));
@@ -125,11 +139,17 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
         t->liver_volume_ml10 = opt_num(f, HT_LF_LIVER_VOLUME);
         t->slice_thickness_mm10 = opt_num(f, HT_LF_SLICE_THICKNESS);
         /* A16: the earliest indexed study dates the time point, else the entered date. */
-        char *date = ls->dates[ls->ntp];
-        snprintf(date, 11, "%s", f->text[HT_LF_DATE] ? f->text[HT_LF_DATE] : "");
+        struct timepoint_extra *x = &ls->extra[ls->ntp];
+        char *date = x->date;
+        const char *entered = f->text[HT_LF_DATE] ? f->text[HT_LF_DATE] : "";
+        size_t dlen = strnlen(entered, 10);
+        memcpy(date, entered, dlen);
+        date[dlen] = '\0';
         const char *uids = f->text[HT_LF_STUDY_UIDS];
-        ls->unindexed[ls->ntp] = 0;
+        x->unindexed = 0;
+        x->studies = NULL;
         if (uids && strcmp(uids, "[]") != 0) {
+            x->studies = keep(ls, uids);
             json_t *list = json_loads(uids, 0, NULL);
             size_t i;
             json_t *uid;
@@ -139,7 +159,7 @@ static int add_fields(ht_ledger_subject *ls, ht_store *store, const ht_ledger_fi
                 char d[11];
                 int32_t day;
                 int err = ht_store_study_date(store, json_string_value(uid), d);
-                ls->unindexed[ls->ntp] += err == HT_ENOTFOUND;
+                x->unindexed += err == HT_ENOTFOUND;
                 if (err == HT_OK && ht_date_parse(d, &day) == HT_OK &&
                     (!found || strcmp(d, date) < 0)) {
                     snprintf(date, 11, "%s", d);
@@ -363,15 +383,14 @@ void ht_ledger_subject_free(ht_ledger_subject *ls)
     if (!ls)
         return;
     for (size_t i = 0; i < ls->strings.n; i++)
-        free(ls->strings.items[i]);
-    free(ls->strings.items);
+        free(ls->strings.blocks[i]);
+    free(ls->strings.blocks);
     free(ls->id);
     free(ls->tps);
     free(ls->lesions);
     free(ls->assessments);
     free(ls->fragments);
-    free(ls->dates);
-    free(ls->unindexed);
+    free(ls->extra);
     free(ls->read);
     free(ls->names);
     free(ls->reads);
@@ -388,8 +407,7 @@ int ht_ledger_keep_signed(ht_ledger_subject *ls)
         if (kept[i] < 0)
             continue;
         ls->tps[n] = ls->tps[i];
-        memcpy(ls->dates[n], ls->dates[i], sizeof(ls->dates[0]));
-        ls->unindexed[n] = ls->unindexed[i];
+        ls->extra[n] = ls->extra[i];
         ls->read[n] = ls->read[i];
         n++;
     }
@@ -419,12 +437,17 @@ const char *ht_ledger_subject_id(const ht_ledger_subject *ls)
 
 const char *ht_ledger_timepoint_date(const ht_ledger_subject *ls, int index)
 {
-    return ls->dates[index];
+    return ls->extra[index].date;
 }
 
 int ht_ledger_unindexed_studies(const ht_ledger_subject *ls, int index)
 {
-    return ls->unindexed[index];
+    return ls->extra[index].unindexed;
+}
+
+const char *ht_ledger_timepoint_studies(const ht_ledger_subject *ls, int index)
+{
+    return ls->extra[index].studies;
 }
 
 const char *ht_ledger_read_status(const ht_ledger_subject *ls, int index)

@@ -7,15 +7,64 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum { TEXT, DAYS, BOOLEAN };
+
+/* Every key (spec 13.1, and the CDISC standards the export names), with the text keys'
+ * defaults and the values a choice may take. */
 static const struct {
     const char *key;
-    int numeric; /* 1 a day count, 2 a boolean, 0 text */
-} param_keys[] = {{"study_id", 0},
-                  {"reader_role", 0},
-                  {"confirmation_required", 2},
-                  {"confirmation_min_days", 1},
-                  {"sd_min_days", 1},
-                  {"assessment_interval_days", 1}};
+    int kind;
+    const char *fallback; /* text keys */
+    const char *choices;  /* "|"-separated, or NULL for free text */
+} param_keys[] = {
+    {"study_id", TEXT, "NCT06071052", NULL},
+    {"reader_role", TEXT, "INVESTIGATOR", "INVESTIGATOR|INDEPENDENT ASSESSOR"},
+    {"sdtmig_version", TEXT, "3.4", NULL},
+    {"adamig_version", TEXT, "1.3", NULL},
+    {"ct_version", TEXT, "2024-09-27", NULL},
+    {"confirmation_required", BOOLEAN, NULL, NULL},
+    {"confirmation_min_days", DAYS, NULL, NULL},
+    {"sd_min_days", DAYS, NULL, NULL},
+    {"assessment_interval_days", DAYS, NULL, NULL},
+};
+#define NKEYS (sizeof(param_keys) / sizeof(param_keys[0]))
+
+const char *const *ht_ledger_text_params(void)
+{
+    static const char *keys[NKEYS + 1];
+    if (!keys[0]) { /* a constant table; racing threads write the same pointers */
+        size_t n = 0;
+        for (size_t i = 0; i < NKEYS; i++)
+            if (param_keys[i].kind == TEXT)
+                keys[n++] = param_keys[i].key;
+    }
+    return keys;
+}
+
+int ht_ledger_param_text(ht_store *store, const char *key, char *out, size_t size)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (param_keys[i].kind != TEXT || strcmp(param_keys[i].key, key) != 0)
+            continue;
+        int err = ht_store_param_get(store, key, out, size);
+        if (err == HT_ENOTFOUND) {
+            snprintf(out, size, "%s", param_keys[i].fallback);
+            return HT_OK;
+        }
+        return err;
+    }
+    return ht_error_set(HT_EINVALID, "'%s' is not a text trial parameter", key);
+}
+
+/* Whether value is one of the "|"-separated choices. */
+static int one_of(const char *choices, const char *value)
+{
+    size_t n = strlen(value);
+    for (const char *c = choices; c; c = strchr(c, '|') ? strchr(c, '|') + 1 : NULL)
+        if (!strncmp(c, value, n) && (c[n] == '|' || c[n] == '\0'))
+            return 1;
+    return 0;
+}
 
 static int int_param(ht_store *store, const char *key, int fallback, int *out)
 {
@@ -50,20 +99,23 @@ int ht_ledger_param_set(ht_store *store, const char *key, const char *value, con
 {
     char now[32], *detail;
     int err;
-    for (size_t i = 0; i < sizeof(param_keys) / sizeof(param_keys[0]); i++) {
+    for (size_t i = 0; i < NKEYS; i++) {
         if (strcmp(param_keys[i].key, key) != 0)
             continue;
-        if (param_keys[i].numeric == 2 && strcmp(value, "true") && strcmp(value, "false"))
+        if (param_keys[i].kind == BOOLEAN && strcmp(value, "true") && strcmp(value, "false"))
             return ht_error_set(HT_EINVALID, "%s must be true or false (got '%s')", key, value);
-        if (param_keys[i].numeric == 1) {
+        if (param_keys[i].kind == DAYS) {
             char *end;
             long v = strtol(value, &end, 10);
             if (*end || end == value || v < 0 || v > 3650)
                 return ht_error_set(
                     HT_EINVALID, "%s must be a number of days, 0 to 3650 (got '%s')", key, value);
         }
-        if (param_keys[i].numeric == 0 && (!*value || strlen(value) > 64))
+        if (param_keys[i].kind == TEXT && (!*value || strlen(value) > 64))
             return ht_error_set(HT_EINVALID, "%s must be 1 to 64 characters", key);
+        if (param_keys[i].choices && !one_of(param_keys[i].choices, value))
+            return ht_error_set(HT_EINVALID, "%s must be one of %s (got '%s')", key,
+                                param_keys[i].choices, value);
         ht_time_now_iso(now, sizeof(now));
         detail = ht_strprintf("%s = %s", key, value);
         if ((err = ht_store_begin(store)) == HT_OK &&
@@ -76,9 +128,10 @@ int ht_ledger_param_set(ht_store *store, const char *key, const char *value, con
         free(detail);
         return err;
     }
-    return ht_error_set(HT_EINVALID,
-                        "unknown trial parameter '%s' (study_id, reader_role, "
-                        "confirmation_required, confirmation_min_days, sd_min_days, "
-                        "assessment_interval_days)",
-                        key);
+    char known[512];
+    size_t used = 0;
+    for (size_t i = 0; i < NKEYS && used < sizeof(known); i++)
+        used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "",
+                                 param_keys[i].key);
+    return ht_error_set(HT_EINVALID, "unknown trial parameter '%s' (%s)", key, known);
 }

@@ -80,7 +80,7 @@ int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, c
     }
     writer wr;
     ht_ledger__writer_init(&wr, store, subject, subject_id, &current, reader, NULL);
-    char *text = ht_ledger__read_body("signed", reader, wr.now);
+    json_t *text = ht_ledger__read_body("signed", reader, wr.now);
     if (!text) {
         err = HT_ENOMEM;
         goto done;
@@ -90,7 +90,7 @@ int ht_ledger_sign(ht_store *store, const char *subject_id, const char *label, c
         err = ht_store_commit(store);
     if (err < 0)
         ht_store_rollback(store);
-    free(text);
+    json_decref(text);
 done:
     ht_ledger__state_free(&current);
     return err;

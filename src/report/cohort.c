@@ -101,8 +101,10 @@ static void os(const ht_rs_subject *s,
 {
     int32_t end = dates->death_date;
     int censored = end == HT_NO_VALUE;
+    const char *rule = "death";
     if (censored) {
         end = dates->last_known_alive;
+        rule = end != HT_NO_VALUE ? "alive: last known alive" : "alive: last time point";
         for (int p = 0; end == HT_NO_VALUE && p < res->ntimepoints; p++)
             if (p == res->ntimepoints - 1)
                 end = s->timepoints[res->timepoints[p].index].day;
@@ -111,6 +113,7 @@ static void os(const ht_rs_subject *s,
         end = start;
     json_object_set_new(row, "os_days", json_integer(end - start));
     json_object_set_new(row, "os_censored", json_boolean(censored));
+    json_object_set_new(row, "os_censoring_rule", json_string(rule));
     obs->time = end - start;
     obs->event = !censored;
 }
@@ -232,6 +235,8 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
     } else {
         json_object_set_new(row, "progression_date", json_null());
     }
+    ht_date_format(start, date);
+    json_object_set_new(row, "start_date", json_string(date)); /* day 0 of PFS and OS */
     pfs(c, s, &res, &dates, start, row, &c->pfs[c->n]);
     os(s, &res, &dates, start, row, &c->os[c->n]);
     if (c->series)
@@ -379,6 +384,7 @@ static int build(ht_store *store,
         {
             json_object_set_new(row, "os_days", json_null());
             json_object_set_new(row, "os_censored", json_null());
+            json_object_set_new(row, "os_censoring_rule", json_null());
         }
     }
     json_t *o = json_object();

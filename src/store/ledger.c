@@ -1,7 +1,10 @@
 /* The lesion ledger's SQL: subjects, versioned records, the audit log, trial parameters. */
 #include "store_internal.h"
 
+#include "hepatrack/util.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int prepare(ht_store *s, const char *sql, sqlite3_stmt **st)
@@ -100,7 +103,8 @@ static int each_row(ht_store *s, sqlite3_stmt *st, ht_ledger_cb cb, void *payloa
                              text(st, 6),
                              text(st, 7),
                              text(st, 8),
-                             sqlite3_column_int64(st, 9)};
+                             sqlite3_column_int64(st, 9),
+                             NULL};
         if ((err = cb(payload, &row)) != 0)
             break;
     }
@@ -127,60 +131,77 @@ int ht_store_ledger_current(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
     return each_row(s, st, cb, payload);
 }
 
+/* Unpack ledger_current's fields (migration 10) into row, splitting buf in place. One pass
+ * over the bytes: most fields are empty, so a call per field would cost more than the scan. */
+static int unpack_fields(char *buf, ht_ledger_fields *row)
+{
+    char *p = buf;
+    int f = 0, last = 0;
+    for (;;) {
+        char *value = p;
+        while (*p && *p != '\x1f')
+            p++;
+        last = *p == '\0';
+        *p = '\0';
+        row->text[f] = NULL;
+        row->num[f] = 0;
+        if (*value == 'i') {
+            row->num[f] = strtoll(value + 1, NULL, 10);
+            row->text[f] = ""; /* present; numbers are read from num */
+        } else if (*value) {   /* text, or a real as its text (as sqlite3_column_text gives it) */
+            row->text[f] = value + 1;
+        }
+        if (++f == HT_LF_COUNT || last)
+            break;
+        p++;
+    }
+    if (f != HT_LF_COUNT || !last)
+        return ht_error_set(HT_EDB, "a current ledger record does not have %d fields", HT_LF_COUNT);
+    return HT_OK;
+}
+
 int ht_store_ledger_fields(ht_store *s,
                            const char *subject_id,
                            ht_ledger_fields_cb cb,
                            void *payload)
 {
-    char sql[4096];
-    size_t n = 0;
     sqlite3_stmt *st;
     int rc, err;
+    char *buf = NULL;
+    size_t cap = 0;
 
-#define HT_LF_COLUMN_(name, key) ", r.f_" #key
-    static const char columns[] = HT_LEDGER_FIELD_TABLE(HT_LF_COLUMN_);
-#undef HT_LF_COLUMN_
-    n += (size_t)snprintf(sql + n, sizeof(sql) - n, "SELECT sj.subject_id, r.kind, r.key%s",
-                          columns);
-    /* One subject is a seek on the index's first column; an OR here would scan the table. */
-    snprintf(sql + n, sizeof(sql) - n,
-             " FROM ledger_records r INDEXED BY sqlite_autoindex_ledger_records_1"
-             " JOIN subjects sj ON sj.id = r.subject"
-             " WHERE %s r.version = (SELECT max(v.version) FROM ledger_records v"
-             "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key)"
-             " AND r.retracted = 0 ORDER BY r.subject, r.kind, r.key",
-             subject_id ? "r.subject = (SELECT id FROM subjects WHERE subject_id = ?1) AND" : "");
-    if ((err = prepare(s, sql, &st)) < 0)
+    /* The current versions (migration 10) in their primary key's order: one seek per subject,
+     * then a scan of its narrow rows. */
+    if ((err = prepare(s,
+                       subject_id ? "SELECT sj.subject_id, r.kind, r.key, r.fields"
+                                    " FROM subjects sj CROSS JOIN ledger_current r"
+                                    " ON r.subject = sj.id WHERE sj.subject_id = ?1"
+                                    " ORDER BY r.kind, r.key"
+                                  : "SELECT sj.subject_id, r.kind, r.key, r.fields"
+                                    " FROM subjects sj CROSS JOIN ledger_current r"
+                                    " ON r.subject = sj.id ORDER BY sj.id, r.kind, r.key",
+                       &st)) < 0)
         return err;
     if (subject_id)
         sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ht_ledger_fields row;
+        size_t len = (size_t)sqlite3_column_bytes(st, 3);
+        if (HT_GROW(buf, cap, len + 1) < 0) {
+            err = ht_error_set(HT_ENOMEM, "out of memory reading the ledger");
+            break;
+        }
+        memcpy(buf, sqlite3_column_text(st, 3), len + 1);
         row.subject_id = text(st, 0);
         row.kind = text(st, 1);
         row.key = text(st, 2);
-        for (int f = 0; f < HT_LF_COUNT; f++) {
-            /* One type lookup and one fetch a column: this loop reads a whole cohort. */
-            switch (sqlite3_column_type(st, 3 + f)) {
-            case SQLITE_NULL:
-                row.text[f] = NULL;
-                row.num[f] = 0;
-                break;
-            case SQLITE_INTEGER:
-                row.num[f] = sqlite3_column_int64(st, 3 + f);
-                row.text[f] = ""; /* present; numbers are read from num */
-                break;
-            default:
-                row.text[f] = (const char *)sqlite3_column_text(st, 3 + f);
-                row.num[f] = 0;
-            }
-        }
-        if ((err = cb(payload, &row)) != 0)
+        if ((err = unpack_fields(buf, &row)) < 0 || (err = cb(payload, &row)) != 0)
             break;
     }
     if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = ht_store__db_error(s->db, rc, "reading the ledger");
     sqlite3_finalize(st);
+    free(buf);
     return err;
 }
 
@@ -197,6 +218,40 @@ int ht_store_ledger_history(ht_store *s, int64_t subject, ht_ledger_cb cb, void 
         return err;
     sqlite3_bind_int64(st, 1, subject);
     return each_row(s, st, cb, payload);
+}
+
+/* The new version is its record's current one (versions are appended in order): replace the
+ * record's row of ledger_current, or remove it for a retraction. */
+static int keep_current(ht_store *s, int64_t subject, const ht_ledger_row *row, int64_t id)
+{
+    sqlite3_stmt *st;
+    int err;
+    if (row->retracted)
+        err = ht_store__cached(s, &s->ledger_uncurrent,
+                               "DELETE FROM ledger_current WHERE subject = ?1 AND kind = ?2"
+                               " AND key = ?3",
+                               &st);
+    else if (row->fields)
+        err = ht_store__cached(s, &s->ledger_current,
+                               "INSERT OR REPLACE INTO ledger_current (subject, kind, key, record,"
+                               " fields) VALUES (?1, ?2, ?3, ?4, ?5)",
+                               &st);
+    else
+        err = ht_store__cached(s, &s->ledger_current_packed,
+                               "INSERT OR REPLACE INTO ledger_current (subject, kind, key, record,"
+                               " fields) SELECT ?1, ?2, ?3, ?4, fields FROM ledger_packed"
+                               " WHERE id = ?4",
+                               &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_int64(st, 1, subject);
+    sqlite3_bind_text(st, 2, row->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, row->key, -1, SQLITE_STATIC);
+    if (!row->retracted)
+        sqlite3_bind_int64(st, 4, id);
+    if (!row->retracted && row->fields)
+        sqlite3_bind_text(st, 5, row->fields, -1, SQLITE_STATIC);
+    return step_cached(s, st, "recording a ledger version");
 }
 
 int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *row)
@@ -218,7 +273,9 @@ int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *ro
     sqlite3_bind_text(st, 7, row->reader ? row->reader : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 8, row->reason ? row->reason : "", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 9, row->recorded_at, -1, SQLITE_STATIC);
-    return step_cached(s, st, "recording a ledger version");
+    if ((err = step_cached(s, st, "recording a ledger version")) < 0)
+        return err;
+    return keep_current(s, subject, row, sqlite3_last_insert_rowid(s->db));
 }
 
 int ht_store_audit_add(ht_store *s,

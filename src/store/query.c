@@ -360,6 +360,35 @@ int ht_store_study_date(ht_store *s, const char *study_instance_uid, char *out)
     return rc == SQLITE_ROW ? HT_OK : HT_ENOTFOUND;
 }
 
+int ht_store_study_modalities(ht_store *s, const char *study_instance_uid, char *out, size_t size)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "SELECT DISTINCT se.modality FROM series se"
+                              " JOIN studies st ON st.id = se.study WHERE st.study_uid = ?1"
+                              " AND se.modality <> '' ORDER BY se.modality",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, study_instance_uid, -1, SQLITE_STATIC);
+    size_t used = 0;
+    int rc;
+    out[0] = '\0';
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *m = (const char *)sqlite3_column_text(st, 0);
+        int n = snprintf(out + used, size - used, "%s%s", used ? "\\" : "", m ? m : "");
+        if (n < 0 || (size_t)n >= size - used) {
+            out[used] = '\0';
+            break;
+        }
+        used += (size_t)n;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "looking up a study's modalities");
+    return HT_OK;
+}
+
 int ht_store_mark_stable(ht_store *s,
                          const char *before,
                          const char *now,

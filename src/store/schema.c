@@ -188,6 +188,56 @@ static const char *const migrations[] = {
     ("ALTER TABLE instances ADD COLUMN pixel_offset INTEGER;"
      "ALTER TABLE instances ADD COLUMN frame_bytes INTEGER;"
      "ALTER TABLE instances ADD COLUMN pixels_as_decoded INTEGER;"),
+
+    /* 10: every record's current version in (subject, kind, key) order with its engine fields
+     * packed into one text, replaced in the transaction that appends a version (the store's
+     * ht_store_ledger_append): the cohort reads one narrow row per record instead of every
+     * version's JSON in 31 columns (issue 18). ledger_packed spells the packing once: the fields in
+     * HT_LEDGER_FIELD_TABLE's order, separated by U+001F (no ledger field may hold a control
+     * character), each "" (null) or the first letter of its SQLite type and its text ("i410",
+     * "tabsent"). */
+    ("CREATE VIEW ledger_packed AS SELECT id,"
+     " coalesce(substr(typeof(f_label), 1, 1) || f_label, '') || char(31) ||"
+     " coalesce(substr(typeof(f_date), 1, 1) || f_date, '') || char(31) ||"
+     " coalesce(substr(typeof(f_baseline), 1, 1) || f_baseline, '') || char(31) ||"
+     " coalesce(substr(typeof(f_imaging_performed), 1, 1) || f_imaging_performed, '')"
+     " || char(31) || coalesce(substr(typeof(f_portal_vein_status), 1, 1) ||"
+     " f_portal_vein_status, '') || char(31) ||"
+     " coalesce(substr(typeof(f_liver_volume_ml10), 1, 1) || f_liver_volume_ml10, '')"
+     " || char(31) || coalesce(substr(typeof(f_slice_thickness_mm10), 1, 1) ||"
+     " f_slice_thickness_mm10, '') || char(31) || coalesce(substr(typeof(f_study_uids),"
+     " 1, 1) || f_study_uids, '') || char(31) || coalesce(substr(typeof(f_id), 1, 1) ||"
+     " f_id, '') || char(31) || coalesce(substr(typeof(f_role), 1, 1) || f_role, '') ||"
+     " char(31) || coalesce(substr(typeof(f_site), 1, 1) || f_site, '') || char(31) ||"
+     " coalesce(substr(typeof(f_location), 1, 1) || f_location, '') || char(31) ||"
+     " coalesce(substr(typeof(f_nodal), 1, 1) || f_nodal, '') || char(31) ||"
+     " coalesce(substr(typeof(f_lesion), 1, 1) || f_lesion, '') || char(31) ||"
+     " coalesce(substr(typeof(f_timepoint), 1, 1) || f_timepoint, '') || char(31) ||"
+     " coalesce(substr(typeof(f_state), 1, 1) || f_state, '') || char(31) ||"
+     " coalesce(substr(typeof(f_long_axis), 1, 1) || f_long_axis, '') || char(31) ||"
+     " coalesce(substr(typeof(f_short_axis), 1, 1) || f_short_axis, '') || char(31) ||"
+     " coalesce(substr(typeof(f_perpendicular), 1, 1) || f_perpendicular, '') ||"
+     " char(31) || coalesce(substr(typeof(f_craniocaudal), 1, 1) || f_craniocaudal, '')"
+     " || char(31) || coalesce(substr(typeof(f_viable_axis), 1, 1) || f_viable_axis,"
+     " '') || char(31) || coalesce(substr(typeof(f_mean_hu), 1, 1) || f_mean_hu, '') ||"
+     " char(31) || coalesce(substr(typeof(f_merged_into), 1, 1) || f_merged_into, '')"
+     " || char(31) || coalesce(substr(typeof(f_phase), 1, 1) || f_phase, '') ||"
+     " char(31) || coalesce(substr(typeof(f_fragments), 1, 1) || f_fragments, '') ||"
+     " char(31) || coalesce(substr(typeof(f_treatment_start), 1, 1) ||"
+     " f_treatment_start, '') || char(31) || coalesce(substr(typeof(f_death_date), 1,"
+     " 1) || f_death_date, '') || char(31) ||"
+     " coalesce(substr(typeof(f_last_known_alive), 1, 1) || f_last_known_alive, '') ||"
+     " char(31) || coalesce(substr(typeof(f_status), 1, 1) || f_status, '') || char(31)"
+     " || coalesce(substr(typeof(f_by), 1, 1) || f_by, '') || char(31) ||"
+     " coalesce(substr(typeof(f_at), 1, 1) || f_at, '')"
+     "  AS fields FROM ledger_records;"
+     "CREATE TABLE ledger_current (subject INTEGER NOT NULL, kind TEXT NOT NULL,"
+     " key TEXT NOT NULL, record INTEGER NOT NULL, fields TEXT NOT NULL,"
+     " PRIMARY KEY (subject, kind, key)) WITHOUT ROWID;"
+     "INSERT INTO ledger_current SELECT r.subject, r.kind, r.key, r.id, p.fields"
+     " FROM ledger_records r JOIN ledger_packed p ON p.id = r.id"
+     " WHERE r.retracted = 0 AND r.version = (SELECT max(v.version) FROM ledger_records v"
+     "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

@@ -154,6 +154,9 @@ void ht_store_free(ht_store *s)
     sqlite3_finalize(s->insert_instance);
     sqlite3_finalize(s->insert_conflict);
     sqlite3_finalize(s->ledger_append);
+    sqlite3_finalize(s->ledger_current);
+    sqlite3_finalize(s->ledger_current_packed);
+    sqlite3_finalize(s->ledger_uncurrent);
     sqlite3_finalize(s->audit_add);
     sqlite3_finalize(s->subject_find);
     for (size_t i = 0; i < sizeof(s->queries) / sizeof(s->queries[0]); i++) {

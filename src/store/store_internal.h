@@ -17,6 +17,7 @@ struct ht_store {
     sqlite3_stmt *insert_conflict;
     /* the ledger's hot statements, prepared on first use */
     sqlite3_stmt *ledger_append;
+    sqlite3_stmt *ledger_current, *ledger_current_packed, *ledger_uncurrent;
     sqlite3_stmt *audit_add;
     sqlite3_stmt *subject_find;
     /* statements made from query text (ht_store_find), the latest kept for the next request */

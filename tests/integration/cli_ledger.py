@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 import sys
 import tempfile
 
@@ -398,5 +399,18 @@ t.check(s9["os_days"] == 178 and s9["os_censored"] is True, f"OS censored at las
 rows = list(csv.DictReader(io.StringIO(ht.run("cohort", "--include-drafts", "--format", "csv", expect=0).stdout)))
 t.check(len(rows) == 3 and rows[1]["pfs_days"] == "98", "cohort CSV")
 t.check("ORR" in ht.run("cohort", "--include-drafts", expect=0).stdout, "cohort table")
+
+# The current versions the cohort reads (ledger_current, packed by the ledger as it appends) are
+# exactly what the schema's view packs from the stored JSON, one per record whose latest version
+# is not a retraction, after all of the above (corrections, retractions, signatures, reopenings).
+db = sqlite3.connect(os.path.join(ht.data, "index.sqlite"))
+want = db.execute("SELECT r.id, p.fields FROM ledger_records r JOIN ledger_packed p ON p.id = r.id"
+                  " WHERE r.retracted = 0 AND r.version = (SELECT max(v.version) FROM ledger_records v"
+                  " WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key)"
+                  " ORDER BY r.id").fetchall()
+got = db.execute("SELECT record, fields FROM ledger_current ORDER BY record").fetchall()
+t.check(want == got and len(got) > 30, f"ledger_current holds each record's current version as "
+        f"the view packs it ({len(got)} records; {len(set(want) ^ set(got))} differ)")
+db.close()
 ht.cleanup()
 sys.exit(t.finish())

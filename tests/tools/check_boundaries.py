@@ -13,13 +13,17 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]microhttpd\.h[>"]'), ["src/http"]),
     (re.compile(r'#\s*include\s*[<"]openjpeg\.h[>"]'), ["src/dicom"]),
     (re.compile(r'#\s*include\s*[<"]jansson\.h[>"]'),
-     ["src/ledger", "src/report", "src/measure", "src/cli", "src/http", "src/dicomweb", "src/plot",
+     ["src/ledger", "src/report", "src/measure", "src/cli", "src/http", "src/dicomweb", "src/export",
+      "src/plot",
       "include/hepatrack/report.h", "include/hepatrack/dicomweb.h"]),
     (re.compile(r'#\s*include\s*[<"]openssl/'), ["src/archive"]),
     (re.compile(r'#\s*include\s*[<"]crypt\.h[>"]'), ["src/auth"]),
     (re.compile(r'#\s*include\s*[<"]zlib\.h[>"]'), ["src/dicom", "src/render"]),
     (re.compile(r'#\s*include\s*[<"]ini\.h[>"]'), ["src/cli"]),
     (re.compile(r'#\s*include\s*[<"]cairo(-\w+)?\.h[>"]'), ["src/plot"]),
+    (re.compile(r'#\s*include\s*[<"]readstat\.h[>"]'), ["src/export"]),
+    (re.compile(r'#\s*include\s*[<"]libxml/'), ["src/export"]),
+    (re.compile(r'#\s*include\s*[<"]zip\.h[>"]'), ["src/export"]),
 ]
 # The response engine is pure (issue 6): no I/O, no database, no JSON, no clock, no globals.
 IMPURE_CALL = re.compile(r"\b(fopen|fprintf|printf|puts|fwrite|fread|open|read|write|getenv|time"

@@ -111,6 +111,63 @@ static void migrates_each_version_from_the_previous(void **state)
     }
 }
 
+static int collect_fields(void *payload, const ht_ledger_fields *f)
+{
+    char *out = payload;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s/%s:%s:%lld;", f->kind, f->key,
+             f->text[HT_LF_STATE] ? f->text[HT_LF_STATE] : "-", (long long)f->num[HT_LF_LONG_AXIS]);
+    return 0;
+}
+
+static void append(ht_store *s, int64_t subject, const char *key, int version, const char *body)
+{
+    ht_ledger_row row = {0,    "assessment", key,          version, body, !*body,
+                         "dr", "",           "2026-12-03", 0,       NULL};
+    assert_int_equal(ht_store_ledger_append(s, subject, &row), HT_OK);
+}
+
+/* The cohort reads current versions from ledger_current (migration 10), kept by a trigger:
+ * a correction replaces, a retraction removes, a restoration brings back; older versions and
+ * migrated records alike. */
+static void current_versions_follow_every_append(void **state)
+{
+    char *path = db_path();
+    sqlite3 *db = NULL;
+    ht_store *s = NULL;
+    int64_t subject;
+    char seen[512] = "";
+    (void)state;
+    assert_int_equal(ht_store__connect(path, &db), HT_OK);
+    assert_int_equal(ht_store__migrate(db, 9), HT_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO subjects (subject_id, created_at) VALUES ('S1', 'now');"
+                     "INSERT INTO ledger_records (subject, kind, key, version, body, reader,"
+                     " recorded_at) VALUES (1, 'assessment', 'T1/BL', 1, '{\"long_axis\":400}',"
+                     " 'dr', 'then'), (1, 'assessment', 'T1/BL', 2, '{\"long_axis\":410}',"
+                     " 'dr', 'then');",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(ht_store_open(&s, path), HT_OK);
+    assert_int_equal(ht_store_subject_find(s, "S1", &subject), HT_OK);
+    assert_int_equal(ht_store_ledger_fields(s, NULL, collect_fields, seen), HT_OK);
+    assert_string_equal(seen, "assessment/T1/BL:-:410;"); /* migrated: the latest version */
+    append(s, subject, "T1/FU", 1, "{\"long_axis\":300}");
+    append(s, subject, "T1/FU", 2, "{\"state\":\"absent\"}");
+    append(s, subject, "T1/BL", 3, "");
+    seen[0] = '\0';
+    assert_int_equal(ht_store_ledger_fields(s, "S1", collect_fields, seen), HT_OK);
+    assert_string_equal(seen, "assessment/T1/FU:absent:0;");
+    append(s, subject, "T1/BL", 4, "{\"long_axis\":420}");
+    seen[0] = '\0';
+    assert_int_equal(ht_store_ledger_fields(s, NULL, collect_fields, seen), HT_OK);
+    assert_string_equal(seen, "assessment/T1/BL:-:420;assessment/T1/FU:absent:0;");
+    ht_store_free(s);
+    drop_db(path);
+}
+
 static void refuses_a_newer_schema(void **state)
 {
     char *path = db_path();
@@ -217,6 +274,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(migrates_from_empty_to_current),
         cmocka_unit_test(migrates_each_version_from_the_previous),
+        cmocka_unit_test(current_versions_follow_every_append),
         cmocka_unit_test(refuses_a_newer_schema),
         cmocka_unit_test(same_patient_id_two_issuers_are_two_patients),
         cmocka_unit_test(find_show_delete),
