@@ -25,7 +25,7 @@ CHECK_PACKAGES += orthanc openjph-tools iproute2
 CHECK_PACKAGES += r-cran-haven python3-pandas libxml2-utils poppler-utils
 E2E_NODE := $(BUILD)/e2e-node
 
-.PHONY: all deps e2e-deps ohif build asan check demo clean format
+.PHONY: all deps e2e-deps ohif build asan check demo docs-images clean format
 
 all: build
 
@@ -112,6 +112,14 @@ check: build asan e2e-deps ohif
 
 demo: build ohif
 	@sh tools/demo.sh $(BUILD) $(DATA) $(HTTP_PORT) $(DICOM_PORT) $(RESET) $(OHIF)/www
+
+# The README's pictures (docs/images/) drawn again from the demo trial (tools/docs-images.sh).
+docs-images: build
+	@command -v pdftoppm >/dev/null || { \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q --no-install-recommends poppler-utils; }
+	sh tools/docs-images.sh $(BUILD) docs/images
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cc')

@@ -6,6 +6,7 @@
 # it again from nothing.
 #
 # usage: demo.sh BUILD DATA HTTP_PORT DICOM_PORT RESET [OHIF_DIR]
+# With HT_DEMO_NO_SERVE=1 it makes the data and stops there (tools/docs-images.sh).
 set -eu
 build=$1
 data=$2
@@ -149,4 +150,7 @@ for account in radiologist coordinator; do
     echo "demo-$account-pw" |
         "$build/hepatrack" --data "$data" user add "demo-$account" --role "$account" --password-stdin
 done
+if [ "${HT_DEMO_NO_SERVE:-0}" = 1 ]; then
+    exit 0
+fi
 serve

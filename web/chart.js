@@ -138,8 +138,9 @@ export function chart(timeline) {
 }
 
 function legend(svg) {
-  let lx = W - R - 250;
-  for (const [cls, text] of [['response-CR', 'CR/PR'], ['response-SD', 'SD'], ['response-PD', 'PD'], ['response-NE', 'NE / none']]) {
+  let lx = W - R - 330;
+  for (const [cls, text] of [['response-CR', 'CR'], ['response-PR', 'PR'], ['response-SD', 'SD'],
+    ['response-non-CR/non-PD', 'non-CR/non-PD'], ['response-PD', 'PD'], ['response-NE', 'NE / none']]) {
     svg.append(el('svg:circle', { cx: lx, cy: 12, r: 4.5, class: `point ${cls}` }),
       el('svg:text', { x: lx + 8, y: 16, class: 'label legend' }, text));
     lx += 14 + text.length * CHAR + 10;

@@ -1,7 +1,8 @@
 // The cohort page (#/cohort/CRITERIA): per subject the best overall response, best change,
 // progression date and PFS (with its censoring), each linked to the subject's timeline; for the
 // cohort ORR and DCR with their exact 95 % intervals and the Kaplan-Meier median PFS. All of it
-// is the engine's (GET /api/cohort), from signed reads.
+// is the engine's (GET /api/cohort), from signed reads; under them the server's pictures of the
+// cohort (waterfall, spider, swimmer, Kaplan-Meier PFS and OS).
 
 import { api, enc } from './api.js';
 import { $ } from './dom.js';
@@ -62,6 +63,31 @@ function figures(cohort) {
   return box;
 }
 
+// The cohort's pictures, drawn by the server (GET /api/cohort/plots/NAME.svg|png) for the
+// criterion chosen, from signed reads as the table above them.
+const PLOTS = [['waterfall', 'Waterfall: best change from baseline per subject'],
+  ['spider', 'Spider: change from baseline over time'], ['swimmer', 'Swimmer: time on study'],
+  ['km-pfs', 'Kaplan–Meier: progression-free survival'], ['km-os', 'Kaplan–Meier: overall survival']];
+
+function plots(criteria) {
+  const box = document.createElement('div');
+  box.className = 'plots';
+  box.id = 'cohort-plots';
+  for (const [name, caption] of PLOTS) {
+    const url = (ext) => `/api/cohort/plots/${name}.${ext}?criteria=${enc(criteria)}`;
+    const fig = document.createElement('figure');
+    fig.dataset.plot = name;
+    const img = Object.assign(document.createElement('img'), { src: url('svg'), alt: caption, loading: 'lazy' });
+    const cap = document.createElement('figcaption');
+    cap.append(caption);
+    for (const ext of ['png', 'svg'])
+      cap.append(Object.assign(document.createElement('a'), { href: url(ext), textContent: ext.toUpperCase(), download: `${name}-${criteria}.${ext}` }));
+    fig.append(img, cap);
+    box.append(fig);
+  }
+  return box;
+}
+
 export async function openCohort(criteria = 'recist1.1') {
   $('#cohort-criteria').value = criteria;
   $('#cohort-error').textContent = '';
@@ -79,7 +105,7 @@ export async function openCohort(criteria = 'recist1.1') {
   note.textContent = `${cohort.n} subject${cohort.n === 1 ? '' : 's'} from signed reads` +
     (cohort.unsigned_left_out ? `; ${cohort.unsigned_left_out} unsigned read${cohort.unsigned_left_out === 1 ? '' : 's'} left out` : '');
   root.dataset.criteria = cohort.criteria;
-  root.append(figures(cohort), note, subjects(cohort));
+  root.append(figures(cohort), note, subjects(cohort), plots(cohort.criteria));
 }
 
 export function setupCohort() {

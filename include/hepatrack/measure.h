@@ -66,6 +66,29 @@ typedef struct ht_measure_source {
     ht_archive *archive;
 } ht_measure_source;
 
+/** The frame a measurement was drawn on, opened to be shown again (a report's key image). */
+typedef struct ht_measure_image {
+    uint8_t *file;     /* the Part 10 bytes dcm reads from */
+    ht_dicom *dcm;     /* the instance (its window, its attributes) */
+    ht_frame *frame;   /* the frame decoded */
+    double spacing[2]; /* Pixel Spacing (row, column) in mm; 0, 0 when the file has none */
+} ht_measure_image;
+
+/**
+ * Open the frame (from 1; 0 taken as 1) of a stored instance by SOP Instance UID: located in
+ * the index, read from the archive, decoded.
+ * @param out  filled on success; release with ht_measure_image_close.
+ * @return HT_OK; HT_ENOTFOUND (no such instance or frame); HT_EIO, HT_EDB, HT_EPARSE,
+ *         HT_EUNSUPPORTED (a frame the file layer cannot decode), HT_ENOMEM.
+ */
+int ht_measure_open_image(const ht_measure_source *source,
+                          const char *sop_uid,
+                          uint32_t frame,
+                          ht_measure_image *out);
+
+/** Release what ht_measure_open_image opened (a cleared image is fine). */
+void ht_measure_image_close(ht_measure_image *image);
+
 /**
  * The ledger's import hook (ht_ledger_complete_fn; source is an ht_measure_source): complete one
  * subject of a measurement-import document (docs/measurements.md) whose assessments carry a

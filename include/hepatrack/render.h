@@ -89,6 +89,26 @@ int ht_render_image(const ht_frame *frame,
                     size_t *len);
 
 /**
+ * A frame windowed to 8-bit pixels at its own size, for a caller that draws them itself (the
+ * plot module's key images): greyscale through the rescale and window (NULL: the full range),
+ * MONOCHROME1 inverted; RGB copied.
+ * @param out       rows x columns x channels bytes, row-major, malloc'ed, owned by the caller.
+ * @param channels  1 (grey) or 3 (RGB).
+ * @return HT_OK; HT_EINVALID (window width < 1, a frame without pixels); HT_ENOMEM.
+ */
+int ht_render_pixels(const ht_frame *frame,
+                     const ht_window *window,
+                     ht_voi_function function,
+                     uint8_t **out,
+                     int *channels);
+
+/**
+ * The file's own first Window Center/Width (0028,1050-1051).
+ * @return 1 with *w set; 0 when the file has none usable (no error is left set).
+ */
+int ht_render_file_window(const ht_dicom *dcm, ht_window *w);
+
+/**
  * Compress bytes for HTTP's "deflate" content coding (zlib format, level 1).
  * @param[out] out  malloc'ed (free with ht_free); NULL on error.
  * @return HT_OK, HT_ENOMEM, HT_EINTERNAL.

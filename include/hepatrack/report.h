@@ -55,9 +55,41 @@ int ht_report_cohort(ht_store *store,
                      const ht_report_options *options,
                      json_t **out);
 
+/**
+ * What the cohort's pictures draw (src/plot): ht_report_cohort's object, with each subject's
+ * row also giving, in days from its PFS start (treatment_start, else the baseline date),
+ * "on_study_days" (to the last time point, last contact or death), "onsets" ([{"response": "CR"
+ * or "PR", "days", "label"}], where each run of CR or PR begins), "progression_days",
+ * "death_days" (null when none), "ongoing" (neither progression nor death), and "spider" (spec
+ * 9: [{"label", "weeks", "change_from_baseline_pct", "overall"}], the baseline at 0 % then
+ * each follow-up with a complete sum); and "pfs_curve", "os_curve" (null as "pfs", "os" are):
+ * the survival object with "steps" ([{"days", "survival", "lower", "upper" (the 95 % band, null
+ * where there is none), "at_risk", "events"}], one per event time), "censored_days" and
+ * "observations" ([{"days", "event"}] in time order). Ownership and errors as ht_report_cohort.
+ */
+int ht_report_cohort_series(ht_store *store,
+                            ht_criterion criterion,
+                            const ht_report_options *options,
+                            json_t **out);
+
+/** The number at risk at `days` of a curve of ht_report_cohort_series (observations that last
+ * at least that long). */
+int ht_report_at_risk(const json_t *curve, double days);
+
 /** The cohort as CSV (one row per subject) and as a table. */
 char *ht_report_cohort_csv(const json_t *cohort);
 char *ht_report_cohort_table(const json_t *cohort);
+
+/**
+ * The trial's parameters (spec 13.1) with their defaults where unset: the text ones
+ * (ht_ledger_text_params: "study_id", "reader_role", the CDISC versions), then
+ * "confirmation_required", "confirmation_min_days", "sd_min_days",
+ * "assessment_interval_days".
+ * @param out          a new reference, owned by the caller.
+ * @param stored_keys  NULL, or a new object whose keys are the parameters set (not defaults).
+ * @return HT_OK; HT_EDB.
+ */
+int ht_report_trial(ht_store *store, json_t **out, json_t **stored_keys);
 
 /**
  * A row of an index listing (ht_store_list) as a JSON object keyed by its DICOM keywords:

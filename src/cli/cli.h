@@ -37,6 +37,8 @@ int cmd_timeline(const cli_context *ctx, int argc, char **argv);
 void cmd_timeline_help(void);
 int cmd_cohort(const cli_context *ctx, int argc, char **argv);
 void cmd_cohort_help(void);
+int cmd_report(const cli_context *ctx, int argc, char **argv);
+void cmd_report_help(void);
 int cmd_history(const cli_context *ctx, int argc, char **argv);
 void cmd_history_help(void);
 int cmd_trial(const cli_context *ctx, int argc, char **argv);

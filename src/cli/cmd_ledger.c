@@ -4,6 +4,7 @@
 #include "hepatrack/ingest.h"
 #include "hepatrack/ledger.h"
 #include "hepatrack/measure.h"
+#include "hepatrack/plot.h"
 #include "hepatrack/report.h"
 #include "hepatrack/util.h"
 
@@ -103,21 +104,26 @@ typedef struct report_args {
     ht_report_options options;
     const char *format;
     const char *subject;
+    const char *plots; /* cohort --plots DIR */
 } report_args;
 
 static int
 parse_report_args(const char *cmd, int argc, char **argv, int want_subject, report_args *a)
 {
-    static const struct option options[] = {
-        {"criteria", required_argument, NULL, 'c'}, {"no-confirmation", no_argument, NULL, 'n'},
-        {"format", required_argument, NULL, 'f'},   {"json", no_argument, NULL, 'j'},
-        {"include-drafts", no_argument, NULL, 'd'}, {0, 0, 0, 0}};
+    static const struct option options[] = {{"criteria", required_argument, NULL, 'c'},
+                                            {"no-confirmation", no_argument, NULL, 'n'},
+                                            {"format", required_argument, NULL, 'f'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"include-drafts", no_argument, NULL, 'd'},
+                                            {"plots", required_argument, NULL, 'p'},
+                                            {0, 0, 0, 0}};
     ht_report_options init = HT_REPORT_OPTIONS_INIT;
     int opt;
     a->criterion = HT_RECIST11;
     a->options = init;
     a->format = "table";
     a->subject = NULL;
+    a->plots = NULL;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {
@@ -142,6 +148,13 @@ parse_report_args(const char *cmd, int argc, char **argv, int want_subject, repo
             break;
         case 'd':
             a->options.include_drafts = 1;
+            break;
+        case 'p':
+            if (want_subject) {
+                cli_error(cmd, "--plots is the cohort's");
+                return -1;
+            }
+            a->plots = optarg;
             break;
         default:
             return -1;
@@ -237,17 +250,69 @@ int cmd_timeline(const cli_context *ctx, int argc, char **argv)
 void cmd_cohort_help(void)
 {
     printf("usage: hepatrack cohort [--criteria recist1.1|mrecist|choi] [--no-confirmation]\n"
-           "                        [--include-drafts] [--format table|json|csv]\n\n"
+           "                        [--include-drafts] [--format table|json|csv]\n"
+           "                        [--plots DIR]\n\n"
            "Per subject the best overall response, best change, progression and PFS/OS; for the\n"
            "cohort ORR and DCR with exact 95 %% intervals and Kaplan-Meier medians. From signed\n"
-           "reads only, unless --include-drafts; the cohort says how many it left out.\n");
+           "reads only, unless --include-drafts; the cohort says how many it left out.\n"
+           "--plots DIR draws the cohort instead (DIR is created when missing): waterfall,\n"
+           "spider, swimmer, km-pfs and km-os, each as .png and .svg, and says what it wrote.\n");
+}
+
+/* One picture written into dir (atomically: a reader never sees half of it). */
+static int
+write_plot(const char *dir, const json_t *cohort, ht_plot_chart chart, ht_plot_format format)
+{
+    uint8_t *picture = NULL;
+    size_t len = 0;
+    double t0 = ht_time_monotonic();
+    int err = ht_plot_draw(cohort, chart, format, &picture, &len);
+    double ms = (ht_time_monotonic() - t0) * 1000;
+    char *path =
+        ht_strprintf("%s/%s.%s", dir, ht_plot_chart_name(chart), ht_plot_format_extension(format));
+    if (err == HT_OK && !path)
+        err = ht_error_set(HT_ENOMEM, "out of memory");
+    if (err == HT_OK)
+        err = ht_file_replace(path, picture, len);
+    if (err == HT_OK)
+        printf("%s (%zu bytes, drawn in %.0f ms)\n", cli_shown(path), len, ms);
+    free(path);
+    free(picture);
+    return err;
+}
+
+/* cohort --plots DIR: every chart in every picture format the station and the README use. */
+static int write_plots(ht_store *store, const report_args *a)
+{
+    static const ht_plot_format formats[] = {HT_PLOT_PNG, HT_PLOT_SVG};
+    json_t *cohort = NULL;
+    int err = ht_mkdir_p(a->plots);
+    if (err == HT_OK)
+        err = ht_report_cohort_series(store, a->criterion, &a->options, &cohort);
+    for (int c = 0; err == HT_OK && c < HT_PLOT_NCHARTS; c++)
+        for (size_t f = 0; err == HT_OK && f < sizeof(formats) / sizeof(formats[0]); f++)
+            err = write_plot(a->plots, cohort, (ht_plot_chart)c, formats[f]);
+    json_decref(cohort);
+    return err;
 }
 
 int cmd_cohort(const cli_context *ctx, int argc, char **argv)
 {
     static const report_command c = {"cohort", 0, make_cohort, ht_report_cohort_csv,
                                      ht_report_cohort_table};
-    return run_report(ctx, &c, argc, argv);
+    report_args a;
+    ht_store *store = NULL;
+    if (parse_report_args(c.name, argc, argv, 0, &a) < 0)
+        return CLI_FATAL;
+    if (!a.plots)
+        return run_report(ctx, &c, argc, argv);
+    if (cli_open_store(ctx, c.name, &store) < 0)
+        return CLI_FATAL;
+    int err = write_plots(store, &a);
+    if (err < 0)
+        cli_error(c.name, "%s", ht_error_last());
+    ht_store_free(store);
+    return err == HT_OK ? CLI_OK : CLI_FATAL;
 }
 
 void cmd_history_help(void)
@@ -328,12 +393,6 @@ void cmd_trial_help(void)
            "adamig_version, ct_version.\n");
 }
 
-static int add_param(void *payload, const char *key, const char *value)
-{
-    json_object_set_new(payload, key, json_string(value));
-    return 0;
-}
-
 int cmd_trial(const cli_context *ctx, int argc, char **argv)
 {
     ht_store *store = NULL;
@@ -348,23 +407,10 @@ int cmd_trial(const cli_context *ctx, int argc, char **argv)
         return err == HT_OK ? CLI_OK : CLI_PARTIAL;
     }
     if (argc >= 2 && !strcmp(argv[1], "show") && argc <= 3) {
-        ht_rs_params p;
-        int32_t interval;
+        json_t *o = NULL, *stored = NULL;
         if (cli_open_store(ctx, "trial", &store) < 0)
             return CLI_FATAL;
-        json_t *o = json_object(), *stored = json_object();
-        if ((err = ht_ledger_params(store, &p, &interval)) == HT_OK &&
-            (err = ht_store_param_each(store, add_param, stored)) == HT_OK) {
-            for (const char *const *k = ht_ledger_text_params(); *k && err == HT_OK; k++) {
-                char value[80];
-                if ((err = ht_ledger_param_text(store, *k, value, sizeof(value))) == HT_OK)
-                    json_object_set_new(o, *k, json_string(value));
-            }
-            json_object_set_new(o, "confirmation_required", json_boolean(p.confirmation_required));
-            json_object_set_new(o, "confirmation_min_days", json_integer(p.confirmation_min_days));
-            json_object_set_new(o, "sd_min_days", json_integer(p.sd_min_days));
-            json_object_set_new(o, "assessment_interval_days",
-                                interval == HT_NO_VALUE ? json_null() : json_integer(interval));
+        if ((err = ht_report_trial(store, &o, &stored)) == HT_OK) {
             if (argc == 3 && !strcmp(argv[2], "--json")) {
                 cli_print_json(o);
             } else {

@@ -45,23 +45,6 @@ static void frame_release(loaded_frame *lf)
     free(lf->file);
 }
 
-int ht_http__file_window(const ht_dicom *dcm, ht_window *w)
-{
-    char *c = NULL, *wd = NULL;
-    int ok = ht_dicom_get_string(dcm, 0x0028, 0x1050, &c) == HT_OK &&
-             ht_dicom_get_string(dcm, 0x0028, 0x1051, &wd) == HT_OK && c && wd;
-    if (ok) { /* the first of several values */
-        char *end1, *end2;
-        w->center = strtod(c, &end1);
-        w->width = strtod(wd, &end2);
-        ok = end1 != c && end2 != wd && w->width >= 1;
-    }
-    ht_free(c);
-    ht_free(wd);
-    ht_error_clear();
-    return ok;
-}
-
 /* The frame number the path names (parts[3], from 1), or a 400. */
 static int frame_number(const request *r, answer *a, uint32_t *n)
 {
@@ -86,7 +69,7 @@ load_frame(request *r, answer *a, const ht_instance_location *loc, uint32_t n, l
         frame_release(lf);
         return ht_http__fail_last(a, err);
     }
-    lf->has_window = ht_http__file_window(lf->dcm, &lf->window);
+    lf->has_window = ht_render_file_window(lf->dcm, &lf->window);
     return HT_OK;
 }
 

@@ -136,7 +136,7 @@ int ht_http__render_frame(ht_archive *archive,
     if (err == HT_OK) {
         ht_render_options o = *options;
         ht_window own;
-        if (!o.window && ht_http__file_window(dcm, &own))
+        if (!o.window && ht_render_file_window(dcm, &own))
             o.window = &own;
         err = ht_render_image(frame, &o, out, len);
     }

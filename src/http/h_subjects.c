@@ -61,19 +61,27 @@ int ht_http__subject_proposals(request *r, answer *a)
     return subject_view(r, a, ht_report_proposals);
 }
 
-/* ?criteria=recist1.1|mrecist|choi&format=json|csv&include_drafts=0|1 */
-static int
-criteria_arg(request *r, answer *a, ht_criterion *c, const char **format, ht_report_options *opt)
+int ht_http__report_args(request *r, answer *a, ht_criterion *c, ht_report_options *opt)
 {
     const char *crit = ht_http__arg(r, "criteria"), *drafts = ht_http__arg(r, "include_drafts");
     *c = HT_RECIST11;
-    *format = ht_http__arg(r, "format") ? ht_http__arg(r, "format") : "json";
     if (drafts && strcmp(drafts, "0") && strcmp(drafts, "1"))
         return ht_http__fail(a, HT_EINVALID, "include_drafts",
                              "include_drafts is 0 or 1 (got '%s')", drafts);
     opt->include_drafts = drafts && !strcmp(drafts, "1");
     if (crit && ht_criterion_parse(crit, c) < 0)
         return ht_http__fail(a, HT_EINVALID, "criteria", "%s", ht_error_last());
+    return HT_OK;
+}
+
+/* ?criteria=recist1.1|mrecist|choi&format=json|csv&include_drafts=0|1 */
+static int
+criteria_arg(request *r, answer *a, ht_criterion *c, const char **format, ht_report_options *opt)
+{
+    int err = ht_http__report_args(r, a, c, opt);
+    *format = ht_http__arg(r, "format") ? ht_http__arg(r, "format") : "json";
+    if (err < 0)
+        return err;
     if (strcmp(*format, "json") && strcmp(*format, "csv"))
         return ht_http__fail(a, HT_EINVALID, "format", "format must be json or csv (got '%s')",
                              *format);

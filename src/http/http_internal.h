@@ -13,6 +13,7 @@
 #include "hepatrack/auth.h"
 #include "hepatrack/dicom.h"
 #include "hepatrack/render.h"
+#include "hepatrack/response.h"
 #include "hepatrack/http.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/store.h"
@@ -236,9 +237,6 @@ int ht_http__render_frame(ht_archive *archive,
 /* A thumbnail's side, unless asked otherwise. */
 #define HT_HTTP_THUMBNAIL_SIDE 128
 
-/* The file's own first Window Center/Width (1), or none usable (0). */
-int ht_http__file_window(const ht_dicom *dcm, ht_window *w);
-
 /* Whether Accept allows DICOM JSON; the 406 that says what is offered instead. */
 int ht_http__accepts_json(const request *r);
 int ht_http__not_acceptable(const request *r, answer *a, const char *offered);
@@ -353,6 +351,12 @@ int ht_http__subject_timeline(request *r, answer *a);
 int ht_http__cohort(request *r, answer *a);
 int ht_http__export_cdisc(request *r, answer *a); /* h_exports.c */
 int ht_http__lesion_states(request *r, answer *a);
+struct ht_report_options;
+/* ?criteria=recist1.1|mrecist|choi&include_drafts=0|1 into *c and opt, or a 400 naming the
+ * bad one: what every report, table or picture, takes. */
+int ht_http__report_args(request *r, answer *a, ht_criterion *c, struct ht_report_options *opt);
+int ht_http__cohort_plot(request *r, answer *a); /* h_plots.c */
+int ht_http__subject_report(request *r, answer *a);
 int ht_http__enrol(request *r, answer *a);
 int ht_http__subject_change(request *r, answer *a);
 int ht_http__measurements(request *r, answer *a); /* h_reads.c */

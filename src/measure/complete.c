@@ -46,21 +46,68 @@ static void drawn_on_close(drawn_on *d)
     ht_free(d->file);
 }
 
+/* A stored instance by SOP Instance UID, read and opened (*file backs *dcm). HT_ENOTFOUND
+ * (no message) when the index has no such instance. */
 static int
-open_instance(ht_store *store, ht_archive *archive, const where *w, const char *sop, drawn_on *d)
+read_instance(ht_store *store, ht_archive *archive, const char *sop, uint8_t **file, ht_dicom **dcm)
 {
     ht_instance_location loc;
     size_t len;
-    int err;
-    memset(d, 0, sizeof(*d));
-    err = ht_store_locate(store, sop, &loc);
-    if (err == HT_ENOTFOUND)
-        return fail(w, HT_ENOTFOUND, "sop_uid '%s' is no stored instance", sop);
-    if (err < 0 || (err = ht_archive_read(archive, loc.archive_path, &d->file, &len)) < 0 ||
-        (err = ht_dicom_open_memory(&d->dcm, d->file, len)) < 0) {
-        drawn_on_close(d);
+    int err = ht_store_locate(store, sop, &loc);
+    *file = NULL;
+    *dcm = NULL;
+    if (err < 0 || (err = ht_archive_read(archive, loc.archive_path, file, &len)) < 0 ||
+        (err = ht_dicom_open_memory(dcm, *file, len)) < 0) {
+        ht_free(*file);
+        *file = NULL;
         return err;
     }
+    return HT_OK;
+}
+
+int ht_measure_open_image(const ht_measure_source *source,
+                          const char *sop_uid,
+                          uint32_t frame,
+                          ht_measure_image *out)
+{
+    int err;
+    memset(out, 0, sizeof(*out));
+    err = read_instance(source->store, source->archive, sop_uid, &out->file, &out->dcm);
+    if (err == HT_ENOTFOUND)
+        return ht_error_set(HT_ENOTFOUND, "sop_uid '%s' is no stored instance", sop_uid);
+    if (err == HT_OK &&
+        (err = ht_dicom_frame_decode(out->dcm, frame ? frame - 1 : 0, &out->frame)) < 0)
+        err = ht_error_set(err, "instance %s, frame %u: %s", sop_uid, frame, ht_error_last());
+    if (err < 0) {
+        ht_measure_image_close(out);
+        return err;
+    }
+    const ht_dicom_info *info = ht_dicom_get_info(out->dcm);
+    if (info->has_pixel_spacing) {
+        out->spacing[0] = info->pixel_spacing[0];
+        out->spacing[1] = info->pixel_spacing[1];
+    }
+    return HT_OK;
+}
+
+void ht_measure_image_close(ht_measure_image *image)
+{
+    ht_frame_free(image->frame);
+    ht_dicom_free(image->dcm);
+    ht_free(image->file);
+    memset(image, 0, sizeof(*image));
+}
+
+static int
+open_instance(ht_store *store, ht_archive *archive, const where *w, const char *sop, drawn_on *d)
+{
+    int err;
+    memset(d, 0, sizeof(*d));
+    err = read_instance(store, archive, sop, &d->file, &d->dcm);
+    if (err == HT_ENOTFOUND)
+        return fail(w, HT_ENOTFOUND, "sop_uid '%s' is no stored instance", sop);
+    if (err < 0)
+        return err;
     const ht_dicom_info *info = ht_dicom_get_info(d->dcm);
     if (!info->has_pixel_spacing || info->pixel_spacing[0] <= 0 || info->pixel_spacing[1] <= 0) {
         drawn_on_close(d);

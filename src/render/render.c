@@ -298,14 +298,54 @@ static int encode_as(const ht_render_options *o,
     return encode(pixels, w, h, channels, out, len);
 }
 
+/* The checks every rendering makes of a frame and a window. */
+static int check_frame(const ht_frame *f, const ht_window *window)
+{
+    size_t n = pixel_count(f);
+    if (window && !(window->width >= 1))
+        return ht_error_set(HT_EINVALID, "window width must be >= 1 (got %g)", window->width);
+    if (!n || f->size < n * ht_sample_size(f->format))
+        return ht_error_set(HT_EINVALID, "the frame holds no picture of %ux%u", f->columns,
+                            f->rows);
+    return HT_OK;
+}
+
+int ht_render_pixels(const ht_frame *f,
+                     const ht_window *window,
+                     ht_voi_function function,
+                     uint8_t **out,
+                     int *channels)
+{
+    size_t n = pixel_count(f);
+    ht_window full;
+    int err;
+    *out = NULL;
+    *channels = f->format == HT_SAMPLE_RGB8 ? 3 : 1;
+    if ((err = check_frame(f, window)) < 0)
+        return err;
+    uint8_t *pixels = malloc(n * (size_t)*channels);
+    if (!pixels)
+        return ht_error_set(HT_ENOMEM, "out of memory rendering a frame");
+    if (*channels == 3) {
+        memcpy(pixels, f->samples, n * 3);
+    } else {
+        if (!window) {
+            full = ht_render_full_range(f);
+            window = &full;
+        }
+        if ((err = window_frame(f, window, function, pixels)) < 0) {
+            free(pixels);
+            return err;
+        }
+    }
+    *out = pixels;
+    return HT_OK;
+}
+
 int ht_render_image(const ht_frame *f, const ht_render_options *o, uint8_t **out, size_t *len)
 {
-    int channels = f->format == HT_SAMPLE_RGB8 ? 3 : 1;
-    size_t n = pixel_count(f);
     uint32_t w, h;
-    ht_window full;
-    const ht_window *window = o->window;
-    int err = HT_OK;
+    int channels, err;
     *out = NULL;
     *len = 0;
     if (o->width > MAX_SIZE || o->height > MAX_SIZE)
@@ -313,24 +353,10 @@ int ht_render_image(const ht_frame *f, const ht_render_options *o, uint8_t **out
                             MAX_SIZE, o->width, o->height);
     if (o->quality < 0 || o->quality > 100)
         return ht_error_set(HT_EINVALID, "quality is 1 to 100 (got %d)", o->quality);
-    if (window && !(window->width >= 1))
-        return ht_error_set(HT_EINVALID, "window width must be >= 1 (got %g)", window->width);
-    if (!n || f->size < n * ht_sample_size(f->format))
-        return ht_error_set(HT_EINVALID, "the frame holds no picture of %ux%u", f->columns,
-                            f->rows);
-    if (!window && channels == 1) {
-        full = ht_render_full_range(f);
-        window = &full;
-    }
-    const uint8_t *pixels = f->samples;
-    uint8_t *grey = NULL, *scaled = NULL;
-    if (channels == 1) {
-        if (!(grey = malloc(n)))
-            return ht_error_set(HT_ENOMEM, "out of memory rendering a frame");
-        if ((err = window_frame(f, window, o->function, grey)) < 0)
-            goto done;
-        pixels = grey;
-    }
+    uint8_t *pixels = NULL, *scaled = NULL;
+    if ((err = ht_render_pixels(f, o->window, o->function, &pixels, &channels)) < 0)
+        return err;
+    const uint8_t *picture = pixels;
     target_size(f, o->width, o->height, &w, &h);
     if (w != f->columns || h != f->rows) {
         if (!(scaled = malloc((size_t)w * h * (size_t)channels))) {
@@ -338,13 +364,30 @@ int ht_render_image(const ht_frame *f, const ht_render_options *o, uint8_t **out
             goto done;
         }
         scale(pixels, f->columns, f->rows, channels, scaled, w, h);
-        pixels = scaled;
+        picture = scaled;
     }
-    err = encode_as(o, pixels, w, h, channels, out, len);
+    err = encode_as(o, picture, w, h, channels, out, len);
 done:
-    free(grey);
+    free(pixels);
     free(scaled);
     return err;
+}
+
+int ht_render_file_window(const ht_dicom *dcm, ht_window *w)
+{
+    char *c = NULL, *wd = NULL;
+    int ok = ht_dicom_get_string(dcm, 0x0028, 0x1050, &c) == HT_OK &&
+             ht_dicom_get_string(dcm, 0x0028, 0x1051, &wd) == HT_OK && c && wd;
+    if (ok) { /* the first of several values */
+        char *end1, *end2;
+        w->center = strtod(c, &end1);
+        w->width = strtod(wd, &end2);
+        ok = end1 != c && end2 != wd && w->width >= 1;
+    }
+    ht_free(c);
+    ht_free(wd);
+    ht_error_clear();
+    return ok;
 }
 
 int ht_render_png(

@@ -21,6 +21,7 @@ typedef struct cohort {
     size_t cap;
     int err;
     int include_drafts, unsigned_left_out; /* time points left out as unsigned */
+    int series;                            /* 1: each row also carries what the pictures draw */
 } cohort;
 
 /* PFS (spec 9): to the earlier of progression and death, censored at the last assessment;
@@ -117,6 +118,69 @@ static void os(const ht_rs_subject *s,
     obs->event = !censored;
 }
 
+static json_t *days_or_null(int32_t day, int32_t start)
+{
+    return day == HT_NO_VALUE ? json_null() : json_integer(day - start);
+}
+
+/* Spider values (spec 9): the change from baseline at each follow-up with a complete sum,
+ * against weeks from baseline, after the baseline itself at 0 %. */
+static json_t *spider(const ht_rs_subject *s, const ht_rs_result *res)
+{
+    json_t *points = json_array();
+    for (int p = 0; p < res->ntimepoints; p++) {
+        const ht_rs_tp_result *t = &res->timepoints[p];
+        if (p > 0 && !(t->change_from_baseline_pct10.has && t->sum_complete))
+            continue;
+        json_t *o = json_object();
+        json_object_set_new(o, "label", json_string(s->timepoints[t->index].label));
+        json_object_set_new(o, "weeks", json_real(t->days_from_baseline / 7.0));
+        json_object_set_new(o, "change_from_baseline_pct",
+                            p == 0 ? json_real(0.0) : ht_report__mm(t->change_from_baseline_pct10));
+        json_object_set_new(o, "overall", p == 0 ? json_null() : ht_report__response(t->r.overall));
+        json_array_append_new(points, o);
+    }
+    return points;
+}
+
+/* The swimmer's lane: time on study, the onset of each CR or PR run, progression, death and
+ * whether the subject is still followed (no death, no progression), in days from `start`. */
+static void swimmer(const ht_rs_subject *s,
+                    const ht_rs_result *res,
+                    const ht_ledger_dates *dates,
+                    int32_t start,
+                    json_t *row)
+{
+    json_t *onsets = json_array();
+    int32_t last = s->timepoints[res->timepoints[0].index].day;
+    ht_response before = HT_RESP_NULL;
+    for (int p = 1; p < res->ntimepoints; p++) {
+        const ht_rs_timepoint *tp = &s->timepoints[res->timepoints[p].index];
+        ht_response r = res->timepoints[p].r.overall;
+        last = tp->day > last ? tp->day : last;
+        if ((r == HT_RESP_CR || r == HT_RESP_PR) && r != before)
+            json_array_append_new(
+                onsets, json_pack("{s:s, s:I, s:s}", "response", ht_response_name(r), "days",
+                                  (json_int_t)(tp->day - start), "label", tp->label));
+        before = r;
+    }
+    if (dates->last_known_alive != HT_NO_VALUE && dates->last_known_alive > last)
+        last = dates->last_known_alive;
+    if (dates->death_date != HT_NO_VALUE && dates->death_date > last)
+        last = dates->death_date;
+    int32_t progression = res->bor.progression_tp >= 0
+                              ? s->timepoints[res->timepoints[res->bor.progression_tp].index].day
+                              : HT_NO_VALUE;
+    json_object_set_new(row, "on_study_days", json_integer(last > start ? last - start : 0));
+    json_object_set_new(row, "onsets", onsets);
+    json_object_set_new(row, "progression_days", days_or_null(progression, start));
+    json_object_set_new(row, "death_days", days_or_null(dates->death_date, start));
+    json_object_set_new(
+        row, "ongoing",
+        json_boolean(dates->death_date == HT_NO_VALUE && progression == HT_NO_VALUE));
+    json_object_set_new(row, "spider", spider(s, res));
+}
+
 static int add_subject(void *payload, ht_ledger_subject *ls)
 {
     cohort *c = payload;
@@ -175,6 +239,8 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
     json_object_set_new(row, "start_date", json_string(date)); /* day 0 of PFS and OS */
     pfs(c, s, &res, &dates, start, row, &c->pfs[c->n]);
     os(s, &res, &dates, start, row, &c->os[c->n]);
+    if (c->series)
+        swimmer(s, &res, &dates, start, row);
     c->any_death |= dates.death_date != HT_NO_VALUE;
     c->orr += bor == HT_RESP_CR || bor == HT_RESP_PR;
     c->dcr +=
@@ -226,6 +292,46 @@ static json_t *survival(ht_stats_obs *obs, int n)
     return o;
 }
 
+/* The estimator's curve for drawing: the survival object with its steps, the censoring times
+ * (the ticks) and every observation in time order (for the numbers at risk). */
+static json_t *curve(ht_stats_obs *obs, int n)
+{
+    json_t *o = survival(obs, n), *steps = json_array(), *ticks = json_array(), *all = json_array();
+    ht_stats_step *st = malloc(sizeof(*st) * (size_t)(n + 1));
+    int k = st ? ht_stats_km_steps(obs, n, st) : 0;
+    for (int i = 0; i < k; i++) {
+        json_t *step = json_pack("{s:f, s:f, s:i, s:i}", "days", st[i].time, "survival", st[i].surv,
+                                 "at_risk", st[i].at_risk, "events", st[i].events);
+        /* the band, where there is one (none where the curve is 0 or 1: JSON has no NaN) */
+        json_object_set_new(step, "lower",
+                            isnan(st[i].lower) ? json_null() : json_real(st[i].lower));
+        json_object_set_new(step, "upper",
+                            isnan(st[i].upper) ? json_null() : json_real(st[i].upper));
+        json_array_append_new(steps, step);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!obs[i].event)
+            json_array_append_new(ticks, json_real(obs[i].time));
+        json_array_append_new(all,
+                              json_pack("{s:f, s:b}", "days", obs[i].time, "event", obs[i].event));
+    }
+    free(st);
+    json_object_set_new(o, "steps", steps);
+    json_object_set_new(o, "censored_days", ticks);
+    json_object_set_new(o, "observations", all);
+    return o;
+}
+
+int ht_report_at_risk(const json_t *curve_json, double days)
+{
+    size_t i;
+    json_t *obs;
+    int n = 0;
+    json_array_foreach(json_object_get(curve_json, "observations"), i, obs) n +=
+        json_number_value(json_object_get(obs, "days")) >= days;
+    return n;
+}
+
 static int by_subject(const void *a, const void *b)
 {
     return strcmp(json_string_value(json_object_get(*(json_t *const *)a, "subject")),
@@ -248,15 +354,17 @@ static void sort_by_subject(json_t *rows)
     free(items);
 }
 
-int ht_report_cohort(ht_store *store,
-                     ht_criterion criterion,
-                     const ht_report_options *options,
-                     json_t **out)
+static int build(ht_store *store,
+                 ht_criterion criterion,
+                 const ht_report_options *options,
+                 int series,
+                 json_t **out)
 {
     cohort c;
     int err;
     memset(&c, 0, sizeof(c));
     *out = NULL;
+    c.series = series;
     c.store = store;
     c.criterion = criterion;
     c.subjects = json_array();
@@ -290,10 +398,30 @@ int ht_report_cohort(ht_store *store,
     json_object_set_new(o, "dcr", rate(c.dcr, c.n));
     json_object_set_new(o, "pfs", c.n ? survival(c.pfs, c.n) : json_null());
     json_object_set_new(o, "os", c.n && c.any_death ? survival(c.os, c.n) : json_null());
+    if (series) {
+        json_object_set_new(o, "pfs_curve", c.n ? curve(c.pfs, c.n) : json_null());
+        json_object_set_new(o, "os_curve", c.n && c.any_death ? curve(c.os, c.n) : json_null());
+    }
     free(c.pfs);
     free(c.os);
     *out = o;
     return HT_OK;
+}
+
+int ht_report_cohort(ht_store *store,
+                     ht_criterion criterion,
+                     const ht_report_options *options,
+                     json_t **out)
+{
+    return build(store, criterion, options, 0, out);
+}
+
+int ht_report_cohort_series(ht_store *store,
+                            ht_criterion criterion,
+                            const ht_report_options *options,
+                            json_t **out)
+{
+    return build(store, criterion, options, 1, out);
 }
 
 char *ht_report_cohort_csv(const json_t *cohort_json)

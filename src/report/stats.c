@@ -8,6 +8,7 @@
 #include "stats.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 /* Continued fraction for the incomplete beta function (Lentz's method). */
@@ -91,43 +92,29 @@ static int by_time(const void *a, const void *b)
     return y->event - x->event; /* events before censorings at the same time */
 }
 
-/* The first time at which the curve s[] falls to 0.5 or below, with R's rule that a curve
- * resting exactly at 0.5 gives the midpoint to the next drop. */
-static int first_at_half(const double *s, const double *times, int n, double *out)
+/* The first step at which the value field(step) falls to 0.5 or below, with R's rule that a
+ * curve resting exactly at 0.5 gives the midpoint to the next drop. */
+static int first_at_half(const ht_stats_step *steps, int n, size_t field, double *out)
 {
     for (int i = 0; i < n; i++) {
-        if (fabs(s[i] - 0.5) < 1e-10) {
-            *out = i + 1 < n ? (times[i] + times[i + 1]) / 2 : times[i];
+        double v = *(const double *)((const char *)&steps[i] + field);
+        if (fabs(v - 0.5) < 1e-10) {
+            *out = i + 1 < n ? (steps[i].time + steps[i + 1].time) / 2 : steps[i].time;
             return 1;
         }
-        if (s[i] < 0.5) {
-            *out = times[i];
+        if (v < 0.5) {
+            *out = steps[i].time;
             return 1;
         }
     }
     return 0;
 }
 
-void ht_stats_kaplan_meier(ht_stats_obs *obs, int n, ht_stats_km *out)
+int ht_stats_km_steps(ht_stats_obs *obs, int n, ht_stats_step *steps)
 {
-    double *times = malloc(sizeof(double) * (size_t)(n + 1));
-    double *surv = malloc(sizeof(double) * (size_t)(n + 1));
-    double *low = malloc(sizeof(double) * (size_t)(n + 1));
-    double *up = malloc(sizeof(double) * (size_t)(n + 1));
     int k = 0;
     double s = 1, greenwood = 0;
-
-    out->events = out->censored = 0;
-    out->has_median = out->has_lower = out->has_upper = 0;
-    if (!times || !surv || !low || !up)
-        goto done;
     qsort(obs, (size_t)n, sizeof(*obs), by_time);
-    for (int i = 0; i < n; i++) {
-        if (obs[i].event)
-            out->events++;
-        else
-            out->censored++;
-    }
     for (int i = 0; i < n;) {
         double t = obs[i].time;
         int at_risk = n - i, d = 0, j = i;
@@ -139,26 +126,41 @@ void ht_stats_kaplan_meier(ht_stats_obs *obs, int n, ht_stats_km *out)
             s *= 1.0 - (double)d / at_risk;
             if (at_risk > d)
                 greenwood += (double)d / ((double)at_risk * (at_risk - d));
-            times[k] = t;
-            surv[k] = s;
+            ht_stats_step *st = &steps[k++];
+            st->time = t;
+            st->surv = s;
+            st->at_risk = at_risk;
+            st->events = d;
             if (s > 0 && s < 1) {
                 double se = sqrt(greenwood) / fabs(log(s)); /* of log(-log S) */
-                low[k] = pow(s, exp(1.959963984540054 * se));
-                up[k] = pow(s, exp(-1.959963984540054 * se));
+                st->lower = pow(s, exp(1.959963984540054 * se));
+                st->upper = pow(s, exp(-1.959963984540054 * se));
             } else { /* no band where the curve is 0 (R gives NA there) */
-                low[k] = up[k] = NAN;
+                st->lower = st->upper = NAN;
             }
-            k++;
         }
         i = j;
     }
-    out->has_median = first_at_half(surv, times, k, &out->median);
+    return k;
+}
+
+void ht_stats_kaplan_meier(ht_stats_obs *obs, int n, ht_stats_km *out)
+{
+    ht_stats_step *steps = malloc(sizeof(*steps) * (size_t)(n + 1));
+    out->events = out->censored = 0;
+    out->has_median = out->has_lower = out->has_upper = 0;
+    if (!steps)
+        return;
+    int k = ht_stats_km_steps(obs, n, steps);
+    for (int i = 0; i < n; i++) {
+        if (obs[i].event)
+            out->events++;
+        else
+            out->censored++;
+    }
+    out->has_median = first_at_half(steps, k, offsetof(ht_stats_step, surv), &out->median);
     /* The interval runs from where the lower band reaches one half to where the upper does. */
-    out->has_lower = first_at_half(low, times, k, &out->lower);
-    out->has_upper = first_at_half(up, times, k, &out->upper);
-done:
-    free(times);
-    free(surv);
-    free(low);
-    free(up);
+    out->has_lower = first_at_half(steps, k, offsetof(ht_stats_step, lower), &out->lower);
+    out->has_upper = first_at_half(steps, k, offsetof(ht_stats_step, upper), &out->upper);
+    free(steps);
 }

@@ -117,6 +117,13 @@ export async function cohortPage({ page, check, shot, cli }) {
       shown.figures.pfs.startsWith(`Median PFS: ${median}`),
     `cohort (${criteria}) as hepatrack cohort says: ${shown.figures.orr}; ${shown.figures.dcr}; ${shown.figures.pfs}; ` +
       shown.rows.map((r) => r.join(' | ')).join(' / '));
+    // The server's pictures of the cohort, for the criterion chosen, each loaded and drawn.
+    await page.waitForFunction(() => [...document.querySelectorAll('#cohort-plots img')].every((i) => i.complete), null,
+      { timeout: 20000 }).catch(() => {});
+    const pictures = await page.evaluate(() => [...document.querySelectorAll('#cohort-plots img')]
+      .map((i) => ({ src: i.getAttribute('src'), width: i.naturalWidth })));
+    check(pictures.length === 5 && pictures.every((p) => p.width > 0 && p.src.endsWith(`.svg?criteria=${criteria}`)),
+      `cohort (${criteria}): five pictures drawn for the criterion: ${JSON.stringify(pictures)}`);
     if (criteria === 'recist1.1') await shot('8-cohort');
   }
   await page.click('#cohort-subjects a[href="#/timeline/E01"]');

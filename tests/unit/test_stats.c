@@ -86,12 +86,35 @@ static void kaplan_meier_curve_resting_at_half_takes_the_midpoint(void **state)
     assert_false(r.has_upper);
 }
 
+/* The steps the pictures draw: one per event time, with the numbers at risk (R's
+ * summary(survfit(...))$surv and $n.risk). */
+static void kaplan_meier_steps_match_r(void **state)
+{
+    static const double t[] = {35, 56, 56, 70, 84, 98};
+    static const int e[] = {1, 1, 1, 0, 1, 0};
+    ht_stats_obs obs[6];
+    ht_stats_step steps[6];
+    (void)state;
+    for (int i = 0; i < 6; i++) {
+        obs[i].time = t[5 - i]; /* given out of order: the function sorts */
+        obs[i].event = e[5 - i];
+    }
+    assert_int_equal(ht_stats_km_steps(obs, 6, steps), 3);
+    assert_true(steps[0].time == 35 && steps[0].at_risk == 6 && steps[0].events == 1);
+    assert_true(fabs(steps[0].surv - 5.0 / 6) < 1e-12);
+    assert_true(steps[1].time == 56 && steps[1].at_risk == 5 && steps[1].events == 2);
+    assert_true(fabs(steps[1].surv - 5.0 / 6 * 3 / 5) < 1e-12);
+    assert_true(steps[2].time == 84 && steps[2].at_risk == 2 && steps[2].events == 1);
+    assert_true(fabs(steps[2].surv - 0.25) < 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(clopper_pearson_matches_r_binom_test),
         cmocka_unit_test(kaplan_meier_median_and_loglog_interval_match_r),
         cmocka_unit_test(kaplan_meier_upper_limit_not_reached),
+        cmocka_unit_test(kaplan_meier_steps_match_r),
         cmocka_unit_test(kaplan_meier_curve_resting_at_half_takes_the_midpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
