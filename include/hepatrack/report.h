@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "hepatrack/error.h"
+#include "hepatrack/ledger.h"
 #include "hepatrack/response.h"
 #include "hepatrack/store.h"
 
@@ -75,6 +76,38 @@ int ht_report_cohort_series(ht_store *store,
 /** The number at risk at `days` of a curve of ht_report_cohort_series (observations that last
  * at least that long). */
 int ht_report_at_risk(const json_t *curve, double days);
+
+/** What ended a subject's time to event (spec 9). */
+typedef enum ht_survival_end {
+    HT_END_PROGRESSION,          /* an event */
+    HT_END_DEATH,                /* an event */
+    HT_END_BEFORE_MISSED_VISITS, /* censored: an event after two or more missed visits */
+    HT_END_LAST_ASSESSMENT,      /* censored: no event, the last assessment */
+    HT_END_START,                /* censored: no assessment after baseline, day 0 */
+    HT_END_LAST_KNOWN_ALIVE,     /* OS censored at the last known alive date */
+    HT_END_LAST_TIMEPOINT        /* OS censored at the last time point */
+} ht_survival_end;
+
+/** A subject's PFS and OS in days from its start (spec 9). */
+typedef struct ht_report_survival {
+    int32_t start; /* day number: the treatment start when recorded, else the baseline date */
+    int32_t pfs_days, os_days;
+    int pfs_censored, os_censored;
+    ht_survival_end pfs_end, os_end;
+} ht_report_survival;
+
+/**
+ * A subject's PFS and OS from its records and its engine result (which must have a baseline);
+ * assessment_interval_days is the trial's (HT_NO_VALUE when unset). The cohort, its pictures
+ * and the CDISC export all count with this.
+ */
+void ht_report_survival_of(const ht_ledger_subject *subject,
+                           const ht_rs_result *result,
+                           int32_t assessment_interval_days,
+                           ht_report_survival *out);
+
+/** The censoring rule of spec 9 that ended it, as the cohort's JSON says it (static). */
+const char *ht_report_survival_rule(ht_survival_end end);
 
 /** The cohort as CSV (one row per subject) and as a table. */
 char *ht_report_cohort_csv(const json_t *cohort);

@@ -1,15 +1,16 @@
 /*
  * ADaM ADRS and ADTTE for one subject (spec 10), with admiralonco's parameter codes: OVR per
  * time point, BOR (without confirmation), CBOR (confirmed, spec 2.11) and PD in ADRS; PFS per
- * criterion and OS in ADTTE, from the cohort's own figures (spec 9) so that the datasets and the
- * cohort can never disagree.
+ * criterion and OS in ADTTE (spec 9), counted by the report module's ht_report_survival_of as the
+ * cohort counts them, so that the datasets and the cohort can never disagree.
  */
 #define _GNU_SOURCE
 #include "cdisc_internal.h"
 
+#include "hepatrack/report.h"
 #include "hepatrack/util.h"
 
-#include <jansson.h>
+#include <stdio.h>
 #include <string.h>
 
 /* admiralonco's aval_resp(): CR 1, PR 2, SD 3, NON-CR/NON-PD 4, PD 5, NE 6, MISSING 7. */
@@ -125,64 +126,58 @@ static void adrs_rows(cdisc_context *c, const cdisc_subject *s, ht_criterion k)
     dated(t, s, input_index(plain, plain->bor.progression_tp));
 }
 
-static int32_t row_date(const json_t *row, const char *key)
+/* EVNTDESC: what ended the time, as admiral's event and censoring sources name it. */
+static const char *end_description(ht_survival_end end)
 {
-    int32_t day;
-    const char *text = json_string_value(json_object_get(row, key));
-    return text && ht_date_parse(text, &day) == HT_OK ? day : HT_NO_VALUE;
-}
-
-/* One ADTTE row from the cohort's figures for prefix "pfs" or "os". */
-static void time_to_event(cdisc_context *c,
-                          const cdisc_subject *s,
-                          const json_t *row,
-                          const char *prefix,
-                          const char *category)
-{
-    cdisc_table *t = &c->adtte;
-    char key[32];
-    int pfs = !strcmp(prefix, "pfs");
-    snprintf(key, sizeof(key), "%s_days", prefix);
-    const json_t *days = json_object_get(row, key);
-    if (!json_is_integer(days))
-        return;
-    snprintf(key, sizeof(key), "%s_censored", prefix);
-    int censored = json_is_true(json_object_get(row, key));
-    snprintf(key, sizeof(key), "%s_censoring_rule", prefix);
-    const char *rule = json_string_value(json_object_get(row, key));
-    int32_t start = row_date(row, "start_date");
-    int32_t aval = (int32_t)json_integer_value(days);
-    subject_row(c, t, s);
-    parameter(t, pfs ? "PFS" : "OS", pfs ? "Progression-Free Survival" : "Overall Survival",
-              category);
-    cdisc_number(t, "AVAL", aval);
-    cdisc_text(t, "AVALU", "DAYS");
-    cdisc_date(t, "STARTDT", start);
-    cdisc_date(t, "ADT", start == HT_NO_VALUE ? HT_NO_VALUE : start + aval);
-    cdisc_number(t, "CNSR", censored);
-    if (censored) {
-        cdisc_text(t, "EVNTDESC", "CENSORED");
-        cdisc_text(t, "CNSDTDSC", rule);
-    } else {
-        char event[64];
-        cdisc_upper(event, sizeof(event), rule); /* "PROGRESSION" or "DEATH" */
-        cdisc_text(t, "EVNTDESC", event);
+    switch (end) {
+    case HT_END_PROGRESSION:
+        return "DISEASE PROGRESSION";
+    case HT_END_DEATH:
+        return "DEATH";
+    case HT_END_START:
+        return "START DATE";
+    case HT_END_LAST_KNOWN_ALIVE:
+        return "LAST KNOWN ALIVE DATE";
+    default: /* the last assessment, or the last one before missed visits */
+        return "LAST TUMOR ASSESSMENT";
     }
 }
 
-void cdisc_adam_subject(cdisc_context *c, const cdisc_subject *s, json_t *const *cohort_rows)
+/* One ADTTE row (category NULL: OS, which depends on no criterion). */
+static void time_to_event(cdisc_context *c,
+                          const cdisc_subject *s,
+                          const ht_report_survival *sv,
+                          int os,
+                          const char *category)
 {
-    const json_t *os_row = NULL;
+    cdisc_table *t = &c->adtte;
+    int32_t days = os ? sv->os_days : sv->pfs_days;
+    int censored = os ? sv->os_censored : sv->pfs_censored;
+    ht_survival_end end = os ? sv->os_end : sv->pfs_end;
+    subject_row(c, t, s);
+    parameter(t, os ? "OS" : "PFS", os ? "Overall Survival" : "Progression-Free Survival",
+              category);
+    cdisc_number(t, "AVAL", days);
+    cdisc_text(t, "AVALU", "DAYS");
+    cdisc_date(t, "STARTDT", sv->start);
+    cdisc_date(t, "ADT", sv->start + days);
+    cdisc_number(t, "CNSR", censored);
+    cdisc_text(t, "EVNTDESC", end_description(end));
+    if (censored)
+        cdisc_text(t, "CNSDTDSC", ht_report_survival_rule(end));
+}
+
+void cdisc_adam_subject(cdisc_context *c, const cdisc_subject *s)
+{
+    ht_report_survival sv;
     for (int k = HT_RECIST11; k <= HT_CHOI; k++) {
         if (!(c->criteria & (1u << k)))
             continue;
         adrs_rows(c, s, (ht_criterion)k);
-        if (cohort_rows[k]) {
-            time_to_event(c, s, cohort_rows[k], "pfs", cdisc_category((ht_criterion)k));
-            if (!os_row)
-                os_row = cohort_rows[k];
-        }
+        ht_report_survival_of(s->ledger, &s->unconfirmed[k], c->interval, &sv);
+        time_to_event(c, s, &sv, 0, cdisc_category((ht_criterion)k));
     }
-    if (os_row) /* OS depends on no criterion: one row */
-        time_to_event(c, s, os_row, "os", NULL);
+    /* OS depends on no criterion: one row, censored until a death is recorded */
+    ht_report_survival_of(s->ledger, &s->unconfirmed[HT_RECIST11], c->interval, &sv);
+    time_to_event(c, s, &sv, 1, NULL);
 }

@@ -81,7 +81,6 @@ int ht_export_criteria_parse(const char *text, unsigned *mask)
 typedef struct walk {
     cdisc_context *c;
     ht_rs_params params;
-    json_t *cohort_rows[3]; /* per criterion: subject id -> the cohort's row */
     int subjects, left_out, unsigned_;
     int err;
 } walk;
@@ -176,33 +175,13 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
     }
     int err = subject_prepare(w, ls, &s);
     if (err == HT_OK) {
-        json_t *rows[3];
-        for (int k = 0; k < 3; k++)
-            rows[k] = json_object_get(w->cohort_rows[k], s.rs->id);
         cdisc_sdtm_subject(w->c, &s);
-        cdisc_adam_subject(w->c, &s, rows);
+        cdisc_adam_subject(w->c, &s);
         w->subjects++;
     }
     subject_free(&s);
     ht_ledger_subject_free(ls);
     return err < 0 ? (w->err = err) : 0;
-}
-
-/* The cohort's rows under criterion k, keyed by subject. */
-static int cohort_rows(ht_store *store, ht_criterion k, int include_drafts, json_t **out)
-{
-    ht_report_options options = HT_REPORT_OPTIONS_INIT;
-    options.include_drafts = include_drafts;
-    json_t *cohort = NULL, *row;
-    size_t i;
-    int err = ht_report_cohort(store, k, &options, &cohort);
-    if (err < 0)
-        return err;
-    *out = json_object();
-    json_array_foreach(json_object_get(cohort, "subjects"), i, row)
-        json_object_set(*out, json_string_value(json_object_get(row, "subject")), row);
-    json_decref(cohort);
-    return HT_OK;
 }
 
 /* Rows in USUBJID order (stable: each subject's rows keep their order). */
@@ -356,18 +335,13 @@ int ht_export_cdisc(ht_store *store, const ht_export_options *options, ht_export
     if ((err = ht_store_begin_read(store)) == HT_OK)
         err = read_names(c);
     if (err == HT_OK)
-        err = ht_ledger_params(store, &w.params, NULL);
-    for (int k = 0; k < 3 && err == HT_OK; k++)
-        if (c->criteria & (1u << k))
-            err = cohort_rows(store, (ht_criterion)k, c->include_drafts, &w.cohort_rows[k]);
+        err = ht_ledger_params(store, &w.params, &c->interval);
     if (err == HT_OK && (err = ht_ledger_each(store, add_subject, &w)) == HT_OK)
         err = w.err;
     ht_store_rollback(store); /* a read: nothing to keep */
     if (err == HT_OK)
         err = write_all(c, out);
     snprintf(out->study_id, sizeof(out->study_id), "%s", c->study_id);
-    for (int k = 0; k < 3; k++)
-        json_decref(w.cohort_rows[k]);
     cdisc_table_free(&c->tu);
     cdisc_table_free(&c->tr);
     cdisc_table_free(&c->rs);

@@ -93,6 +93,7 @@ typedef struct cdisc_context {
     char sdtmig[80], adamig[80], ct[80]; /* the standards' versions the export follows */
     unsigned criteria;
     int include_drafts;
+    int32_t interval; /* the trial's assessment_interval_days, or HT_NO_VALUE (PFS, spec 9) */
     cdisc_table tu, tr, rs, adrs, adtte;
 } cdisc_context;
 
@@ -125,12 +126,8 @@ const char *cdisc_evaluator(const cdisc_subject *s, int index);
 
 /* SDTM rows for one subject. */
 void cdisc_sdtm_subject(cdisc_context *c, const cdisc_subject *s);
-/* ADaM rows for one subject; cohort_rows[k] is the subject's row of the cohort under criterion
- * k (or NULL). */
-struct json_t;
-void cdisc_adam_subject(cdisc_context *c,
-                        const cdisc_subject *s,
-                        struct json_t *const *cohort_rows);
+/* ADaM rows for one subject. */
+void cdisc_adam_subject(cdisc_context *c, const cdisc_subject *s);
 
 /* Writers: each returns a malloc'ed buffer in *data. */
 int cdisc_csv(const cdisc_table *t, unsigned char **data, size_t *len);

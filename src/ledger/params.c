@@ -3,6 +3,7 @@
 #include "hepatrack/ledger.h"
 #include "hepatrack/util.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,9 @@ static const struct {
 } param_keys[] = {
     {"study_id", TEXT, "NCT06071052", NULL},
     {"reader_role", TEXT, "INVESTIGATOR", "INVESTIGATOR|INDEPENDENT ASSESSOR"},
-    {"sdtmig_version", TEXT, "3.4", NULL},
-    {"adamig_version", TEXT, "1.3", NULL},
+    /* the versions whose labels and conventions the export's tables follow */
+    {"sdtmig_version", TEXT, "3.4", "3.3|3.4"},
+    {"adamig_version", TEXT, "1.3", "1.1|1.2|1.3"},
     {"ct_version", TEXT, "2024-09-27", NULL},
     {"confirmation_required", BOOLEAN, NULL, NULL},
     {"confirmation_min_days", DAYS, NULL, NULL},
@@ -29,16 +31,21 @@ static const struct {
 };
 #define NKEYS (sizeof(param_keys) / sizeof(param_keys[0]))
 
+static const char *text_keys[NKEYS + 1];
+
+static void list_text_keys(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (param_keys[i].kind == TEXT)
+            text_keys[n++] = param_keys[i].key;
+}
+
 const char *const *ht_ledger_text_params(void)
 {
-    static const char *keys[NKEYS + 1];
-    if (!keys[0]) { /* a constant table; racing threads write the same pointers */
-        size_t n = 0;
-        for (size_t i = 0; i < NKEYS; i++)
-            if (param_keys[i].kind == TEXT)
-                keys[n++] = param_keys[i].key;
-    }
-    return keys;
+    static pthread_once_t listed = PTHREAD_ONCE_INIT;
+    pthread_once(&listed, list_text_keys);
+    return text_keys;
 }
 
 int ht_ledger_param_text(ht_store *store, const char *key, char *out, size_t size)

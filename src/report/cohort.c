@@ -24,100 +24,6 @@ typedef struct cohort {
     int series;                            /* 1: each row also carries what the pictures draw */
 } cohort;
 
-/* PFS (spec 9): to the earlier of progression and death, censored at the last assessment;
- * an event after two or more consecutive missed visits is censored before them (A20). */
-static void pfs(const cohort *c,
-                const ht_rs_subject *s,
-                const ht_rs_result *res,
-                const ht_ledger_dates *dates,
-                int32_t start,
-                json_t *row,
-                ht_stats_obs *obs)
-{
-    int32_t event = HT_NO_VALUE;
-    const char *rule;
-    int prog = res->bor.progression_tp;
-    if (prog >= 0)
-        event = s->timepoints[res->timepoints[prog].index].day;
-    int death =
-        dates->death_date != HT_NO_VALUE && (event == HT_NO_VALUE || dates->death_date < event);
-    if (death)
-        event = dates->death_date;
-    /* The last follow-up with imaging before the event (or at all), and the run of recorded
-     * time points without imaging right before the event. */
-    int32_t last = HT_NO_VALUE;
-    int recorded_run = 0;
-    for (int p = 1; p < res->ntimepoints; p++) {
-        const ht_rs_timepoint *tp = &s->timepoints[res->timepoints[p].index];
-        if (event != HT_NO_VALUE && tp->day >= event)
-            break;
-        if (tp->imaging_performed) {
-            last = tp->day;
-            recorded_run = 0;
-        } else {
-            recorded_run++;
-        }
-    }
-    int32_t from = last != HT_NO_VALUE ? last : s->timepoints[res->timepoints[0].index].day;
-    /* With a visit schedule, the scheduled visits strictly between `from` and the event. */
-    int by_interval = 0;
-    if (c->interval != HT_NO_VALUE && event != HT_NO_VALUE && event > from)
-        by_interval = (event - from - 1) / c->interval;
-    int missed_before_event = recorded_run > by_interval ? recorded_run : by_interval;
-    int32_t end;
-    int censored;
-    if (event != HT_NO_VALUE && missed_before_event < 2) {
-        end = event;
-        censored = 0;
-        rule = death ? "death" : "progression";
-    } else if (event != HT_NO_VALUE) {
-        end = from;
-        censored = 1;
-        rule = "event after two or more missed visits: last assessment before them";
-    } else if (last != HT_NO_VALUE) {
-        end = last;
-        censored = 1;
-        rule = "no progression: last assessment";
-    } else {
-        end = start;
-        censored = 1;
-        rule = "no assessment after baseline: day 0";
-    }
-    if (end < start)
-        end = start;
-    json_object_set_new(row, "pfs_days", json_integer(end - start));
-    json_object_set_new(row, "pfs_censored", json_boolean(censored));
-    json_object_set_new(row, "pfs_censoring_rule", json_string(rule));
-    obs->time = end - start;
-    obs->event = !censored;
-}
-
-static void os(const ht_rs_subject *s,
-               const ht_rs_result *res,
-               const ht_ledger_dates *dates,
-               int32_t start,
-               json_t *row,
-               ht_stats_obs *obs)
-{
-    int32_t end = dates->death_date;
-    int censored = end == HT_NO_VALUE;
-    const char *rule = "death";
-    if (censored) {
-        end = dates->last_known_alive;
-        rule = end != HT_NO_VALUE ? "alive: last known alive" : "alive: last time point";
-        for (int p = 0; end == HT_NO_VALUE && p < res->ntimepoints; p++)
-            if (p == res->ntimepoints - 1)
-                end = s->timepoints[res->timepoints[p].index].day;
-    }
-    if (end < start)
-        end = start;
-    json_object_set_new(row, "os_days", json_integer(end - start));
-    json_object_set_new(row, "os_censored", json_boolean(censored));
-    json_object_set_new(row, "os_censoring_rule", json_string(rule));
-    obs->time = end - start;
-    obs->event = !censored;
-}
-
 static json_t *days_or_null(int32_t day, int32_t start)
 {
     return day == HT_NO_VALUE ? json_null() : json_integer(day - start);
@@ -216,9 +122,9 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
         return c->err = ht_error_set(HT_ENOMEM, "out of memory building the cohort");
     }
     ht_ledger_dates dates = ht_ledger_subject_dates(ls);
-    int32_t start = dates.treatment_start != HT_NO_VALUE
-                        ? dates.treatment_start
-                        : s->timepoints[res.timepoints[0].index].day;
+    ht_report_survival sv;
+    ht_report_survival_of(ls, &res, c->interval, &sv);
+    int32_t start = sv.start;
     ht_response bor = res.bor.bor;
     json_t *row = json_object();
     json_object_set_new(row, "subject", json_string(subject_id));
@@ -237,8 +143,15 @@ static int add_subject(void *payload, ht_ledger_subject *ls)
     }
     ht_date_format(start, date);
     json_object_set_new(row, "start_date", json_string(date)); /* day 0 of PFS and OS */
-    pfs(c, s, &res, &dates, start, row, &c->pfs[c->n]);
-    os(s, &res, &dates, start, row, &c->os[c->n]);
+    json_object_set_new(row, "pfs_days", json_integer(sv.pfs_days));
+    json_object_set_new(row, "pfs_censored", json_boolean(sv.pfs_censored));
+    json_object_set_new(row, "pfs_censoring_rule",
+                        json_string(ht_report_survival_rule(sv.pfs_end)));
+    json_object_set_new(row, "os_days", json_integer(sv.os_days));
+    json_object_set_new(row, "os_censored", json_boolean(sv.os_censored));
+    json_object_set_new(row, "os_censoring_rule", json_string(ht_report_survival_rule(sv.os_end)));
+    c->pfs[c->n] = (ht_stats_obs){sv.pfs_days, !sv.pfs_censored};
+    c->os[c->n] = (ht_stats_obs){sv.os_days, !sv.os_censored};
     if (c->series)
         swimmer(s, &res, &dates, start, row);
     c->any_death |= dates.death_date != HT_NO_VALUE;
