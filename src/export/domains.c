@@ -188,7 +188,7 @@ static const cdisc_variable rs_vars[] = {
 static const cdisc_variable adrs_vars[] = {
     {"STUDYID", "Study Identifier", CDISC_TEXT, "Assigned", NULL, 1, 'R', NULL},
     {"USUBJID", "Unique Subject Identifier", CDISC_TEXT, "Derived", NULL, 2, 'R', USUBJID},
-    {"SUBJID", "Subject Identifier for the Study", CDISC_TEXT, "Assigned", NULL, 0, 'R', NULL},
+    {"SUBJID", "Subject Identifier for the Study", CDISC_TEXT, "Assigned", NULL, 0, 'P', NULL},
     {"PARAMCD", "Parameter Code", CDISC_TEXT, "Assigned", &adrs_paramcd, 4, 'R', NULL},
     {"PARAM", "Parameter", CDISC_TEXT, "Assigned", &adrs_param, 0, 'R', NULL},
     {"PARCAT1", "Parameter Category 1", CDISC_TEXT, "Assigned", &rscat, 3, 'P', NULL},
@@ -208,7 +208,7 @@ static const cdisc_variable adrs_vars[] = {
 static const cdisc_variable adtte_vars[] = {
     {"STUDYID", "Study Identifier", CDISC_TEXT, "Assigned", NULL, 1, 'R', NULL},
     {"USUBJID", "Unique Subject Identifier", CDISC_TEXT, "Derived", NULL, 2, 'R', USUBJID},
-    {"SUBJID", "Subject Identifier for the Study", CDISC_TEXT, "Assigned", NULL, 0, 'R', NULL},
+    {"SUBJID", "Subject Identifier for the Study", CDISC_TEXT, "Assigned", NULL, 0, 'P', NULL},
     {"PARAMCD", "Parameter Code", CDISC_TEXT, "Assigned", &adtte_paramcd, 3, 'R', NULL},
     {"PARAM", "Parameter", CDISC_TEXT, "Assigned", &adtte_param, 0, 'R', NULL},
     {"PARCAT1", "Parameter Category 1", CDISC_TEXT, "Assigned", &rscat, 4, 'P', NULL},
