@@ -2,7 +2,8 @@
 // progression date and PFS (with its censoring), each linked to the subject's timeline; for the
 // cohort ORR and DCR with their exact 95 % intervals and the Kaplan-Meier median PFS. All of it
 // is the engine's (GET /api/cohort), from signed reads; under them the server's pictures of the
-// cohort (waterfall, spider, swimmer, Kaplan-Meier PFS and OS).
+// cohort (waterfall, spider, swimmer, Kaplan-Meier PFS and OS); for coordinators, the CDISC
+// export (GET /api/exports/cdisc).
 
 import { api, enc } from './api.js';
 import { $ } from './dom.js';
@@ -105,7 +106,13 @@ export async function openCohort(criteria = 'recist1.1') {
   note.textContent = `${cohort.n} subject${cohort.n === 1 ? '' : 's'} from signed reads` +
     (cohort.unsigned_left_out ? `; ${cohort.unsigned_left_out} unsigned read${cohort.unsigned_left_out === 1 ? '' : 's'} left out` : '');
   root.dataset.criteria = cohort.criteria;
-  root.append(figures(cohort), note, subjects(cohort), plots(cohort.criteria));
+  root.append(figures(cohort), note);
+  const role = document.body.dataset.role;
+  if (role === 'coordinator' || role === 'admin' || role === 'none') // the sponsor's datasets
+    root.append(Object.assign(document.createElement('a'), { id: 'cohort-cdisc', className: 'link',
+      href: '/api/exports/cdisc', download: '',
+      textContent: 'CDISC datasets for the sponsor (SDTM and ADaM: CSV, XPT, define.xml), all criteria, signed reads' }));
+  root.append(subjects(cohort), plots(cohort.criteria));
 }
 
 export function setupCohort() {
