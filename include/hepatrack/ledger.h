@@ -209,6 +209,61 @@ const char *const *ht_ledger_text_params(void);
 /** Set a trial parameter after checking its key and value. @return HT_OK or HT_EINVALID. */
 int ht_ledger_param_set(ht_store *store, const char *key, const char *value, const char *user);
 
+/* ---- proposed measurements (spec 11) ------------------------------------------------------- */
+
+/** One group of an outside report (TID 1500), as the importer converted it. */
+typedef struct ht_ledger_proposal {
+    const char *source; /* the report's SOP Instance UID */
+    int item;           /* the group's place in the report, from 1 */
+    const char *patient_id, *issuer;
+    const char *const *study_uids; /* the studies the report refers to */
+    int nstudies;
+    const char *timepoint_label; /* its Time Point Context, or NULL */
+    const char *tracking_uid, *tracking_id;
+    struct json_t *fields; /* borrowed: the assessment it would record, in the import format
+                            * (long_axis_mm, short_axis_mm, mean_hu, sop_uid, frame, points),
+                            * and "finding_site" for a new lesion's site */
+    const char *unmatched; /* non-NULL: it cannot be converted, and why */
+} ht_ledger_proposal;
+
+/**
+ * Match a report group to a subject, time point and lesion (spec 11) and keep it as a
+ * proposal ("proposed"), or with the reason it cannot be matched ("unmatched"); a group
+ * received before is left as it is ("known"). Nothing the engine counts changes.
+ * @param outcome  where to put "proposed", "unmatched" or "known" (static), or NULL.
+ * @return HT_OK; HT_EDB.
+ */
+int ht_ledger_propose(ht_store *store, const ht_ledger_proposal *proposal, const char **outcome);
+
+/**
+ * Proposals as a JSON array of {id, source, item, subject, timepoint, lesion, new_lesion,
+ * fields, status, reason, received_at, decided_by, decided_at}, oldest first; subject, status
+ * and source filter (NULL: any).
+ * @param out  a new reference. @return HT_OK; HT_EDB.
+ */
+int ht_ledger_proposals(ht_store *store,
+                        const char *subject,
+                        const char *status,
+                        const char *source,
+                        struct json_t **out);
+
+/**
+ * Accept a proposal: its assessment becomes the next version (by actor, the reason naming the
+ * report), through the import with options (scope, hook); a new lesion needs role.
+ * @return HT_OK; HT_ENOTFOUND; HT_ECONFLICT (decided already); HT_EINVALID (unmatched, no role,
+ *         or what the import refuses, named); HT_EDB.
+ */
+int ht_ledger_proposal_accept(ht_store *store,
+                              int64_t id,
+                              const char *actor,
+                              const char *role,
+                              const ht_ledger_import_options *options,
+                              ht_ledger_import_summary *summary);
+
+/** Reject a proposal with a reason (audited). @return HT_OK; HT_ENOTFOUND; HT_ECONFLICT;
+ * HT_EINVALID (no reason); HT_EDB. */
+int ht_ledger_proposal_reject(ht_store *store, int64_t id, const char *actor, const char *reason);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 10
+#define HT_STORE_SCHEMA_VERSION 11
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -309,6 +309,57 @@ int ht_store_study_modalities(ht_store *store,
                               size_t size);
 
 /* ---- the lesion ledger ---------------------------------------------------------------------- */
+
+/** A proposed measurement (schema 11): one group of an outside report. */
+typedef struct ht_proposal_row {
+    int64_t id;
+    const char *source;                       /* the report's SOP Instance UID */
+    int item;                                 /* the group's place in the report, from 1 */
+    const char *subject, *timepoint, *lesion; /* NULL when not matched */
+    int new_lesion;                           /* the lesion is not in the ledger yet */
+    const char *fields;                       /* JSON: the assessment it would record */
+    const char *status;                       /* proposed, accepted, rejected, unmatched */
+    const char *reason;                       /* why unmatched, rejected or how matched */
+    const char *received_at, *decided_by, *decided_at;
+} ht_proposal_row;
+
+/**
+ * Record a proposal; one with the same source and item is left as it is (a report received
+ * again proposes nothing new).
+ * @return HT_OK; HT_EEXISTS when it was there already; HT_EDB.
+ */
+int ht_store_proposal_add(ht_store *store, const ht_proposal_row *row);
+
+/** The proposals, oldest first, filtered by subject, status and source (each NULL: any). */
+int ht_store_proposals_each(ht_store *store,
+                            const char *subject,
+                            const char *status,
+                            const char *source,
+                            int (*cb)(void *payload, const ht_proposal_row *row),
+                            void *payload);
+
+/** Record a decision on a proposal still proposed. @return HT_OK; HT_ENOTFOUND; HT_ECONFLICT
+ * (decided already); HT_EDB. */
+int ht_store_proposal_decide(ht_store *store,
+                             int64_t id,
+                             const char *status,
+                             const char *by,
+                             const char *at,
+                             const char *reason);
+
+/** The subject a DICOM patient is linked to (out: 65 bytes); an empty issuer matches the one
+ * subject linked to that Patient ID under any issuer. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
+int ht_store_subject_of_patient(ht_store *store,
+                                const char *patient_id,
+                                const char *issuer,
+                                char *out);
+
+/** The label of the subject's time point whose current version lists a study (out: 65 bytes).
+ * @return HT_OK; HT_ENOTFOUND; HT_EDB. */
+int ht_store_timepoint_of_study(ht_store *store,
+                                const char *subject_id,
+                                const char *study_uid,
+                                char *out);
 
 /** Find a trial subject's row id. @return HT_OK, HT_ENOTFOUND, HT_EDB. */
 int ht_store_subject_find(ht_store *store, const char *subject_id, int64_t *id);

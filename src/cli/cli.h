@@ -47,6 +47,8 @@ int cmd_user(const cli_context *ctx, int argc, char **argv);
 int cmd_subject(const cli_context *ctx, int argc, char **argv);
 void cmd_subject_help(void);
 void cmd_user_help(void);
+int cmd_proposals(const cli_context *ctx, int argc, char **argv);
+void cmd_proposals_help(void);
 int cmd_export(const cli_context *ctx, int argc, char **argv);
 void cmd_export_help(void);
 

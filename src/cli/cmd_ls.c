@@ -84,6 +84,9 @@ int cmd_ls(const cli_context *ctx, int argc, char **argv)
     ht_store *store = NULL;
     int as_json = 0, opt, kind = -1, err;
 
+    if (argc >= 2 && !strcmp(argv[1], "proposals")) /* the ledger's, listed beside the index's */
+        return cmd_proposals(ctx, argc - 1, argv + 1);
+
     optind = 1;
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (opt) {

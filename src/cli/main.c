@@ -28,6 +28,8 @@ static const cli_command commands[] = {
     {"report", "a subject's report as a PDF, with key images", cmd_report, cmd_report_help},
     {"history", "every version of a subject's records, and its audit log", cmd_history,
      cmd_history_help},
+    {"proposals", "measurements proposed by DICOM SR reports: list, accept, reject", cmd_proposals,
+     cmd_proposals_help},
     {"export", "CDISC SDTM and ADaM datasets (CSV, XPT, define.xml)", cmd_export, cmd_export_help},
     {"trial", "show or set the trial parameters", cmd_trial, cmd_trial_help},
     {"subject", "enrol a subject, link DICOM patients, withdraw, set dates", cmd_subject,

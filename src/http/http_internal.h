@@ -350,6 +350,9 @@ int ht_http__subject_proposals(request *r, answer *a);
 int ht_http__subject_timeline(request *r, answer *a);
 int ht_http__cohort(request *r, answer *a);
 int ht_http__export_cdisc(request *r, answer *a); /* h_exports.c */
+int ht_http__proposals(request *r, answer *a);    /* h_proposals.c */
+int ht_http__proposal_accept(request *r, answer *a);
+int ht_http__proposal_reject(request *r, answer *a);
 int ht_http__lesion_states(request *r, answer *a);
 struct ht_report_options;
 /* ?criteria=recist1.1|mrecist|choi&include_drafts=0|1 into *c and opt, or a 400 naming the

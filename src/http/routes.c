@@ -57,6 +57,11 @@ static const ht_route routes[] = {
      NULL},
     {"POST", "/api/measurements", HT_ACCESS_RADIOLOGIST, "entering assessments",
      ht_http__measurements, NULL},
+    {"GET", "/api/proposals", HT_ACCESS_USER, "reading proposals", ht_http__proposals, NULL},
+    {"POST", "/api/proposals/{id}/accept", HT_ACCESS_RADIOLOGIST, "entering assessments",
+     ht_http__proposal_accept, NULL},
+    {"POST", "/api/proposals/{id}/reject", HT_ACCESS_RADIOLOGIST, "entering assessments",
+     ht_http__proposal_reject, NULL},
     {"POST", "/api/subjects/{id}/timepoints/{label}/sign", HT_ACCESS_RADIOLOGIST,
      "entering assessments", ht_http__sign, NULL},
     /* DICOMweb (PS3.18): docs/dicomweb.md */

@@ -238,6 +238,27 @@ static const char *const migrations[] = {
      " FROM ledger_records r JOIN ledger_packed p ON p.id = r.id"
      " WHERE r.retracted = 0 AND r.version = (SELECT max(v.version) FROM ledger_records v"
      "   WHERE v.subject = r.subject AND v.kind = r.kind AND v.key = r.key);"),
+
+    /* 11: measurements proposed from outside (DICOM SR TID 1500 reports): what each group of a
+     * report would record, matched to a subject, time point and lesion when it can be, else
+     * kept with the reason; never counted until a radiologist accepts it (a new version of the
+     * assessment) or rejected with a reason. One row per report group. */
+    ("CREATE TABLE proposals ("
+     "  id INTEGER PRIMARY KEY,"
+     "  source TEXT NOT NULL,"
+     "  item INTEGER NOT NULL,"
+     "  subject TEXT,"
+     "  timepoint TEXT,"
+     "  lesion TEXT,"
+     "  new_lesion INTEGER NOT NULL DEFAULT 0,"
+     "  fields TEXT NOT NULL DEFAULT '{}',"
+     "  status TEXT NOT NULL CHECK (status IN ('proposed', 'accepted', 'rejected', 'unmatched')),"
+     "  reason TEXT NOT NULL DEFAULT '',"
+     "  received_at TEXT NOT NULL,"
+     "  decided_by TEXT,"
+     "  decided_at TEXT,"
+     "  UNIQUE (source, item));"
+     "CREATE INDEX proposals_subject ON proposals(subject, status);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

@@ -1,0 +1,179 @@
+/* Proposals (schema 11) and the lookups that match an outside report to the ledger. */
+#include "store_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *text_or_null(sqlite3_stmt *st, int i)
+{
+    return (const char *)sqlite3_column_text(st, i);
+}
+
+static void bind_optional(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+int ht_store_proposal_add(ht_store *s, const ht_proposal_row *row)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "INSERT INTO proposals (source, item, subject, timepoint, lesion,"
+                              " new_lesion, fields, status, reason, received_at)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                              " ON CONFLICT (source, item) DO NOTHING",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, row->source, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, row->item);
+    bind_optional(st, 3, row->subject);
+    bind_optional(st, 4, row->timepoint);
+    bind_optional(st, 5, row->lesion);
+    sqlite3_bind_int(st, 6, row->new_lesion);
+    sqlite3_bind_text(st, 7, row->fields ? row->fields : "{}", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 8, row->status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 9, row->reason ? row->reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, row->received_at, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    int changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "recording a proposal");
+    return changed ? HT_OK : HT_EEXISTS;
+}
+
+int ht_store_proposals_each(ht_store *s,
+                            const char *subject,
+                            const char *status,
+                            const char *source,
+                            int (*cb)(void *payload, const ht_proposal_row *row),
+                            void *payload)
+{
+    sqlite3_stmt *st;
+    int rc, err = ht_store__query(
+                s,
+                "SELECT id, source, item, subject, timepoint, lesion, new_lesion, fields, status,"
+                " reason, received_at, decided_by, decided_at FROM proposals"
+                " WHERE (?1 IS NULL OR subject = ?1) AND (?2 IS NULL OR status = ?2)"
+                " AND (?3 IS NULL OR source = ?3) ORDER BY id",
+                &st);
+    if (err < 0)
+        return err;
+    bind_optional(st, 1, subject);
+    bind_optional(st, 2, status);
+    bind_optional(st, 3, source);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        ht_proposal_row row = {
+            sqlite3_column_int64(st, 0), text_or_null(st, 1),  sqlite3_column_int(st, 2),
+            text_or_null(st, 3),         text_or_null(st, 4),  text_or_null(st, 5),
+            sqlite3_column_int(st, 6),   text_or_null(st, 7),  text_or_null(st, 8),
+            text_or_null(st, 9),         text_or_null(st, 10), text_or_null(st, 11),
+            text_or_null(st, 12)};
+        if ((err = cb(payload, &row)) != 0)
+            break;
+    }
+    sqlite3_reset(st);
+    if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = ht_store__db_error(s->db, rc, "reading proposals");
+    return err;
+}
+
+int ht_store_proposal_decide(
+    ht_store *s, int64_t id, const char *status, const char *by, const char *at, const char *reason)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "UPDATE proposals SET status = ?2, decided_by = ?3, decided_at = ?4,"
+                              " reason = ?5 WHERE id = ?1 AND status = 'proposed'",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, by, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, reason ? reason : "", -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st), changed = sqlite3_changes(s->db);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "deciding a proposal");
+    if (changed)
+        return HT_OK;
+    int exists = 0;
+    if (ht_store__query(s, "SELECT count(*) FROM proposals WHERE id = ?1", &st) == HT_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        exists = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+        sqlite3_reset(st);
+    }
+    return exists ? ht_error_set(HT_ECONFLICT, "proposal %lld was decided already", (long long)id)
+                  : ht_error_set(HT_ENOTFOUND, "no proposal %lld", (long long)id);
+}
+
+/* The first column of the first row as text into out (65 bytes); HT_ENOTFOUND when there are
+ * no rows, or more than one when unique is asked. */
+static int one_text(ht_store *s, sqlite3_stmt *st, int unique, char *out, const char *what)
+{
+    int rc = sqlite3_step(st), err = HT_OK;
+    if (rc == SQLITE_ROW) {
+        snprintf(out, 65, "%s", (const char *)sqlite3_column_text(st, 0));
+        if (unique && sqlite3_step(st) == SQLITE_ROW)
+            err = HT_ENOTFOUND; /* two candidates: no match rather than a guess */
+    } else if (rc == SQLITE_DONE) {
+        err = HT_ENOTFOUND;
+    } else {
+        err = ht_store__db_error(s->db, rc, what);
+    }
+    sqlite3_reset(st);
+    return err;
+}
+
+int ht_store_subject_of_patient(ht_store *s, const char *patient_id, const char *issuer, char *out)
+{
+    sqlite3_stmt *st;
+    char key[300];
+    snprintf(key, sizeof(key), "%s\t%s", patient_id, issuer ? issuer : "");
+    int err = ht_store__query(s,
+                              "SELECT DISTINCT sj.subject_id FROM ledger_current c JOIN subjects sj"
+                              " ON sj.id = c.subject WHERE c.kind = 'patient' AND c.key = ?1",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_TRANSIENT);
+    if ((err = one_text(s, st, 1, out, "matching a patient")) != HT_ENOTFOUND ||
+        (issuer && *issuer))
+        return err;
+    /* A report without an issuer: the Patient ID alone, when one subject has it. */
+    if ((err =
+             ht_store__query(s,
+                             "SELECT DISTINCT sj.subject_id FROM ledger_current c JOIN subjects sj"
+                             " ON sj.id = c.subject WHERE c.kind = 'patient'"
+                             " AND substr(c.key, 1, length(?1) + 1) = ?1 || char(9)",
+                             &st)) < 0)
+        return err;
+    sqlite3_bind_text(st, 1, patient_id, -1, SQLITE_STATIC);
+    return one_text(s, st, 1, out, "matching a patient");
+}
+
+int ht_store_timepoint_of_study(ht_store *s,
+                                const char *subject_id,
+                                const char *study_uid,
+                                char *out)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "SELECT r.key FROM subjects sj JOIN ledger_current c"
+                              " ON c.subject = sj.id AND c.kind = 'timepoint'"
+                              " JOIN ledger_records r ON r.id = c.record,"
+                              " json_each(r.f_study_uids) j"
+                              " WHERE sj.subject_id = ?1 AND j.value = ?2",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, study_uid, -1, SQLITE_STATIC);
+    return one_text(s, st, 0, out, "matching a study to a time point");
+}

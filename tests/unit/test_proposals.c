@@ -1,0 +1,245 @@
+/*
+ * Proposed measurements (spec 11): a report group matched to a subject by its patient link, to a
+ * time point by a study it lists (else by its Time Point Context label), to a lesion by
+ * Tracking UID, else by Tracking Identifier, else as a new lesion for review; unmatched groups
+ * kept with their reason; nothing counted until accepted, and then as a new version whose
+ * reason names the report; rejection needs a reason; a decision is made once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "hepatrack/ledger.h"
+#include "hepatrack/report.h"
+#include "hepatrack/store.h"
+#include "hepatrack/util.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char SUBJECT[] =
+    "{\"subject\": \"S1\", \"reader\": \"dr.a\","
+    " \"dicom_patients\": [{\"id\": \"P1\", \"issuer\": \"HOSP\"}],"
+    " \"timepoints\": [{\"label\": \"BL\", \"date\": \"2024-01-10\", \"baseline\": true,"
+    "   \"study_uids\": [\"1.2.3.100\"]},"
+    "  {\"label\": \"FU1\", \"date\": \"2024-03-10\", \"baseline\": false,"
+    "   \"study_uids\": [\"1.2.3.200\"]}],"
+    " \"lesions\": [{\"id\": \"T1\", \"role\": \"target\", \"site\": \"liver\"}],"
+    " \"assessments\": [{\"lesion\": \"T1\", \"timepoint\": \"BL\", \"long_axis_mm\": 40}]}";
+
+typedef struct fixture {
+    char path[64];
+    ht_store *store;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    ht_ledger_import_summary sum;
+    snprintf(f->path, sizeof(f->path), "/tmp/ht-proposals-XXXXXX");
+    int fd = mkstemp(f->path);
+    assert_true(fd >= 0);
+    close(fd);
+    unlink(f->path); /* a fresh index at that path */
+    assert_int_equal(ht_store_open(&f->store, f->path), HT_OK);
+    assert_int_equal(ht_ledger_import(f->store, SUBJECT, strlen(SUBJECT), "test", &sum), HT_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    char side[80];
+    ht_store_free(f->store);
+    unlink(f->path);
+    snprintf(side, sizeof(side), "%s-wal", f->path);
+    unlink(side);
+    snprintf(side, sizeof(side), "%s-shm", f->path);
+    unlink(side);
+    free(f);
+    return 0;
+}
+
+static const char *propose(fixture *f, ht_ledger_proposal *p)
+{
+    const char *outcome = NULL;
+    assert_int_equal(ht_ledger_propose(f->store, p, &outcome), HT_OK);
+    return outcome;
+}
+
+static json_t *only(fixture *f, const char *source)
+{
+    json_t *items = NULL;
+    assert_int_equal(ht_ledger_proposals(f->store, NULL, NULL, source, &items), HT_OK);
+    assert_int_equal(json_array_size(items), 1);
+    json_t *p = json_incref(json_array_get(items, 0));
+    json_decref(items);
+    return p;
+}
+
+static const char *field(const json_t *p, const char *key)
+{
+    return json_string_value(json_object_get(p, key));
+}
+
+static void matched_by_study_and_label_then_accepted_as_a_new_version(void **state)
+{
+    fixture *f = *state;
+    const char *studies[] = {"1.2.3.200"};
+    json_t *fields = json_pack("{s:f}", "long_axis_mm", 31.5);
+    ht_ledger_proposal p = {"1.2.9.1", 1,    "P1", "HOSP", studies, 1,
+                            "ignored", NULL, "T1", fields, NULL};
+    assert_string_equal(propose(f, &p), "proposed");
+    assert_string_equal(propose(f, &p), "known"); /* the same report again: nothing new */
+    json_t *got = only(f, "1.2.9.1");
+    assert_string_equal(field(got, "subject"), "S1");
+    assert_string_equal(field(got, "timepoint"), "FU1"); /* by the study, not the label */
+    assert_string_equal(field(got, "lesion"), "T1");
+    assert_false(json_is_true(json_object_get(got, "new_lesion")));
+    assert_non_null(strstr(field(got, "reason"), "Tracking Identifier"));
+    int64_t id = json_integer_value(json_object_get(got, "id"));
+    json_decref(got);
+
+    /* Not counted until accepted. */
+    json_t *tl = NULL;
+    ht_report_options drafts = {-1, 1};
+    assert_int_equal(ht_report_timeline(f->store, "S1", HT_RECIST11, &drafts, &tl), HT_OK);
+    assert_true(json_is_null(json_object_get(json_array_get(json_object_get(tl, "timepoints"), 1),
+                                             "sum_mm")) ||
+                json_real_value(json_object_get(
+                    json_array_get(json_object_get(tl, "timepoints"), 1), "sum_mm")) == 0);
+    json_decref(tl);
+
+    ht_ledger_import_summary sum;
+    ht_ledger_import_options opts = {NULL, NULL, 0, HT_LEDGER_READS, 0};
+    assert_int_equal(ht_ledger_proposal_accept(f->store, id, "dr.b", NULL, &opts, &sum), HT_OK);
+    assert_int_equal(sum.new_records, 1);
+    assert_int_equal(ht_ledger_proposal_accept(f->store, id, "dr.b", NULL, &opts, &sum),
+                     HT_ECONFLICT);
+    assert_int_equal(ht_report_timeline(f->store, "S1", HT_RECIST11, &drafts, &tl), HT_OK);
+    json_t *fu1 = json_array_get(json_object_get(tl, "timepoints"), 1);
+    assert_true(json_real_value(json_object_get(fu1, "sum_mm")) == 31.5);
+    json_decref(tl);
+    json_t *history = NULL;
+    assert_int_equal(ht_report_history(f->store, "S1", &history), HT_OK);
+    char *text = json_dumps(history, 0);
+    assert_non_null(strstr(text, "accepted from report 1.2.9.1, group 1"));
+    free(text);
+    json_decref(history);
+    got = only(f, "1.2.9.1");
+    assert_string_equal(field(got, "status"), "accepted");
+    assert_string_equal(field(got, "decided_by"), "dr.b");
+    json_decref(got);
+    json_decref(fields);
+}
+
+static void a_new_lesion_needs_its_role_and_a_label_match_needs_the_context(void **state)
+{
+    fixture *f = *state;
+    json_t *fields = json_pack("{s:f, s:s}", "long_axis_mm", 12.0, "finding_site", "liver");
+    /* No study the ledger knows: the Time Point Context label decides. */
+    ht_ledger_proposal p = {"1.2.9.2", 3, "P1", "", NULL, 0, "FU1", "9.9.9", "NL-A", fields, NULL};
+    assert_string_equal(propose(f, &p), "proposed"); /* an empty issuer: P1 alone, one subject */
+    json_t *got = only(f, "1.2.9.2");
+    assert_string_equal(field(got, "timepoint"), "FU1");
+    assert_string_equal(field(got, "lesion"), "NL-A");
+    assert_true(json_is_true(json_object_get(got, "new_lesion")));
+    int64_t id = json_integer_value(json_object_get(got, "id"));
+    json_decref(got);
+    ht_ledger_import_summary sum;
+    ht_ledger_import_options opts = {NULL, NULL, 0, HT_LEDGER_READS, 0};
+    assert_int_equal(ht_ledger_proposal_accept(f->store, id, "dr.b", NULL, &opts, &sum),
+                     HT_EINVALID);
+    assert_non_null(strstr(ht_error_last(), "role"));
+    assert_int_equal(ht_ledger_proposal_accept(f->store, id, "dr.b", "new", &opts, &sum), HT_OK);
+    json_t *records = NULL;
+    assert_int_equal(ht_report_records(f->store, "S1", &records), HT_OK);
+    char *text = json_dumps(records, 0);
+    assert_non_null(strstr(text, "\"NL-A\""));
+    free(text);
+    json_decref(records);
+    json_decref(fields);
+}
+
+static void what_cannot_be_matched_is_kept_with_its_reason(void **state)
+{
+    fixture *f = *state;
+    const char *studies[] = {"1.2.3.999"};
+    json_t *fields = json_pack("{s:f}", "long_axis_mm", 10.0);
+    ht_ledger_proposal stranger = {"1.2.9.3", 1,    "P404", "HOSP", studies, 1,
+                                   NULL,      NULL, "T1",   fields, NULL};
+    ht_ledger_proposal no_tp = {"1.2.9.3", 2,    "P1", "HOSP", studies, 1,
+                                "W99",     NULL, "T1", fields, NULL};
+    ht_ledger_proposal unit = {"1.2.9.3",
+                               3,
+                               "P1",
+                               "HOSP",
+                               studies,
+                               1,
+                               NULL,
+                               NULL,
+                               "T1",
+                               NULL,
+                               "Long Axis in g/ml, not a length"};
+    assert_string_equal(propose(f, &stranger), "unmatched");
+    assert_string_equal(propose(f, &no_tp), "unmatched");
+    assert_string_equal(propose(f, &unit), "unmatched");
+    json_t *items = NULL;
+    assert_int_equal(ht_ledger_proposals(f->store, NULL, "unmatched", "1.2.9.3", &items), HT_OK);
+    assert_int_equal(json_array_size(items), 3);
+    assert_non_null(strstr(field(json_array_get(items, 0), "reason"), "P404"));
+    assert_non_null(strstr(field(json_array_get(items, 1), "reason"), "W99"));
+    assert_non_null(strstr(field(json_array_get(items, 2), "reason"), "g/ml"));
+    int64_t id = json_integer_value(json_object_get(json_array_get(items, 0), "id"));
+    json_decref(items);
+    ht_ledger_import_summary sum;
+    ht_ledger_import_options opts = {NULL, NULL, 0, HT_LEDGER_READS, 0};
+    assert_int_equal(ht_ledger_proposal_accept(f->store, id, "dr.b", NULL, &opts, &sum),
+                     HT_EINVALID);
+    json_decref(fields);
+}
+
+static void a_rejection_needs_a_reason_and_is_made_once(void **state)
+{
+    fixture *f = *state;
+    const char *studies[] = {"1.2.3.100"};
+    json_t *fields = json_pack("{s:f}", "long_axis_mm", 41.0);
+    ht_ledger_proposal p = {"1.2.9.4", 1, "P1", "HOSP", studies, 1, NULL, NULL, "T1", fields, NULL};
+    assert_string_equal(propose(f, &p), "proposed");
+    json_t *got = only(f, "1.2.9.4");
+    int64_t id = json_integer_value(json_object_get(got, "id"));
+    assert_string_equal(field(got, "timepoint"), "BL");
+    json_decref(got);
+    assert_int_equal(ht_ledger_proposal_reject(f->store, id, "dr.b", ""), HT_EINVALID);
+    assert_int_equal(ht_ledger_proposal_reject(f->store, id, "dr.b", "measured the wrong slice"),
+                     HT_OK);
+    assert_int_equal(ht_ledger_proposal_reject(f->store, id, "dr.b", "again"), HT_ECONFLICT);
+    assert_int_equal(ht_ledger_proposal_reject(f->store, 9999, "dr.b", "none"), HT_ENOTFOUND);
+    got = only(f, "1.2.9.4");
+    assert_string_equal(field(got, "status"), "rejected");
+    assert_string_equal(field(got, "reason"), "measured the wrong slice");
+    json_decref(got);
+    json_decref(fields);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(matched_by_study_and_label_then_accepted_as_a_new_version,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            a_new_lesion_needs_its_role_and_a_label_match_needs_the_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(what_cannot_be_matched_is_kept_with_its_reason, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_rejection_needs_a_reason_and_is_made_once, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
