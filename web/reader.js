@@ -8,6 +8,7 @@ import { ohifBase, ohifLinks } from './ohif.js';
 import { renderStrip } from './strip.js';
 import { Viewport } from './viewer.js';
 import { CRITERIA, describe, renderResponses, renderWorksheet } from './worksheet.js';
+import { loadProposals, renderProposals } from './proposals.js';
 
 const state = {
   subject: null, records: null, timeline: null, current: null, prior: null,
@@ -167,9 +168,10 @@ async function showOhifLinks() {
 // responses and warnings show.
 async function reload() {
   const base = `/api/subjects/${enc(state.subject)}`;
-  const [records, ...timelines] = await Promise.all([api(base), ...CRITERIA.map(([key]) =>
-    api(`${base}/timeline?include_drafts=1&criteria=${key}`).catch((error) => error))]);
+  const [records, proposals, ...timelines] = await Promise.all([api(base), loadProposals(state.subject),
+    ...CRITERIA.map(([key]) => api(`${base}/timeline?include_drafts=1&criteria=${key}`).catch((error) => error))]);
   state.records = records;
+  state.proposals = proposals;
   state.timelines = Object.fromEntries(CRITERIA.map(([key], i) => [key, timelines[i]]));
   const recist = state.timelines['recist1.1'];
   state.timeline = recist instanceof Error ? { warnings: [recist.message], timepoints: [] } : recist;
@@ -209,6 +211,8 @@ function renderLesions(isBaseline) {
     on: { choose: (id) => chooseLesion(id, false), measure: (id) => chooseLesion(id, true), split, setState },
   });
   renderResponses(state.timelines, state.current);
+  renderProposals({ items: state.proposals ?? [], current: state.current, canWrite: state.canWrite,
+    at: assessmentOf, decided: async () => { await reload(); render(); } });
 }
 
 // Split: the lesion has fragmented; a length per fragment on one slice, then Enter.
