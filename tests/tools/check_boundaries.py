@@ -9,6 +9,8 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]sqlite3\.h[>"]'), ["src/store"]),
     (re.compile(r'#\s*include\s*[<"]png\.h[>"]'), ["src/render"]),
     (re.compile(r'#\s*include\s*[<"]jpeglib\.h[>"]'), ["src/render"]),
+    # dcmseg, dcmfg and dcmiod (segmentations) belong to the file layer only
+    (re.compile(r'#\s*include\s*[<"]dcmtk/dcm(seg|fg|iod)/'), ["src/dicom"]),
     (re.compile(r'#\s*include\s*[<"]dcmtk/'), ["src/dicom", "src/net"]),
     (re.compile(r'#\s*include\s*[<"]microhttpd\.h[>"]'), ["src/http"]),
     (re.compile(r'#\s*include\s*[<"]openjpeg\.h[>"]'), ["src/dicom"]),
