@@ -17,7 +17,7 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]jansson\.h[>"]'),
      ["src/ledger", "src/report", "src/measure", "src/cli", "src/http", "src/dicomweb", "src/export",
       "src/plot",
-      "include/hepatrack/report.h", "include/hepatrack/dicomweb.h"]),
+      "include/hepatrack/report.h", "include/hepatrack/dicomweb.h", "include/hepatrack/seg_volume.h"]),
     (re.compile(r'#\s*include\s*[<"]openssl/'), ["src/archive"]),
     (re.compile(r'#\s*include\s*[<"]crypt\.h[>"]'), ["src/auth"]),
     (re.compile(r'#\s*include\s*[<"]zlib\.h[>"]'), ["src/dicom", "src/render"]),
