@@ -376,6 +376,9 @@ std::string refusal(const ht_dicom_info *info)
     if (std::strcmp(info->sop_class_uid, HT_SEG_LABEL_MAP_SOP_CLASS) == 0)
         return "a Label Map Segmentation (1.2.840.10008.5.1.4.1.1.66.7), which DCMTK 3.6.7's "
                "dcmseg cannot read; the file is stored as received";
+    const ts_entry *ts = find_ts(info->transfer_syntax_uid);
+    if (ts && ts->codec == CODEC_DEFLATE_FRAME)
+        return ""; /* inflated by the file layer first (native_frames) */
     DcmXfer xfer(info->transfer_syntax_uid);
     if (xfer.getXfer() == EXS_Unknown)
         return std::string("transfer syntax ") + info->transfer_syntax_uid + " (" +
@@ -403,6 +406,41 @@ std::string missing_type1(DcmDataset *ds)
     return out.empty() ? out : out + ")";
 }
 
+/* Give dcmseg native Pixel Data when the frames are in a transfer syntax DCMTK 3.6.7 lacks
+ * (Deflated Image Frame Compression): the file layer inflates each frame (1-bit frames to bytes
+ * 0/1), and the frames are laid end to end as PS3.5 8.1.1 has native data, bits of 1-bit frames
+ * continuing across frame boundaries. */
+int native_frames(const ht_dicom *dcm, DcmDataset *ds)
+{
+    const ht_dicom_info *info = ht_dicom_get_info(dcm);
+    size_t pixels = (size_t)info->rows * info->columns, frames = info->number_of_frames;
+    bool bits = info->bits_allocated == 1;
+    if (!bits && info->bits_allocated != 8)
+        return ht_error_set(HT_EUNSUPPORTED, "Bits Allocated %u in a segmentation",
+                            info->bits_allocated);
+    std::vector<Uint8> native(bits ? (pixels * frames + 7) / 8 : pixels * frames, 0);
+    for (uint32_t f = 0; f < frames; f++) {
+        ht_frame *frame = nullptr;
+        int err = ht_dicom_frame_decode(dcm, f, &frame);
+        if (err < 0)
+            return err;
+        const Uint8 *px = (const Uint8 *)frame->samples;
+        for (size_t i = 0; i < pixels && i < frame->size; i++) {
+            size_t k = (size_t)f * pixels + i;
+            if (!bits)
+                native[k] = px[i];
+            else if (px[i])
+                native[k / 8] |= (Uint8)(1u << (k % 8));
+        }
+        ht_frame_free(frame);
+    }
+    ds->findAndDeleteElement(DCM_PixelData);
+    if (ds->putAndInsertUint8Array(DCM_PixelData, native.data(), (unsigned long)native.size())
+            .bad())
+        return ht_error_set(HT_ENOMEM, "out of memory inflating a segmentation's frames");
+    return HT_OK;
+}
+
 int read_seg(const uint8_t *data, size_t len, ht_seg *seg)
 {
     ht_dicom *dcm = nullptr;
@@ -422,6 +460,9 @@ int read_seg(const uint8_t *data, size_t len, ht_seg *seg)
     if (!why.empty())
         return not_read(seg, why);
     DcmDataset *ds = dataset_of(dcm);
+    const ts_entry *ts = find_ts(info->transfer_syntax_uid);
+    if (ts && ts->codec == CODEC_DEFLATE_FRAME && (err = native_frames(dcm, ds)) < 0)
+        return not_read(seg, std::string("its frames cannot be inflated: ") + ht_error_last());
     ds->convertToUTF8(); /* labels and meanings in UTF-8; what fails is replaced later */
     DcmSegmentation *doc = nullptr;
     OFCondition c = DcmSegmentation::loadDataset(*ds, doc);

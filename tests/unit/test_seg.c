@@ -173,10 +173,16 @@ static void test_liver_one_frame(void **state)
 static void test_deflated_frames(void **state)
 {
     (void)state;
-    /* DCMTK 3.6.7 has no decoder for this transfer syntax, so dcmseg is not asked */
+    /* DCMTK 3.6.7 lacks Deflated Image Frame Compression: the file layer inflates the frames
+     * for dcmseg. 510 x 510 frames do not end on a byte; 36233, 35645 and 35220 pixels set
+     * (counted from the frames inflated with Python's zlib), 1 mm apart. */
     ht_seg *seg = read_sample("seg/liver_nonbyte_aligned_deflate.dcm");
-    assert_false(seg->read);
-    assert_non_null(strstr(seg->not_read_reason, "Deflated Image Frame Compression"));
+    if (!seg->read)
+        fail_msg("not read: %s", seg->not_read_reason);
+    static const expected_segment want[] = {{1, "Liver", "SEMIAUTOMATIC", "SCT:85756007",
+                                             "SCT:10200004", "SRT:T-62000", 3, 107098,
+                                             107098 * 0.810547 * 0.810547 * 1.0 / 1000}};
+    check_segments(seg, want, 1);
     ht_seg_free(seg);
 }
 
