@@ -105,6 +105,22 @@ int ht_seg_is_segmentation(const char *sop_class_uid);
  */
 int ht_seg_read(const uint8_t *data, size_t len, ht_seg **out);
 
+/**
+ * ht_seg_read, and which segments cover a point in patient coordinates (mm, LPS): those with a
+ * frame whose plane lies within half a slice of the point and whose pixel nearest it is set
+ * (FRACTIONAL: above 0). For listing the segments a lesion's caliper lies in.
+ * @param[out] out      as ht_seg_read (nothing found when it was not read).
+ * @param[out] numbers  up to `max` segment numbers, ascending; *n how many were written.
+ * @return as ht_seg_read.
+ */
+int ht_seg_segments_at(const uint8_t *data,
+                       size_t len,
+                       const double lps[3],
+                       ht_seg **out,
+                       uint16_t *numbers,
+                       size_t max,
+                       size_t *n);
+
 /** Free a result of ht_seg_read. Accepts NULL. */
 void ht_seg_free(ht_seg *seg);
 

@@ -71,6 +71,36 @@ int ht_seg_liver_volume(const ht_measure_source *src,
 /** Free what ht_seg_liver_volume filled. Accepts a zeroed struct. */
 void ht_seg_liver_release(ht_seg_liver *liver);
 
+/** A segment found under a point. */
+typedef struct ht_seg_hit {
+    uint16_t number;
+    char label[65]; /* truncated */
+    int is_liver;   /* its type is the liver */
+    double voxels;
+    int has_volume;
+    double volume_ml;
+} ht_seg_hit;
+
+/**
+ * The segments of a stored SEG that cover a point drawn on a stored image (the lesion a reader
+ * measured): the point (pixel coordinates as ht_point has them, on frame 1 of a single-frame
+ * image) is placed in patient coordinates from the image's Image Position, Orientation and
+ * Pixel Spacing, and looked up in the SEG's frames (ht_seg_segments_at). The SEG and the image
+ * must share a Frame of Reference; a SEG without one is compared as it is.
+ * @param[out] hits  up to `max` segments, by number; *n how many.
+ * @return HT_OK (also when none covers it); HT_ENOTFOUND (either instance not indexed);
+ *         HT_EINVALID (seg_uid not a segmentation; another Frame of Reference);
+ *         HT_EUNSUPPORTED (the SEG was not read; the image has no plane geometry at its top
+ *         level, as multi-frame images do not); HT_EIO; HT_EPARSE; HT_EDB; HT_ENOMEM.
+ */
+int ht_seg_segments_under(const ht_measure_source *src,
+                          const char *seg_uid,
+                          const char *image_uid,
+                          ht_point p,
+                          ht_seg_hit *hits,
+                          size_t max,
+                          size_t *n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -323,6 +323,45 @@ int read_segment(DcmSegmentation *doc,
     return count_segment(doc, geo, number, seg, out);
 }
 
+/* Whether segment `number` has a voxel set under point `lps`: a frame whose plane lies within
+ * half a slice of the point (half a millimetre when the SEG gives no slice spacing), and whose
+ * pixel nearest the point's projection is set. */
+bool covers(DcmSegmentation *doc,
+            const std::vector<frame_geometry> &geo,
+            const ht_seg *seg,
+            size_t number,
+            const double lps[3])
+{
+    double half = seg->slice_spacing_source != HT_SEG_SPACING_NONE ? seg->slice_spacing / 2 : 0.5;
+    OFVector<size_t> frames;
+    doc->getFramesForSegment(number, frames);
+    for (size_t frame : frames) {
+        const frame_geometry &g = geo[frame];
+        if (!g.has_position || !g.has_orientation || !seg->has_pixel_spacing)
+            continue;
+        double d[3] = {lps[0] - g.position[0], lps[1] - g.position[1], lps[2] - g.position[2]},
+               normal[3];
+        cross(g.row_dir, g.col_dir, normal);
+        if (std::fabs(dot(d, normal)) > half + same_slice_mm)
+            continue;
+        long c = std::lround(dot(d, g.row_dir) / seg->pixel_spacing[1]),
+             r = std::lround(dot(d, g.col_dir) / seg->pixel_spacing[0]);
+        if (r < 0 || c < 0 || r >= (long)seg->rows || c >= (long)seg->columns)
+            continue;
+        const DcmIODTypes::Frame *f = doc->getFrame(frame);
+        auto px = f ? unpacked(seg, f) : nullptr;
+        if (px && px->pixData[(size_t)r * seg->columns + (size_t)c])
+            return true;
+    }
+    return false;
+}
+
+/* A point to find the segments of, and what was found. */
+struct point_query {
+    const double *lps;
+    std::vector<uint16_t> numbers;
+};
+
 /* What the segmentation type and its fractional kind are. */
 int read_type(DcmSegmentation *doc, DcmDataset *ds, ht_seg *seg)
 {
@@ -346,7 +385,7 @@ int read_type(DcmSegmentation *doc, DcmDataset *ds, ht_seg *seg)
 }
 
 /* Everything once dcmseg has loaded the document. */
-int read_document(DcmSegmentation *doc, DcmDataset *ds, ht_seg *seg)
+int read_document(DcmSegmentation *doc, DcmDataset *ds, ht_seg *seg, point_query *query)
 {
     int err = read_type(doc, ds, seg);
     if (err < 0 || !seg->read)
@@ -367,6 +406,9 @@ int read_document(DcmSegmentation *doc, DcmDataset *ds, ht_seg *seg)
     for (size_t i = 0; i < seg->n_segments; i++)
         if ((err = read_segment(doc, geo, i + 1, seg, &seg->segments[i])) < 0)
             return err;
+    for (size_t i = 0; query && i < seg->n_segments; i++)
+        if (covers(doc, geo, seg, i + 1, query->lps))
+            query->numbers.push_back(seg->segments[i].number);
     return HT_OK;
 }
 
@@ -441,7 +483,7 @@ int native_frames(const ht_dicom *dcm, DcmDataset *ds)
     return HT_OK;
 }
 
-int read_seg(const uint8_t *data, size_t len, ht_seg *seg)
+int read_seg(const uint8_t *data, size_t len, ht_seg *seg, point_query *query)
 {
     ht_dicom *dcm = nullptr;
     int err = ht_dicom_open_memory(&dcm, data, len);
@@ -470,18 +512,11 @@ int read_seg(const uint8_t *data, size_t len, ht_seg *seg)
     if (c.bad() || !doc)
         return not_read(seg,
                         std::string("DCMTK's dcmseg refuses it: ") + c.text() + missing_type1(ds));
-    return read_document(doc, ds, seg);
+    return read_document(doc, ds, seg, query);
 }
 
-} // namespace
-
-extern "C" int ht_seg_is_segmentation(const char *sop_class_uid)
-{
-    return sop_class_uid && (std::strcmp(sop_class_uid, HT_SEG_SOP_CLASS) == 0 ||
-                             std::strcmp(sop_class_uid, HT_SEG_LABEL_MAP_SOP_CLASS) == 0);
-}
-
-extern "C" int ht_seg_read(const uint8_t *data, size_t len, ht_seg **out)
+/* ht_seg_read, and the segments under a point when `query` is given. */
+int read_or_query(const uint8_t *data, size_t len, ht_seg **out, point_query *query)
 {
     *out = nullptr;
     ht_seg *seg = (ht_seg *)std::calloc(1, sizeof(ht_seg));
@@ -489,7 +524,7 @@ extern "C" int ht_seg_read(const uint8_t *data, size_t len, ht_seg **out)
         return ht_error_set(HT_ENOMEM, "out of memory reading a segmentation");
     int err;
     try {
-        err = read_seg(data, len, seg);
+        err = read_seg(data, len, seg, query);
     } catch (const std::bad_alloc &) {
         err = ht_error_set(HT_ENOMEM, "out of memory reading a segmentation");
     } catch (const std::exception &e) {
@@ -503,6 +538,41 @@ extern "C" int ht_seg_read(const uint8_t *data, size_t len, ht_seg **out)
     }
     *out = seg;
     return HT_OK;
+}
+
+} // namespace
+
+extern "C" int ht_seg_is_segmentation(const char *sop_class_uid)
+{
+    return sop_class_uid && (std::strcmp(sop_class_uid, HT_SEG_SOP_CLASS) == 0 ||
+                             std::strcmp(sop_class_uid, HT_SEG_LABEL_MAP_SOP_CLASS) == 0);
+}
+
+extern "C" int ht_seg_read(const uint8_t *data, size_t len, ht_seg **out)
+{
+    return read_or_query(data, len, out, nullptr);
+}
+
+extern "C" int ht_seg_segments_at(const uint8_t *data,
+                                  size_t len,
+                                  const double lps[3],
+                                  ht_seg **out,
+                                  uint16_t *numbers,
+                                  size_t max,
+                                  size_t *n)
+{
+    *n = 0;
+    try {
+        point_query query{lps, {}};
+        int err = read_or_query(data, len, out, &query);
+        for (size_t i = 0; err == HT_OK && i < query.numbers.size() && i < max; i++)
+            numbers[(*n)++] = query.numbers[i];
+        return err;
+    } catch (...) {
+        ht_seg_free(*out);
+        *out = nullptr;
+        return ht_error_set(HT_ENOMEM, "out of memory finding segments");
+    }
 }
 
 extern "C" void ht_seg_free(ht_seg *seg)

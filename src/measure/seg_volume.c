@@ -10,6 +10,7 @@
 
 #include "hepatrack/util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,18 +57,23 @@ json_t *ht_seg_volume_json(const ht_seg *seg)
     return list ? json_pack("{s:o}", "Segments", list) : NULL;
 }
 
+/* A stored file's bytes. */
+static int read_instance(const ht_measure_source *src, const char *uid, uint8_t **data, size_t *len)
+{
+    ht_instance_location loc;
+    int err = ht_store_locate(src->store, uid, &loc);
+    return err < 0 ? err : ht_archive_read(src->archive, loc.archive_path, data, len);
+}
+
 /* Read the stored instance and decode it as a SEG. */
 static int read_stored(const ht_measure_source *src, const char *uid, ht_seg **out)
 {
-    ht_instance_location loc;
     uint8_t *data = NULL;
     size_t len = 0;
-    int err;
     *out = NULL;
-    if ((err = ht_store_locate(src->store, uid, &loc)) < 0 ||
-        (err = ht_archive_read(src->archive, loc.archive_path, &data, &len)) < 0)
-        return err;
-    err = ht_seg_read(data, len, out);
+    int err = read_instance(src, uid, &data, &len);
+    if (err == HT_OK)
+        err = ht_seg_read(data, len, out);
     free(data);
     return err;
 }
@@ -176,4 +182,97 @@ void ht_seg_liver_release(ht_seg_liver *liver)
     free_strings(liver->study_uids, liver->n_study_uids);
     free_strings(liver->series_uids, liver->n_series_uids);
     memset(liver, 0, sizeof(*liver));
+}
+
+/* Where point p of an image lies in patient coordinates, and the image's Frame of Reference.
+ * (0, 0) is the top-left pixel's outer corner, so its centre is (0.5, 0.5). */
+static int
+image_point(const uint8_t *data, size_t len, ht_point p, double lps[3], char frame_uid[65])
+{
+    ht_dicom *dcm = NULL;
+    int err = ht_dicom_open_memory(&dcm, data, len);
+    if (err < 0)
+        return err;
+    const ht_dicom_info *in = ht_dicom_get_info(dcm);
+    if (!in->has_image_position || !in->has_image_orientation || !in->has_pixel_spacing) {
+        ht_dicom_free(dcm);
+        return ht_error_set(HT_EUNSUPPORTED,
+                            "image %s has no Image Position, Orientation and Pixel Spacing at its "
+                            "top level: the point cannot be placed",
+                            in->sop_instance_uid);
+    }
+    double c = p.x - 0.5, r = p.y - 0.5;
+    for (int k = 0; k < 3; k++)
+        lps[k] = in->image_position[k] + in->image_orientation[k] * in->pixel_spacing[1] * c +
+                 in->image_orientation[3 + k] * in->pixel_spacing[0] * r;
+    snprintf(frame_uid, 65, "%s", in->frame_of_reference_uid);
+    ht_dicom_free(dcm);
+    return HT_OK;
+}
+
+static void fill_hit(const ht_seg *seg, uint16_t number, ht_seg_hit *hit)
+{
+    memset(hit, 0, sizeof(*hit));
+    hit->number = number;
+    for (size_t i = 0; i < seg->n_segments; i++) {
+        const ht_seg_segment *s = &seg->segments[i];
+        if (s->number != number)
+            continue;
+        snprintf(hit->label, sizeof(hit->label), "%s", s->label);
+        hit->is_liver = ht_seg_code_is_liver(&s->type);
+        hit->voxels = s->voxels;
+        hit->has_volume = s->has_volume;
+        hit->volume_ml = s->volume_ml;
+    }
+}
+
+/* Look the point up in the SEG's bytes. */
+static int segments_at(const char *seg_uid,
+                       const uint8_t *data,
+                       size_t len,
+                       const double lps[3],
+                       const char *frame_uid,
+                       ht_seg_hit *hits,
+                       size_t max,
+                       size_t *n)
+{
+    ht_seg *seg = NULL;
+    uint16_t numbers[256];
+    size_t found = 0;
+    int err = ht_seg_segments_at(data, len, lps, &seg, numbers, 256, &found);
+    if (err == HT_OK && !seg->read)
+        err = ht_error_set(HT_EUNSUPPORTED, "segmentation %s was not read: %s", seg_uid,
+                           seg->not_read_reason);
+    else if (err == HT_OK && seg->frame_of_reference_uid[0] &&
+             strcmp(seg->frame_of_reference_uid, frame_uid) != 0)
+        err = ht_error_set(HT_EINVALID,
+                           "segmentation %s and the image lie in different Frames of Reference",
+                           seg_uid);
+    for (size_t i = 0; err == HT_OK && i < found && *n < max; i++)
+        fill_hit(seg, numbers[i], &hits[(*n)++]);
+    ht_seg_free(seg);
+    return err;
+}
+
+int ht_seg_segments_under(const ht_measure_source *src,
+                          const char *seg_uid,
+                          const char *image_uid,
+                          ht_point p,
+                          ht_seg_hit *hits,
+                          size_t max,
+                          size_t *n)
+{
+    uint8_t *image = NULL, *data = NULL;
+    size_t image_len = 0, len = 0;
+    double lps[3];
+    char frame_uid[65];
+    *n = 0;
+    int err = read_instance(src, image_uid, &image, &image_len);
+    if (err == HT_OK)
+        err = image_point(image, image_len, p, lps, frame_uid);
+    free(image);
+    if (err == HT_OK && (err = read_instance(src, seg_uid, &data, &len)) == HT_OK)
+        err = segments_at(seg_uid, data, len, lps, frame_uid, hits, max, n);
+    free(data);
+    return err;
 }
