@@ -429,8 +429,8 @@ std::string refusal(const ht_dicom_info *info)
     return "";
 }
 
-/* What a refusal most likely meant: the Type 1 attributes dcmseg insists on that are absent
- * (some writers leave out Number of Frames of a single frame). */
+/* The Type 1 attributes dcmseg insists on that are absent (some writers leave out Number of
+ * Frames of a single frame), as ", "-separated names; "" when all are there. */
 std::string missing_type1(DcmDataset *ds)
 {
     static const struct {
@@ -444,8 +444,8 @@ std::string missing_type1(DcmDataset *ds)
     std::string out;
     for (const auto &r : required)
         if (!ds->tagExistsWithValue(r.tag))
-            out += std::string(out.empty() ? " (missing: " : ", ") + r.name;
-    return out.empty() ? out : out + ")";
+            out += std::string(out.empty() ? "" : ", ") + r.name;
+    return out;
 }
 
 /* Give dcmseg native Pixel Data when the frames are in a transfer syntax DCMTK 3.6.7 lacks
@@ -505,6 +505,11 @@ int read_seg(const uint8_t *data, size_t len, ht_seg *seg, point_query *query)
     const ts_entry *ts = find_ts(info->transfer_syntax_uid);
     if (ts && ts->codec == CODEC_DEFLATE_FRAME && (err = native_frames(dcm, ds)) < 0)
         return not_read(seg, std::string("its frames cannot be inflated: ") + ht_error_last());
+    /* Refused here rather than by dcmseg: DCMTK 3.6.7's loadDataset leaks what it had read
+     * when it fails (about 100 KB for pydicom's liver SEG without Number of Frames). */
+    std::string missing = missing_type1(ds);
+    if (!missing.empty())
+        return not_read(seg, "a Type 1 attribute DCMTK's dcmseg requires is missing: " + missing);
     ds->convertToUTF8(); /* labels and meanings in UTF-8; what fails is replaced later */
     DcmSegmentation *doc = nullptr;
     OFCondition c = DcmSegmentation::loadDataset(*ds, doc);

@@ -165,7 +165,7 @@ static void test_liver_one_frame(void **state)
     /* pydicom's variant without Number of Frames (Type 1), which dcmseg refuses */
     ht_seg *seg = read_sample("seg/liver_1frame.dcm");
     assert_false(seg->read);
-    assert_non_null(strstr(seg->not_read_reason, "dcmseg refuses it"));
+    assert_non_null(strstr(seg->not_read_reason, "dcmseg requires"));
     assert_non_null(strstr(seg->not_read_reason, "missing: Number of Frames (0028,0008)"));
     ht_seg_free(seg);
 }
