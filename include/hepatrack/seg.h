@@ -83,7 +83,8 @@ typedef struct ht_seg {
     char *study_instance_uid;     /* the SEG's own study */
     char *series_instance_uid;    /* the SEG's own series */
     char *frame_of_reference_uid; /* "" when absent */
-    char **referenced_series;     /* Referenced Series Sequence, in the SEG's own study */
+    char **referenced_series;     /* Referenced Series Sequence: the SEG's study's, then the
+                                     other studies' */
     size_t n_referenced_series;
     char **referenced_studies; /* the SEG's own study, then Studies Containing Other
                                   Referenced Instances, without repeats */
@@ -98,8 +99,8 @@ int ht_seg_is_segmentation(const char *sop_class_uid);
 /**
  * Read a SEG from its Part 10 bytes.
  * @param[out] out  the result (free with ht_seg_free), or NULL on error; (*out)->read is 0 with
- *                  a reason for a Label Map SEG, a transfer syntax dcmseg cannot decode, or a
- *                  SEG dcmseg refuses.
+ *                  a reason for a Label Map SEG, a transfer syntax dcmseg cannot decode, a SEG
+ *                  dcmseg refuses, or one whose frames or segments cannot be read.
  * @return HT_OK; HT_EPARSE when the bytes are not a readable Part 10 object; HT_EINVALID when
  *         the object is not a segmentation; HT_ENOMEM.
  */

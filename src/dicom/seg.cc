@@ -89,6 +89,19 @@ int not_read(ht_seg *seg, const std::string &reason)
     return HT_OK;
 }
 
+/* A SEG that dcmseg loaded but whose segments or frames could not be read: not read, the
+ * segments read so far dropped (a result not read holds no segment). */
+int unread(ht_seg *seg, const std::string &reason)
+{
+    for (size_t i = 0; seg->segments && i < seg->n_segments; i++)
+        std::free(seg->segments[i].label);
+    std::free(seg->segments);
+    seg->segments = nullptr;
+    seg->n_segments = 0;
+    ht_error_clear();
+    return not_read(seg, reason);
+}
+
 /* The strings of `tag` in the items of sequence `seq` of `item`, appended without repeats. */
 void collect_uids(DcmItem *item,
                   const DcmTagKey &seq,
@@ -517,7 +530,10 @@ int read_seg(const uint8_t *data, size_t len, ht_seg *seg, point_query *query)
     if (c.bad() || !doc)
         return not_read(seg,
                         std::string("DCMTK's dcmseg refuses it: ") + c.text() + missing_type1(ds));
-    return read_document(doc, ds, seg, query);
+    err = read_document(doc, ds, seg, query);
+    if (err < 0 && err != HT_ENOMEM)
+        return unread(seg, ht_error_last());
+    return err;
 }
 
 /* ht_seg_read, and the segments under a point when `query` is given. */
