@@ -4,6 +4,7 @@
 #include "hepatrack/report.h"
 
 #include "hepatrack/ingest.h"
+#include "hepatrack/seg_volume.h"
 #include "hepatrack/util.h"
 
 #include <getopt.h>
@@ -152,11 +153,26 @@ int cmd_ls(const cli_context *ctx, int argc, char **argv)
     return CLI_OK;
 }
 
+/* A segmentation's segments, read from its file on demand (the index does not keep them). */
+static int add_segments(const cli_context *ctx, ht_store *store, const char *uid, json_t *obj)
+{
+    if (!ht_seg_is_segmentation(json_string_value(json_object_get(obj, "SOPClassUID"))))
+        return HT_OK;
+    ht_measure_source src = {store, NULL};
+    int err = ht_archive_open(&src.archive, ctx->data_dir);
+    if (err == HT_OK)
+        err = ht_seg_volume_describe(&src, uid, obj);
+    ht_archive_free(src.archive);
+    return err;
+}
+
 void cmd_show_help(void)
 {
     printf("usage: hepatrack show UID [--json]\n\n"
            "Describe the instance, series or study whose UID is given. --json prints one object\n"
-           "with DICOM keywords, QueryRetrieveLevel saying which it is.\n");
+           "with DICOM keywords, QueryRetrieveLevel saying which it is. A segmentation (SEG)\n"
+           "also lists its Segments (number, label, codes, voxels, volume_ml), or says why\n"
+           "they were not read (SegmentsNotRead).\n");
 }
 
 int cmd_show(const cli_context *ctx, int argc, char **argv)
@@ -194,6 +210,12 @@ int cmd_show(const cli_context *ctx, int argc, char **argv)
     }
     json_t *obj = json_array_get(rows, 0);
     json_object_set_new(obj, "QueryRetrieveLevel", json_string(levels[kind]));
+    if (kind == HT_LIST_INSTANCES && (err = add_segments(ctx, store, uid, obj)) < 0) {
+        cli_error("show", "%s", ht_error_last());
+        json_decref(rows);
+        ht_store_free(store);
+        return CLI_FATAL;
+    }
     if (as_json) {
         cli_print_json(obj);
     } else {

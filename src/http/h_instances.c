@@ -10,6 +10,7 @@
 #include "hepatrack/dicom.h"
 #include "hepatrack/log.h"
 #include "hepatrack/render.h"
+#include "hepatrack/seg_volume.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,30 @@ load_frame(request *r, answer *a, const ht_instance_location *loc, uint32_t n, l
     return HT_OK;
 }
 
+/* A segmentation's answer also lists its segments, read with dcmseg (the index does not keep
+ * them): "Segments" or "SegmentsNotRead", keys that are not tags, which DICOM JSON readers
+ * pass over. */
+static int add_segments(const uint8_t *file, size_t len, char **text)
+{
+    ht_seg *seg = NULL;
+    json_t *obj = NULL, *more = NULL;
+    int err = ht_seg_read(file, len, &seg);
+    if (err == HT_OK && (!(obj = json_loads(*text, 0, NULL)) || !(more = ht_seg_volume_json(seg)) ||
+                         json_object_update(obj, more) != 0))
+        err = ht_error_set(HT_ENOMEM, "out of memory describing a segmentation");
+    char *out = err == HT_OK ? json_dumps(obj, JSON_COMPACT) : NULL;
+    if (err == HT_OK && !out)
+        err = ht_error_set(HT_ENOMEM, "out of memory describing a segmentation");
+    if (out) {
+        free(*text);
+        *text = out;
+    }
+    json_decref(more);
+    json_decref(obj);
+    ht_seg_free(seg);
+    return err;
+}
+
 /* GET /api/instances/{uid}: the dataset as DICOM JSON (PS3.18 F.2). */
 int ht_http__instance_json(request *r, answer *a)
 {
@@ -85,7 +110,7 @@ int ht_http__instance_json(request *r, answer *a)
     if ((err = locate(r, a, &loc)) < 0)
         return err;
     a->compressible = 1;
-    ht_http__etag_extend(a, "/json");
+    ht_http__etag_extend(a, "/json+segments"); /* not "/json": SEG answers gained Segments */
     if (ht_http__unchanged(r, a))
         return HT_OK;
     if ((err = ht_archive_read(r->http->archive, loc.archive_path, &file, &len)) < 0)
@@ -93,10 +118,14 @@ int ht_http__instance_json(request *r, answer *a)
     snprintf(uri, sizeof(uri), "/api/instances/%s/bulkdata", r->parts[1]);
     if ((err = ht_dicom_open_memory(&dcm, file, len)) == HT_OK)
         err = ht_dicom_to_json(dcm, uri, HT_BULK_THRESHOLD, &text);
+    if (err == HT_OK && ht_seg_is_segmentation(ht_dicom_get_info(dcm)->sop_class_uid))
+        err = add_segments(file, len, &text);
     ht_dicom_free(dcm);
     free(file);
-    if (err < 0)
+    if (err < 0) {
+        ht_free(text);
         return ht_http__fail_last(a, err);
+    }
     a->body = text;
     a->len = strlen(text);
     a->type = "application/dicom+json";
