@@ -23,6 +23,9 @@ CHECK_PACKAGES += orthanc openjph-tools iproute2
 # The export tests' independent readers and checkers: R's haven and pandas read the XPT files back,
 # xmllint checks define.xml, poppler-utils extracts and renders the PDF reports.
 CHECK_PACKAGES += r-cran-haven python3-pandas libxml2-utils poppler-utils
+# The SR tests' independent checker: dciodvfy (dicom3tools) validates the Measurement Reports
+# hepatrack writes against the IOD (dsrdump comes with dcmtk).
+CHECK_PACKAGES += dicom3tools
 E2E_NODE := $(BUILD)/e2e-node
 
 .PHONY: all deps e2e-deps ohif build asan check demo docs-images clean format

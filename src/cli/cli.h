@@ -51,6 +51,15 @@ int cmd_proposals(const cli_context *ctx, int argc, char **argv);
 void cmd_proposals_help(void);
 int cmd_export(const cli_context *ctx, int argc, char **argv);
 void cmd_export_help(void);
+/* export sr (cmd_sr.c), reached through cmd_export; argv[0] is "sr". */
+int cmd_export_sr(const cli_context *ctx, int argc, char **argv);
+void cmd_export_sr_help(void);
+/* After `measurements sign`: write the time point's SR report and ingest it (cmd_sr.c). Prints
+ * what it stored, or why none was stored (the signing stands either way). */
+int cli_sr_after_sign(const cli_context *ctx,
+                      ht_store *store,
+                      const char *subject,
+                      const char *timepoint);
 
 struct ht_ingest;
 /* Start-up recovery: remove temporary files, re-index files without a row (check --repair

@@ -20,7 +20,8 @@ void cmd_export_help(void)
            "--include-drafts. STUDYID, the evaluator role and the standards' versions are\n"
            "trial parameters: 'hepatrack trial show'. A value XPT cannot hold (over 200\n"
            "bytes, or not ASCII) is refused, naming the dataset, variable and subject; nothing\n"
-           "is written.\n");
+           "is written.\n\n");
+    cmd_export_sr_help();
 }
 
 typedef struct export_args {
@@ -84,8 +85,11 @@ static int write_zip(const ht_export_files *files, const char *path)
 int cmd_export(const cli_context *ctx, int argc, char **argv)
 {
     export_args a = {NULL, 0, HT_EXPORT_OPTIONS_INIT};
+    if (argc >= 2 && !strcmp(argv[1], "sr"))
+        return cmd_export_sr(ctx, argc - 1, argv + 1);
     if (argc < 2 || strcmp(argv[1], "cdisc") != 0) {
-        cli_error("export", "usage: hepatrack export cdisc --out DIR (see --help)");
+        cli_error("export", "usage: hepatrack export cdisc --out DIR, or export sr SUBJECT "
+                            "TIMEPOINT --out FILE (see --help)");
         return CLI_FATAL;
     }
     if (parse(argc - 1, argv + 1, &a) < 0)

@@ -63,6 +63,8 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
             cli_error("measurements", "%s", ht_error_last());
         else
             printf("%s %s: signed by %s\n", argv[2], argv[3], argv[5]);
+        if (err == HT_OK) /* the signed read as a DICOM SR report; never undoes the signing */
+            cli_sr_after_sign(ctx, store, argv[2], argv[3]);
         ht_store_free(store);
         return err == HT_OK ? CLI_OK : CLI_PARTIAL;
     }

@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include "http_internal.h"
 
+#include "hepatrack/exchange.h"
+#include "hepatrack/log.h"
+
 #include "hepatrack/ledger.h"
 #include "hepatrack/measure.h"
 
@@ -82,5 +85,18 @@ int ht_http__sign(request *r, answer *a)
         return ht_http__fail_last(a, err);
     a->json = json_pack("{s:s, s:s, s:s}", "subject", r->parts[1], "timepoint", r->parts[3],
                         "signed_by", r->user.name);
+    /* The signed read as a DICOM SR report in the time point's study (docs/sr.md); a report
+     * that cannot be written never undoes the signing: the answer says so. */
+    ht_ingest_result sr;
+    err = r->http->ingest ? ht_exchange_sr_signed(s, r->http->archive, r->http->ingest, r->parts[1],
+                                                  r->parts[3], &sr)
+                          : ht_error_set(HT_EUNSUPPORTED, "the server stores no instances");
+    if (err == HT_OK)
+        json_object_set_new(a->json, "report_sop_instance_uid", json_string(sr.sop_instance_uid));
+    else {
+        ht_log(HT_LOG_WARN, "sr_not_written subject=%s timepoint=%s reason=\"%s\"", r->parts[1],
+               r->parts[3], ht_error_last());
+        json_object_set_new(a->json, "report_not_written", json_string(ht_error_last()));
+    }
     return HT_OK;
 }

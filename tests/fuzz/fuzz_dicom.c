@@ -1,5 +1,7 @@
-/* libFuzzer: the file layer on arbitrary bytes — parse, read every attribute, decode frames. */
+/* libFuzzer: the file layer on arbitrary bytes — parse, read every attribute, decode frames,
+ * read an SR Measurement Report. */
 #include "hepatrack/dicom.h"
+#include "hepatrack/sr.h"
 #include "hepatrack/util.h"
 
 #include <stdint.h>
@@ -22,5 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             ht_frame_free(f);
     }
     ht_dicom_free(dcm);
+    ht_sr_report report;
+    if (ht_sr_read(data, size, &report) == HT_OK)
+        ht_sr_report_free(&report);
     return 0;
 }

@@ -1,0 +1,62 @@
+/*
+ * hepatrack — exchange: a subject's signed reads as DICOM SR Measurement Reports (TID 1500,
+ * spec 11), built from the ledger and the measured images, written by the file layer (sr.h).
+ *
+ * One report per subject and signed time point: a TID 1501 group per lesion assessed there
+ * (Tracking Identifier = the lesion's label, Tracking UID = its ledger UID), the calipers as
+ * Long Axis / Short Axis / Length in mm inferred from SCOORD polylines on the measured images,
+ * the ellipse's mean as a TID 1410 group. It belongs to the time point's study (the earliest it
+ * lists), in a series of its own; a later signing of the same time point writes a new report in
+ * that series that names the previous one in its Predecessor Documents Sequence.
+ *
+ * Ownership: out buffers are malloc'ed (ht_free). Store, archive and ingest are borrowed.
+ * Errors: HT_OK or a negative code with a message naming subject and time point.
+ */
+#ifndef HEPATRACK_EXCHANGE_H
+#define HEPATRACK_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hepatrack/archive.h"
+#include "hepatrack/error.h"
+#include "hepatrack/ingest.h"
+#include "hepatrack/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * The Measurement Report of one subject's signed time point, as Part 10 bytes.
+ * @param[out] out, len  the report (free with ht_free).
+ * @return HT_OK; HT_ENOTFOUND (no such subject or time point, or no image of the time point is
+ *         in the index to take the study from: nothing to write); HT_EINVALID (the read is not
+ *         signed); HT_EDB, HT_EIO, HT_EPARSE (a measured image unreadable), HT_ENOMEM.
+ */
+int ht_exchange_sr_export(ht_store *store,
+                          ht_archive *archive,
+                          const char *subject_id,
+                          const char *timepoint,
+                          uint8_t **out,
+                          size_t *len);
+
+/**
+ * After a signing: write the time point's report and ingest it into the archive and index (so
+ * DICOMweb, C-FIND and C-MOVE serve it like any instance).
+ * @param[out] result  the ingested report's UIDs (result->outcome HT_INGEST_NEW).
+ * @return HT_OK; HT_ENOTFOUND when there is no image to reference (nothing written: the signing
+ *         stands); as ht_exchange_sr_export and ht_ingest_buffer otherwise.
+ */
+int ht_exchange_sr_signed(ht_store *store,
+                          ht_archive *archive,
+                          ht_ingest *ingest,
+                          const char *subject_id,
+                          const char *timepoint,
+                          ht_ingest_result *result);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
