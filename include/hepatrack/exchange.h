@@ -55,6 +55,34 @@ int ht_exchange_sr_signed(ht_store *store,
                           const char *timepoint,
                           ht_ingest_result *result);
 
+/** What reading reports in came to. */
+typedef struct ht_exchange_import_summary {
+    int reports;   /* TID 1500 reports read */
+    int own;       /* hepatrack's own, made from this ledger: not proposed again */
+    int proposed;  /* groups kept as proposals */
+    int unmatched; /* groups kept with the reason they cannot be matched or converted */
+    int known;     /* groups proposed before (the same report received again) */
+} ht_exchange_import_summary;
+
+/**
+ * Read one TID 1500 report leniently and propose each group (spec 11; ht_ledger_propose).
+ * Counts add to sum (zero it first).
+ * @return HT_OK; HT_EPARSE / HT_EUNSUPPORTED for what is not a measurement report (named);
+ *         HT_EDB; HT_ENOMEM.
+ */
+int ht_exchange_sr_import(ht_store *store,
+                          const uint8_t *data,
+                          size_t len,
+                          ht_exchange_import_summary *sum);
+
+/**
+ * Read every SR instance of the index not read yet (each once, its outcome recorded), however
+ * it arrived: the receiver and the server run this every few seconds, `import` at its end.
+ * @return HT_OK; HT_EDB; HT_ENOMEM (a report that is not a measurement report is recorded as
+ *         not read, with the reason, and is no error).
+ */
+int ht_exchange_sr_pending(ht_store *store, ht_archive *archive, ht_exchange_import_summary *sum);
+
 #ifdef __cplusplus
 }
 #endif

@@ -347,6 +347,22 @@ int ht_store_proposal_decide(ht_store *store,
                              const char *at,
                              const char *reason);
 
+/**
+ * The SR instances (Basic Text, Enhanced, Comprehensive, Comprehensive 3D SR) of the index not
+ * read for proposals yet, oldest first: cb(payload, sop_instance_uid, archive_path).
+ * @return HT_OK, cb's non-zero, HT_EDB.
+ */
+int ht_store_reports_unread(ht_store *store,
+                            int (*cb)(void *payload, const char *sop_uid, const char *path),
+                            void *payload);
+
+/** Record that a report was read, and its outcome ("3 proposed, 1 unmatched", "own report"). */
+int ht_store_report_read(ht_store *store, const char *sop_uid, const char *at, const char *outcome);
+
+/** Whether the subject's ledger holds that version of (kind, key): 1 yes, 0 no, or HT_EDB. */
+int ht_store_ledger_has_version(
+    ht_store *store, const char *subject_id, const char *kind, const char *key, int version);
+
 /** The subject a DICOM patient is linked to (out: 65 bytes); an empty issuer matches the one
  * subject linked to that Patient ID under any issuer. @return HT_OK; HT_ENOTFOUND; HT_EDB. */
 int ht_store_subject_of_patient(ht_store *store,

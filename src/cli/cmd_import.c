@@ -6,7 +6,10 @@
 #include "cli.h"
 
 #include "hepatrack/dicom.h"
+#include "hepatrack/exchange.h"
 #include "hepatrack/ingest.h"
+#include "hepatrack/ledger.h"
+#include "hepatrack/measure.h"
 #include "hepatrack/util.h"
 
 #include <dirent.h>
@@ -45,17 +48,26 @@ typedef struct import_job {
     uint64_t bytes_queued, bytes_done; /* for the progress report */
     rejection *rejected;
     size_t nrejected, caprejected;
+    char (*reports)[65]; /* SR instances imported, read for proposals at the end */
+    size_t nreports, capreports;
+    ht_exchange_import_summary read; /* what reading them came to */
+    int accepted;                    /* proposals accepted (--accept) */
+    int reports_error;               /* reading them failed (the import itself stands) */
 } import_job;
 
 enum { COUNT_NEW, COUNT_DUPLICATE, COUNT_CONFLICT, COUNT_SKIPPED };
 
 void cmd_import_help(void)
 {
-    printf("usage: hepatrack import [--json] [--jobs N] [--progress SECONDS] PATH...\n\n"
+    printf("usage: hepatrack import [--json] [--jobs N] [--progress SECONDS]\n"
+           "                        [--accept [--reader NAME]] PATH...\n\n"
            "Import DICOM Part 10 files. Folders are read recursively; a DICOMDIR brings in the\n"
            "files it lists (each file is imported once, however it is reached).\n\n"
            "  --json     print {\"new\",\"duplicate\",\"conflict\",\"skipped\",\"rejected\"}\n"
            "  --jobs N   parallel workers (default: 4 per core)\n"
+           "  --accept   accept at once the measurements the imported DICOM SR reports\n"
+           "             propose (into subjects already enrolled; spec 11), as --reader\n"
+           "             (default $USER); without it they wait in 'hepatrack proposals'\n"
            "  --progress SECONDS\n"
            "             on a terminal a progress bar (files, MB, rate, time left) is redrawn\n"
            "             in place; otherwise a plain line goes to stderr every SECONDS\n"
@@ -253,6 +265,12 @@ static void import_file(import_job *job, const char *path)
     err = ht_ingest_buffer(job->ingest, data, len, source ? source : "import", &result);
     free(source);
     free(data);
+    if (err == HT_OK && !strncmp(result.sop_class_uid, "1.2.840.10008.5.1.4.1.1.88.", 27)) {
+        pthread_mutex_lock(&job->lock);
+        if (HT_GROW(job->reports, job->capreports, job->nreports + 1) == 0)
+            snprintf(job->reports[job->nreports++], 65, "%s", result.sop_instance_uid);
+        pthread_mutex_unlock(&job->lock);
+    }
     if (err == HT_OK) {
         count(job,
               result.outcome == HT_INGEST_NEW         ? COUNT_NEW
@@ -352,6 +370,12 @@ static void print_summary(import_job *job, int as_json)
             json_array_append_new(rej, r);
         }
         json_object_set_new(o, "rejected", rej);
+        if (job->read.reports || job->nreports)
+            json_object_set_new(o, "reports",
+                                json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "read",
+                                          job->read.reports, "own", job->read.own, "proposed",
+                                          job->read.proposed, "unmatched", job->read.unmatched,
+                                          "known", job->read.known, "accepted", job->accepted));
         cli_print_json(o);
         json_decref(o);
         return;
@@ -362,6 +386,57 @@ static void print_summary(import_job *job, int as_json)
     for (size_t i = 0; i < job->nrejected; i++)
         printf("rejected %s: %s\n", cli_shown(job->rejected[i].path),
                cli_shown(job->rejected[i].reason));
+    if (job->read.reports)
+        printf("measurement reports: %d read (%d hepatrack's own), %d groups proposed, %d "
+               "unmatched, %d known, %d accepted\n",
+               job->read.reports, job->read.own, job->read.proposed, job->read.unmatched,
+               job->read.known, job->accepted);
+}
+
+/* ---- measurement reports: proposals (spec 11) ------------------------------------------------ */
+
+/* Accept the proposals of the reports this import brought (the operator's --accept, for
+ * migrations and the round trip): a new lesion takes the role its report names. */
+static int accept_reports(import_job *job, ht_store *store, ht_archive *archive, const char *actor)
+{
+    ht_measure_source drawn_on = {store, archive};
+    ht_ledger_import_options read = {ht_measure_complete, &drawn_on, 0, HT_LEDGER_READS, 0};
+    for (size_t r = 0; r < job->nreports; r++) {
+        json_t *items = NULL, *p;
+        size_t i;
+        if (ht_ledger_proposals(store, NULL, "proposed", job->reports[r], &items) < 0)
+            return HT_EDB;
+        json_array_foreach(items, i, p)
+        {
+            ht_ledger_import_summary sum;
+            int64_t id = json_integer_value(json_object_get(p, "id"));
+            if (ht_ledger_proposal_accept(store, id, actor, NULL, &read, &sum) == HT_OK)
+                job->accepted++;
+            else
+                cli_error("import", "proposal %lld (report %s) not accepted: %s", (long long)id,
+                          job->reports[r], ht_error_last());
+        }
+        json_decref(items);
+    }
+    return HT_OK;
+}
+
+/* Read the SR instances that reached the index (these, and any received before and not read
+ * yet) for proposals; with accept, accept this import's. */
+static void read_reports(const cli_context *ctx, import_job *job, int accept, const char *actor)
+{
+    ht_store *store = NULL;
+    ht_archive *archive = NULL;
+    if (!job->nreports)
+        return;
+    if (cli_open_store(ctx, "import", &store) < 0 || ht_archive_open(&archive, ctx->data_dir) < 0 ||
+        ht_exchange_sr_pending(store, archive, &job->read) < 0 ||
+        (accept && accept_reports(job, store, archive, actor) < 0)) {
+        cli_error("import", "reading measurement reports: %s", ht_error_last());
+        job->reports_error = 1;
+    }
+    ht_archive_free(archive);
+    ht_store_free(store);
 }
 
 /* ---- the command --------------------------------------------------------------------------- */
@@ -384,10 +459,12 @@ static int warn_unconfirmed(void *payload, const char *sop_uid, const char *why)
 
 int cmd_import(const cli_context *ctx, int argc, char **argv)
 {
-    static const struct option options[] = {{"json", no_argument, NULL, 'j'},
-                                            {"jobs", required_argument, NULL, 'n'},
-                                            {"progress", required_argument, NULL, 'p'},
-                                            {0, 0, 0, 0}};
+    static const struct option options[] = {
+        {"json", no_argument, NULL, 'j'},           {"jobs", required_argument, NULL, 'n'},
+        {"progress", required_argument, NULL, 'p'}, {"accept", no_argument, NULL, 'a'},
+        {"reader", required_argument, NULL, 'r'},   {0, 0, 0, 0}};
+    int accept = 0;
+    const char *reader = getenv("USER") ? getenv("USER") : "operator";
     import_job job;
     pthread_t threads[MAX_JOBS];
     int as_json = 0, jobs = default_jobs(), started = 0, opt, err, rc;
@@ -397,6 +474,10 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
         if (opt == 'j') {
             as_json = 1;
+        } else if (opt == 'a') {
+            accept = 1;
+        } else if (opt == 'r') {
+            reader = optarg;
         } else if (opt == 'n') {
             char *end;
             long v = strtol(optarg, &end, 10);
@@ -475,13 +556,14 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
     if (tty)
         progress(&job, ht_time_monotonic() - start, tty, 1);
     ht_ingest_free(job.ingest);
+    read_reports(ctx, &job, accept, reader);
 
     print_summary(&job, as_json);
     if (job.fatal) {
         cli_error("import", "stopped: %s", job.fatal_message);
         rc = CLI_FATAL;
     } else {
-        rc = job.nrejected ? CLI_PARTIAL : CLI_OK;
+        rc = job.nrejected || job.reports_error ? CLI_PARTIAL : CLI_OK;
     }
     for (size_t i = 0; i < job.nqueue; i++)
         free(job.queue[i]);
@@ -491,6 +573,7 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
         free(job.rejected[i].reason);
     }
     free(job.rejected);
+    free(job.reports);
     ht_strset_free(job.seen);
     ht_strset_free(job.folders);
     pthread_cond_destroy(&job.more);

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
+#include "hepatrack/exchange.h"
 #include "hepatrack/http.h"
 #include "hepatrack/ingest.h"
 #include "hepatrack/log.h"
@@ -285,6 +286,40 @@ static int log_stable(void *payload, const char *study_uid)
     return 0;
 }
 
+/* Measurement reports that arrived (C-STORE, STOW-RS) read for proposals (spec 11), on the main
+ * thread's own connection, once a second. */
+typedef struct reports_reader {
+    ht_store *store;
+    ht_archive *archive;
+} reports_reader;
+
+static void reports_open(reports_reader *r, const char *data_dir)
+{
+    char *index = ht_store_index_path(data_dir);
+    if (!index || ht_store_open(&r->store, index) < 0 || ht_archive_open(&r->archive, data_dir) < 0)
+        ht_log(HT_LOG_ERROR, "event=error reason=\"reports will not be read: %s\"",
+               ht_error_last());
+    free(index);
+}
+
+static void read_reports(reports_reader *r)
+{
+    ht_exchange_import_summary sum = {0};
+    if (!r->store || !r->archive)
+        return;
+    if (ht_exchange_sr_pending(r->store, r->archive, &sum) < 0)
+        ht_log(HT_LOG_ERROR, "event=error reason=\"reading reports: %s\"", ht_error_last());
+    else if (sum.reports)
+        ht_log(HT_LOG_INFO, "event=reports read=%d own=%d proposed=%d unmatched=%d known=%d",
+               sum.reports, sum.own, sum.proposed, sum.unmatched, sum.known);
+}
+
+static void reports_close(reports_reader *r)
+{
+    ht_store_free(r->store);
+    ht_archive_free(r->archive);
+}
+
 int cmd_serve(const cli_context *ctx, int argc, char **argv)
 {
     static const struct option options[] = {{"config", required_argument, NULL, 'c'},
@@ -482,12 +517,15 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
     }
     ht_log(HT_LOG_INFO, "event=listening aet=%s address=%s dicom_port=%d data=%s", c.aet, c.listen,
            c.dicom_port, c.data);
+    reports_reader reports = {NULL, NULL};
+    reports_open(&reports, c.data);
     for (;;) {
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(&set, NULL, &tick);
         if (sig < 0) { /* a second without a signal: studies that went quiet become stable */
             if (ht_ingest_mark_stable(ingest, c.stable_seconds, log_stable, NULL) < 0)
                 ht_log(HT_LOG_ERROR, "event=error reason=\"%s\"", ht_error_last());
+            read_reports(&reports);
             continue;
         }
         if (sig == SIGHUP) {
@@ -515,6 +553,7 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         ht_log(HT_LOG_INFO, "event=stopping signal=%s", sig == SIGINT ? "SIGINT" : "SIGTERM");
         break;
     }
+    reports_close(&reports);
     ht_http_stop(http);
     ht_scp_stop(scp);
     ht_ingest_free(ingest); /* the last batch commits here */

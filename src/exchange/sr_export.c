@@ -342,10 +342,17 @@ static int lesion_groups(export_state *st)
         ht_sr_group *g = new_group(st, HT_SR_TID1501, label, lesion);
         if (!g)
             return HT_ENOMEM;
-        if (text(a, "state")) /* a state, not a size: said in the group's comment */
-            snprintf(g->comment, sizeof(g->comment), "state: %s%s%s", text(a, "state"),
-                     text(a, "merged_into") ? ", merged into " : "",
-                     text(a, "merged_into") ? text(a, "merged_into") : "");
+        /* The lesion's role, nodal flag and site as entered (TID 1501 has no concept for the
+         * first two, and the site's code meaning is not the text) and a state instead of a size,
+         * in the group's comment: what an import into another ledger needs to give the lesions
+         * back as they were (spec 11's round trip). */
+        snprintf(g->comment, sizeof(g->comment), "role: %s%s%s%s%s%s; site: %s",
+                 text(lesion, "role") ? text(lesion, "role") : "target",
+                 json_is_true(json_object_get(lesion, "nodal")) ? "; nodal" : "",
+                 text(a, "state") ? "; state: " : "", text(a, "state") ? text(a, "state") : "",
+                 text(a, "merged_into") ? ", merged into " : "",
+                 text(a, "merged_into") ? text(a, "merged_into") : "",
+                 text(lesion, "site") ? text(lesion, "site") : "");
         /* the group pointer moves when another group is added: sizes first, by index */
         size_t index = st->report.ngroups - 1;
         if ((err = size_group(st, g, a, json_is_true(json_object_get(lesion, "nodal")))) < 0 ||

@@ -91,8 +91,9 @@ parse_timepoint(const where *sw, const json_t *in, json_t **out, ht_ledger_impor
 
 static int parse_lesion(const where *sw, const json_t *in, json_t **out)
 {
-    static const char *const keys[] = {"id", "role", "site", "location", "nodal", "reason", NULL};
-    const char *id, *role, *site, *location;
+    static const char *const keys[] = {"id",    "role",   "site",         "location",
+                                       "nodal", "reason", "tracking_uid", NULL};
+    const char *id, *role, *site, *location, *uid;
     int nodal = 0, err;
     where w = *sw;
 
@@ -107,8 +108,13 @@ static int parse_lesion(const where *sw, const json_t *in, json_t **out)
         (err = ht_ledger__get_string(&w, in, "role", 1, &role)) < 0 ||
         (err = ht_ledger__get_string(&w, in, "site", 1, &site)) < 0 ||
         (err = ht_ledger__get_string(&w, in, "location", 0, &location)) < 0 ||
-        (err = ht_ledger__get_bool(&w, in, "nodal", 0, &nodal)) < 0)
+        (err = ht_ledger__get_bool(&w, in, "nodal", 0, &nodal)) < 0 ||
+        (err = ht_ledger__get_string(&w, in, "tracking_uid", 0, &uid)) < 0)
         return err;
+    /* A lesion that comes from a report keeps the Tracking UID the report gave it (spec 11). */
+    if (uid && (strlen(uid) > 64 || strspn(uid, "0123456789.") != strlen(uid) || uid[0] == '.'))
+        return ht_ledger__fail(&w,
+                               "tracking_uid must be a DICOM UID (digits and dots, at most 64)");
     if (strcmp(role, "target") && strcmp(role, "non-target") && strcmp(role, "new"))
         return ht_ledger__fail(&w, "role must be target, non-target or new (got '%s')", role);
     json_t *body = json_object();
@@ -117,6 +123,8 @@ static int parse_lesion(const where *sw, const json_t *in, json_t **out)
     json_object_set_new(body, "site", json_string(site));
     json_object_set_new(body, "location", location ? json_string(location) : json_null());
     json_object_set_new(body, "nodal", json_boolean(nodal));
+    if (uid)
+        json_object_set_new(body, "tracking_uid", json_string(uid));
     *out = body;
     return HT_OK;
 }

@@ -24,7 +24,7 @@ static const char *lesion_of(const state *st, const char *uid, const char *label
     json_object_foreach(st->kinds[K_LESION], key, e)
     {
         const json_t *b = body_of(st, K_LESION, key);
-        const char *u = b ? str(b, "uid") : NULL;
+        const char *u = b ? str(b, "tracking_uid") : NULL;
         if (uid && *uid && u && !strcmp(u, uid)) {
             *by_uid = 1;
             return key;
@@ -82,8 +82,8 @@ int ht_ledger_propose(ht_store *store, const ht_ledger_proposal *p, const char *
     } else if ((err = ht_store_subject_of_patient(store, p->patient_id ? p->patient_id : "",
                                                   p->issuer, subject)) == HT_ENOTFOUND) {
         snprintf(reason, sizeof(reason), "patient %s%s%s is not linked to an enrolled subject",
-                 p->patient_id ? p->patient_id : "(none)", p->issuer && *p->issuer ? " of " : "",
-                 p->issuer ? p->issuer : "");
+                 p->patient_id && *p->patient_id ? p->patient_id : "(no Patient ID)",
+                 p->issuer && *p->issuer ? " of " : "", p->issuer ? p->issuer : "");
     } else if (err < 0) {
         return err;
     } else if ((err = ht_store_subject_find(store, subject, &sid)) < 0 ||
@@ -201,24 +201,63 @@ static int proposal(ht_store *store, int64_t id, json_t **out)
 }
 
 /* The import document that records an accepted proposal as the next version of its
- * assessment (and its lesion, when new). */
-static json_t *acceptance(const json_t *p, const char *actor, const char *role, const char *why)
+ * assessment (and its lesion, when new). A report's Short Axis is a node's short axis, and a
+ * non-nodal lesion's perpendicular diameter. */
+static json_t *
+acceptance(const json_t *p, const char *actor, const char *role, int nodal, const char *why)
 {
     const json_t *fields = json_object_get(p, "fields");
     json_t *assessment = json_deep_copy(fields), *doc = json_object();
     const char *site = json_string_value(json_object_get(fields, "finding_site"));
     json_object_del(assessment, "finding_site");
+    /* the lesion's, as the report names it */
+    for (const char *const *k = (const char *const[]){"role", "tracking_uid", "nodal", NULL}; *k;
+         k++)
+        json_object_del(assessment, *k);
+    json_t *short_axis = json_object_get(assessment, "short_axis_mm");
+    if (short_axis && !nodal && !json_object_get(assessment, "perpendicular_mm")) {
+        json_object_set(assessment, "perpendicular_mm", short_axis);
+        json_object_del(assessment, "short_axis_mm");
+    }
     json_object_set(assessment, "lesion", json_object_get(p, "lesion"));
     json_object_set(assessment, "timepoint", json_object_get(p, "timepoint"));
     json_object_set(doc, "subject", json_object_get(p, "subject"));
     json_object_set_new(doc, "reader", json_string(actor));
     json_object_set_new(doc, "reason", json_string(why));
     json_object_set_new(doc, "assessments", json_pack("[o]", assessment));
-    if (json_is_true(json_object_get(p, "new_lesion")))
-        json_object_set_new(doc, "lesions",
-                            json_pack("[{s:O, s:s, s:s}]", "id", json_object_get(p, "lesion"),
-                                      "role", role, "site", site && *site ? site : "unknown"));
+    if (json_is_true(json_object_get(p, "new_lesion"))) {
+        json_t *lesion = json_pack("{s:O, s:s, s:s}", "id", json_object_get(p, "lesion"), "role",
+                                   role, "site", site && *site ? site : "unknown");
+        const json_t *uid = json_object_get(fields, "tracking_uid");
+        if (json_is_string(uid) && *json_string_value(uid))
+            json_object_set(lesion, "tracking_uid", (json_t *)uid);
+        if (json_is_true(json_object_get(fields, "nodal")))
+            json_object_set_new(lesion, "nodal", json_true());
+        json_object_set_new(doc, "lesions", json_pack("[o]", lesion));
+    }
+
     return doc;
+}
+
+/* Whether the proposal's lesion is a node: as recorded, or as its report says for a new one. */
+static int lesion_nodal(ht_store *store, const json_t *p)
+{
+    const json_t *fields = json_object_get(p, "fields");
+    if (json_is_true(json_object_get(p, "new_lesion")))
+        return json_is_true(json_object_get(fields, "nodal"));
+    int64_t sid;
+    state st;
+    int nodal = 0;
+    ht_ledger__state_init(&st);
+    if (ht_store_subject_find(store, json_string_value(json_object_get(p, "subject")), &sid) ==
+            HT_OK &&
+        ht_ledger__state_load(store, sid, &st) == HT_OK) {
+        const json_t *lesion =
+            body_of(&st, K_LESION, json_string_value(json_object_get(p, "lesion")));
+        nodal = lesion && flag(lesion, "nodal");
+    }
+    ht_ledger__state_free(&st);
+    return nodal;
 }
 
 int ht_ledger_proposal_accept(ht_store *store,
@@ -238,19 +277,20 @@ int ht_ledger_proposal_accept(ht_store *store,
         err = ht_error_set(status && !strcmp(status, "unmatched") ? HT_EINVALID : HT_ECONFLICT,
                            "proposal %lld is %s: %s", (long long)id, status,
                            json_string_value(json_object_get(p, "reason")));
-    } else if (json_is_true(json_object_get(p, "new_lesion")) &&
-               (!role ||
-                (strcmp(role, "target") && strcmp(role, "non-target") && strcmp(role, "new")))) {
+    }
+    if (!role) /* hepatrack's own reports name the lesion's role */
+        role = json_string_value(json_object_get(json_object_get(p, "fields"), "role"));
+    if (err == HT_OK && json_is_true(json_object_get(p, "new_lesion")) &&
+        (!role || (strcmp(role, "target") && strcmp(role, "non-target") && strcmp(role, "new"))))
         err = ht_error_set(HT_EINVALID,
                            "proposal %lld is for a lesion the ledger does not have (%s): give "
                            "its role (target, non-target or new) to accept it",
                            (long long)id, json_string_value(json_object_get(p, "lesion")));
-    }
     if (err == HT_OK) {
         snprintf(why, sizeof(why), "accepted from report %s, group %lld",
                  json_string_value(json_object_get(p, "source")),
                  (long long)json_integer_value(json_object_get(p, "item")));
-        json_t *doc = acceptance(p, actor, role, why);
+        json_t *doc = acceptance(p, actor, role, lesion_nodal(store, p), why);
         err = ht_ledger_import_document(store, doc, why, options, summary);
         json_decref(doc);
     }

@@ -360,6 +360,8 @@ int ht_ledger__overlay(const state *current, state *merged, parsed *rs)
                     &w, "a lesion's role never changes (recorded %s, the file says %s)",
                     str(old, "role"), str(r->body, "role"));
             json_object_set(r->body, "tracking_uid", json_object_get(old, "tracking_uid"));
+        } else if (r->kind == K_LESION && str(r->body, "tracking_uid")) {
+            /* a lesion from a report keeps its Tracking UID */
         } else if (r->kind == K_LESION) {
             char uid[64];
             int err = tracking_uid(uid, sizeof(uid));

@@ -1,7 +1,10 @@
 /* Proposals (schema 11) and the lookups that match an outside report to the ledger. */
 #include "store_internal.h"
 
+#include "hepatrack/util.h"
+
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *text_or_null(sqlite3_stmt *st, int i)
@@ -176,4 +179,80 @@ int ht_store_timepoint_of_study(ht_store *s,
     sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, study_uid, -1, SQLITE_STATIC);
     return one_text(s, st, 0, out, "matching a study to a time point");
+}
+
+int ht_store_reports_unread(ht_store *s,
+                            int (*cb)(void *payload, const char *sop_uid, const char *path),
+                            void *payload)
+{
+    sqlite3_stmt *st;
+    int rc,
+        err = ht_store__query(s,
+                              "SELECT i.sop_uid, i.archive_path FROM instances i"
+                              " WHERE i.sop_class IN ('1.2.840.10008.5.1.4.1.1.88.11', "
+                              "'1.2.840.10008.5.1.4.1.1.88.22',"
+                              " '1.2.840.10008.5.1.4.1.1.88.33', '1.2.840.10008.5.1.4.1.1.88.34')"
+                              " AND NOT EXISTS (SELECT 1 FROM report_imports r WHERE r.source = "
+                              "i.sop_uid) ORDER BY i.id",
+                              &st);
+    if (err < 0)
+        return err;
+    /* Collected first: the callback writes proposals on this connection. */
+    size_t n = 0, cap = 0;
+    char(*rows)[2][300] = NULL;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (HT_GROW(rows, cap, n + 1) < 0) {
+            err = ht_error_set(HT_ENOMEM, "out of memory listing reports");
+            break;
+        }
+        snprintf(rows[n][0], 300, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(rows[n][1], 300, "%s", (const char *)sqlite3_column_text(st, 1));
+        n++;
+    }
+    sqlite3_reset(st);
+    if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = ht_store__db_error(s->db, rc, "listing reports");
+    for (size_t i = 0; i < n && err == HT_OK; i++)
+        err = cb(payload, rows[i][0], rows[i][1]);
+    free(rows);
+    return err;
+}
+
+int ht_store_report_read(ht_store *s, const char *sop_uid, const char *at, const char *outcome)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "INSERT OR REPLACE INTO report_imports (source, read_at, outcome)"
+                              " VALUES (?1, ?2, ?3)",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, sop_uid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, outcome, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording a report read");
+}
+
+int ht_store_ledger_has_version(
+    ht_store *s, const char *subject_id, const char *kind, const char *key, int version)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "SELECT 1 FROM ledger_records r JOIN subjects sj ON sj.id = r.subject"
+                              " WHERE sj.subject_id = ?1 AND r.kind = ?2 AND r.key = ?3"
+                              " AND r.version = ?4",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 4, version);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return ht_store__db_error(s->db, rc, "looking up a ledger version");
+    return rc == SQLITE_ROW;
 }

@@ -258,7 +258,14 @@ static const char *const migrations[] = {
      "  decided_by TEXT,"
      "  decided_at TEXT,"
      "  UNIQUE (source, item));"
-     "CREATE INDEX proposals_subject ON proposals(subject, status);"),
+     "CREATE INDEX proposals_subject ON proposals(subject, status);"
+     /* each SR instance once read for proposals, and what came of it; SR instances found by
+      * their class without a scan of every instance */
+     "CREATE INDEX instances_sop_class ON instances(sop_class);"
+     "CREATE TABLE report_imports ("
+     "  source TEXT PRIMARY KEY,"
+     "  read_at TEXT NOT NULL,"
+     "  outcome TEXT NOT NULL);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,
