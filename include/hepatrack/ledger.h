@@ -224,6 +224,7 @@ typedef struct ht_ledger_proposal {
                             * (long_axis_mm, short_axis_mm, mean_hu, sop_uid, frame, points),
                             * and "finding_site" for a new lesion's site */
     const char *unmatched; /* non-NULL: it cannot be converted, and why */
+    int timepoint_only;    /* a time point's value (fields: liver_volume_ml), no lesion */
 } ht_ledger_proposal;
 
 /**

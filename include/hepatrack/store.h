@@ -348,13 +348,15 @@ int ht_store_proposal_decide(ht_store *store,
                              const char *reason);
 
 /**
- * The SR instances (Basic Text, Enhanced, Comprehensive, Comprehensive 3D SR) of the index not
- * read for proposals yet, oldest first: cb(payload, sop_instance_uid, archive_path).
+ * The SR instances (Basic Text, Enhanced, Comprehensive, Comprehensive 3D SR) and SEG instances
+ * of the index not read for proposals yet, oldest first: cb(payload, sop_instance_uid,
+ * sop_class_uid, archive_path).
  * @return HT_OK, cb's non-zero, HT_EDB.
  */
-int ht_store_reports_unread(ht_store *store,
-                            int (*cb)(void *payload, const char *sop_uid, const char *path),
-                            void *payload);
+int ht_store_reports_unread(
+    ht_store *store,
+    int (*cb)(void *payload, const char *sop_uid, const char *sop_class, const char *path),
+    void *payload);
 
 /** Record that a report was read, and its outcome ("3 proposed, 1 unmatched", "own report"). */
 int ht_store_report_read(ht_store *store, const char *sop_uid, const char *at, const char *outcome);

@@ -48,7 +48,7 @@ typedef struct import_job {
     uint64_t bytes_queued, bytes_done; /* for the progress report */
     rejection *rejected;
     size_t nrejected, caprejected;
-    char (*reports)[65]; /* SR instances imported, read for proposals at the end */
+    char (*reports)[65]; /* SR and SEG instances imported, read for proposals at the end */
     size_t nreports, capreports;
     ht_exchange_import_summary read; /* what reading them came to */
     int accepted;                    /* proposals accepted (--accept) */
@@ -265,7 +265,9 @@ static void import_file(import_job *job, const char *path)
     err = ht_ingest_buffer(job->ingest, data, len, source ? source : "import", &result);
     free(source);
     free(data);
-    if (err == HT_OK && !strncmp(result.sop_class_uid, "1.2.840.10008.5.1.4.1.1.88.", 27)) {
+    /* SR reports and segmentations: read for proposals at the end */
+    if (err == HT_OK && (!strncmp(result.sop_class_uid, "1.2.840.10008.5.1.4.1.1.88.", 27) ||
+                         !strcmp(result.sop_class_uid, "1.2.840.10008.5.1.4.1.1.66.4"))) {
         pthread_mutex_lock(&job->lock);
         if (HT_GROW(job->reports, job->capreports, job->nreports + 1) == 0)
             snprintf(job->reports[job->nreports++], 65, "%s", result.sop_instance_uid);

@@ -10,6 +10,7 @@
 #include "hepatrack/exchange.h"
 
 #include "hepatrack/ledger.h"
+#include "hepatrack/seg_volume.h"
 #include "hepatrack/sr.h"
 #include "hepatrack/util.h"
 
@@ -214,7 +215,8 @@ int ht_exchange_sr_import(ht_store *store,
                                 g->tracking_uid,
                                 g->tracking_id,
                                 fields,
-                                why};
+                                why,
+                                0};
         if ((err = ht_ledger_propose(store, &p, &outcome)) == HT_OK)
             count(sum, outcome);
         json_decref(fields);
@@ -230,13 +232,80 @@ typedef struct pending {
     ht_exchange_import_summary *sum;
 } pending;
 
-static int read_one(void *payload, const char *sop_uid, const char *path)
+/* The patient a study belongs to, from the index (patient_id, issuer: 65 bytes each). */
+static int study_patient(void *payload, const ht_row *row)
+{
+    char(*out)[65] = payload;
+    const char *id = ht_row_value(row, "PatientID"),
+               *issuer = ht_row_value(row, "IssuerOfPatientID");
+    snprintf(out[0], 65, "%s", id ? id : "");
+    snprintf(out[1], 65, "%s", issuer ? issuer : "");
+    return 1;
+}
+
+/* A segmentation's liver volume (spec 7) proposed as the liver_volume_ml of the time point that
+ * lists a study it references; a SEG without a liver is only recorded as read. */
+static int seg_import(ht_store *store,
+                      ht_archive *archive,
+                      const char *sop_uid,
+                      ht_exchange_import_summary *sum,
+                      char *outcome,
+                      size_t size)
+{
+    ht_measure_source src = {store, archive};
+    ht_seg_liver liver;
+    char patient[2][65] = {"", ""};
+    int err = ht_seg_liver_volume(&src, sop_uid, &liver);
+    if (err == HT_EDB || err == HT_ENOMEM)
+        return err;
+    if (err < 0) {
+        snprintf(outcome, size, "segmentation: %s", ht_error_last());
+        return HT_OK;
+    }
+    ht_list_filter filter = {NULL, NULL, liver.seg_study_uid, NULL, 0};
+    if ((err = ht_store_list(store, HT_LIST_STUDIES, &filter, study_patient, patient)) < 0 &&
+        err != 1) {
+        ht_seg_liver_release(&liver);
+        return err;
+    }
+    json_t *fields = json_pack("{s:f}", "liver_volume_ml", tenth(liver.volume_ml));
+    const char *result = NULL;
+    ht_ledger_proposal p = {sop_uid,
+                            1,
+                            patient[0],
+                            patient[1],
+                            (const char *const *)liver.study_uids,
+                            (int)liver.n_study_uids,
+                            NULL,
+                            NULL,
+                            NULL,
+                            fields,
+                            NULL,
+                            1};
+    err = ht_ledger_propose(store, &p, &result);
+    json_decref(fields);
+    if (err == HT_OK) {
+        count(sum, result);
+        snprintf(outcome, size, "segmentation: liver %.1f mL %s", liver.volume_ml, result);
+    }
+    ht_seg_liver_release(&liver);
+    return err;
+}
+
+static int read_one(void *payload, const char *sop_uid, const char *sop_class, const char *path)
 {
     pending *p = payload;
     uint8_t *data = NULL;
     size_t len = 0;
     char now[32], outcome[200];
     ht_exchange_import_summary before = *p->sum;
+    if (!strcmp(sop_class, "1.2.840.10008.5.1.4.1.1.66.4")) { /* a segmentation */
+        int err = seg_import(p->store, p->archive, sop_uid, p->sum, outcome, sizeof(outcome));
+        if (err < 0)
+            return err;
+        ht_time_now_iso(now, sizeof(now));
+        return ht_store_report_read(p->store, sop_uid, now, outcome);
+    }
     int err = ht_archive_read(p->archive, path, &data, &len);
     if (err == HT_OK)
         err = ht_exchange_sr_import(p->store, data, len, p->sum);

@@ -95,6 +95,9 @@ int ht_ledger_propose(ht_store *store, const ht_ledger_proposal *p, const char *
                  "subject %s: no time point lists the report's studies%s%s%s", subject,
                  p->timepoint_label ? " and none is labelled '" : "",
                  p->timepoint_label ? p->timepoint_label : "", p->timepoint_label ? "'" : "");
+    } else if (p->timepoint_only) {
+        status = "proposed";
+        snprintf(reason, sizeof(reason), "%s; the time point's own value", how_tp);
     } else {
         const char *known = lesion_of(&st, p->tracking_uid, p->tracking_id, &by_uid);
         status = "proposed";
@@ -239,6 +242,43 @@ acceptance(const json_t *p, const char *actor, const char *role, int nodal, cons
     return doc;
 }
 
+/* A time point's value (a SEG's liver volume): the time point as recorded, in the import
+ * format, with the proposed value, as the import takes a time point whole. NULL when the time
+ * point is gone. */
+static json_t *
+timepoint_acceptance(ht_store *store, const json_t *p, const char *actor, const char *why)
+{
+    int64_t sid;
+    state st;
+    json_t *doc = NULL;
+    const char *subject = json_string_value(json_object_get(p, "subject"));
+    ht_ledger__state_init(&st);
+    if (ht_store_subject_find(store, subject, &sid) == HT_OK &&
+        ht_ledger__state_load(store, sid, &st) == HT_OK) {
+        const json_t *tp =
+            body_of(&st, K_TIMEPOINT, json_string_value(json_object_get(p, "timepoint")));
+        if (tp) {
+            json_t *t = json_pack("{s:s, s:s, s:b, s:b}", "label", str(tp, "label"), "date",
+                                  str(tp, "date"), "baseline", flag(tp, "baseline"),
+                                  "imaging_performed", flag(tp, "imaging_performed"));
+            const json_t *studies = json_object_get(tp, "study_uids");
+            if (json_array_size(studies))
+                json_object_set(t, "study_uids", (json_t *)studies);
+            if (str(tp, "portal_vein_status"))
+                json_object_set_new(t, "portal_vein_status",
+                                    json_string(str(tp, "portal_vein_status")));
+            if (num(tp, "slice_thickness_mm10", -1) >= 0)
+                json_object_set_new(t, "slice_thickness_mm",
+                                    json_real(num(tp, "slice_thickness_mm10", 0) / 10.0));
+            json_object_update(t, json_object_get(p, "fields"));
+            doc = json_pack("{s:s, s:s, s:s, s:[o]}", "subject", subject, "reader", actor, "reason",
+                            why, "timepoints", t);
+        }
+    }
+    ht_ledger__state_free(&st);
+    return doc;
+}
+
 /* Whether the proposal's lesion is a node: as recorded, or as its report says for a new one. */
 static int lesion_nodal(ht_store *store, const json_t *p)
 {
@@ -290,8 +330,12 @@ int ht_ledger_proposal_accept(ht_store *store,
         snprintf(why, sizeof(why), "accepted from report %s, group %lld",
                  json_string_value(json_object_get(p, "source")),
                  (long long)json_integer_value(json_object_get(p, "item")));
-        json_t *doc = acceptance(p, actor, role, lesion_nodal(store, p), why);
-        err = ht_ledger_import_document(store, doc, why, options, summary);
+        json_t *doc = json_is_string(json_object_get(p, "lesion"))
+                          ? acceptance(p, actor, role, lesion_nodal(store, p), why)
+                          : timepoint_acceptance(store, p, actor, why);
+        err = doc ? ht_ledger_import_document(store, doc, why, options, summary)
+                  : ht_error_set(HT_ENOTFOUND, "proposal %lld: its time point is gone",
+                                 (long long)id);
         json_decref(doc);
     }
     if (err == HT_OK) {

@@ -181,20 +181,22 @@ int ht_store_timepoint_of_study(ht_store *s,
     return one_text(s, st, 0, out, "matching a study to a time point");
 }
 
-int ht_store_reports_unread(ht_store *s,
-                            int (*cb)(void *payload, const char *sop_uid, const char *path),
-                            void *payload)
+int ht_store_reports_unread(
+    ht_store *s,
+    int (*cb)(void *payload, const char *sop_uid, const char *sop_class, const char *path),
+    void *payload)
 {
     sqlite3_stmt *st;
     int rc,
-        err = ht_store__query(s,
-                              "SELECT i.sop_uid, i.archive_path FROM instances i"
-                              " WHERE i.sop_class IN ('1.2.840.10008.5.1.4.1.1.88.11', "
-                              "'1.2.840.10008.5.1.4.1.1.88.22',"
-                              " '1.2.840.10008.5.1.4.1.1.88.33', '1.2.840.10008.5.1.4.1.1.88.34')"
-                              " AND NOT EXISTS (SELECT 1 FROM report_imports r WHERE r.source = "
-                              "i.sop_uid) ORDER BY i.id",
-                              &st);
+        err = ht_store__query(
+            s,
+            "SELECT i.sop_uid, i.archive_path, i.sop_class FROM instances i WHERE i.sop_class IN"
+            " ('1.2.840.10008.5.1.4.1.1.88.11', '1.2.840.10008.5.1.4.1.1.88.22',"
+            " '1.2.840.10008.5.1.4.1.1.88.33', '1.2.840.10008.5.1.4.1.1.88.34',"
+            " '1.2.840.10008.5.1.4.1.1.66.4')"
+            " AND NOT EXISTS (SELECT 1 FROM report_imports r WHERE r.source = i.sop_uid)"
+            " ORDER BY i.id",
+            &st);
     if (err < 0)
         return err;
     /* Collected first: the callback writes proposals on this connection. */
@@ -207,13 +209,14 @@ int ht_store_reports_unread(ht_store *s,
         }
         snprintf(rows[n][0], 300, "%s", (const char *)sqlite3_column_text(st, 0));
         snprintf(rows[n][1], 300, "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(rows[n][2], 300, "%s", (const char *)sqlite3_column_text(st, 2));
         n++;
     }
     sqlite3_reset(st);
     if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = ht_store__db_error(s->db, rc, "listing reports");
     for (size_t i = 0; i < n && err == HT_OK; i++)
-        err = cb(payload, rows[i][0], rows[i][1]);
+        err = cb(payload, rows[i][0], rows[i][2], rows[i][1]);
     free(rows);
     return err;
 }

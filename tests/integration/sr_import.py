@@ -98,6 +98,46 @@ back = json.loads(second.run("timeline", "R1", "--format", "json").stdout)
 t.check(back["timepoints"][0]["sum_mm"] == want["timepoints"][0]["sum_mm"] == 30.0,
         f"the same measurement: {back['timepoints'][0]['sum_mm']} mm")
 
+# ---- a segmentation: the liver's volume proposed for the time point listing its study ------------
+seg = Hepatrack(binary, os.path.join(work, "seg"))
+subprocess.run([gen, "--out", os.path.join(work, "seg-ct"), "--patient-id", "Q1", "--issuer", "SITE",
+                "--study-date", "20260110", "--slices", "12", "--seg"], check=True, capture_output=True)
+study_q = None
+seg.run("import", os.path.join(work, "seg-ct"))  # the SEG is read at the end: no subject yet
+t.check(json.loads(seg.run("proposals", "--json").stdout)[0]["status"] == "unmatched",
+        "a SEG of a patient not enrolled: unmatched, with its reason")
+study_q = seg.json("ls", "studies")[0]["StudyInstanceUID"]
+seg_uid = [i["SOPInstanceUID"] for se in seg.json("ls", "series", "--study", study_q)
+           for i in seg.json("ls", "instances", "--series", se["SeriesInstanceUID"])
+           if i["SOPClassUID"] == "1.2.840.10008.5.1.4.1.1.66.4"][0]
+shown = seg.json("show", seg_uid)
+liver_ml = [s for s in shown["Segments"] if s["type"]["value"] == "10200004"][0]["volume_ml"]
+q1 = {"subject": "Q1", "reader": "dr.q", "dicom_patients": [{"id": "Q1", "issuer": "SITE"}],
+      "timepoints": [{"label": "BL", "date": "2026-01-10", "baseline": True, "study_uids": [study_q]}],
+      "lesions": [{"id": "T1", "role": "target", "site": "liver"}],
+      "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 30, "perpendicular_mm": 30,
+                       "craniocaudal_mm": 30}]}
+with open(os.path.join(work, "q1.json"), "w") as f:
+    json.dump(q1, f)
+seg.run("measurements", "import", "--enrol", os.path.join(work, "q1.json"), expect=0)
+sqlite = __import__("sqlite3").connect(os.path.join(seg.data, "index.sqlite"))
+sqlite.execute("DELETE FROM report_imports")  # read it again now that the subject is enrolled
+sqlite.execute("DELETE FROM proposals")
+sqlite.commit()
+sqlite.close()
+seg.run("import", os.path.join(work, "seg-ct"))
+items = json.loads(seg.run("proposals", "--json", "--status", "proposed").stdout)
+t.check(len(items) == 1 and items[0]["timepoint"] == "BL" and items[0]["lesion"] is None
+        and abs(items[0]["fields"]["liver_volume_ml"] - liver_ml) < 0.06,
+        f"the liver's {liver_ml} mL proposed for BL: {items}")
+tl = json.loads(seg.run("timeline", "Q1", "--include-drafts", "--format", "json").stdout)
+t.check(tl["timepoints"][0]["hepatic"]["liver_replacement_pct"] is None, "not counted before it is accepted")
+seg.run("proposals", "accept", str(items[0]["id"]), "--reader", "dr.q", expect=0)
+tl = json.loads(seg.run("timeline", "Q1", "--include-drafts", "--format", "json").stdout)
+hep = tl["timepoints"][0]["hepatic"]
+t.check(hep["liver_replacement_pct"] is not None and hep["liver_replacement_pct"] > 0,
+        f"accepted, the liver volume gives % liver replacement: {hep}")
+
 # ---- over STOW-RS to a running server: proposals by Tracking UID, decided over HTTP --------------
 third = Hepatrack(binary, os.path.join(work, "third"))
 third.run("import", os.path.join(work, "ct"), expect=0)

@@ -95,7 +95,7 @@ static void matched_by_study_and_label_then_accepted_as_a_new_version(void **sta
     const char *studies[] = {"1.2.3.200"};
     json_t *fields = json_pack("{s:f}", "long_axis_mm", 31.5);
     ht_ledger_proposal p = {"1.2.9.1", 1,    "P1", "HOSP", studies, 1,
-                            "ignored", NULL, "T1", fields, NULL};
+                            "ignored", NULL, "T1", fields, NULL,    0};
     assert_string_equal(propose(f, &p), "proposed");
     assert_string_equal(propose(f, &p), "known"); /* the same report again: nothing new */
     json_t *got = only(f, "1.2.9.1");
@@ -145,7 +145,8 @@ static void a_new_lesion_needs_its_role_and_a_label_match_needs_the_context(void
     fixture *f = *state;
     json_t *fields = json_pack("{s:f, s:s}", "long_axis_mm", 12.0, "finding_site", "liver");
     /* No study the ledger knows: the Time Point Context label decides. */
-    ht_ledger_proposal p = {"1.2.9.2", 3, "P1", "", NULL, 0, "FU1", "9.9.9", "NL-A", fields, NULL};
+    ht_ledger_proposal p = {"1.2.9.2", 3,       "P1",   "",     NULL, 0,
+                            "FU1",     "9.9.9", "NL-A", fields, NULL, 0};
     assert_string_equal(propose(f, &p), "proposed"); /* an empty issuer: P1 alone, one subject */
     json_t *got = only(f, "1.2.9.2");
     assert_string_equal(field(got, "timepoint"), "FU1");
@@ -174,9 +175,9 @@ static void what_cannot_be_matched_is_kept_with_its_reason(void **state)
     const char *studies[] = {"1.2.3.999"};
     json_t *fields = json_pack("{s:f}", "long_axis_mm", 10.0);
     ht_ledger_proposal stranger = {"1.2.9.3", 1,    "P404", "HOSP", studies, 1,
-                                   NULL,      NULL, "T1",   fields, NULL};
+                                   NULL,      NULL, "T1",   fields, NULL,    0};
     ht_ledger_proposal no_tp = {"1.2.9.3", 2,    "P1", "HOSP", studies, 1,
-                                "W99",     NULL, "T1", fields, NULL};
+                                "W99",     NULL, "T1", fields, NULL,    0};
     ht_ledger_proposal unit = {"1.2.9.3",
                                3,
                                "P1",
@@ -187,7 +188,8 @@ static void what_cannot_be_matched_is_kept_with_its_reason(void **state)
                                NULL,
                                "T1",
                                NULL,
-                               "Long Axis in g/ml, not a length"};
+                               "Long Axis in g/ml, not a length",
+                               0};
     assert_string_equal(propose(f, &stranger), "unmatched");
     assert_string_equal(propose(f, &no_tp), "unmatched");
     assert_string_equal(propose(f, &unit), "unmatched");
@@ -211,7 +213,8 @@ static void a_rejection_needs_a_reason_and_is_made_once(void **state)
     fixture *f = *state;
     const char *studies[] = {"1.2.3.100"};
     json_t *fields = json_pack("{s:f}", "long_axis_mm", 41.0);
-    ht_ledger_proposal p = {"1.2.9.4", 1, "P1", "HOSP", studies, 1, NULL, NULL, "T1", fields, NULL};
+    ht_ledger_proposal p = {"1.2.9.4", 1,    "P1", "HOSP", studies, 1,
+                            NULL,      NULL, "T1", fields, NULL,    0};
     assert_string_equal(propose(f, &p), "proposed");
     json_t *got = only(f, "1.2.9.4");
     int64_t id = json_integer_value(json_object_get(got, "id"));
@@ -229,6 +232,42 @@ static void a_rejection_needs_a_reason_and_is_made_once(void **state)
     json_decref(fields);
 }
 
+static void a_liver_volume_is_the_time_points_value(void **state)
+{
+    fixture *f = *state;
+    const char *studies[] = {"1.2.3.200"};
+    json_t *fields = json_pack("{s:f}", "liver_volume_ml", 1480.5);
+    ht_ledger_proposal p = {"1.2.9.5", 1,    "P1", "HOSP", studies, 1,
+                            NULL,      NULL, NULL, fields, NULL,    1};
+    assert_string_equal(propose(f, &p), "proposed");
+    json_t *got = only(f, "1.2.9.5");
+    assert_string_equal(field(got, "timepoint"), "FU1");
+    assert_true(json_is_null(json_object_get(got, "lesion")));
+    int64_t id = json_integer_value(json_object_get(got, "id"));
+    json_decref(got);
+    ht_ledger_import_summary sum;
+    ht_ledger_import_options opts = {NULL, NULL, 0, HT_LEDGER_READS, 0};
+    assert_int_equal(ht_ledger_proposal_accept(f->store, id, "dr.b", NULL, &opts, &sum), HT_OK);
+    json_t *records = NULL;
+    assert_int_equal(ht_report_records(f->store, "S1", &records), HT_OK);
+    json_t *tps = json_object_get(records, "timepoints"), *tp;
+    size_t i;
+    int seen = 0;
+    json_array_foreach(tps, i, tp)
+    {
+        if (strcmp(json_string_value(json_object_get(tp, "label")), "FU1"))
+            continue;
+        seen = 1;
+        assert_true(json_real_value(json_object_get(tp, "liver_volume_ml")) == 1480.5);
+        assert_string_equal(json_string_value(json_object_get(tp, "date")), "2024-03-10");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(tp, "study_uids"), 0)),
+                            "1.2.3.200");
+    }
+    assert_true(seen);
+    json_decref(records);
+    json_decref(fields);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +279,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(a_rejection_needs_a_reason_and_is_made_once, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_liver_volume_is_the_time_points_value, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
