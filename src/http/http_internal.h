@@ -349,8 +349,9 @@ int ht_http__subject_history(request *r, answer *a);
 int ht_http__subject_proposals(request *r, answer *a);
 int ht_http__subject_timeline(request *r, answer *a);
 int ht_http__cohort(request *r, answer *a);
-int ht_http__export_cdisc(request *r, answer *a); /* h_exports.c */
-int ht_http__proposals(request *r, answer *a);    /* h_proposals.c */
+int ht_http__export_cdisc(request *r, answer *a);       /* h_exports.c */
+int ht_http__proposals(request *r, answer *a);          /* h_proposals.c */
+int ht_http__timepoint_segments(request *r, answer *a); /* h_segments.c */
 int ht_http__proposal_accept(request *r, answer *a);
 int ht_http__proposal_reject(request *r, answer *a);
 int ht_http__lesion_states(request *r, answer *a);

@@ -57,6 +57,8 @@ static const ht_route routes[] = {
      NULL},
     {"POST", "/api/measurements", HT_ACCESS_RADIOLOGIST, "entering assessments",
      ht_http__measurements, NULL},
+    {"GET", "/api/subjects/{id}/timepoints/{label}/segments", HT_ACCESS_USER,
+     "reading segmentations", ht_http__timepoint_segments, NULL},
     {"GET", "/api/proposals", HT_ACCESS_USER, "reading proposals", ht_http__proposals, NULL},
     {"POST", "/api/proposals/{id}/accept", HT_ACCESS_RADIOLOGIST, "entering assessments",
      ht_http__proposal_accept, NULL},

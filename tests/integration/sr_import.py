@@ -133,10 +133,38 @@ t.check(len(items) == 1 and items[0]["timepoint"] == "BL" and items[0]["lesion"]
 tl = json.loads(seg.run("timeline", "Q1", "--include-drafts", "--format", "json").stdout)
 t.check(tl["timepoints"][0]["hepatic"]["liver_replacement_pct"] is None, "not counted before it is accepted")
 seg.run("proposals", "accept", str(items[0]["id"]), "--reader", "dr.q", expect=0)
+
 tl = json.loads(seg.run("timeline", "Q1", "--include-drafts", "--format", "json").stdout)
 hep = tl["timepoints"][0]["hepatic"]
 t.check(hep["liver_replacement_pct"] is not None and hep["liver_replacement_pct"] > 0,
         f"accepted, the liver volume gives % liver replacement: {hep}")
+# The segment under the lesion's caliper is listed beside it (the default phantom's 30 mm lesion
+# at x = -80, y = -20 mm, in the middle slice).
+q_series = seg.json("ls", "series", "--study", study_q)
+ct = [i for se in q_series for i in seg.json("ls", "instances", "--series", se["SeriesInstanceUID"])
+      if i["SOPClassUID"] == "1.2.840.10008.5.1.4.1.1.2"]
+middle = sorted(ct, key=lambda i: i["InstanceNumber"])[len(ct) // 2]["SOPInstanceUID"]
+px, py = (-80 + 511 * 0.78125 / 2) / 0.78125, (-20 + 511 * 0.78125 / 2) / 0.78125
+q1["assessments"] = [{"lesion": "T1", "timepoint": "BL", "sop_uid": middle, "frame": 1, "tool": "length",
+                      "points": [[px - 10, py], [px + 10, py]]}]
+q1["reason"] = "measured on the image"
+with open(os.path.join(work, "q1b.json"), "w") as f:
+    json.dump(q1, f)
+seg.run("measurements", "import", os.path.join(work, "q1b.json"), expect=0)
+proc, base, log = serve_http(binary, seg.data, work)
+try:
+    subprocess.run([binary, "--data", seg.data, "user", "add", "q", "--role", "radiologist",
+                    "--password-stdin"], input="a-long-secret-1\n", text=True, check=True, capture_output=True)
+    qtoken = {"Authorization": "Bearer " + seg.run("user", "token", "q", expect=0).stdout.strip()}
+    status, _, answer = http_request(base, "/api/subjects/Q1/timepoints/BL/segments", headers=qtoken)
+    lesion_segments = [s for s in shown["Segments"] if s["type"]["value"] != "10200004"]
+    t.check(status == 200 and answer["segmentations"] == [seg_uid] and len(answer["items"]) == 1
+            and answer["items"][0]["lesion"] == "T1"
+            and abs(answer["items"][0]["volume_ml"] - lesion_segments[0]["volume_ml"]) < 0.01,
+            f"the lesion's segment listed beside it, with its volume: {status} {answer}")
+finally:
+    proc.terminate()
+    proc.wait(timeout=30)
 
 # ---- over STOW-RS to a running server: proposals by Tracking UID, decided over HTTP --------------
 third = Hepatrack(binary, os.path.join(work, "third"))
