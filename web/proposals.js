@@ -24,15 +24,19 @@ export function renderProposals(ctx) {
   for (const p of items) {
     const li = document.createElement('li');
     li.dataset.proposal = p.id;
-    const now = ctx.at(p.lesion, p.timepoint);
-    li.append(`${p.lesion}${p.new_lesion ? ' (new to the ledger)' : ''}: ${describe(p.fields) || 'no value'}`,
-      Object.assign(document.createElement('small'), {
-        textContent: ` — from report ${p.source}, group ${p.item}; recorded now: ${describe(now) || 'nothing'}` }));
+    const volume = p.fields.liver_volume_ml; // a segmentation's, for the time point itself
+    const what = p.lesion == null ? `${p.timepoint}: liver volume ${volume} mL`
+      : `${p.lesion}${p.new_lesion ? ' (new to the ledger)' : ''}: ${describe(p.fields) || 'no value'}`;
+    const now = p.lesion == null ? null : ctx.at(p.lesion, p.timepoint);
+    li.append(what, Object.assign(document.createElement('small'), {
+      textContent: ` — from ${p.source}, group ${p.item} (${p.reason})` +
+        (p.lesion == null ? '' : `; recorded now: ${describe(now) || 'nothing'}`) }));
     if (ctx.canWrite) {
+      // a lesion new to the ledger: its role is the radiologist's choice, none by default
       const role = p.new_lesion ? Object.assign(document.createElement('select'), { className: 'role' }) : null;
-      role?.append(...['target', 'non-target', 'new'].map((r) => new Option(r, r)));
+      role?.append(new Option('role?', ''), ...['target', 'non-target', 'new'].map((r) => new Option(r, r)));
       li.append(...(role ? [role] : []), button('Accept', async () => {
-        await decide(li, `/api/proposals/${p.id}/accept`, role ? { role: role.value } : {});
+        await decide(li, `/api/proposals/${p.id}/accept`, role?.value ? { role: role.value } : {});
         ctx.decided();
       }, 'Record it as the next version of this assessment'), button('Reject', async () => {
         const reason = prompt(`Why reject ${p.lesion} from ${p.source}?`);

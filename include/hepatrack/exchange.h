@@ -65,8 +65,9 @@ typedef struct ht_exchange_import_summary {
 } ht_exchange_import_summary;
 
 /**
- * Read one TID 1500 report leniently and propose each group (spec 11; ht_ledger_propose).
- * Counts add to sum (zero it first).
+ * Read one TID 1500 report leniently and propose each group (spec 11; ht_ledger_propose), at
+ * most 500 (the rest listed as one unmatched item); a report this hepatrack wrote is counted
+ * as its own and proposes nothing. Counts add to sum (zero it first).
  * @return HT_OK; HT_EPARSE / HT_EUNSUPPORTED for what is not a measurement report (named);
  *         HT_EDB; HT_ENOMEM.
  */
@@ -78,8 +79,11 @@ int ht_exchange_sr_import(ht_store *store,
 /**
  * Read every SR instance of the index not read yet (each once, its outcome recorded), however
  * it arrived: the receiver and the server run this every few seconds, `import` at its end.
- * @return HT_OK; HT_EDB; HT_ENOMEM (a report that is not a measurement report is recorded as
- *         not read, with the reason, and is no error).
+ * Each report's proposals and the record that it was read are written in one transaction;
+ * one that fails for a reason that may pass (the archive, the index, memory) is left unread
+ * and the others go on. At most 1,000 a call.
+ * @return HT_OK; HT_EIO naming how many were left unread and the last reason; HT_EDB (a report
+ *         that is not a measurement report is recorded as not read, with the reason: no error).
  */
 int ht_exchange_sr_pending(ht_store *store, ht_archive *archive, ht_exchange_import_summary *sum);
 

@@ -250,7 +250,9 @@ int ht_ledger_proposals(ht_store *store,
 
 /**
  * Accept a proposal: its assessment becomes the next version (by actor, the reason naming the
- * report), through the import with options (scope, hook); a new lesion needs role.
+ * report), through the import with options (scope, hook), in one transaction with the
+ * decision. A lesion new to the ledger needs role; role NULL takes the one the report names
+ * (hepatrack's own reports do: the operator's import --accept), "" none.
  * @return HT_OK; HT_ENOTFOUND; HT_ECONFLICT (decided already); HT_EINVALID (unmatched, no role,
  *         or what the import refuses, named); HT_EDB.
  */

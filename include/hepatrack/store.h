@@ -358,12 +358,18 @@ int ht_store_reports_unread(
     int (*cb)(void *payload, const char *sop_uid, const char *sop_class, const char *path),
     void *payload);
 
+/** Record a report hepatrack wrote (its SOP Instance UID). @return HT_OK; HT_EDB. */
+int ht_store_report_written(ht_store *store,
+                            const char *sop_uid,
+                            const char *subject,
+                            const char *timepoint,
+                            const char *at);
+
+/** Whether hepatrack wrote the report with that SOP Instance UID: 1, 0, or HT_EDB. */
+int ht_store_report_is_ours(ht_store *store, const char *sop_uid);
+
 /** Record that a report was read, and its outcome ("3 proposed, 1 unmatched", "own report"). */
 int ht_store_report_read(ht_store *store, const char *sop_uid, const char *at, const char *outcome);
-
-/** Whether the subject's ledger holds that version of (kind, key): 1 yes, 0 no, or HT_EDB. */
-int ht_store_ledger_has_version(
-    ht_store *store, const char *subject_id, const char *kind, const char *key, int version);
 
 /** The subject a DICOM patient is linked to (out: 65 bytes); an empty issuer matches the one
  * subject linked to that Patient ID under any issuer. @return HT_OK; HT_ENOTFOUND; HT_EDB. */

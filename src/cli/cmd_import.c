@@ -412,11 +412,13 @@ static int accept_reports(import_job *job, ht_store *store, ht_archive *archive,
         {
             ht_ledger_import_summary sum;
             int64_t id = json_integer_value(json_object_get(p, "id"));
-            if (ht_ledger_proposal_accept(store, id, actor, NULL, &read, &sum) == HT_OK)
+            if (ht_ledger_proposal_accept(store, id, actor, NULL, &read, &sum) == HT_OK) {
                 job->accepted++;
-            else
+            } else {
                 cli_error("import", "proposal %lld (report %s) not accepted: %s", (long long)id,
                           job->reports[r], ht_error_last());
+                job->reports_error = 1;
+            }
         }
         json_decref(items);
     }

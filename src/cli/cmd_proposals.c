@@ -68,6 +68,12 @@ static int parse(int argc, char **argv, args *a)
 
 static int list(ht_store *store, const args *a)
 {
+    if (a->status && strcmp(a->status, "proposed") && strcmp(a->status, "accepted") &&
+        strcmp(a->status, "rejected") && strcmp(a->status, "unmatched")) {
+        cli_error("proposals", "--status is proposed, accepted, rejected or unmatched (got '%s')",
+                  a->status);
+        return CLI_FATAL;
+    }
     json_t *items = NULL;
     int err = ht_ledger_proposals(store, a->subject, a->status, NULL, &items);
     if (err < 0) {
@@ -86,13 +92,14 @@ static int list(ht_store *store, const args *a)
             const char *subject = json_string_value(json_object_get(p, "subject"));
             const char *tp = json_string_value(json_object_get(p, "timepoint"));
             const char *lesion = json_string_value(json_object_get(p, "lesion"));
+            /* a report's text, shown with its control characters escaped */
             printf("%-5lld %-9s %-10s %-10s %-10s %s #%lld: %s\n",
                    (long long)json_integer_value(json_object_get(p, "id")),
                    json_string_value(json_object_get(p, "status")), subject ? subject : "-",
                    tp ? tp : "-", lesion ? lesion : "-",
-                   json_string_value(json_object_get(p, "source")),
+                   cli_shown(json_string_value(json_object_get(p, "source"))),
                    (long long)json_integer_value(json_object_get(p, "item")),
-                   json_string_value(json_object_get(p, "reason")));
+                   cli_shown(json_string_value(json_object_get(p, "reason"))));
         }
     }
     json_decref(items);
@@ -115,7 +122,8 @@ decide(const cli_context *ctx, ht_store *store, const char *verb, int64_t id, co
         if ((err = ht_archive_open(&archive, ctx->data_dir)) == HT_OK) {
             ht_measure_source drawn_on = {store, archive};
             ht_ledger_import_options read = {ht_measure_complete, &drawn_on, 0, HT_LEDGER_READS, 0};
-            err = ht_ledger_proposal_accept(store, id, a->reader, a->role, &read, &sum);
+            err = ht_ledger_proposal_accept(store, id, a->reader, a->role ? a->role : "", &read,
+                                            &sum);
         }
         ht_archive_free(archive);
     }

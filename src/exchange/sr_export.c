@@ -536,6 +536,22 @@ static void export_state_free(export_state *st)
     ht_sr_report_free(&st->report);
 }
 
+/* Keep the SOP Instance UID of a report hepatrack wrote, before anyone can receive it back:
+ * reading it in, hepatrack knows it for its own and proposes nothing from it (spec 11). */
+static int remember(
+    ht_store *store, const uint8_t *bytes, size_t len, const char *subject, const char *timepoint)
+{
+    ht_sr_report written;
+    char now[32];
+    int err = ht_sr_read(bytes, len, &written);
+    if (err < 0)
+        return err;
+    ht_time_now_iso(now, sizeof(now));
+    err = ht_store_report_written(store, written.sop_instance_uid, subject, timepoint, now);
+    ht_sr_report_free(&written);
+    return err;
+}
+
 int ht_exchange_sr_export(ht_store *store,
                           ht_archive *archive,
                           const char *subject_id,
@@ -555,6 +571,13 @@ int ht_exchange_sr_export(ht_store *store,
     int err = build_report(&st, &study_image);
     if (err == HT_OK)
         err = ht_sr_write(&st.report, study_image->bytes, study_image->len, out, len);
+    if (err == HT_OK)
+        err = remember(store, *out, *len, subject_id, timepoint);
+    if (err < 0) {
+        ht_free(*out);
+        *out = NULL;
+        *len = 0;
+    }
     export_state_free(&st);
     return err;
 }

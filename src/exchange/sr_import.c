@@ -3,8 +3,10 @@
  * STOW-RS, import) is read once, leniently, group by group, and each group handed to the ledger
  * as a proposal: its lengths in mm (Long Axis, Short Axis; a Length when there is no Long Axis),
  * a planar ROI's mean as mean_hu, the caliper's image, frame and points. A group that cannot be
- * converted (a length slot in another unit, no value) is kept unmatched with the reason. A
- * report hepatrack wrote from this ledger's own versions is recognised and not proposed again.
+ * converted (a length slot in another unit, no value, a value out of range) is kept unmatched
+ * with the reason. A report this hepatrack wrote (its SOP Instance UID is kept when it is
+ * written) is recognised and not proposed again. Each report is proposed in one transaction
+ * with the record that it was read, so a failure leaves it unread, to be read again.
  */
 #define _GNU_SOURCE
 #include "hepatrack/exchange.h"
@@ -20,9 +22,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* At most this many groups of one report are proposed; the rest are listed as one. */
+#define MAX_GROUPS 500
+
 static double tenth(double v)
 {
     return round(v * 10.0) / 10.0;
+}
+
+/* Whether a converted value is one hepatrack records (spec 1.8: lengths over 0, at most 500 mm;
+ * a mean any finite number). */
+static int plausible(double v, int length)
+{
+    return isfinite(v) && (!length || (v > 0 && v <= 500));
 }
 
 /* The caliper a length was inferred from, as the import format keeps it. */
@@ -30,6 +42,9 @@ static void caliper(json_t *fields, const ht_sr_coord *c)
 {
     if (strcmp(c->graphic_type, "POLYLINE") != 0 || c->npoints < 2 || !c->sop_instance_uid[0])
         return;
+    for (size_t i = 0; i < 2 * c->npoints; i++)
+        if (!isfinite(c->points[i]))
+            return; /* no caliper rather than a broken one */
     json_t *points = json_array();
     for (size_t i = 0; i < c->npoints; i++)
         json_array_append_new(points, json_pack("[f, f]", c->points[2 * i], c->points[2 * i + 1]));
@@ -44,11 +59,22 @@ static const char *length_into(json_t *fields, const char *key, const ht_sr_meas
 {
     static __thread char why[320];
     if (!m->has_value)
-        return NULL; /* skipped, as the reader warned */
+        return NULL; /* skipped, as the reader warned (its warning goes with the proposal) */
     /* the reader converts a length given in any UCUM length unit to mm */
-    if (!m->converted || m->quantity == HT_SR_AREA || m->quantity == HT_SR_VOLUME) {
+    if (!m->converted) {
         snprintf(why, sizeof(why), "%.120s in %.60s, not a length", m->concept.meaning,
                  m->unit.value[0] ? m->unit.value : "no unit");
+        return why;
+    }
+    if (!plausible(m->value_converted, 1)) {
+        snprintf(why, sizeof(why),
+                 "%.120s of %g mm: hepatrack records lengths over 0, at most 500 mm",
+                 m->concept.meaning, m->value_converted);
+        return why;
+    }
+    if (json_object_get(fields, key)) {
+        snprintf(why, sizeof(why), "two %.120s in one group: which is meant is not said",
+                 m->concept.meaning);
         return why;
     }
     json_object_set_new(fields, key, json_real(tenth(m->value_converted)));
@@ -79,7 +105,7 @@ static void own_comment(const char *comment, json_t *fields)
 }
 
 /* What a group would record, as import fields; NULL fields with *why when it cannot. */
-static json_t *group_fields(const ht_sr_group *g, const char **why)
+static json_t *group_fields(const ht_sr_group *g, int hepatrack, const char **why)
 {
     static __thread char other[120];
     json_t *fields = json_object();
@@ -95,14 +121,14 @@ static json_t *group_fields(const ht_sr_group *g, const char **why)
         else if (m->quantity == HT_SR_LENGTH && !length)
             length = m;
         else if (m->quantity == HT_SR_MEAN && m->has_value && m->converted &&
-                 !strcmp(m->unit.value, "[hnsf'U]"))
+                 !strcmp(m->unit.value, "[hnsf'U]") && plausible(m->value_converted, 0))
             json_object_set_new(fields, "mean_hu", json_real(tenth(m->value_converted)));
         else if (m->quantity == HT_SR_MEAN && m->has_value && !other[0])
             snprintf(other, sizeof(other), "a mean in %.60s, not in HU", m->unit.value);
     }
     if (!*why && length && !json_object_get(fields, "long_axis_mm"))
         *why = length_into(fields, "long_axis_mm", length);
-    if (!*why)
+    if (!*why && hepatrack)
         own_comment(g->comment, fields);
     if (!*why && !json_object_get(fields, "long_axis_mm") &&
         !json_object_get(fields, "short_axis_mm") && !json_object_get(fields, "mean_hu") &&
@@ -125,29 +151,15 @@ static json_t *group_fields(const ht_sr_group *g, const char **why)
  * recognised by them and not proposed again). */
 static int own_report(ht_store *store, const ht_sr_report *r)
 {
-    const char *p = r->provenance, *list;
-    char subject[65];
-    if (!p || strncmp(p, HT_SR_PROVENANCE_PREFIX, strlen(HT_SR_PROVENANCE_PREFIX)) != 0 ||
-        sscanf(p + strlen(HT_SR_PROVENANCE_PREFIX), "subject %64[^;]", subject) != 1 ||
-        !(list = strstr(p, "versions: ")))
-        return 0;
-    /* "timepoint BL v1, lesion T1 v1, assessment T1/BL v3": each must be this ledger's */
-    int versions = 0;
-    for (list += 10; *list;) {
-        char kind[32], key[200];
-        int version, used = 0;
-        if (sscanf(list, "%31s %199s v%d%n", kind, key, &version, &used) != 3)
-            return 0;
-        for (char *slash = strchr(key, '/'); slash; slash = strchr(slash, '/'))
-            *slash = '\t'; /* the assessment key's tab, shown as a slash */
-        if (ht_store_ledger_has_version(store, subject, kind, key, version) != 1)
-            return 0;
-        versions++;
-        list += used;
-        while (*list == ',' || *list == ' ')
-            list++;
-    }
-    return versions > 0;
+    return ht_store_report_is_ours(store, r->sop_instance_uid);
+}
+
+/* Whether a report is one hepatrack wrote (here or at another site): only then are its groups'
+ * comments read for hepatrack's conventions (role, nodal, state, site). */
+static int written_by_hepatrack(const ht_sr_report *r)
+{
+    return r->provenance &&
+           !strncmp(r->provenance, HT_SR_PROVENANCE_PREFIX, strlen(HT_SR_PROVENANCE_PREFIX));
 }
 
 /* The studies a report refers to: its own, the evidence's, the image library's. */
@@ -188,10 +200,10 @@ int ht_exchange_sr_import(ht_store *store,
     if (err < 0)
         return err;
     sum->reports++;
-    if (own_report(store, r)) {
-        sum->own++;
+    if ((err = own_report(store, r)) != 0) {
+        sum->own += err == 1;
         ht_sr_report_free(r);
-        return HT_OK;
+        return err < 0 ? err : HT_OK;
     }
     const char **studies = NULL;
     int nstudies = studies_of(r, &studies);
@@ -199,24 +211,40 @@ int ht_exchange_sr_import(ht_store *store,
         ht_sr_report_free(r);
         return ht_error_set(HT_ENOMEM, "out of memory reading a report");
     }
-    for (size_t i = 0; i < r->ngroups && err == HT_OK; i++) {
-        const ht_sr_group *g = &r->groups[i];
+    size_t n = r->ngroups < MAX_GROUPS ? r->ngroups : MAX_GROUPS;
+    for (size_t i = 0; i <= n && err == HT_OK; i++) {
         const char *why = NULL, *outcome = NULL;
-        json_t *fields = group_fields(g, &why);
+        char more[120], reason[700];
+        if (i == n && r->ngroups <= n)
+            break;
+        const ht_sr_group *g = i < n ? &r->groups[i] : NULL;
+        json_t *fields = g ? group_fields(g, written_by_hepatrack(r), &why) : NULL;
+        if (!g) { /* the groups past the cap: listed as one */
+            snprintf(more, sizeof(more), "%zu more groups not read (at most %d a report)",
+                     r->ngroups - n, MAX_GROUPS);
+            why = more;
+        } else if (g->warnings) { /* what the reader skipped goes with what it proposes */
+            snprintf(reason, sizeof(reason), "%s%s%.400s", why ? why : "", why ? "; " : "",
+                     g->warnings);
+            if (why)
+                why = reason;
+        }
         ht_ledger_proposal p = {r->sop_instance_uid,
                                 (int)i + 1,
                                 r->patient_id,
                                 r->issuer_of_patient_id,
                                 studies,
                                 nstudies,
-                                g->timepoint[0]   ? g->timepoint
-                                : r->timepoint[0] ? r->timepoint
-                                                  : NULL,
-                                g->tracking_uid,
-                                g->tracking_id,
+                                g && g->timepoint[0] ? g->timepoint
+                                : r->timepoint[0]    ? r->timepoint
+                                                     : NULL,
+                                g ? g->tracking_uid : NULL,
+                                g ? g->tracking_id : NULL,
                                 fields,
                                 why,
                                 0};
+        if (fields && g->warnings)
+            json_object_set_new(fields, "warnings", json_string(g->warnings));
         if ((err = ht_ledger_propose(store, &p, &outcome)) == HT_OK)
             count(sum, outcome);
         json_decref(fields);
@@ -230,6 +258,8 @@ typedef struct pending {
     ht_store *store;
     ht_archive *archive;
     ht_exchange_import_summary *sum;
+    int failed;      /* reports left unread for an error that may pass */
+    char error[400]; /* the last one's */
 } pending;
 
 /* The patient a study belongs to, from the index (patient_id, issuer: 65 bytes each). */
@@ -241,6 +271,13 @@ static int study_patient(void *payload, const ht_row *row)
     snprintf(out[0], 65, "%s", id ? id : "");
     snprintf(out[1], 65, "%s", issuer ? issuer : "");
     return 1;
+}
+
+/* Whether an error reading a report is the report's (recorded: it will not read better later)
+ * or the machine's (left unread, to be read again: an archive or index error, no space). */
+static int lasting(int err)
+{
+    return err == HT_EPARSE || err == HT_EUNSUPPORTED || err == HT_EINVALID || err == HT_ENOTFOUND;
 }
 
 /* A segmentation's liver volume (spec 7) proposed as the liver_volume_ml of the time point that
@@ -256,10 +293,10 @@ static int seg_import(ht_store *store,
     ht_seg_liver liver;
     char patient[2][65] = {"", ""};
     int err = ht_seg_liver_volume(&src, sop_uid, &liver);
-    if (err == HT_EDB || err == HT_ENOMEM)
+    if (err < 0 && !lasting(err))
         return err;
     if (err < 0) {
-        snprintf(outcome, size, "segmentation: %s", ht_error_last());
+        snprintf(outcome, size, "segmentation: %.260s", ht_error_last());
         return HT_OK;
     }
     ht_list_filter filter = {NULL, NULL, liver.seg_study_uid, NULL, 0};
@@ -292,40 +329,59 @@ static int seg_import(ht_store *store,
     return err;
 }
 
+/* One report or segmentation: its proposals and the record that it was read, together. */
+static int read_once(pending *p, const char *sop_uid, const char *sop_class, const char *path)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char now[32], outcome[300];
+    ht_exchange_import_summary before = *p->sum;
+    int err = ht_store_begin(p->store);
+    if (err < 0)
+        return err;
+    if (!strcmp(sop_class, "1.2.840.10008.5.1.4.1.1.66.4")) { /* a segmentation */
+        err = seg_import(p->store, p->archive, sop_uid, p->sum, outcome, sizeof(outcome));
+    } else {
+        if ((err = ht_archive_read(p->archive, path, &data, &len)) == HT_OK)
+            err = ht_exchange_sr_import(p->store, data, len, p->sum);
+        free(data);
+        if (err < 0 && lasting(err)) { /* not a measurement report, or unreadable */
+            snprintf(outcome, sizeof(outcome), "not read: %.280s", ht_error_last());
+            err = HT_OK;
+        } else if (err == HT_OK && p->sum->own > before.own) {
+            snprintf(outcome, sizeof(outcome), "hepatrack's own report: not proposed again");
+        } else if (err == HT_OK) {
+            snprintf(outcome, sizeof(outcome), "%d proposed, %d unmatched, %d known",
+                     p->sum->proposed - before.proposed, p->sum->unmatched - before.unmatched,
+                     p->sum->known - before.known);
+        }
+    }
+    ht_time_now_iso(now, sizeof(now));
+    if (err == HT_OK && (err = ht_store_report_read(p->store, sop_uid, now, outcome)) == HT_OK &&
+        (err = ht_store_commit(p->store)) == HT_OK)
+        return HT_OK;
+    ht_store_rollback(p->store);
+    *p->sum = before;
+    return err;
+}
+
 static int read_one(void *payload, const char *sop_uid, const char *sop_class, const char *path)
 {
     pending *p = payload;
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char now[32], outcome[200];
-    ht_exchange_import_summary before = *p->sum;
-    if (!strcmp(sop_class, "1.2.840.10008.5.1.4.1.1.66.4")) { /* a segmentation */
-        int err = seg_import(p->store, p->archive, sop_uid, p->sum, outcome, sizeof(outcome));
-        if (err < 0)
-            return err;
-        ht_time_now_iso(now, sizeof(now));
-        return ht_store_report_read(p->store, sop_uid, now, outcome);
+    int err = read_once(p, sop_uid, sop_class, path);
+    if (err < 0) { /* this one waits for the next pass; the others go on */
+        p->failed++;
+        snprintf(p->error, sizeof(p->error), "%s: %s", sop_uid, ht_error_last());
     }
-    int err = ht_archive_read(p->archive, path, &data, &len);
-    if (err == HT_OK)
-        err = ht_exchange_sr_import(p->store, data, len, p->sum);
-    free(data);
-    if (err == HT_EDB || err == HT_ENOMEM)
-        return err;
-    if (err < 0) /* not a measurement report, or unreadable: said once, never fatal */
-        snprintf(outcome, sizeof(outcome), "not read: %s", ht_error_last());
-    else if (p->sum->own > before.own)
-        snprintf(outcome, sizeof(outcome), "hepatrack's own report: not proposed again");
-    else
-        snprintf(outcome, sizeof(outcome), "%d proposed, %d unmatched, %d known",
-                 p->sum->proposed - before.proposed, p->sum->unmatched - before.unmatched,
-                 p->sum->known - before.known);
-    ht_time_now_iso(now, sizeof(now));
-    return ht_store_report_read(p->store, sop_uid, now, outcome);
+    return 0;
 }
 
 int ht_exchange_sr_pending(ht_store *store, ht_archive *archive, ht_exchange_import_summary *sum)
 {
-    pending p = {store, archive, sum};
-    return ht_store_reports_unread(store, read_one, &p);
+    pending p = {store, archive, sum, 0, ""};
+    int err = ht_store_reports_unread(store, read_one, &p);
+    if (err == HT_OK && p.failed)
+        err = ht_error_set(HT_EIO, "%d report(s) left unread, to be read again (%s)", p.failed,
+                           p.error);
+    return err;
 }

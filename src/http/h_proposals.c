@@ -57,7 +57,8 @@ int ht_http__proposal_accept(request *r, answer *a)
     const char *role = json_string_value(json_object_get(body, "role"));
     ht_measure_source drawn_on = {s, r->http->archive};
     ht_ledger_import_options read = {ht_measure_complete, &drawn_on, 0, HT_LEDGER_READS, 0};
-    err = ht_ledger_proposal_accept(s, id, ht_http__actor(r), role, &read, &sum);
+    /* "": a lesion new to the ledger needs the role the radiologist gives, never the report's */
+    err = ht_ledger_proposal_accept(s, id, ht_http__actor(r), role ? role : "", &read, &sum);
     json_decref(body);
     if (err < 0)
         return ht_http__fail_last(a, err);

@@ -33,6 +33,7 @@ typedef struct importer {
     int enrolling;   /* ht_ledger_enrol: every subject gets its record */
     ht_strset *seen; /* subject ids already in the document */
     ht_ledger_import_summary *sum;
+    int in_transaction; /* the caller's: neither begun nor ended here */
 } importer;
 
 /* A field the options' scope does not allow, or NULL. */
@@ -141,7 +142,7 @@ static int import_all(importer *im, json_t *doc)
     ht_store *store = im->store;
     const char *source = im->source;
     ht_ledger_import_summary *summary = im->sum;
-    int err;
+    int err = HT_OK;
     im->seen = ht_strset_new();
 
     memset(summary, 0, sizeof(*summary));
@@ -150,7 +151,7 @@ static int import_all(importer *im, json_t *doc)
                            source);
     else if (!im->seen)
         err = ht_error_set(HT_ENOMEM, "out of memory importing measurements");
-    else
+    else if (!im->in_transaction)
         err = ht_store_begin(store);
     if (err < 0) {
         ht_strset_free(im->seen);
@@ -167,9 +168,9 @@ static int import_all(importer *im, json_t *doc)
                 break;
         }
     }
-    if (err == HT_OK)
+    if (err == HT_OK && !im->in_transaction)
         err = ht_store_commit(store);
-    if (err < 0)
+    if (err < 0 && !im->in_transaction)
         ht_store_rollback(store);
     ht_strset_free(im->seen);
     return err;
@@ -181,7 +182,17 @@ int ht_ledger_import_document(ht_store *store,
                               const ht_ledger_import_options *options,
                               ht_ledger_import_summary *summary)
 {
-    importer im = {store, source, options, 0, NULL, summary};
+    importer im = {store, source, options, 0, NULL, summary, 0};
+    return import_all(&im, doc);
+}
+
+int ht_ledger__import_in_transaction(ht_store *store,
+                                     json_t *doc,
+                                     const char *source,
+                                     const ht_ledger_import_options *options,
+                                     ht_ledger_import_summary *summary)
+{
+    importer im = {store, source, options, 0, NULL, summary, 1};
     return import_all(&im, doc);
 }
 
@@ -210,7 +221,7 @@ static int enrolment(
     char source[96];
     snprintf(source, sizeof(source), "%s:%s", enrolling ? "enrolment" : "subject", actor);
     json_object_set_new(doc, "reader", json_string(actor));
-    importer im = {store, source, &opt, enrolling, NULL, sum};
+    importer im = {store, source, &opt, enrolling, NULL, sum, 0};
     return import_all(&im, doc);
 }
 

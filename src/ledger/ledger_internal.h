@@ -214,6 +214,13 @@ int ht_ledger__append(const writer *w,
 /* The body of a read record, {"at", "by", "status"} (a new reference), or NULL. */
 json_t *ht_ledger__read_body(const char *status, const char *reader, const char *now);
 
+/* ht_ledger_import_document inside the caller's transaction (neither begun nor ended). */
+int ht_ledger__import_in_transaction(ht_store *store,
+                                     json_t *doc,
+                                     const char *source,
+                                     const ht_ledger_import_options *options,
+                                     ht_ledger_import_summary *summary);
+
 /* Write the versions of p's records that change something, returning signed reads they touch
  * to draft. */
 int ht_ledger__write_records(const writer *w, const parsed *p, ht_ledger_import_summary *sum);

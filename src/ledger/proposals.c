@@ -33,6 +33,13 @@ static const char *lesion_of(const state *st, const char *uid, const char *label
     return label && body_of(st, K_LESION, label) ? label : NULL;
 }
 
+/* The Tracking UID a lesion of the ledger has, or NULL. */
+static const char *uid_of(const state *st, const char *label)
+{
+    const json_t *b = body_of(st, K_LESION, label);
+    return b ? str(b, "tracking_uid") : NULL;
+}
+
 static int matched_timepoint(ht_store *store,
                              const state *st,
                              const char *subject,
@@ -54,17 +61,24 @@ static int matched_timepoint(ht_store *store,
 }
 
 /* A label hepatrack accepts for a new lesion (spec: labels are letters, digits, . _ -). */
-static void new_lesion_label(const ht_ledger_proposal *p, char *out)
+static void new_lesion_label(const state *st, const ht_ledger_proposal *p, char *out)
 {
     const char *id = p->tracking_id;
-    int ok = id && *id && strlen(id) <= 64;
+    int ok = id && *id && strlen(id) <= 64 && !body_of(st, K_LESION, id);
     for (const char *c = id; ok && *c; c++)
         ok = (*c >= 'A' && *c <= 'Z') || (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
              (c > id && (*c == '.' || *c == '_' || *c == '-'));
-    if (ok)
+    if (ok) {
         snprintf(out, 65, "%s", id);
-    else
-        snprintf(out, 65, "SR%d", p->item);
+        return;
+    }
+    /* a label of its own: the report's UID's last digits and the group, free in the ledger */
+    size_t n = strlen(p->source);
+    const char *tail = n > 6 ? p->source + n - 6 : p->source;
+    snprintf(out, 65, "SR%s-%d", tail, p->item);
+    for (char *c = out; *c; c++)
+        if (*c == '.')
+            *c = '_';
 }
 
 int ht_ledger_propose(ht_store *store, const ht_ledger_proposal *p, const char **outcome)
@@ -102,11 +116,15 @@ int ht_ledger_propose(ht_store *store, const ht_ledger_proposal *p, const char *
         const char *known = lesion_of(&st, p->tracking_uid, p->tracking_id, &by_uid);
         status = "proposed";
         if (known) {
+            const char *theirs = p->tracking_uid, *ours = uid_of(&st, known);
+            int differs = !by_uid && theirs && *theirs && ours && strcmp(theirs, ours);
             snprintf(lesion, sizeof(lesion), "%s", known);
-            snprintf(reason, sizeof(reason), "%s; lesion by %s", how_tp,
-                     by_uid ? "Tracking UID" : "Tracking Identifier");
+            snprintf(reason, sizeof(reason), "%s; lesion by %s%s%.64s%s", how_tp,
+                     by_uid ? "Tracking UID" : "Tracking Identifier",
+                     differs ? ", though the report's Tracking UID is " : "", differs ? theirs : "",
+                     differs ? ": check it is the same lesion" : "");
         } else {
-            new_lesion_label(p, lesion);
+            new_lesion_label(&st, p, lesion);
             new_lesion = 1;
             snprintf(reason, sizeof(reason), "%s; a lesion the ledger does not have: needs review",
                      how_tp);
@@ -300,6 +318,45 @@ static int lesion_nodal(ht_store *store, const json_t *p)
     return nodal;
 }
 
+/* Whether a proposal may be accepted now: still proposed, and for a lesion new to the ledger a
+ * role (given, or when *role is NULL the report's own, for the operator's import --accept) and
+ * a label no other lesion took since it was proposed. */
+static int acceptable(ht_store *store, const json_t *p, int64_t id, const char **role)
+{
+    const char *status = json_string_value(json_object_get(p, "status"));
+    const json_t *fields = json_object_get(p, "fields");
+    if (strcmp(status, "proposed") != 0)
+        return ht_error_set(!strcmp(status, "unmatched") ? HT_EINVALID : HT_ECONFLICT,
+                            "proposal %lld is %s: %s", (long long)id, status,
+                            json_string_value(json_object_get(p, "reason")));
+    if (!json_is_true(json_object_get(p, "new_lesion")))
+        return HT_OK;
+    if (!*role)
+        *role = json_string_value(json_object_get(fields, "role"));
+    if (!*role || (strcmp(*role, "target") && strcmp(*role, "non-target") && strcmp(*role, "new")))
+        return ht_error_set(HT_EINVALID,
+                            "proposal %lld is for a lesion the ledger does not have (%s): give "
+                            "its role (target, non-target or new) to accept it",
+                            (long long)id, json_string_value(json_object_get(p, "lesion")));
+    int64_t sid;
+    state st;
+    int err = ht_store_subject_find(store, json_string_value(json_object_get(p, "subject")), &sid);
+    ht_ledger__state_init(&st);
+    if (err == HT_OK && (err = ht_ledger__state_load(store, sid, &st)) == HT_OK) {
+        const char *label = json_string_value(json_object_get(p, "lesion"));
+        const char *uid = json_string_value(json_object_get(fields, "tracking_uid"));
+        const char *taken = uid_of(&st, label);
+        if (body_of(&st, K_LESION, label) && !(uid && taken && !strcmp(uid, taken)))
+            err = ht_error_set(HT_ECONFLICT,
+                               "proposal %lld names a new lesion %s, but the ledger has a lesion "
+                               "%s since (another report's, or recorded meanwhile): accept it "
+                               "under that lesion by a read, or reject it",
+                               (long long)id, label, label);
+    }
+    ht_ledger__state_free(&st);
+    return err;
+}
+
 int ht_ledger_proposal_accept(ht_store *store,
                               int64_t id,
                               const char *actor,
@@ -309,23 +366,13 @@ int ht_ledger_proposal_accept(ht_store *store,
 {
     json_t *p = NULL;
     char now[32], why[400];
-    int err = proposal(store, id, &p);
+    /* One transaction: the status checked, the version written and the decision recorded
+     * together, so two acceptances cannot both write, and a failure leaves it proposed. */
+    int err = ht_store_begin(store);
     if (err < 0)
         return err;
-    const char *status = json_string_value(json_object_get(p, "status"));
-    if (strcmp(status, "proposed") != 0) {
-        err = ht_error_set(status && !strcmp(status, "unmatched") ? HT_EINVALID : HT_ECONFLICT,
-                           "proposal %lld is %s: %s", (long long)id, status,
-                           json_string_value(json_object_get(p, "reason")));
-    }
-    if (!role) /* hepatrack's own reports name the lesion's role */
-        role = json_string_value(json_object_get(json_object_get(p, "fields"), "role"));
-    if (err == HT_OK && json_is_true(json_object_get(p, "new_lesion")) &&
-        (!role || (strcmp(role, "target") && strcmp(role, "non-target") && strcmp(role, "new"))))
-        err = ht_error_set(HT_EINVALID,
-                           "proposal %lld is for a lesion the ledger does not have (%s): give "
-                           "its role (target, non-target or new) to accept it",
-                           (long long)id, json_string_value(json_object_get(p, "lesion")));
+    if ((err = proposal(store, id, &p)) == HT_OK)
+        err = acceptable(store, p, id, &role);
     if (err == HT_OK) {
         snprintf(why, sizeof(why), "accepted from report %s, group %lld",
                  json_string_value(json_object_get(p, "source")),
@@ -333,7 +380,7 @@ int ht_ledger_proposal_accept(ht_store *store,
         json_t *doc = json_is_string(json_object_get(p, "lesion"))
                           ? acceptance(p, actor, role, lesion_nodal(store, p), why)
                           : timepoint_acceptance(store, p, actor, why);
-        err = doc ? ht_ledger_import_document(store, doc, why, options, summary)
+        err = doc ? ht_ledger__import_in_transaction(store, doc, why, options, summary)
                   : ht_error_set(HT_ENOTFOUND, "proposal %lld: its time point is gone",
                                  (long long)id);
         json_decref(doc);
@@ -342,6 +389,10 @@ int ht_ledger_proposal_accept(ht_store *store,
         ht_time_now_iso(now, sizeof(now));
         err = ht_store_proposal_decide(store, id, "accepted", actor, now, why);
     }
+    if (err == HT_OK)
+        err = ht_store_commit(store);
+    if (err < 0)
+        ht_store_rollback(store);
     json_decref(p);
     return err;
 }

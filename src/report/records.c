@@ -44,7 +44,7 @@ static json_t *shown(const json_t *body)
     const json_t *v;
     json_object_foreach((json_t *)body, key, v)
     {
-        if (json_is_null(v) || !strcmp(key, "tracking_uid"))
+        if (json_is_null(v))
             continue;
         const char *name = NULL;
         for (size_t i = 0; i < sizeof(tenths) / sizeof(tenths[0]) && !name; i++)

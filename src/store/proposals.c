@@ -190,33 +190,37 @@ int ht_store_reports_unread(
     int rc,
         err = ht_store__query(
             s,
-            "SELECT i.sop_uid, i.archive_path, i.sop_class FROM instances i WHERE i.sop_class IN"
+            "SELECT i.sop_uid, i.sop_class, i.archive_path FROM instances i WHERE i.sop_class IN"
             " ('1.2.840.10008.5.1.4.1.1.88.11', '1.2.840.10008.5.1.4.1.1.88.22',"
             " '1.2.840.10008.5.1.4.1.1.88.33', '1.2.840.10008.5.1.4.1.1.88.34',"
             " '1.2.840.10008.5.1.4.1.1.66.4')"
             " AND NOT EXISTS (SELECT 1 FROM report_imports r WHERE r.source = i.sop_uid)"
-            " ORDER BY i.id",
+            " ORDER BY i.id LIMIT 1000",
             &st);
     if (err < 0)
         return err;
-    /* Collected first: the callback writes proposals on this connection. */
+    /* Collected first: the callback writes proposals on this connection. At most 1,000 a
+     * call: a serve loop's tick stays bounded, the rest come on the next. */
+    struct unread {
+        char uid[65], cls[65], path[300];
+    } *rows = NULL;
     size_t n = 0, cap = 0;
-    char(*rows)[2][300] = NULL;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (HT_GROW(rows, cap, n + 1) < 0) {
             err = ht_error_set(HT_ENOMEM, "out of memory listing reports");
             break;
         }
-        snprintf(rows[n][0], 300, "%s", (const char *)sqlite3_column_text(st, 0));
-        snprintf(rows[n][1], 300, "%s", (const char *)sqlite3_column_text(st, 1));
-        snprintf(rows[n][2], 300, "%s", (const char *)sqlite3_column_text(st, 2));
+        snprintf(rows[n].uid, sizeof(rows[n].uid), "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(rows[n].cls, sizeof(rows[n].cls), "%s", (const char *)sqlite3_column_text(st, 1));
+        snprintf(rows[n].path, sizeof(rows[n].path), "%s",
+                 (const char *)sqlite3_column_text(st, 2));
         n++;
     }
     sqlite3_reset(st);
     if (err == HT_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = ht_store__db_error(s->db, rc, "listing reports");
     for (size_t i = 0; i < n && err == HT_OK; i++)
-        err = cb(payload, rows[i][0], rows[i][2], rows[i][1]);
+        err = cb(payload, rows[i].uid, rows[i].cls, rows[i].path);
     free(rows);
     return err;
 }
@@ -238,24 +242,35 @@ int ht_store_report_read(ht_store *s, const char *sop_uid, const char *at, const
     return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording a report read");
 }
 
-int ht_store_ledger_has_version(
-    ht_store *s, const char *subject_id, const char *kind, const char *key, int version)
+int ht_store_report_written(
+    ht_store *s, const char *sop_uid, const char *subject, const char *timepoint, const char *at)
 {
     sqlite3_stmt *st;
     int err = ht_store__query(s,
-                              "SELECT 1 FROM ledger_records r JOIN subjects sj ON sj.id = r.subject"
-                              " WHERE sj.subject_id = ?1 AND r.kind = ?2 AND r.key = ?3"
-                              " AND r.version = ?4",
+                              "INSERT OR IGNORE INTO reports_written (sop_uid, subject, timepoint,"
+                              " written_at) VALUES (?1, ?2, ?3, ?4)",
                               &st);
     if (err < 0)
         return err;
-    sqlite3_bind_text(st, 1, subject_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, version);
+    sqlite3_bind_text(st, 1, sop_uid, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, timepoint, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording a report written");
+}
+
+int ht_store_report_is_ours(ht_store *s, const char *sop_uid)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s, "SELECT 1 FROM reports_written WHERE sop_uid = ?1", &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, sop_uid, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return ht_store__db_error(s->db, rc, "looking up a ledger version");
+        return ht_store__db_error(s->db, rc, "looking up a report written");
     return rc == SQLITE_ROW;
 }

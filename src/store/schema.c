@@ -262,6 +262,12 @@ static const char *const migrations[] = {
      /* each SR instance once read for proposals, and what came of it; SR instances found by
       * their class without a scan of every instance */
      "CREATE INDEX instances_sop_class ON instances(sop_class);"
+     /* the reports hepatrack wrote (on signing, by export sr): its own when read back */
+     "CREATE TABLE reports_written ("
+     "  sop_uid TEXT PRIMARY KEY,"
+     "  subject TEXT NOT NULL,"
+     "  timepoint TEXT NOT NULL,"
+     "  written_at TEXT NOT NULL);"
      "CREATE TABLE report_imports ("
      "  source TEXT PRIMARY KEY,"
      "  read_at TEXT NOT NULL,"

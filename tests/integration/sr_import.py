@@ -10,6 +10,7 @@ usage: sr_import.py HEPATRACK HT-GEN-STUDY SAMPLES_DIR
 """
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,6 +98,29 @@ second.run("measurements", "sign", "R1", "BL", "--reader", "dr.two", expect=0)
 back = json.loads(second.run("timeline", "R1", "--format", "json").stdout)
 t.check(back["timepoints"][0]["sum_mm"] == want["timepoints"][0]["sum_mm"] == 30.0,
         f"the same measurement: {back['timepoints'][0]['sum_mm']} mm")
+
+# ---- many reports at once, a SEG among them; a copy of hepatrack's report is not its own ----------
+many = Hepatrack(binary, os.path.join(work, "many"))
+many.run("import", os.path.join(work, "ct"), expect=0)
+many.run("measurements", "import", "--enrol", os.path.join(work, "enrol.json"), expect=0)
+folder = os.path.join(work, "reports")
+os.makedirs(folder)
+for k in range(17):  # each export is a new report (a new SOP Instance UID)
+    first.run("export", "sr", "R1", "BL", "--out", os.path.join(folder, f"r{k:02d}.dcm"), expect=0)
+got = many.json("import", folder)
+db = __import__("sqlite3").connect(os.path.join(many.data, "index.sqlite"))
+outcomes = [o for (o,) in db.execute("SELECT outcome FROM report_imports")]
+db.close()
+t.check(got["reports"]["read"] == 17 and got["reports"]["proposed"] == 34 and len(outcomes) == 17
+        and all(o == "2 proposed, 0 unmatched, 0 known" for o in outcomes),
+        f"17 reports read in one pass, each proposed: {got.get('reports')} {set(outcomes)}")
+copy = os.path.join(work, "copy.dcm")
+shutil.copy(report, copy)
+subprocess.run(["dcmodify", "-nb", "-m", "(0008,0018)=1.2.826.0.1.3680043.10.543.999", copy],
+               check=True, capture_output=True)
+spoof = first.json("import", copy)
+t.check(spoof["reports"]["own"] == 0 and spoof["reports"]["proposed"] == 2,
+        f"a copy of hepatrack's report under another UID is proposed, not taken for its own: {spoof['reports']}")
 
 # ---- a segmentation: the liver's volume proposed for the time point listing its study ------------
 seg = Hepatrack(binary, os.path.join(work, "seg"))

@@ -268,6 +268,48 @@ static void a_liver_volume_is_the_time_points_value(void **state)
     json_decref(fields);
 }
 
+static void two_reports_naming_one_new_label_do_not_merge_their_lesions(void **state)
+{
+    fixture *f = *state;
+    const char *studies[] = {"1.2.3.200"};
+    json_t *one = json_pack("{s:f, s:s, s:s}", "long_axis_mm", 30.0, "finding_site", "liver",
+                            "tracking_uid", "1.2.77.1");
+    json_t *two = json_pack("{s:f, s:s, s:s}", "long_axis_mm", 45.0, "finding_site", "breast",
+                            "tracking_uid", "1.2.77.2");
+    ht_ledger_proposal a = {"1.2.9.6", 1,          "P1",     "HOSP", studies, 1,
+                            NULL,      "1.2.77.1", "Lesion", one,    NULL,    0};
+    ht_ledger_proposal b = {"1.2.9.7", 1,          "P1",     "HOSP", studies, 1,
+                            NULL,      "1.2.77.2", "Lesion", two,    NULL,    0};
+    assert_string_equal(propose(f, &a), "proposed");
+    assert_string_equal(propose(f, &b), "proposed");
+    json_t *pa = only(f, "1.2.9.6"), *pb = only(f, "1.2.9.7");
+    ht_ledger_import_summary sum;
+    ht_ledger_import_options opts = {NULL, NULL, 0, HT_LEDGER_READS, 0};
+    assert_int_equal(ht_ledger_proposal_accept(f->store,
+                                               json_integer_value(json_object_get(pa, "id")),
+                                               "dr.b", "new", &opts, &sum),
+                     HT_OK);
+    /* the second names the same label for another lesion (another Tracking UID): refused */
+    assert_int_equal(ht_ledger_proposal_accept(f->store,
+                                               json_integer_value(json_object_get(pb, "id")),
+                                               "dr.b", "new", &opts, &sum),
+                     HT_ECONFLICT);
+    json_t *again = only(f, "1.2.9.7");
+    assert_string_equal(field(again, "status"), "proposed"); /* nothing half-done */
+    json_t *records = NULL;
+    assert_int_equal(ht_report_records(f->store, "S1", &records), HT_OK);
+    char *text = json_dumps(records, 0);
+    assert_null(strstr(text, "breast"));
+    assert_non_null(strstr(text, "1.2.77.1"));
+    free(text);
+    json_decref(records);
+    json_decref(again);
+    json_decref(pa);
+    json_decref(pb);
+    json_decref(one);
+    json_decref(two);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +322,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_rejection_needs_a_reason_and_is_made_once, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_liver_volume_is_the_time_points_value, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_reports_naming_one_new_label_do_not_merge_their_lesions,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
