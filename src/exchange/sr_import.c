@@ -104,6 +104,24 @@ static void own_comment(const char *comment, json_t *fields)
         json_object_set_new(fields, "finding_site", json_string(said + 8));
 }
 
+/* The label a group's lesion goes by. dcmjs (OHIF's writer) puts the tool in the Tracking
+ * Identifier ("Cornerstone3DTools@^0.1.0:Length", "cornerstoneTools@^4.0.0:Bidirectional") and
+ * the label the reader gave the measurement in a Comment (OHIF 3.13): that label names the
+ * lesion when it is one hepatrack accepts (letters, digits, . _ -), else the tool stays. */
+static const char *label_of(const ht_sr_group *g)
+{
+    const char *id = g->tracking_id, *c = g->comment;
+    if ((strncmp(id, "Cornerstone3DTools@", 19) != 0 &&
+         strncmp(id, "cornerstoneTools@", 17) != 0) ||
+        !strchr(id, ':') || !*c || strlen(c) > 64)
+        return id;
+    for (const char *k = c; *k; k++)
+        if (!((*k >= 'A' && *k <= 'Z') || (*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') ||
+              (k > c && (*k == '.' || *k == '_' || *k == '-'))))
+            return id;
+    return c;
+}
+
 /* What a group would record, as import fields; NULL fields with *why when it cannot. */
 static json_t *group_fields(const ht_sr_group *g, int hepatrack, const char **why)
 {
@@ -239,7 +257,7 @@ int ht_exchange_sr_import(ht_store *store,
                                 : r->timepoint[0]    ? r->timepoint
                                                      : NULL,
                                 g ? g->tracking_uid : NULL,
-                                g ? g->tracking_id : NULL,
+                                g ? label_of(g) : NULL,
                                 fields,
                                 why,
                                 0};

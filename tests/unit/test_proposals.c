@@ -3,7 +3,9 @@
  * time point by a study it lists (else by its Time Point Context label), to a lesion by
  * Tracking UID, else by Tracking Identifier, else as a new lesion for review; unmatched groups
  * kept with their reason; nothing counted until accepted, and then as a new version whose
- * reason names the report; rejection needs a reason; a decision is made once.
+ * reason names the report; rejection needs a reason; a decision is made once. A report OHIF
+ * saved (dcmjs: the tool in the Tracking Identifier, the reader's label in a Comment) names its
+ * lesion by that label.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,8 +14,11 @@
 
 #include <cmocka.h>
 
+#include "hepatrack/dicom.h"
+#include "hepatrack/exchange.h"
 #include "hepatrack/ledger.h"
 #include "hepatrack/report.h"
+#include "hepatrack/sr.h"
 #include "hepatrack/store.h"
 #include "hepatrack/util.h"
 
@@ -310,6 +315,91 @@ static void two_reports_naming_one_new_label_do_not_merge_their_lesions(void **s
     json_decref(two);
 }
 
+/* A report as OHIF 3.13 saves a tracked length (dcmjs): the tool in the Tracking Identifier, a
+ * new Tracking UID, the label the reader typed in a Comment. On CT_small.dcm, whose patient and
+ * study a subject S2 is given here. */
+static void an_ohif_report_names_its_lesion_by_its_label(void **state)
+{
+    fixture *f = *state;
+    char path[1024], doc[1024];
+    uint8_t *image = NULL, *out = NULL;
+    size_t len, out_len;
+    ht_dicom *dcm = NULL;
+    snprintf(path, sizeof(path), "%s/ct/CT_small.dcm", HT_SAMPLES_DIR);
+    assert_int_equal(ht_file_read(path, 1 << 28, &image, &len), HT_OK);
+    assert_int_equal(ht_dicom_open_memory(&dcm, image, len), HT_OK);
+    const ht_dicom_info *info = ht_dicom_get_info(dcm);
+    const char *issuer = info->issuer_of_patient_id ? info->issuer_of_patient_id : "";
+    json_t *patient = json_pack("{s:s}", "id", info->patient_id);
+    if (*issuer)
+        json_object_set_new(patient, "issuer", json_string(issuer));
+    json_t *enrol =
+        json_pack("{s:s, s:s, s:[o], s:[{s:s, s:s, s:b, s:[s]}], s:[{s:s, s:s, s:s}],"
+                  " s:[{s:s, s:s, s:f}]}",
+                  "subject", "S2", "reader", "dr.a", "dicom_patients", patient, "timepoints",
+                  "label", "BL", "date", "2024-01-10", "baseline", 1, "study_uids",
+                  info->study_instance_uid, "lesions", "id", "T1", "role", "target", "site",
+                  "liver", "assessments", "lesion", "T1", "timepoint", "BL", "long_axis_mm", 40.0);
+    char *text = json_dumps(enrol, 0);
+    snprintf(doc, sizeof(doc), "%s", text);
+    free(text);
+    json_decref(enrol);
+    ht_ledger_import_summary isum;
+    if (ht_ledger_import(f->store, doc, strlen(doc), "test", &isum) != HT_OK)
+        fail_msg("enrol S2: %s", ht_error_last());
+
+    ht_sr_report w;
+    memset(&w, 0, sizeof(w));
+    w.images = calloc(1, sizeof(ht_sr_ref));
+    w.nimages = 1;
+    snprintf(w.images[0].sop_class_uid, 65, "%s", info->sop_class_uid);
+    snprintf(w.images[0].sop_instance_uid, 65, "%s", info->sop_instance_uid);
+    snprintf(w.images[0].study_uid, 65, "%s", info->study_instance_uid);
+    snprintf(w.images[0].series_uid, 65, "%s", info->series_instance_uid);
+    const char *comments[2] = {"T1", "a note, not a label"};
+    w.groups = calloc(2, sizeof(ht_sr_group));
+    w.ngroups = 2;
+    for (int k = 0; k < 2; k++) {
+        ht_sr_group *g = &w.groups[k];
+        g->tid = HT_SR_TID1501;
+        snprintf(g->tracking_id, sizeof(g->tracking_id), "Cornerstone3DTools@^0.1.0:Length");
+        snprintf(g->tracking_uid, sizeof(g->tracking_uid), "2.25.76132719801256422074496337%d", k);
+        snprintf(g->comment, sizeof(g->comment), "%s", comments[k]);
+        g->measurements = calloc(1, sizeof(ht_sr_measurement));
+        g->nmeasurements = 1;
+        ht_sr_measurement *m = &g->measurements[0];
+        snprintf(m->concept.scheme, 32, "SCT");
+        snprintf(m->concept.value, 72, "410668003");
+        snprintf(m->concept.meaning, 200, "Length");
+        snprintf(m->unit.scheme, 32, "UCUM");
+        snprintf(m->unit.value, 72, "mm");
+        snprintf(m->unit.meaning, 200, "mm");
+        m->has_value = 1;
+        m->value = 29.72;
+    }
+    if (ht_sr_write(&w, image, len, &out, &out_len) != HT_OK)
+        fail_msg("write: %s", ht_error_last());
+    ht_sr_report_free(&w);
+    ht_exchange_import_summary sum = {0};
+    assert_int_equal(ht_exchange_sr_import(f->store, out, out_len, &sum), HT_OK);
+    assert_int_equal(sum.proposed, 2);
+    json_t *items = NULL;
+    assert_int_equal(ht_ledger_proposals(f->store, "S2", NULL, NULL, &items), HT_OK);
+    assert_int_equal(json_array_size(items), 2);
+    json_t *named = json_array_get(items, 0), *other = json_array_get(items, 1);
+    assert_string_equal(field(named, "lesion"), "T1"); /* the label, not the tool */
+    assert_false(json_is_true(json_object_get(named, "new_lesion")));
+    assert_string_equal(field(named, "timepoint"), "BL");
+    assert_true(
+        json_real_value(json_object_get(json_object_get(named, "fields"), "long_axis_mm")) == 29.7);
+    assert_true(!strncmp(field(other, "lesion"), "SR", 2)); /* no label hepatrack takes */
+    assert_true(json_is_true(json_object_get(other, "new_lesion")));
+    json_decref(items);
+    free(out);
+    ht_dicom_free(dcm);
+    free(image);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +407,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(
             a_new_lesion_needs_its_role_and_a_label_match_needs_the_context, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_ohif_report_names_its_lesion_by_its_label, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(what_cannot_be_matched_is_kept_with_its_reason, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_rejection_needs_a_reason_and_is_made_once, setup,
