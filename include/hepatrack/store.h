@@ -358,6 +358,11 @@ int ht_store_reports_unread(
     int (*cb)(void *payload, const char *sop_uid, const char *sop_class, const char *path),
     void *payload);
 
+/** Forget the reading of reports whose groups all stayed unmatched for want of a subject or
+ * time point, so that they are read again (after an enrolment, a link, a listed study).
+ * @return HT_OK; HT_EDB. */
+int ht_store_reports_reopen(ht_store *store);
+
 /** Record a report hepatrack wrote (its SOP Instance UID). @return HT_OK; HT_EDB. */
 int ht_store_report_written(ht_store *store,
                             const char *sop_uid,

@@ -86,6 +86,10 @@ void cli_print_table(const json_t *rows, const char *const *columns, const char 
 /* Open the index of ctx's data directory (created if missing); errors are printed. */
 int cli_open_store(const cli_context *ctx, const char *cmd, ht_store **store);
 
+/* Read the reports and segmentations waiting (new, or reopened by an enrolment or a link: spec
+ * 11's proposals) and say what came of them; errors are reported, never fatal. */
+void cli_read_reports(const cli_context *ctx, ht_store *store);
+
 /* Is this argument "--help" or "-h"? */
 int cli_wants_help(int argc, char **argv);
 

@@ -1,5 +1,7 @@
 #include "cli.h"
 
+#include "hepatrack/exchange.h"
+
 #include "hepatrack/ingest.h"
 #include "hepatrack/util.h"
 
@@ -27,6 +29,19 @@ const char *cli_shown(const char *text)
     char *out = ring[next++ % 8];
     ht_escape_controls(text ? text : "", out, sizeof(ring[0]));
     return out;
+}
+
+void cli_read_reports(const cli_context *ctx, ht_store *store)
+{
+    ht_archive *archive = NULL;
+    ht_exchange_import_summary sum = {0};
+    if (ht_archive_open(&archive, ctx->data_dir) < 0 ||
+        ht_exchange_sr_pending(store, archive, &sum) < 0)
+        fprintf(stderr, "hepatrack: reading measurement reports: %s\n", ht_error_last());
+    else if (sum.reports || sum.proposed || sum.unmatched)
+        printf("measurement reports read: %d, %d groups proposed, %d unmatched\n", sum.reports,
+               sum.proposed, sum.unmatched);
+    ht_archive_free(archive);
 }
 
 void cli_operator(char *out, size_t size)

@@ -90,6 +90,7 @@ int cmd_measurements(const cli_context *ctx, int argc, char **argv)
             printf("enrolled: %s\n", sum.enrolled);
         if (sum.notes[0])
             fprintf(stderr, "hepatrack measurements: note: %s\n", sum.notes);
+        cli_read_reports(ctx, store);
     }
     ht_store_free(store);
     free(text);

@@ -90,6 +90,8 @@ int cmd_subject(const cli_context *ctx, int argc, char **argv)
             cli_error("subject", "%s", ht_error_last());
         else
             printf("subject %s: %s\n", argv[2], !strcmp(argv[1], "add") ? "enrolled" : "changed");
+        if (err == HT_OK)
+            cli_read_reports(ctx, store);
     } else if (err < 0 && !store) {
         if (err != HT_EDB)
             cli_error("subject", "%s", ht_error_last());

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "ledger_internal.h"
 
+#include "hepatrack/log.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -170,6 +172,11 @@ static int import_all(importer *im, json_t *doc)
     }
     if (err == HT_OK && !im->in_transaction)
         err = ht_store_commit(store);
+    /* a subject enrolled, a patient linked or a study listed: reports that matched no subject
+     * or time point may now (ht_exchange_sr_pending reads them again); not this import's fault
+     * if it fails */
+    if (err == HT_OK && !im->in_transaction && ht_store_reports_reopen(store) < 0)
+        ht_log(HT_LOG_WARN, "event=error reason=\"%s\"", ht_error_last());
     if (err < 0 && !im->in_transaction)
         ht_store_rollback(store);
     ht_strset_free(im->seen);

@@ -274,3 +274,21 @@ int ht_store_report_is_ours(ht_store *s, const char *sop_uid)
         return ht_store__db_error(s->db, rc, "looking up a report written");
     return rc == SQLITE_ROW;
 }
+
+int ht_store_reports_reopen(ht_store *s)
+{
+    /* Reports and segmentations whose groups all stayed unmatched, some of them for want of a
+     * subject or time point (they carry what they would record), are read again: a subject
+     * enrolled, a patient linked or a study listed since may match them now. */
+    static const char *const sql =
+        "CREATE TEMP TABLE IF NOT EXISTS reopen (source TEXT PRIMARY KEY);"
+        "DELETE FROM temp.reopen;"
+        "INSERT INTO temp.reopen SELECT source FROM proposals GROUP BY source"
+        " HAVING sum(status <> 'unmatched') = 0 AND sum(fields <> '{}') > 0;"
+        "DELETE FROM proposals WHERE source IN (SELECT source FROM temp.reopen);"
+        "DELETE FROM report_imports WHERE source IN (SELECT source FROM temp.reopen);";
+    char *message = NULL;
+    int rc = sqlite3_exec(s->db, sql, NULL, NULL, &message);
+    sqlite3_free(message);
+    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "reopening unmatched reports");
+}

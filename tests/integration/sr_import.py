@@ -143,13 +143,8 @@ q1 = {"subject": "Q1", "reader": "dr.q", "dicom_patients": [{"id": "Q1", "issuer
                        "craniocaudal_mm": 30}]}
 with open(os.path.join(work, "q1.json"), "w") as f:
     json.dump(q1, f)
-seg.run("measurements", "import", "--enrol", os.path.join(work, "q1.json"), expect=0)
-sqlite = __import__("sqlite3").connect(os.path.join(seg.data, "index.sqlite"))
-sqlite.execute("DELETE FROM report_imports")  # read it again now that the subject is enrolled
-sqlite.execute("DELETE FROM proposals")
-sqlite.commit()
-sqlite.close()
-seg.run("import", os.path.join(work, "seg-ct"))
+p = seg.run("measurements", "import", "--enrol", os.path.join(work, "q1.json"), expect=0)
+t.check("1 groups proposed" in p.stdout, f"enrolled, the SEG is read again and matches: {p.stdout}")
 items = json.loads(seg.run("proposals", "--json", "--status", "proposed").stdout)
 t.check(len(items) == 1 and items[0]["timepoint"] == "BL" and items[0]["lesion"] is None
         and abs(items[0]["fields"]["liver_volume_ml"] - liver_ml) < 0.06,
