@@ -10,13 +10,13 @@
 //
 // usage: node ohif.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR OHIF_DIR
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { check, dismiss, fail, failures, freePort, run } from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
   console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
@@ -40,27 +40,6 @@ const WINDOW = { center: 40, width: 400 };
 const grey = (hu) => Math.max(0, Math.min(255, ((hu - (WINDOW.center - WINDOW.width / 2)) / WINDOW.width) * 255));
 const TOLERANCE = 14; // grey levels: interpolation at the edges of the sample, rounding, noise
 const SAMPLE_MM = 6; // radius of the disc averaged around each point
-
-let failures = 0;
-function check(ok, what) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'}: ${what}`);
-  if (!ok) failures++;
-}
-
-function run(args, input) {
-  const p = spawnSync(args[0], args.slice(1), { input, encoding: 'utf8' });
-  if (p.status !== 0) throw new Error(`${args.join(' ')}: ${p.stderr}`);
-  return p.stdout;
-}
-
-function freePort() {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
 
 const work = mkdtempSync(join(tmpdir(), 'ht-ohif-'));
 const data = join(work, 'data');
@@ -192,13 +171,6 @@ const seenBefore = () => {
   localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour']));
   sessionStorage.setItem('investigationalUseDialog', 'hidden');
 };
-async function dismiss(page) {
-  for (const text of ['Confirm and hide', 'Skip all']) {
-    const b = page.getByText(text, { exact: true }).first();
-    if (await b.isVisible().catch(() => false)) await b.click({ timeout: 1000 }).catch(() => {});
-  }
-}
-
 try {
   // The page of OHIF needs a session: a browser without one lands on the station's login,
   // which sends it back to the study list once logged in.
@@ -315,7 +287,7 @@ try {
   await context.close();
 } catch (error) {
   console.error(error);
-  failures++;
+  fail();
 } finally {
   await browser.close();
   server.kill('SIGTERM');

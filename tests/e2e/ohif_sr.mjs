@@ -25,13 +25,13 @@
 //
 // usage: node ohif_sr.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR OHIF_DIR
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+import { check, dismiss, fail, failures, freePort, run } from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
   console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
@@ -54,28 +54,9 @@ const grey = (hu) => Math.max(0, Math.min(255, ((hu - (WINDOW.center - WINDOW.wi
 const TOLERANCE = 14; // grey levels, as ohif.mjs
 const SAMPLE_MM = 3; // radius of the disc averaged: inside the lesion, off the caliper's line
 
-let failures = 0;
-function check(ok, what) {
-  console.log(`${ok ? 'ok  ' : 'FAIL'}: ${what}`);
-  if (!ok) failures++;
-}
 const ms = (t0) => `${((Date.now() - t0) / 1000).toFixed(1)} s`;
 
-function run(args, input) {
-  const p = spawnSync(args[0], args.slice(1), { input, encoding: 'utf8' });
-  if (p.status !== 0) throw new Error(`${args.join(' ')}: ${p.stderr}`);
-  return p.stdout;
-}
 const ht = (...args) => run([binary, '--data', data, ...args]);
-
-function freePort() {
-  return new Promise((done) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => done(port));
-    });
-  });
-}
 
 const start = Date.now();
 const work = mkdtempSync(join(tmpdir(), 'ht-ohif-sr-'));
@@ -213,13 +194,6 @@ const seenBefore = () => {
   localStorage.setItem('shownTours', JSON.stringify(['basicViewerTour']));
   sessionStorage.setItem('investigationalUseDialog', 'hidden');
 };
-async function dismiss(page) {
-  for (const text of ['Confirm and hide', 'Skip all']) {
-    const b = page.getByText(text, { exact: true }).first();
-    if (await b.isVisible().catch(() => false)) await b.click({ timeout: 1000 }).catch(() => {});
-  }
-}
-
 // Poll a condition (no fixed sleeps): its first truthy value, or null after the timeout.
 async function until(what, timeout = 30000) {
   const t0 = Date.now();
@@ -361,7 +335,7 @@ try {
   await context.close();
 } catch (error) {
   console.error(error);
-  failures++;
+  fail();
 } finally {
   await browser.close();
   server.kill('SIGTERM');
