@@ -109,6 +109,16 @@ void ht_report_survival_of(const ht_ledger_subject *subject,
 /** The censoring rule of spec 9 that ended it, as the cohort's JSON says it (static). */
 const char *ht_report_survival_rule(ht_survival_end end);
 
+/**
+ * ht_report_cohort as compact JSON text (malloc'ed), as the HTTP API sends it. Cohorts are kept
+ * by criterion and options until the ledger changes (ht_store_ledger_stamp): asked again, they
+ * are copied, not computed; one is computed at a time.
+ */
+int ht_report_cohort_text(ht_store *store,
+                          ht_criterion criterion,
+                          const ht_report_options *options,
+                          char **out);
+
 /** The cohort as CSV (one row per subject) and as a table. */
 char *ht_report_cohort_csv(const json_t *cohort);
 char *ht_report_cohort_table(const json_t *cohort);

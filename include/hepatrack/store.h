@@ -358,6 +358,11 @@ int ht_store_reports_unread(
     int (*cb)(void *payload, const char *sop_uid, const char *sop_class, const char *path),
     void *payload);
 
+/** A number that changes whenever anything a timeline or cohort depends on may have changed
+ * (a ledger write, a trial parameter, a new study), and which index it is (its file, in where).
+ * @return HT_OK; HT_EDB. */
+int ht_store_ledger_stamp(ht_store *store, int64_t *stamp, char *where, size_t size);
+
 /** Forget the reading of reports whose groups all stayed unmatched for want of a subject or
  * time point, so that they are read again (after an enrolment, a link, a listed study).
  * @return HT_OK; HT_EDB. */

@@ -101,6 +101,16 @@ static int criteria_report(request *r, answer *a, const char *subject)
         return HT_EDB;
     if ((err = criteria_arg(r, a, &c, &format, &opt)) < 0)
         return err;
+    if (!subject &&
+        !strcmp(format, "json")) { /* the cohort's text, kept until the ledger changes */
+        char *text = NULL;
+        if ((err = ht_report_cohort_text(s, c, &opt, &text)) < 0)
+            return ht_http__fail_last(a, err);
+        a->body = text;
+        a->len = strlen(text);
+        a->type = "application/json";
+        return HT_OK;
+    }
     err = subject ? ht_report_timeline(s, subject, c, &opt, &rep)
                   : ht_report_cohort(s, c, &opt, &rep);
     if (err < 0)

@@ -6,6 +6,7 @@
 #include "hepatrack/util.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,12 +322,86 @@ static int build(ht_store *store,
     return HT_OK;
 }
 
+/* The cohorts last computed, by criterion, options and the ledger's stamp: coordinators and the
+ * station ask for the same cohort again and again, and it changes only when the ledger does.
+ * One computation at a time (a second asker waits and gets the first one's), so fifty clients
+ * asking at once cost one computation, not fifty. */
+#define CACHED 6
+static struct {
+    pthread_mutex_t lock;
+    struct {
+        char key[1100];
+        int64_t stamp;
+        json_t *cohort;
+        char *text; /* as the HTTP API sends it */
+    } entries[CACHED];
+    unsigned next;
+} cache = {PTHREAD_MUTEX_INITIALIZER, {{"", 0, NULL, NULL}}, 0};
+
+/* The cohort's entry in the cache (*entry), computed into it when missing; with cache.lock
+ * held. */
+static int
+cached(ht_store *store, ht_criterion criterion, const ht_report_options *options, unsigned *entry)
+{
+    char key[1100], where[1024];
+    int64_t stamp;
+    int err = ht_store_ledger_stamp(store, &stamp, where, sizeof(where));
+    if (err < 0)
+        return err;
+    snprintf(key, sizeof(key), "%d/%d/%d %s", (int)criterion,
+             options ? options->confirmation_required : -1, options ? options->include_drafts : 0,
+             where);
+    for (unsigned i = 0; i < CACHED; i++)
+        if (cache.entries[i].cohort && cache.entries[i].stamp == stamp &&
+            !strcmp(cache.entries[i].key, key)) {
+            *entry = i;
+            return HT_OK;
+        }
+    json_t *built = NULL;
+    if ((err = build(store, criterion, options, 0, &built)) < 0)
+        return err;
+    char *text = json_dumps(built, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    if (!text) {
+        json_decref(built);
+        return ht_error_set(HT_ENOMEM, "out of memory writing the cohort");
+    }
+    unsigned slot = cache.next++ % CACHED;
+    json_decref(cache.entries[slot].cohort);
+    free(cache.entries[slot].text);
+    snprintf(cache.entries[slot].key, sizeof(cache.entries[slot].key), "%s", key);
+    cache.entries[slot].stamp = stamp;
+    cache.entries[slot].cohort = built;
+    cache.entries[slot].text = text;
+    *entry = slot;
+    return HT_OK;
+}
+
 int ht_report_cohort(ht_store *store,
                      ht_criterion criterion,
                      const ht_report_options *options,
                      json_t **out)
 {
-    return build(store, criterion, options, 0, out);
+    unsigned entry;
+    pthread_mutex_lock(&cache.lock);
+    int err = cached(store, criterion, options, &entry);
+    if (err == HT_OK && !(*out = json_deep_copy(cache.entries[entry].cohort)))
+        err = ht_error_set(HT_ENOMEM, "out of memory copying the cohort");
+    pthread_mutex_unlock(&cache.lock);
+    return err;
+}
+
+int ht_report_cohort_text(ht_store *store,
+                          ht_criterion criterion,
+                          const ht_report_options *options,
+                          char **out)
+{
+    unsigned entry;
+    pthread_mutex_lock(&cache.lock);
+    int err = cached(store, criterion, options, &entry);
+    if (err == HT_OK && !(*out = strdup(cache.entries[entry].text)))
+        err = ht_error_set(HT_ENOMEM, "out of memory copying the cohort");
+    pthread_mutex_unlock(&cache.lock);
+    return err;
 }
 
 int ht_report_cohort_series(ht_store *store,

@@ -292,3 +292,23 @@ int ht_store_reports_reopen(ht_store *s)
     sqlite3_free(message);
     return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "reopening unmatched reports");
 }
+
+int ht_store_ledger_stamp(ht_store *s, int64_t *stamp_out, char *where, size_t size)
+{
+    const char *file = sqlite3_db_filename(s->db, "main");
+    snprintf(where, size, "%s", file ? file : "");
+    sqlite3_stmt *st;
+    /* Every ledger write and trial parameter change writes the audit log; a study arriving may
+     * date a time point (A16): the two largest ids change whenever a result may. */
+    int err = ht_store__query(s,
+                              "SELECT (SELECT coalesce(max(id), 0) FROM audit) * 4294967296"
+                              " + (SELECT coalesce(max(id), 0) FROM studies)",
+                              &st);
+    if (err < 0)
+        return err;
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *stamp_out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "reading the ledger's stamp");
+}

@@ -433,6 +433,21 @@ status, body = get_json("/api/cohort?format=json")
 t.check(status == 200 and body["n"] == 0 and body["unsigned_left_out"] >= 3, f"cohort of signed reads: {body}")
 status, body = get_json("/api/cohort?format=json&include_drafts=1")
 t.check(status == 200 and body["n"] == 2 and body["orr"]["responders"] == 0, f"cohort with drafts: {body}")
+# The server keeps a cohort until the ledger changes: a subject enrolled by another process is
+# in the next answer.
+extra = os.path.join(work, "h9.json")
+with open(extra, "w") as f:
+    json.dump({"subject": "H9", "reader": "dr.h", "timepoints": [
+        {"label": "BL", "date": "2024-01-02", "baseline": True},
+        {"label": "FU", "date": "2024-03-02", "baseline": False}],
+        "lesions": [{"id": "T1", "role": "target", "site": "liver"}],
+        "assessments": [{"lesion": "T1", "timepoint": "BL", "long_axis_mm": 40},
+                        {"lesion": "T1", "timepoint": "FU", "long_axis_mm": 20}]}, f)
+subprocess.run([binary, "--data", data, "measurements", "import", "--enrol", extra], check=True,
+               capture_output=True)
+status, body = get_json("/api/cohort?format=json&include_drafts=1")
+t.check(status == 200 and body["n"] == 3 and "H9" in [s["subject"] for s in body["subjects"]],
+        f"the cohort follows the ledger (a kept cohort is not served stale): {body.get('n')}")
 req = urllib.request.Request(base + "/api/patients", method="POST", data=b"{}")
 try:
     urllib.request.urlopen(req, timeout=5)
