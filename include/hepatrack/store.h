@@ -338,8 +338,8 @@ int ht_store_proposals_each(ht_store *store,
                             int (*cb)(void *payload, const ht_proposal_row *row),
                             void *payload);
 
-/** Record a decision on a proposal still proposed. @return HT_OK; HT_ENOTFOUND; HT_ECONFLICT
- * (decided already); HT_EDB. */
+/** Record a decision on a proposal still proposed (a rejection also dismisses an unmatched one).
+ * @return HT_OK; HT_ENOTFOUND; HT_ECONFLICT (decided already); HT_EDB. */
 int ht_store_proposal_decide(ht_store *store,
                              int64_t id,
                              const char *status,
@@ -362,6 +362,13 @@ int ht_store_reports_unread(
  * (a ledger write, a trial parameter, a new study), and which index it is (its file, in where).
  * @return HT_OK; HT_EDB. */
 int ht_store_ledger_stamp(ht_store *store, int64_t *stamp, char *where, size_t size);
+
+/** A report superseded by another (its Predecessor Documents Sequence names it): its proposals
+ * still pending are rejected, the reason naming the new report. @return HT_OK; HT_EDB. */
+int ht_store_proposals_supersede(ht_store *store,
+                                 const char *old_source,
+                                 const char *new_source,
+                                 const char *at);
 
 /** Forget the reading of reports whose groups all stayed unmatched for want of a subject or
  * time point, so that they are read again (after an enrolment, a link, a listed study).

@@ -223,6 +223,15 @@ int ht_exchange_sr_import(ht_store *store,
         ht_sr_report_free(r);
         return err < 0 ? err : HT_OK;
     }
+    if (r->predecessor.sop_instance_uid[0]) { /* a newer report: the older one's pending go */
+        char now[32];
+        ht_time_now_iso(now, sizeof(now));
+        if ((err = ht_store_proposals_supersede(store, r->predecessor.sop_instance_uid,
+                                                r->sop_instance_uid, now)) < 0) {
+            ht_sr_report_free(r);
+            return err;
+        }
+    }
     const char **studies = NULL;
     int nstudies = studies_of(r, &studies);
     if (nstudies < 0) {

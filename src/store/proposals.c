@@ -89,10 +89,12 @@ int ht_store_proposal_decide(
     ht_store *s, int64_t id, const char *status, const char *by, const char *at, const char *reason)
 {
     sqlite3_stmt *st;
-    int err = ht_store__query(s,
-                              "UPDATE proposals SET status = ?2, decided_by = ?3, decided_at = ?4,"
-                              " reason = ?5 WHERE id = ?1 AND status = 'proposed'",
-                              &st);
+    int err =
+        ht_store__query(s,
+                        "UPDATE proposals SET status = ?2, decided_by = ?3, decided_at = ?4,"
+                        " reason = ?5 WHERE id = ?1"
+                        " AND (status = 'proposed' OR (status = 'unmatched' AND ?2 = 'rejected'))",
+                        &st);
     if (err < 0)
         return err;
     sqlite3_bind_int64(st, 1, id);
@@ -311,4 +313,25 @@ int ht_store_ledger_stamp(ht_store *s, int64_t *stamp_out, char *where, size_t s
         *stamp_out = sqlite3_column_int64(st, 0);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "reading the ledger's stamp");
+}
+
+int ht_store_proposals_supersede(ht_store *s,
+                                 const char *old_source,
+                                 const char *new_source,
+                                 const char *at)
+{
+    sqlite3_stmt *st;
+    int err = ht_store__query(s,
+                              "UPDATE proposals SET status = 'rejected', decided_by = 'hepatrack',"
+                              " decided_at = ?3, reason = 'superseded by report ' || ?2"
+                              " WHERE source = ?1 AND status = 'proposed'",
+                              &st);
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, old_source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, new_source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, at, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "superseding proposals");
 }

@@ -122,6 +122,31 @@ spoof = first.json("import", copy)
 t.check(spoof["reports"]["own"] == 0 and spoof["reports"]["proposed"] == 2,
         f"a copy of hepatrack's report under another UID is proposed, not taken for its own: {spoof['reports']}")
 
+# ---- a newer report supersedes an older one's pending proposals; an unmatched one is dismissed ----
+fourth = Hepatrack(binary, os.path.join(work, "fourth"))
+fourth.run("import", os.path.join(work, "ct"), expect=0)
+fourth.run("measurements", "import", "--enrol", os.path.join(work, "enrol.json"), expect=0)
+signed_sr = [i for se in first.json("ls", "series", "--study", study)
+             for i in first.json("ls", "instances", "--series", se["SeriesInstanceUID"])
+             if i["SOPClassUID"].startswith("1.2.840.10008.5.1.4.1.1.88.")][0]
+older = os.path.join(work, "older.dcm")
+shutil.copy(os.path.join(first.data, signed_sr["ArchivePath"]) if os.path.exists(
+    os.path.join(first.data, signed_sr["ArchivePath"])) else
+    os.path.join(first.data, "instances", signed_sr["ArchivePath"]), older)
+fourth.run("import", older, expect=0)
+before = json.loads(fourth.run("proposals", "--json", "--status", "proposed").stdout)
+fourth.run("import", report, expect=0)  # an export names the signed report as its predecessor
+after = json.loads(fourth.run("proposals", "--json").stdout)
+old = [p for p in after if p["source"] == signed_sr["SOPInstanceUID"]]
+t.check(len(before) == 2 and len(old) == 2 and all(
+    p["status"] == "rejected" and p["reason"].startswith("superseded by report ") for p in old),
+    f"a newer report rejects the older one's pending proposals: {[(p['status'], p['reason']) for p in old]}")
+t.check(len([p for p in after if p["status"] == "proposed"]) == 2, "the newer report's are proposed")
+unmatched = json.loads(ht.run("proposals", "--json", "--status", "unmatched").stdout)[0]
+p = ht.run("proposals", "reject", str(unmatched["id"]), "--reader", "dr.x", "--reason", "not ours")
+t.check(p.returncode == 0 and json.loads(ht.run("proposals", "--json", "--status", "rejected").stdout)[0]["id"]
+        == unmatched["id"], f"an unmatched group can be dismissed with a reason: {p.stderr}")
+
 # ---- a segmentation: the liver's volume proposed for the time point listing its study ------------
 seg = Hepatrack(binary, os.path.join(work, "seg"))
 subprocess.run([gen, "--out", os.path.join(work, "seg-ct"), "--patient-id", "Q1", "--issuer", "SITE",
