@@ -35,6 +35,8 @@ import { createRequire } from 'node:module';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { discGreys, launchWithWebGL } from '../e2e/support.mjs';
+
 if (process.argv[2] === 'front') front(...process.argv.slice(3));
 else await bench(...process.argv.slice(2));
 
@@ -189,11 +191,7 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
   });
 
   let failures = 0;
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage',
-      '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--ignore-gpu-blocklist'],
-  });
+  const browser = await launchWithWebGL(chromium);
   try {
     // Both fronts answer the study with its slices, the config with their own roots.
     for (const f of fronts) {
@@ -215,25 +213,7 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
       const ox = (box.width - SIZE * scale) / 2, oy = (box.height - SIZE * scale) / 2;
       const discs = points.map((p) => ({ x: ox + ((p.x + HALF) / PIXEL + 0.5) * scale,
         y: oy + ((p.y + HALF) / PIXEL + 0.5) * scale, r: (SAMPLE_MM / PIXEL) * scale }));
-      return decoder.evaluate(async ({ b64, discs }) => {
-        const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
-        const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-        const ctx = canvas.getContext('2d');
-        ctx.drawImage(bitmap, 0, 0);
-        return discs.map(({ x, y, r }) => {
-          const d = ctx.getImageData(Math.round(x - r), Math.round(y - r), Math.round(2 * r) + 1, Math.round(2 * r) + 1);
-          let sum = 0, n = 0;
-          for (let j = 0; j < d.height; j++) {
-            for (let i = 0; i < d.width; i++) {
-              if ((i - r) ** 2 + (j - r) ** 2 > r * r) continue;
-              const k = (j * d.width + i) * 4;
-              sum += (d.data[k] + d.data[k + 1] + d.data[k + 2]) / 3;
-              n++;
-            }
-          }
-          return n ? sum / n : NaN;
-        });
-      }, { b64: png.toString('base64'), discs });
+      return discGreys(decoder, png, discs);
     }
 
     // OHIF's overlays, as in tests/e2e/ohif.mjs: a browser that has seen its tour and banner.

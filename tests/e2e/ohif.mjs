@@ -16,7 +16,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { check, dismiss, fail, failures, freePort, run } from './support.mjs';
+import {
+  check, discGreys, dismiss, fail, failures, freePort, launchWithWebGL, requestWatcher, run, serving,
+} from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
   console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
@@ -73,38 +75,12 @@ const base = `http://127.0.0.1:${httpPort}`;
 const log = openSync(join(work, 'serve.log'), 'w');
 const server = spawn(binary, ['--data', data, 'serve', '--dicom-port', String(await freePort()),
   '--http-port', String(httpPort), '--ohif', ohifDir], { stdio: ['ignore', log, log] });
-for (let i = 0; i < 200; i++) {
-  try { await fetch(`${base}/`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
-}
+await serving(base);
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage',
-    '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--ignore-gpu-blocklist'],
-});
+const browser = await launchWithWebGL(chromium);
 
-// Every answer of 400 or more and every failed request to hepatrack, once recording starts
-// (before the login the station asks GET /api/me, a 401 by design).
-const failed = [];
-let recording = false;
-function watch(page, name) {
-  page.on('response', (r) => {
-    if (recording && r.url().startsWith(base) && r.status() >= 400)
-      failed.push(`${name}: ${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-  page.on('requestfailed', (r) => {
-    // A request the page itself dropped (a prefetch cancelled on navigation) is not a failure
-    // of hepatrack's.
-    const why = r.failure()?.errorText ?? '';
-    if (recording && r.url().startsWith(base) && !/ERR_ABORTED/.test(why))
-      failed.push(`${name}: failed ${r.method()} ${r.url()} ${why}`);
-  });
-  page.on('pageerror', (e) => console.log(`${name} page error: ${e.message.slice(0, 300)}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' || /Content.Security.Policy/i.test(m.text()))
-      console.log(`${name} console ${m.type()}: ${m.text().slice(0, 300)}`);
-  });
-}
+const requests = requestWatcher(base);
+const watch = requests.watch;
 
 // Mean grey levels of discs (centres and radius in mm of the image) in a PNG screenshot of the
 // page, the image fitted into the viewport canvas's box as cornerstone fits it (the whole image,
@@ -115,25 +91,7 @@ async function greys(png, box, points) {
   const ox = box.x + (box.width - SIZE * scale) / 2, oy = box.y + (box.height - SIZE * scale) / 2;
   const discs = points.map((p) => ({ x: ox + ((p.x + HALF) / PIXEL + 0.5) * scale,
     y: oy + ((p.y + HALF) / PIXEL + 0.5) * scale, r: (SAMPLE_MM / PIXEL) * scale }));
-  return decoder.evaluate(async ({ b64, discs }) => {
-    const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(bitmap, 0, 0);
-    return discs.map(({ x, y, r }) => {
-      const d = ctx.getImageData(Math.round(x - r), Math.round(y - r), Math.round(2 * r) + 1, Math.round(2 * r) + 1);
-      let sum = 0, n = 0;
-      for (let j = 0; j < d.height; j++) {
-        for (let i = 0; i < d.width; i++) {
-          if ((i - r) ** 2 + (j - r) ** 2 > r * r) continue;
-          const k = (j * d.width + i) * 4;
-          sum += (d.data[k] + d.data[k + 1] + d.data[k + 2]) / 3;
-          n++;
-        }
-      }
-      return n ? sum / n : NaN;
-    });
-  }, { b64: png.toString('base64'), discs });
+  return discGreys(decoder, png, discs);
 }
 
 // The viewport's canvas box once it has a size.
@@ -188,7 +146,7 @@ try {
   check(page.url() === `${base}/#/login?next=%2Fohif%2F`, `OHIF sent the browser to the station's login: ${page.url()}`);
   await page.fill('#login input[name=username]', 'rad');
   await page.fill('#login input[name=password]', 'rad-password-1');
-  recording = true;
+  requests.recording = true;
   const listStart = Date.now();
   await page.click('#login button[type=submit]');
   await page.waitForURL(`${base}/ohif/`, { timeout: 30000 });
@@ -275,9 +233,9 @@ try {
   await opened.waitForURL(/\/ohif\/viewer\?StudyInstanceUIDs=/, { timeout: 30000 });
   check(opened.url() === `${base}${href(studyA)}`, `the link opens OHIF on the study in a new tab: ${opened.url()}`);
   await opened.close();
-  recording = false;
+  requests.recording = false;
 
-  check(failed.length === 0, `no request to hepatrack failed from the login on${failed.length ? `:\n  ${failed.join('\n  ')}` : ''}`);
+  check(requests.failed.length === 0, `no request to hepatrack failed from the login on${requests.failed.length ? `:\n  ${requests.failed.join('\n  ')}` : ''}`);
 
   // A session that ended: OHIF's page sends the user back to the station's login.
   await page.evaluate(() => fetch('/api/logout', { method: 'POST' }));

@@ -31,7 +31,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { check, dismiss, fail, failures, freePort, run } from './support.mjs';
+import {
+  check, discGreys, dismiss, fail, failures, freePort, launchWithWebGL, requestWatcher, run, serving,
+} from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
   console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
@@ -99,35 +101,13 @@ const base = `http://127.0.0.1:${httpPort}`;
 const log = openSync(join(work, 'serve.log'), 'w');
 const server = spawn(binary, ['--data', data, 'serve', '--dicom-port', String(await freePort()),
   '--http-port', String(httpPort), '--ohif', ohifDir], { stdio: ['ignore', log, log] });
-for (let i = 0; i < 200; i++) {
-  try { await fetch(`${base}/`); break; } catch { await new Promise((r) => setTimeout(r, 50)); }
-}
+await serving(base);
 const get = async (path) => (await fetch(`${base}${path}`, { headers: auth })).json();
 
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium', headless: true,
-  args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage',
-    '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--ignore-gpu-blocklist'],
-});
+const browser = await launchWithWebGL(chromium);
 
-// Every answer of 400 or more and every failed request to hepatrack, once recording starts.
-const failed = [];
-let recording = false;
-function watch(page, name) {
-  page.on('response', (res) => {
-    if (recording && res.url().startsWith(base) && res.status() >= 400)
-      failed.push(`${name}: ${res.status()} ${res.request().method()} ${res.url()}`);
-  });
-  page.on('requestfailed', (req) => {
-    const why = req.failure()?.errorText ?? '';
-    if (recording && req.url().startsWith(base) && !/ERR_ABORTED/.test(why))
-      failed.push(`${name}: failed ${req.method()} ${req.url()} ${why}`);
-  });
-  page.on('pageerror', (e) => console.log(`${name} page error: ${e.message.slice(0, 300)}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error') console.log(`${name} console ${m.type()}: ${m.text().slice(0, 300)}`);
-  });
-}
+const requests = requestWatcher(base);
+const watch = requests.watch;
 
 // The viewport's image as cornerstone fits it into the canvas's box (the whole image, centred):
 // page coordinates of an image point in pixels (DICOM SCOORD: (0, 0) the top-left corner of the
@@ -148,30 +128,8 @@ async function fit(page) {
   throw new Error('the viewport canvas never got a size');
 }
 
-// Mean grey levels of discs (centres in page coordinates, radius in mm) of a PNG screenshot,
-// decoded by a blank page's 2D canvas.
+// The screenshots' decoder (discGreys): a blank page.
 let decoder;
-async function greys(png, discs) {
-  return decoder.evaluate(async ({ b64, discs }) => {
-    const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
-    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-    const ctx = canvas.getContext('2d');
-    ctx.drawImage(bitmap, 0, 0);
-    return discs.map(({ x, y, r }) => {
-      const d = ctx.getImageData(Math.round(x - r), Math.round(y - r), Math.round(2 * r) + 1, Math.round(2 * r) + 1);
-      let sum = 0, n = 0;
-      for (let j = 0; j < d.height; j++) {
-        for (let i = 0; i < d.width; i++) {
-          if ((i - r) ** 2 + (j - r) ** 2 > r * r) continue;
-          const k = (j * d.width + i) * 4;
-          sum += (d.data[k] + d.data[k + 1] + d.data[k + 2]) / 3;
-          n++;
-        }
-      }
-      return n ? sum / n : NaN;
-    });
-  }, { b64: png.toString('base64'), discs });
-}
 
 // Wait until the viewport shows a slice through the lesion in the study's window.
 async function drawn(page, timeout = 180000) {
@@ -182,7 +140,7 @@ async function drawn(page, timeout = 180000) {
     const f = await fit(page);
     // 6 mm above the lesion's centre: inside it on any slice, clear of a caliper on its centre
     const at = [f.mm({ x: LESION.x, y: LESION.y - 6 }), f.mm(LIVER)].map((p) => ({ ...p, r: (SAMPLE_MM / PIXEL) * f.scale }));
-    last = await greys(await page.screenshot(), at);
+    last = await discGreys(decoder, await page.screenshot(), at);
     if (Math.abs(last[1] - grey(LIVER.hu)) <= TOLERANCE && Math.abs(last[0] - grey(LESION.hu)) <= TOLERANCE)
       return last;
     await page.waitForTimeout(200);
@@ -215,7 +173,7 @@ try {
   await page.waitForSelector('#login:not([hidden])');
   await page.fill('#login input[name=username]', 'rad');
   await page.fill('#login input[name=password]', 'rad-password-1');
-  recording = true;
+  requests.recording = true;
 
   // ---- (b)'s setup first: the radiologist signs the baseline, hepatrack stores its report ----
   const signed = await (await fetch(`${base}/api/subjects/R01/timepoints/BL/sign`, { method: 'POST', headers: auth })).json();
@@ -330,8 +288,8 @@ try {
   check(Math.abs(lesionGrey - grey(LESION.hu)) <= TOLERANCE && Math.abs(liverGrey - grey(LIVER.hu)) <= TOLERANCE,
     `under it the lesion (grey ${lesionGrey.toFixed(1)}) in the liver (${liverGrey.toFixed(1)})`);
   await page.screenshot({ path: join(shots, 'ohif-sr-3-report-drawn.png') });
-  recording = false;
-  check(failed.length === 0, `no request to hepatrack failed from the login on${failed.length ? `:\n  ${failed.join('\n  ')}` : ''}`);
+  requests.recording = false;
+  check(requests.failed.length === 0, `no request to hepatrack failed from the login on${requests.failed.length ? `:\n  ${requests.failed.join('\n  ')}` : ''}`);
   await context.close();
 } catch (error) {
   console.error(error);

@@ -37,3 +37,69 @@ export async function dismiss(page) {
     if (await b.isVisible().catch(() => false)) await b.click({ timeout: 1000 }).catch(() => {});
   }
 }
+
+// Wait until hepatrack answers on base (at most 10 s).
+export async function serving(base) {
+  for (let i = 0; i < 200; i++) {
+    try { await fetch(`${base}/`); return; } catch { await new Promise((r) => setTimeout(r, 50)); }
+  }
+}
+
+// Debian's chromium, headless, with WebGL through SwiftShader (OHIF draws with WebGL).
+export function launchWithWebGL(chromium) {
+  return chromium.launch({
+    executablePath: '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-background-networking', '--disable-dev-shm-usage',
+      '--enable-unsafe-swiftshader', '--use-angle=swiftshader', '--ignore-gpu-blocklist'],
+  });
+}
+
+// Every answer of 400 or more and every failed request to base while recording: watch(page,
+// name) on each page, recording = true from where failures count, failed lists them. Page
+// errors, console errors and Content Security Policy messages are printed.
+export function requestWatcher(base) {
+  const w = { failed: [], recording: false };
+  w.watch = (page, name) => {
+    page.on('response', (r) => {
+      if (w.recording && r.url().startsWith(base) && r.status() >= 400)
+        w.failed.push(`${name}: ${r.status()} ${r.request().method()} ${r.url()}`);
+    });
+    page.on('requestfailed', (r) => {
+      // A request the page itself dropped (a prefetch cancelled on navigation) is not a
+      // failure of hepatrack's.
+      const why = r.failure()?.errorText ?? '';
+      if (w.recording && r.url().startsWith(base) && !/ERR_ABORTED/.test(why))
+        w.failed.push(`${name}: failed ${r.method()} ${r.url()} ${why}`);
+    });
+    page.on('pageerror', (e) => console.log(`${name} page error: ${e.message.slice(0, 300)}`));
+    page.on('console', (m) => {
+      if (m.type() === 'error' || /Content.Security.Policy/i.test(m.text()))
+        console.log(`${name} console ${m.type()}: ${m.text().slice(0, 300)}`);
+    });
+  };
+  return w;
+}
+
+// Mean grey levels of discs ({x, y, r} in the screenshot's pixels) of a PNG screenshot, decoded
+// by decoder, a blank page's 2D canvas (a WebGL canvas cannot be read back).
+export async function discGreys(decoder, png, discs) {
+  return decoder.evaluate(async ({ b64, discs }) => {
+    const bitmap = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(bitmap, 0, 0);
+    return discs.map(({ x, y, r }) => {
+      const d = ctx.getImageData(Math.round(x - r), Math.round(y - r), Math.round(2 * r) + 1, Math.round(2 * r) + 1);
+      let sum = 0, n = 0;
+      for (let j = 0; j < d.height; j++) {
+        for (let i = 0; i < d.width; i++) {
+          if ((i - r) ** 2 + (j - r) ** 2 > r * r) continue;
+          const k = (j * d.width + i) * 4;
+          sum += (d.data[k] + d.data[k + 1] + d.data[k + 2]) / 3;
+          n++;
+        }
+      }
+      return n ? sum / n : NaN;
+    });
+  }, { b64: png.toString('base64'), discs });
+}
