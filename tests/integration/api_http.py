@@ -19,7 +19,7 @@ import urllib.request
 import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, Hepatrack, free_port, generate  # noqa: E402
+from common import Checks, Hepatrack, free_port, generate, png_decode  # noqa: E402
 
 binary, gen = sys.argv[1:3]
 t = Checks()
@@ -33,43 +33,6 @@ def get(path, headers=None):
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
-
-
-def png_decode(data):
-    """(width, height, channels, rows of bytes) of an 8-bit PNG, every filter type undone."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature"
-    pos, idat, ihdr = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", chunk)
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, color = ihdr[:4]
-    assert depth == 8, "8-bit"
-    channels = {0: 1, 2: 3}[color]
-    raw, stride, rows, prev = zlib.decompress(idat), width * channels, [], bytearray(width * channels)
-    for y in range(height):
-        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        f, cur = line[0], bytearray(line[1:])
-        for i in range(stride):
-            a = cur[i - channels] if i >= channels else 0
-            b, c = prev[i], prev[i - channels] if i >= channels else 0
-            if f == 1:
-                cur[i] = (cur[i] + a) & 255
-            elif f == 2:
-                cur[i] = (cur[i] + b) & 255
-            elif f == 3:
-                cur[i] = (cur[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append(bytes(cur))
-        prev = cur
-    return width, height, channels, rows
 
 
 def voi(x, center, width):

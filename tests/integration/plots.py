@@ -14,10 +14,9 @@ import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-import zlib
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, Hepatrack, generate, http_request, serve_http  # noqa: E402
+from common import Checks, Hepatrack, generate, http_request, png_decode, serve_http  # noqa: E402
 
 binary, gen = sys.argv[1:3]
 t = Checks()
@@ -30,42 +29,12 @@ INK, LINE_PR, LINE_PD = (0x33, 0x33, 0x33), (0x2e, 0x7d, 0x32), (0xc6, 0x28, 0x2
 CALIPER = (0xff, 0xd6, 0x00)
 
 
-def png_decode(data):
+def png_rgb(data):
     """(width, height, rows of (r, g, b) tuples) of an 8-bit RGB or RGBA PNG."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature"
-    pos, idat, ihdr = 8, b"", None
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
-        if kind == b"IHDR":
-            ihdr = struct.unpack(">IIBBBBB", chunk)
-        elif kind == b"IDAT":
-            idat += chunk
-        pos += 12 + length
-    width, height, depth, color = ihdr[:4]
-    assert depth == 8
-    channels = {2: 3, 6: 4}[color]
-    raw, stride = zlib.decompress(idat), width * channels
-    rows, prev = [], bytearray(stride)
-    for y in range(height):
-        line = raw[y * (stride + 1):(y + 1) * (stride + 1)]
-        f, cur = line[0], bytearray(line[1:])
-        for i in range(stride):
-            a = cur[i - channels] if i >= channels else 0
-            b, c = prev[i], prev[i - channels] if i >= channels else 0
-            if f == 1:
-                cur[i] = (cur[i] + a) & 255
-            elif f == 2:
-                cur[i] = (cur[i] + b) & 255
-            elif f == 3:
-                cur[i] = (cur[i] + (a + b) // 2) & 255
-            elif f == 4:
-                p = a + b - c
-                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
-                cur[i] = (cur[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
-        rows.append([tuple(cur[x * channels:x * channels + 3]) for x in range(width)])
-        prev = cur
-    return width, height, rows
+    width, height, channels, rows = png_decode(data)
+    assert channels in (3, 4), "RGB or RGBA"
+    return width, height, [[tuple(row[x * channels:x * channels + 3]) for x in range(width)]
+                           for row in rows]
 
 
 def bbox(rows, colour, x0=0, y0=0, x1=None, y1=None):
@@ -123,7 +92,7 @@ for name in names:
 
 with open(os.path.join(plots, "waterfall.png"), "rb") as f:
     waterfall_png = f.read()
-w, h, rows = png_decode(waterfall_png)
+w, h, rows = png_rgb(waterfall_png)
 zero = bbox(rows, INK, 85, 85, 140)[1]
 minus30 = bbox(rows, LINE_PR, 85, 85, 140)[1]
 plus20 = bbox(rows, LINE_PD, 85, 85, 140)[1]
@@ -304,7 +273,7 @@ subprocess.run(["pdftoppm", "-png", "-r", "72", pdf, os.path.join(ppm, "p")], ch
 pngs = sorted(os.listdir(ppm))
 t.check(len(pngs) == n, f"pdftoppm renders {n} pages (got {len(pngs)})")
 with open(os.path.join(ppm, pngs[-1]), "rb") as f:
-    w, h, rows = png_decode(f.read())
+    w, h, rows = png_rgb(f.read())
 grey = sum(1 for r in rows for px in r if px[0] == px[1] == px[2] and 20 < px[0] < 230)
 yellow = sum(1 for r in rows for px in r if px[0] > 220 and 180 < px[1] < 240 and px[2] < 80)
 t.check(grey > 5000, f"the key-image page shows the slices ({grey} grey pixels)")
