@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Exact 8-bit values, so that a test reading a PNG back finds them. */
@@ -243,4 +244,19 @@ double ht_plot__number(const json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);
     return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+json_t **ht_plot__subjects_sorted(const json_t *cohort,
+                                  int (*order)(const void *, const void *),
+                                  size_t *n)
+{
+    const json_t *subjects = json_object_get(cohort, "subjects");
+    *n = json_array_size(subjects);
+    json_t **rows = calloc(*n + 1, sizeof(*rows));
+    if (!rows)
+        return NULL;
+    for (size_t i = 0; i < *n; i++)
+        rows[i] = json_array_get(subjects, i);
+    qsort(rows, *n, sizeof(*rows), order);
+    return rows;
 }

@@ -119,20 +119,16 @@ static void marker_legend(cairo_t *cr, double x, double y)
 
 void ht_plot__swimmer(cairo_t *cr, const json_t *cohort, double width, double height)
 {
-    const json_t *subjects = json_object_get(cohort, "subjects");
-    size_t n = json_array_size(subjects);
-    json_t **rows = calloc(n + 1, sizeof(*rows));
     char note[160];
     ht_plot__cohort_note(cohort, note, sizeof(note));
     ht_plot__title(cr, "Time on study", note);
+    size_t n;
+    json_t **rows = ht_plot__subjects_sorted(cohort, by_time_on_study, &n);
     if (!rows)
         return;
     double longest = 28;
-    for (size_t i = 0; i < n; i++) {
-        rows[i] = json_array_get(subjects, i);
+    for (size_t i = 0; i < n; i++)
         longest = fmax(longest, ht_plot__number(rows[i], "on_study_days"));
-    }
-    qsort(rows, n, sizeof(*rows), by_time_on_study);
     double step = ht_plot__tick_step(0, longest * 1.08, 8);
     ht_axis x = {0, ceil(longest * 1.08 / step) * step, LEFT, width - RIGHT};
     double legend = ht_plot__legend(cr, LEFT, 72);

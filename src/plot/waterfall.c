@@ -83,17 +83,13 @@ static void bar(cairo_t *cr, const json_t *row, const ht_axis *y, double cx, dou
 
 void ht_plot__waterfall(cairo_t *cr, const json_t *cohort, double width, double height)
 {
-    const json_t *subjects = json_object_get(cohort, "subjects");
-    size_t n = json_array_size(subjects);
-    json_t **rows = calloc(n + 1, sizeof(*rows));
     char note[160];
     ht_plot__cohort_note(cohort, note, sizeof(note));
     ht_plot__title(cr, "Best change from baseline in the target sum", note);
+    size_t n;
+    json_t **rows = ht_plot__subjects_sorted(cohort, by_change, &n);
     if (!rows)
         return;
-    for (size_t i = 0; i < n; i++)
-        rows[i] = json_array_get(subjects, i);
-    qsort(rows, n, sizeof(*rows), by_change);
     double lo, hi;
     value_range(rows, n, &lo, &hi);
     ht_axis y = {lo, hi, height - BOTTOM, TOP};
