@@ -246,9 +246,8 @@ double ht_plot__number(const json_t *o, const char *key)
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
-json_t **ht_plot__subjects_sorted(const json_t *cohort,
-                                  int (*order)(const void *, const void *),
-                                  size_t *n)
+json_t **
+ht_plot__subjects_sorted(const json_t *cohort, int (*order)(const void *, const void *), size_t *n)
 {
     const json_t *subjects = json_object_get(cohort, "subjects");
     *n = json_array_size(subjects);

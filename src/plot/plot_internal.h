@@ -118,9 +118,8 @@ double ht_plot__number(const json_t *object, const char *key);
 /* The cohort's subjects in the order `order` gives (a qsort comparator over json_t *), *n of
  * them. The caller frees the array, not its members, which the cohort owns; NULL when out of
  * memory. */
-json_t **ht_plot__subjects_sorted(const json_t *cohort,
-                                  int (*order)(const void *, const void *),
-                                  size_t *n);
+json_t **
+ht_plot__subjects_sorted(const json_t *cohort, int (*order)(const void *, const void *), size_t *n);
 
 /* The charts, one per file, each drawing a cohort on a canvas of width x height. */
 void ht_plot__waterfall(cairo_t *cr, const json_t *cohort, double width, double height);
