@@ -35,7 +35,7 @@ import { createRequire } from 'node:module';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { discGreys, launchWithWebGL } from '../e2e/support.mjs';
+import { discGreys, dismiss, launchWithWebGL } from '../e2e/support.mjs';
 
 if (process.argv[2] === 'front') front(...process.argv.slice(3));
 else await bench(...process.argv.slice(2));
@@ -233,12 +233,6 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
           else if (image && Number.isNaN(window.__drawnAt)) window.__drawnAt = Date.now();
         }, true);
     };
-    async function dismiss(page) {
-      for (const text of ['Confirm and hide', 'Skip all']) {
-        const b = page.getByText(text, { exact: true }).first();
-        if (await b.isVisible().catch(() => false)) await b.click({ timeout: 1000 }).catch(() => {});
-      }
-    }
 
     // One load: ms from opening the viewer's URL to the screenshot that shows the image.
     async function load(f, label) {

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 
 import {
   check, discGreys, dismiss, fail, failures, freePort, launchWithWebGL, requestWatcher, run, serving,
+  viewportBox,
 } from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
@@ -92,18 +93,6 @@ async function greys(png, box, points) {
   const discs = points.map((p) => ({ x: ox + ((p.x + HALF) / PIXEL + 0.5) * scale,
     y: oy + ((p.y + HALF) / PIXEL + 0.5) * scale, r: (SAMPLE_MM / PIXEL) * scale }));
   return discGreys(decoder, png, discs);
-}
-
-// The viewport's canvas box once it has a size.
-async function viewportBox(page) {
-  const canvas = page.locator('[data-cy="viewport-pane"] canvas, .cornerstone-canvas').first();
-  await canvas.waitFor({ state: 'visible', timeout: 180000 });
-  for (let i = 0; i < 600; i++) {
-    const box = await canvas.boundingBox();
-    if (box && box.width > 100 && box.height > 100) return box;
-    await page.waitForTimeout(100);
-  }
-  throw new Error('the viewport canvas never got a size');
 }
 
 // Wait until the viewport shows the image: the liver's grey is the window's (the lesion's too);

@@ -33,6 +33,7 @@ import { join, resolve } from 'node:path';
 
 import {
   check, discGreys, dismiss, fail, failures, freePort, launchWithWebGL, requestWatcher, run, serving,
+  viewportBox,
 } from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
 if (!existsSync(join(modules, 'playwright-core'))) {
@@ -113,19 +114,11 @@ const watch = requests.watch;
 // page coordinates of an image point in pixels (DICOM SCOORD: (0, 0) the top-left corner of the
 // top-left pixel) and of a point in mm.
 async function fit(page) {
-  const canvas = page.locator('[data-cy="viewport-pane"] canvas, .cornerstone-canvas').first();
-  await canvas.waitFor({ state: 'visible', timeout: 180000 });
-  for (let i = 0; i < 600; i++) {
-    const box = await canvas.boundingBox();
-    if (box && box.width > 100 && box.height > 100) {
-      const scale = Math.min(box.width, box.height) / SIZE;
-      const ox = box.x + (box.width - SIZE * scale) / 2, oy = box.y + (box.height - SIZE * scale) / 2;
-      const px = ([u, v]) => ({ x: ox + u * scale, y: oy + v * scale });
-      return { box, scale, px, mm: (p) => px([(p.x + HALF) / PIXEL + 0.5, (p.y + HALF) / PIXEL + 0.5]) };
-    }
-    await page.waitForTimeout(100);
-  }
-  throw new Error('the viewport canvas never got a size');
+  const box = await viewportBox(page);
+  const scale = Math.min(box.width, box.height) / SIZE;
+  const ox = box.x + (box.width - SIZE * scale) / 2, oy = box.y + (box.height - SIZE * scale) / 2;
+  const px = ([u, v]) => ({ x: ox + u * scale, y: oy + v * scale });
+  return { box, scale, px, mm: (p) => px([(p.x + HALF) / PIXEL + 0.5, (p.y + HALF) / PIXEL + 0.5]) };
 }
 
 // The screenshots' decoder (discGreys): a blank page.

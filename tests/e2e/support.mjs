@@ -38,6 +38,18 @@ export async function dismiss(page) {
   }
 }
 
+// The OHIF viewport's canvas box once it has a size (at most a minute after it shows).
+export async function viewportBox(page) {
+  const canvas = page.locator('[data-cy="viewport-pane"] canvas, .cornerstone-canvas').first();
+  await canvas.waitFor({ state: 'visible', timeout: 180000 });
+  for (let i = 0; i < 600; i++) {
+    const box = await canvas.boundingBox();
+    if (box && box.width > 100 && box.height > 100) return box;
+    await page.waitForTimeout(100);
+  }
+  throw new Error('the viewport canvas never got a size');
+}
+
 // Wait until hepatrack answers on base (at most 10 s).
 export async function serving(base) {
   for (let i = 0; i < 200; i++) {
