@@ -35,7 +35,7 @@ import { createRequire } from 'node:module';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { discGreys, dismiss, launchWithWebGL } from '../e2e/support.mjs';
+import { discGreys, dismiss, grey, imageFit, launchWithWebGL, PIXEL } from '../e2e/support.mjs';
 
 if (process.argv[2] === 'front') front(...process.argv.slice(3));
 else await bench(...process.argv.slice(2));
@@ -164,15 +164,12 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
   const slices = Number(slicesArg), reps = Number(repsArg);
   const names = servers.map((s) => s.split('=')[0]);
 
-  // The geometry of ht-gen-study: 512 x 512 pixels of 0.78125 mm, the image's centre at (0, 0)
-  // mm. ohif.sh draws a column of 40 mm lesions of 0 HU in the liver (105 HU) every 25 mm along
-  // z, so that every slice cuts one in a disc of at least 31 mm around (-85, -5) mm, whichever
-  // slice OHIF shows first. The study's window is 40/400: 0 HU is grey 102, the liver 169.
-  const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
+  // The study (ht-gen-study's geometry and window in tests/e2e/support.mjs): ohif.sh draws a
+  // column of 40 mm lesions of 0 HU in the liver (105 HU) every 25 mm along z, so that every
+  // slice cuts one in a disc of at least 31 mm around (-85, -5) mm, whichever slice OHIF shows
+  // first.
   const LESION = { x: -85, y: -5, hu: 0 };
   const LIVER = { x: -85, y: 45, hu: 105 };
-  const WINDOW = { center: 40, width: 400 };
-  const grey = (hu) => Math.max(0, Math.min(255, ((hu - (WINDOW.center - WINDOW.width / 2)) / WINDOW.width) * 255));
   const TOLERANCE = 14, SAMPLE_MM = 6;
 
   // One front per server, the same code in its own process.
@@ -208,12 +205,9 @@ async function bench(modules, www, configPath, study, slicesArg, repsArg, ...ser
 
     // The screenshots' decoder: a blank page of its own context.
     const decoder = await (await browser.newContext()).newPage();
-    async function greys(png, box, points) {
-      const scale = Math.min(box.width, box.height) / SIZE;
-      const ox = (box.width - SIZE * scale) / 2, oy = (box.height - SIZE * scale) / 2;
-      const discs = points.map((p) => ({ x: ox + ((p.x + HALF) / PIXEL + 0.5) * scale,
-        y: oy + ((p.y + HALF) / PIXEL + 0.5) * scale, r: (SAMPLE_MM / PIXEL) * scale }));
-      return discGreys(decoder, png, discs);
+    async function greys(png, box, points) { // png: a screenshot clipped to box
+      const fit = imageFit(box, { x: 0, y: 0 });
+      return discGreys(decoder, png, points.map((p) => ({ ...fit.mm(p), r: (SAMPLE_MM / PIXEL) * fit.scale })));
     }
 
     // OHIF's overlays, as in tests/e2e/ohif.mjs: a browser that has seen its tour and banner.

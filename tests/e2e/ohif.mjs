@@ -11,36 +11,23 @@
 // usage: node ohif.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR OHIF_DIR
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import {
-  check, discGreys, dismiss, fail, failures, freePort, launchWithWebGL, requestWatcher, run, serving,
-  viewportBox,
+  check, discGreys, dismiss, fail, failures, freePort, grey, imageFit, launchWithWebGL, PIXEL,
+  playwrightChromium, requestWatcher, run, serving, viewportBox, WINDOW,
 } from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
-if (!existsSync(join(modules, 'playwright-core'))) {
-  console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
-  process.exit(1);
-}
-if (!existsSync(join(ohifDir ?? '', 'index.html'))) {
-  console.error(`OHIF is not in ${ohifDir}: run make ohif (make check does)`);
-  process.exit(1);
-}
-const { chromium } = createRequire(resolve(modules, 'x.js'))('playwright-core');
+const chromium = playwrightChromium(modules, ohifDir);
 
-// The generated geometry: 512 x 512 pixels of 0.78125 mm, the image's centre at (0, 0) mm; five
-// slices of 2.5 mm (centres at z = 1.25 ... 11.25). The lesion, a 40 mm sphere of 0 HU, sits in
-// the liver (105 HU) around z = 6.25: each slice cuts it in a disc of at least 38 mm, whichever
-// OHIF shows first. The study's window is 40/400 (centre/width), so 0 HU is grey 102 and the
-// liver 169 (of 255); the noise is -8..7 HU.
-const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
+// The generated study (its geometry and window in support.mjs): five slices of 2.5 mm (centres at
+// z = 1.25 ... 11.25). The lesion, a 40 mm sphere of 0 HU, sits in the liver (105 HU) around
+// z = 6.25: each slice cuts it in a disc of at least 38 mm, whichever OHIF shows first; the noise
+// is -8..7 HU.
 const LESION = { x: -85, y: -5, z: 6.25, diameter: 40, hu: 0 };
 const LIVER = { x: -85, y: 45, hu: 105 }; // 30 mm beyond the lesion's edge, 20 mm inside the liver
-const WINDOW = { center: 40, width: 400 };
-const grey = (hu) => Math.max(0, Math.min(255, ((hu - (WINDOW.center - WINDOW.width / 2)) / WINDOW.width) * 255));
 const TOLERANCE = 14; // grey levels: interpolation at the edges of the sample, rounding, noise
 const SAMPLE_MM = 6; // radius of the disc averaged around each point
 
@@ -88,11 +75,8 @@ const watch = requests.watch;
 // centred). Decoded by a blank page's 2D canvas.
 let decoder;
 async function greys(png, box, points) {
-  const scale = Math.min(box.width, box.height) / SIZE;
-  const ox = box.x + (box.width - SIZE * scale) / 2, oy = box.y + (box.height - SIZE * scale) / 2;
-  const discs = points.map((p) => ({ x: ox + ((p.x + HALF) / PIXEL + 0.5) * scale,
-    y: oy + ((p.y + HALF) / PIXEL + 0.5) * scale, r: (SAMPLE_MM / PIXEL) * scale }));
-  return discGreys(decoder, png, discs);
+  const fit = imageFit(box);
+  return discGreys(decoder, png, points.map((p) => ({ ...fit.mm(p), r: (SAMPLE_MM / PIXEL) * fit.scale })));
 }
 
 // Wait until the viewport shows the image: the liver's grey is the window's (the lesion's too);

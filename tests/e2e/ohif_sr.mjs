@@ -26,34 +26,22 @@
 // usage: node ohif_sr.mjs HEPATRACK HT-GEN-STUDY NODE_MODULES_DIR SCREENSHOT_DIR OHIF_DIR
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import {
-  check, discGreys, dismiss, fail, failures, freePort, launchWithWebGL, requestWatcher, run, serving,
-  viewportBox,
+  check, discGreys, dismiss, fail, failures, freePort, grey, HALF, imageFit, launchWithWebGL, PIXEL,
+  playwrightChromium, requestWatcher, run, serving, viewportBox,
 } from './support.mjs';
 const [binary, gen, modules, shots, ohifDir] = process.argv.slice(2);
-if (!existsSync(join(modules, 'playwright-core'))) {
-  console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
-  process.exit(1);
-}
-if (!existsSync(join(ohifDir ?? '', 'index.html'))) {
-  console.error(`OHIF is not in ${ohifDir}: run make ohif (make check does)`);
-  process.exit(1);
-}
-const { chromium } = createRequire(resolve(modules, 'x.js'))('playwright-core');
+const chromium = playwrightChromium(modules, ohifDir);
 
-// The generated geometry (as ohif.mjs): 512 x 512 pixels of 0.78125 mm, the image's centre at
-// (0, 0) mm; five slices of 2.5 mm, centres at z = 1.25 ... 11.25. The lesion (0 HU, in the
-// liver of 105 HU) is centred at z = 6.25, slice 3: 40 mm at baseline, 30 mm at follow-up.
-const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
+// The generated study (its geometry and window in support.mjs): five slices of 2.5 mm, centres
+// at z = 1.25 ... 11.25. The lesion (0 HU, in the liver of 105 HU) is centred at z = 6.25,
+// slice 3: 40 mm at baseline, 30 mm at follow-up.
 const LESION = { x: -85, y: -5, z: 6.25, hu: 0 }, BL_MM = 40, FU_MM = 30;
 const LIVER = { x: -85, y: 45, hu: 105 };
-const WINDOW = { center: 40, width: 400 };
-const grey = (hu) => Math.max(0, Math.min(255, ((hu - (WINDOW.center - WINDOW.width / 2)) / WINDOW.width) * 255));
 const TOLERANCE = 14; // grey levels, as ohif.mjs
 const SAMPLE_MM = 3; // radius of the disc averaged: inside the lesion, off the caliper's line
 
@@ -115,10 +103,7 @@ const watch = requests.watch;
 // top-left pixel) and of a point in mm.
 async function fit(page) {
   const box = await viewportBox(page);
-  const scale = Math.min(box.width, box.height) / SIZE;
-  const ox = box.x + (box.width - SIZE * scale) / 2, oy = box.y + (box.height - SIZE * scale) / 2;
-  const px = ([u, v]) => ({ x: ox + u * scale, y: oy + v * scale });
-  return { box, scale, px, mm: (p) => px([(p.x + HALF) / PIXEL + 0.5, (p.y + HALF) / PIXEL + 0.5]) };
+  return { box, ...imageFit(box) };
 }
 
 // The screenshots' decoder (discGreys): a blank page.

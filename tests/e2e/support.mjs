@@ -1,10 +1,47 @@
-// What the browser tests against OHIF share: their checks and count of failures, running
-// hepatrack's commands, a free loopback port, and closing OHIF's notices.
+// What the browser tests against OHIF (and the OHIF bench) share: their checks and count of
+// failures, loading playwright's chromium, the generated study's geometry and where its image
+// falls in the viewport, running hepatrack's commands, a free loopback port, waiting for the
+// server and the viewport, closing OHIF's notices, watching requests and reading screenshots.
 
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
 
 export let failures = 0;
+
+// Playwright's chromium from MODULES; leaves with a message naming the make target when it or
+// OHIF's built viewer (OHIF_DIR) is missing.
+export function playwrightChromium(modules, ohifDir) {
+  if (!existsSync(join(modules, 'playwright-core'))) {
+    console.error(`playwright-core is not in ${modules}: run make e2e-deps (make check does)`);
+    process.exit(1);
+  }
+  if (!existsSync(join(ohifDir ?? '', 'index.html'))) {
+    console.error(`OHIF is not in ${ohifDir}: run make ohif (make check does)`);
+    process.exit(1);
+  }
+  return createRequire(resolve(modules, 'x.js'))('playwright-core').chromium;
+}
+
+// The geometry of ht-gen-study's images: 512 x 512 pixels of 0.78125 mm, the image's centre at
+// (0, 0) mm, in the window 40/400 (centre/width), so 0 HU is grey 102 and the liver's 105 HU
+// grey 169 (of 255).
+export const PIXEL = 0.78125, SIZE = 512, HALF = ((SIZE - 1) * PIXEL) / 2;
+export const WINDOW = { center: 40, width: 400 };
+export const grey = (hu) => Math.max(0, Math.min(255, ((hu - (WINDOW.center - WINDOW.width / 2)) / WINDOW.width) * 255));
+
+// The image as cornerstone fits it into the viewport canvas's box (the whole image, centred),
+// the box's top-left corner at `origin` (the page's coordinates: the box's own; a screenshot
+// clipped to the box: 0, 0): px maps an image point in pixels (DICOM SCOORD: (0, 0) the top-left
+// corner of the top-left pixel) and mm a point in mm, scale is screen pixels per image pixel.
+export function imageFit(box, origin = box) {
+  const scale = Math.min(box.width, box.height) / SIZE;
+  const ox = origin.x + (box.width - SIZE * scale) / 2, oy = origin.y + (box.height - SIZE * scale) / 2;
+  const px = ([u, v]) => ({ x: ox + u * scale, y: oy + v * scale });
+  return { scale, px, mm: (p) => px([(p.x + HALF) / PIXEL + 0.5, (p.y + HALF) / PIXEL + 0.5]) };
+}
 
 export function check(ok, what) {
   console.log(`${ok ? 'ok  ' : 'FAIL'}: ${what}`);
