@@ -12,7 +12,7 @@ RESET    ?= 0
 # Everything the build, the tests and the demo use, by Debian package name.
 DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang clang-format libclang-rt-14-dev \
 	libdcmtk-dev dcmtk libopenjp2-7-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev \
-	libssl-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libinih-dev libcrypt-dev libmicrohttpd-dev python3 util-linux openssl \
+	libssl-dev zlib1g-dev libpng-dev libdeflate-dev libjpeg62-turbo-dev libinih-dev libcrypt-dev libmicrohttpd-dev python3 util-linux openssl \
 	libreadstat-dev libxml2-dev libzip-dev libcairo2-dev fonts-dejavu-core
 
 # The browser test's: Debian's chromium, and Node.js from Debian only when npm is missing.

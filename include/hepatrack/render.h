@@ -109,7 +109,7 @@ int ht_render_pixels(const ht_frame *frame,
 int ht_render_file_window(const ht_dicom *dcm, ht_window *w);
 
 /**
- * Compress bytes for HTTP's "deflate" content coding (zlib format, level 1).
+ * Compress bytes for HTTP's "deflate" content coding (zlib format; libdeflate, level 1).
  * @param[out] out  malloc'ed (free with ht_free); NULL on error.
  * @return HT_OK, HT_ENOMEM, HT_EINTERNAL.
  */

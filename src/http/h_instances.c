@@ -149,7 +149,7 @@ int ht_http__instance_file(request *r, answer *a)
     return HT_OK;
 }
 
-/* GET .../frames/{n}/rendered?window=|wc=&ww=&size= */
+/* GET .../frames/{n}/rendered?window=|wc=&ww=&size= (window=full: the frame's whole range) */
 int ht_http__frame_rendered(request *r, answer *a)
 {
     const char *preset = ht_http__arg(r, "window"), *wc = ht_http__arg(r, "wc"),
@@ -171,16 +171,24 @@ int ht_http__frame_rendered(request *r, answer *a)
         return err;
     if (ww && w.width < 1)
         return ht_http__fail(a, HT_EINVALID, "ww", "ww must be at least 1 (got '%s')", ww);
-    if (preset && ht_render_preset(preset, &w) < 0)
-        return ht_http__fail(a, HT_EINVALID, "window", "%s", ht_error_last());
+    int full = preset && !strcmp(preset, "full");
+    if (preset && !full && ht_render_preset(preset, &w) < 0)
+        return ht_http__fail(a, HT_EINVALID, "window", "%s, or full for the frame's whole range",
+                             ht_error_last());
     ht_http__etag_extend(a, "/%s/%s/%s/%s/%ld", r->parts[3], preset ? preset : "", wc ? wc : "",
                          ww ? ww : "", size); /* the picture depends on the parameters */
     if (ht_http__unchanged(r, a))
         return HT_OK;
-    ht_render_options o = {preset || wc ? &w : NULL, HT_VOI_LINEAR, (uint32_t)size,
-                           (uint32_t)size,           HT_IMAGE_PNG,  0};
+    ht_render_options o = {(preset && !full) || wc ? &w : NULL,
+                           HT_VOI_LINEAR,
+                           (uint32_t)size,
+                           (uint32_t)size,
+                           HT_IMAGE_PNG,
+                           0};
     uint8_t *png;
-    if ((err = ht_http__render_frame(r->http->archive, &loc, n, &o, &png, &a->len)) < 0)
+    if ((err = ht_http__render_frame(r->http->archive, &loc, n, &o,
+                                     full ? HT_HTTP_FULL_RANGE : HT_HTTP_FILE_WINDOW, &png,
+                                     &a->len)) < 0)
         return ht_http__fail_last(a, err);
     a->body = (char *)png;
     a->type = "image/png";
@@ -262,7 +270,8 @@ render_thumbnail(request *r, answer *a, const ht_series_keyframe *k, long size, 
 {
     ht_render_options o = {NULL, HT_VOI_LINEAR, (uint32_t)size, (uint32_t)size, HT_IMAGE_PNG, 0};
     uint8_t *png;
-    int err = ht_http__render_frame(r->http->archive, &k->location, k->frame, &o, &png, &a->len);
+    int err = ht_http__render_frame(r->http->archive, &k->location, k->frame, &o,
+                                    HT_HTTP_FILE_WINDOW, &png, &a->len);
     if (err < 0)
         return ht_http__fail_last(a, err);
     char *dir = ht_strprintf("%s/cache/thumbnails", r->http->data_dir);

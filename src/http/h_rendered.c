@@ -118,6 +118,7 @@ int ht_http__render_frame(ht_archive *archive,
                           const ht_instance_location *loc,
                           uint32_t number,
                           const ht_render_options *options,
+                          ht_http_window_default fallback,
                           uint8_t **out,
                           size_t *len)
 {
@@ -136,7 +137,7 @@ int ht_http__render_frame(ht_archive *archive,
     if (err == HT_OK) {
         ht_render_options o = *options;
         ht_window own;
-        if (!o.window && ht_render_file_window(dcm, &own))
+        if (!o.window && fallback == HT_HTTP_FILE_WINDOW && ht_render_file_window(dcm, &own))
             o.window = &own;
         err = ht_render_image(frame, &o, out, len);
     }
@@ -167,7 +168,8 @@ static int answer_picture(request *r,
             return HT_OK;
     }
     uint8_t *picture;
-    int err = ht_http__render_frame(x->archive, loc, number, &x->options, &picture, &a->len);
+    int err = ht_http__render_frame(x->archive, loc, number, &x->options, HT_HTTP_FILE_WINDOW,
+                                    &picture, &a->len);
     if (err < 0) {
         a->etag[0] = '\0';
         return ht_http__fail_last(a, err);
@@ -225,7 +227,8 @@ static int picture_part(void *cls, size_t i, ht_part *out)
     snprintf(out->location, sizeof(out->location),
              "/dicom-web/studies/%s/series/%s/instances/%s/rendered", ref->study, ref->series,
              ref->sop);
-    return ht_http__render_frame(x->archive, &ref->location, 1, &x->options, &out->data, &out->len);
+    return ht_http__render_frame(x->archive, &ref->location, 1, &x->options, HT_HTTP_FILE_WINDOW,
+                                 &out->data, &out->len);
 }
 
 /* GET .../rendered of a study or series: each instance's first frame, as they are made. */

@@ -224,13 +224,20 @@ typedef struct ht_instance_refs {
  * series and instance number order; a 404 (answered) when there are none. */
 int ht_http__scope(request *r, answer *a, ht_instance_refs *out);
 
+/* Where a picture's window comes from when the options name none. */
+typedef enum ht_http_window_default {
+    HT_HTTP_FILE_WINDOW, /* the file's own first window, else the frame's full range */
+    HT_HTTP_FULL_RANGE   /* the frame's full range (what Orthanc's preview shows) */
+} ht_http_window_default;
+
 /* Frame `number` (from 1; 0: the middle one) of a located instance as a picture, in the
- * window the options name, else the file's own first window, else the frame's full range.
- * *out is malloc'ed. HT_OK, or the archive's, file layer's or renderer's error. */
+ * window the options name, else as `fallback` says. *out is malloc'ed. HT_OK, or the
+ * archive's, file layer's or renderer's error. */
 int ht_http__render_frame(ht_archive *archive,
                           const ht_instance_location *loc,
                           uint32_t number,
                           const ht_render_options *options,
+                          ht_http_window_default fallback,
                           uint8_t **out,
                           size_t *len);
 

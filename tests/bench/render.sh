@@ -1,6 +1,9 @@
 #!/bin/sh
 # Benchmark slice rendering against Orthanc's /instances/{id}/preview in one interleaved run
-# (prints ms/image and the speed-up; not a test). Needs Debian's dcmtk, orthanc, curl,
+# (prints ms/image, PNG bytes and the speed-up; not a test). Both render the same slices in the
+# same window: Orthanc's preview stretches each frame's whole range over 0..255, which is
+# hepatrack's window=full (the file's own window, hepatrack's default, keeps more grey levels
+# and so more bytes). Needs Debian's dcmtk, orthanc, curl,
 # python3-pydicom and python3-numpy (see ../shared/bench/README.md).
 # usage: tests/bench/render.sh BUILD_DIR [REPS] [REQUESTS]
 set -eu
@@ -13,5 +16,5 @@ bin=$(mktemp -d)/hepatrack
 cp "$build/hepatrack" "$bin"
 exec "$kit/preview.sh" --reps "$reps" --requests "$requests" \
     --candidate "$bin serve --data {dir} --dicom-port {port} --http-port {http_port} --aet HEPATRACK --http-no-auth" \
-    --candidate-url 'http://127.0.0.1:{http_port}/api/instances/{sop}/frames/1/rendered' \
+    --candidate-url 'http://127.0.0.1:{http_port}/api/instances/{sop}/frames/1/rendered?window=full' \
     --candidate-aet HEPATRACK

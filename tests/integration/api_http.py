@@ -160,6 +160,13 @@ status, _, liver = get(frame + "/rendered?window=liver")
 _, _, _, liver_rows = png_decode(liver)
 t.check(status == 200 and liver_rows[256][256] == voi(samples[256 * 512 + 256] - 1024, 90, 150),
         "the liver preset is W150/L90")
+lo, hi = min(samples) - 1024, max(samples) - 1024  # window=full: the frame's whole range
+status, _, full = get(frame + "/rendered?window=full")
+_, _, _, full_rows = png_decode(full)
+wrong = sum(1 for y in range(0, 512, 7) for x in range(0, 512, 5)
+            if full_rows[y][x] != voi(samples[y * 512 + x] - 1024, (lo + hi + 1) / 2, hi - lo + 1))
+t.check(status == 200 and wrong == 0 and min(map(min, full_rows)) == 0 and
+        max(map(max, full_rows)) == 255, f"window=full stretches {lo}..{hi} HU over 0..255 ({wrong} differ)")
 status, headers, small = get(frame + "/rendered?size=128")
 t.check(status == 200 and png_decode(small)[:2] == (128, 128) and "immutable" in
         headers.get("Cache-Control", ""), "size=128 gives 128x128, cached for good")

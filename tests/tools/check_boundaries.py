@@ -23,6 +23,7 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]openssl/'), ["src/archive"]),
     (re.compile(r'#\s*include\s*[<"]crypt\.h[>"]'), ["src/auth"]),
     (re.compile(r'#\s*include\s*[<"]zlib\.h[>"]'), ["src/dicom", "src/render"]),
+    (re.compile(r'#\s*include\s*[<"]libdeflate\.h[>"]'), ["src/render"]),
     (re.compile(r'#\s*include\s*[<"]ini\.h[>"]'), ["src/cli"]),
     (re.compile(r'#\s*include\s*[<"]cairo(-\w+)?\.h[>"]'), ["src/plot"]),
     (re.compile(r'#\s*include\s*[<"]readstat\.h[>"]'), ["src/export"]),
