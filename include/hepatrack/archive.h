@@ -93,7 +93,8 @@ void ht_archive_temp_path(
  */
 int ht_archive_read_received(ht_archive *archive, const char *tmp_rel, uint8_t **out, size_t *len);
 
-/** Write out a file someone else wrote at a temporary path, so that it can be published. */
+/** Start writing out a file someone else wrote at a temporary path, so that it can be
+ * published; durable with the next ht_archive_sync, as a staged file. */
 int ht_archive_adopt(ht_archive *archive, const char *tmp_rel);
 
 /** Rename a staged file to its final path (replacing any file there). */
@@ -134,6 +135,20 @@ int ht_archive_walk(ht_archive *archive, ht_archive_walk_cb cb, void *payload);
 
 /** SHA-256 of `len` bytes as lower-case hex into `out` (HT_SHA256_HEX_SIZE bytes). */
 void ht_sha256_hex(const uint8_t *data, size_t len, char *out);
+
+/** A SHA-256 computed piece by piece, as bytes arrive. */
+typedef struct ht_sha256 ht_sha256;
+
+/** A new hash (free with ht_sha256_free); NULL when out of memory. */
+ht_sha256 *ht_sha256_new(void);
+
+/** Hash `len` more bytes. */
+void ht_sha256_update(ht_sha256 *hash, const uint8_t *data, size_t len);
+
+/** The hash of every byte given so far, as ht_sha256_hex writes it; the hash starts again. */
+void ht_sha256_final_hex(ht_sha256 *hash, char *out);
+
+void ht_sha256_free(ht_sha256 *hash);
 
 #ifdef __cplusplus
 }

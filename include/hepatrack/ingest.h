@@ -78,15 +78,26 @@ int ht_ingest_buffer(ht_ingest *ingest,
 void ht_ingest_staging_path(
     ht_ingest *ingest, const char *sop_instance_uid, char *tmp_rel, char *tmp_abs, size_t abs_size);
 
+/** An instance a receiver wrote to its staging path as it arrived, and kept in memory too. */
+typedef struct ht_received_instance {
+    const char *tmp_rel; /* the staging file (ht_ingest_staging_path) */
+    const uint8_t *data; /* the file's bytes, File Meta included (borrowed) */
+    size_t len;
+    size_t dataset_offset;      /* where the data set begins in data */
+    const char *dataset_sha256; /* hex SHA-256 of data[dataset_offset..len), hashed as the bytes
+                                   arrived; NULL: ingest hashes them */
+} ht_received_instance;
+
 /**
  * Ingest an instance that a receiver has written, as it arrived, to the archive temporary path
- * `tmp_rel` (from ht_archive_temp_path for the archive path of `sop_instance_uid`). The file is
- * adopted, not copied; it is gone on every outcome but HT_INGEST_NEW (where it is published).
- * The dataset must carry the SOP Class and Instance UIDs the request named (HT_EINVALID if not).
- * Errors as ht_ingest_buffer.
+ * `r->tmp_rel` (from ht_ingest_staging_path for `sop_instance_uid`), handing over the same
+ * bytes, so that nothing is read back. The file is adopted, not copied; it is gone on every
+ * outcome but HT_INGEST_NEW (where it is published). The dataset must carry the SOP Class and
+ * Instance UIDs the request named (HT_EINVALID if not). A hash given for another data set
+ * offset than the parser finds is not used. Errors as ht_ingest_buffer.
  */
 int ht_ingest_received(ht_ingest *ingest,
-                       const char *tmp_rel,
+                       const ht_received_instance *r,
                        const char *sop_class_uid,
                        const char *sop_instance_uid,
                        const char *source,

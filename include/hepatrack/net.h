@@ -3,8 +3,9 @@
  * C-MOVE, C-GET; Patient Root and Study Root) over DCMTK's dcmnet, behind a C interface (the
  * C++ shim is src/net/; no C++ type or exception crosses this header).
  *
- * Every received instance goes through ht_ingest_received: it is written by DCMTK to a
- * temporary archive file exactly as it arrives, adopted by ingest, and answered with success
+ * Every received instance goes through ht_ingest_received: it is written to a temporary
+ * archive file exactly as it arrives (and kept in memory, its data set hashed, for ingest to
+ * parse without reading it back), adopted by ingest, and answered with success
  * only once the file is durable and its index row committed. Queries are answered from the
  * index alone (ht_store_find); retrievals read the stored files and send them unchanged when the
  * peer accepts their transfer syntax, converted by DCMTK otherwise.

@@ -215,7 +215,9 @@ int ht_archive_adopt(ht_archive *archive, const char *tmp_rel)
     int err = HT_OK;
     if (fd < 0)
         return errno_error("cannot open", tmp_rel);
-    if (write_out(fd) != 0)
+    /* Not waiting: the batch's ht_archive_sync waits for it, and meanwhile the index row is
+     * committed (at one sender, waiting here made the device's two writes one after the other). */
+    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0)
         err = errno_error("cannot write out", tmp_rel);
     close(fd);
     return err;

@@ -3,7 +3,8 @@
  * index row → wait for the committer.
  *
  * Each caller stages its file (written out to the device under a temporary name, in parallel
- * with the others). The committer thread takes the queued rows as one batch, renames the
+ * with the others; a file the receiver wrote as it arrived is only set writing out, and the
+ * batch's sync waits for it). The committer thread takes the queued rows as one batch, renames the
  * staged files into place, inserts and commits all rows in one transaction, and makes files,
  * renames and rows durable with one sync of the file system (a single journal commit and
  * device flush for the batch). Only then are the waiting callers told, so an acknowledgement
@@ -459,19 +460,25 @@ static int check_expected(const ht_dicom_info *info, const expected *ex)
     return HT_OK;
 }
 
-/*
- * The one path of every instance. `adopt` names a temporary file that already holds `data`
- * (written by the receiver as it arrived): it is made durable and published instead of
- * staging a copy, and removed on every outcome but a new instance.
- */
+/* What a caller already did with an instance's bytes. */
+typedef struct prepared {
+    const char *adopt; /* a temporary file that holds the bytes (written as they arrived): it is
+                          made durable and published instead of staging a copy, and removed on
+                          every outcome but a new instance */
+    const char *dataset_sha256; /* the data set's hash from dataset_offset on, or NULL */
+    size_t dataset_offset;
+} prepared;
+
+/* The one path of every instance. */
 static int ingest(ht_ingest *in,
                   const uint8_t *data,
                   size_t len,
                   const char *source,
-                  const char *adopt,
+                  const prepared *pre,
                   const expected *ex,
                   ht_ingest_result *result)
 {
+    const char *adopt = pre ? pre->adopt : NULL;
     char sha[HT_SHA256_HEX_SIZE], stored_sha[HT_SHA256_HEX_SIZE], path[HT_ARCHIVE_PATH_MAX];
     char now[32];
     ht_dicom *dcm = NULL;
@@ -488,7 +495,10 @@ static int ingest(ht_ingest *in,
     if ((err = validate(dcm)) < 0 || (err = check_expected(info, ex)) < 0)
         goto done;
     /* The File Meta differs between an imported and a received copy; the dataset does not. */
-    ht_sha256_hex(data + info->dataset_offset, len - info->dataset_offset, sha);
+    if (pre && pre->dataset_sha256 && pre->dataset_offset == info->dataset_offset)
+        snprintf(sha, sizeof(sha), "%s", pre->dataset_sha256);
+    else
+        ht_sha256_hex(data + info->dataset_offset, len - info->dataset_offset, sha);
     ht_archive_path_for(info->sop_instance_uid, path);
     ht_time_now_iso(now, sizeof(now));
     record_of(info, &p.rec);
@@ -643,7 +653,7 @@ int ht_ingest_buffer(
     return ingest(in, data, len, source, NULL, NULL, result);
 }
 
-/* An object a receiver or an upload wrote to the archive's temporary path: adopted. */
+/* An object an upload wrote to the archive's temporary path: read, then adopted. */
 static int ingest_staged(ht_ingest *in,
                          const char *tmp_rel,
                          const expected *ex,
@@ -658,20 +668,22 @@ static int ingest_staged(ht_ingest *in,
         ht_archive_remove(in->archive, tmp_rel);
         return err;
     }
-    err = ingest(in, data, len, source, tmp_rel, ex, result);
+    prepared pre = {tmp_rel, NULL, 0};
+    err = ingest(in, data, len, source, &pre, ex, result);
     free(data);
     return err;
 }
 
 int ht_ingest_received(ht_ingest *in,
-                       const char *tmp_rel,
+                       const ht_received_instance *r,
                        const char *sop_class_uid,
                        const char *sop_instance_uid,
                        const char *source,
                        ht_ingest_result *result)
 {
     expected ex = {sop_class_uid, sop_instance_uid, NULL};
-    return ingest_staged(in, tmp_rel, &ex, source, result);
+    prepared pre = {r->tmp_rel, r->dataset_sha256, r->dataset_offset};
+    return ingest(in, r->data, r->len, source, &pre, &ex, result);
 }
 
 void ht_ingest_upload_path(ht_ingest *in, char *tmp_rel, char *tmp_abs, size_t abs_size)

@@ -92,6 +92,8 @@ struct session {
     ht_archive *archive = nullptr;
     unsigned long stored = 0, refused = 0, answered = 0, sent = 0;
     std::map<int, std::string> real_ts; /* contexts whose syntax DCMTK does not know */
+    std::vector<uint8_t> received;      /* the instance arriving, kept for ingest (C-STORE) */
+    ht_sha256 *hash = nullptr;          /* its data set's hash, as it arrives */
 
     session(ht_scp *s, T_ASC_Association *a, std::string c, std::string h)
         : scp(s), assoc(a), calling(std::move(c)), host(std::move(h)),
@@ -102,6 +104,7 @@ struct session {
     {
         ht_store_free(store);
         ht_archive_free(archive);
+        ht_sha256_free(hash);
     }
     session(const session &) = delete;
     session &operator=(const session &) = delete;

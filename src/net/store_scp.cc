@@ -2,6 +2,9 @@
  * C-STORE as SCP. The data set is read PDV by PDV straight into the staging file ingest names
  * (behind a File Meta we write: our Implementation Class UID, the presentation context's
  * transfer syntax), exactly as it arrives, then adopted by ingest and answered once durable.
+ * The same bytes are kept in memory and the data set hashed as they arrive, so that ingest
+ * neither reads the file back nor hashes it after the fact, and the file's writing-out starts
+ * before ingest parses it: at one sender the receiver's work overlaps the sender's.
  *
  * Reading the PDVs ourselves, rather than through DCMTK's DIMSE_storeProvider, lets a data set
  * sent in odd-length PDV fragments through: PS3.8 Annex E asks for even fragments, but their
@@ -89,6 +92,27 @@ bool write_all(int fd, const void *data, size_t len)
     return true;
 }
 
+/* An association keeps its instance buffer up to this size between instances. */
+constexpr size_t KEEP_CAPACITY = 64u << 20;
+
+/* Append arriving bytes to the staging file and to the session's copy; false with errno set
+ * when either fails (a write error, or ENOMEM). */
+bool keep(session &s, int fd, const uint8_t *data, size_t len)
+{
+    try {
+        if (s.received.empty())
+            s.received.reserve(1u << 20); /* a CT slice, without regrowing */
+        s.received.insert(s.received.end(), data, data + len);
+    } catch (const std::bad_alloc &) {
+        errno = ENOMEM;
+        return false;
+    } catch (const std::length_error &) {
+        errno = ENOMEM;
+        return false;
+    }
+    return write_all(fd, data, len);
+}
+
 /* Answer the C-STORE with `status`. */
 bool respond(session &s, T_ASC_PresentationContextID pres, T_DIMSE_C_StoreRQ *req, uint16_t status)
 {
@@ -127,13 +151,14 @@ outcome ht_net::serve_store(session &s, T_ASC_PresentationContextID pres, T_DIMS
     ht_ingest_staging_path(scp->ingest, sop, tmp_rel, tmp_abs, sizeof(tmp_abs));
 
     std::string ts = context_syntax(s.assoc, s.real_ts, pres);
+    std::string meta = file_meta(req, ts, s.calling);
     int fd = ::open(tmp_abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int write_errno = fd < 0 ? errno : 0;
-    if (fd >= 0) {
-        std::string meta = file_meta(req, ts, s.calling);
-        if (!write_all(fd, meta.data(), meta.size()))
-            write_errno = errno ? errno : EIO;
-    }
+    if (!s.hash)
+        s.hash = ht_sha256_new(); /* NULL (out of memory): ingest hashes instead */
+    s.received.clear();
+    if (!write_errno && !keep(s, fd, reinterpret_cast<const uint8_t *>(meta.data()), meta.size()))
+        write_errno = errno ? errno : EIO;
     bool odd = false;
     while (req->DataSetType != DIMSE_DATASET_NULL) {
         DUL_PDV pdv;
@@ -157,14 +182,23 @@ outcome ht_net::serve_store(session &s, T_ASC_PresentationContextID pres, T_DIMS
         }
         if (pdv.fragmentLength % 2)
             odd = true;
-        if (fd >= 0 && !write_errno && pdv.fragmentLength > 0 &&
-            !write_all(fd, pdv.data, pdv.fragmentLength))
-            write_errno = errno ? errno : EIO;
+        if (!write_errno && pdv.fragmentLength > 0) {
+            const uint8_t *bytes = static_cast<const uint8_t *>(pdv.data);
+            if (s.hash)
+                ht_sha256_update(s.hash, bytes, pdv.fragmentLength);
+            if (!keep(s, fd, bytes, pdv.fragmentLength))
+                write_errno = errno ? errno : EIO;
+        }
         if (pdv.lastPDV)
             break;
     }
+    if (fd >= 0 && !write_errno)
+        ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE); /* ingest waits for it later */
     if (fd >= 0 && ::close(fd) != 0 && !write_errno)
         write_errno = errno;
+    char sha[HT_SHA256_HEX_SIZE] = "";
+    if (s.hash)
+        ht_sha256_final_hex(s.hash, sha); /* also readies it for the next instance */
     if (odd)
         ht_log(HT_LOG_INFO,
                "event=odd-fragment peer=%s aet=%s sop=%s reason=\"data set PDVs of odd length "
@@ -188,7 +222,9 @@ outcome ht_net::serve_store(session &s, T_ASC_PresentationContextID pres, T_DIMS
                s.host.c_str(), s.calling.c_str(), sop, std::strerror(write_errno));
     } else {
         ht_ingest_result result;
-        int err = ht_ingest_received(scp->ingest, tmp_rel, req->AffectedSOPClassUID, sop,
+        ht_received_instance r = {tmp_rel, s.received.data(), s.received.size(), meta.size(),
+                                  s.hash ? sha : nullptr};
+        int err = ht_ingest_received(scp->ingest, &r, req->AffectedSOPClassUID, sop,
                                      s.source.c_str(), &result);
         if (err < 0) {
             status = ht_error_dimse_status(err);
@@ -211,6 +247,8 @@ outcome ht_net::serve_store(session &s, T_ASC_PresentationContextID pres, T_DIMS
             s.stored++;
         }
     }
+    if (s.received.capacity() > KEEP_CAPACITY) /* a rare large instance: give its memory back */
+        std::vector<uint8_t>().swap(s.received);
     if (!respond(s, pres, req, status)) {
         o.abort = true;
         o.why = "network error";

@@ -105,10 +105,34 @@ static void sha256_of_known_text(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+/* Piece by piece, in uneven pieces, the same digest as at once; and again after a final. */
+static void sha256_in_pieces_equals_at_once(void **state)
+{
+    uint8_t data[300000];
+    char whole[HT_SHA256_HEX_SIZE], pieces[HT_SHA256_HEX_SIZE];
+    (void)state;
+    for (size_t i = 0; i < sizeof(data); i++)
+        data[i] = (uint8_t)(i * 7 + i / 251);
+    ht_sha256_hex(data, sizeof(data), whole);
+    ht_sha256 *h = ht_sha256_new();
+    assert_non_null(h);
+    for (int round = 0; round < 2; round++) {
+        for (size_t at = 0, step = 1; at < sizeof(data); at += step, step = step * 3 + 1)
+            ht_sha256_update(h, data + at, step < sizeof(data) - at ? step : sizeof(data) - at);
+        ht_sha256_final_hex(h, pieces);
+        assert_string_equal(pieces, whole);
+    }
+    ht_sha256_update(h, (const uint8_t *)"abc", 3);
+    ht_sha256_final_hex(h, pieces);
+    assert_string_equal(pieces, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    ht_sha256_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(path_is_hash_of_uid_never_the_uid),
+        cmocka_unit_test(sha256_in_pieces_equals_at_once),
         cmocka_unit_test(open_creates_every_folder_ahead),
         cmocka_unit_test(write_read_remove_and_walk),
         cmocka_unit_test(sha256_of_known_text),
