@@ -113,6 +113,13 @@ int ht_store_instance_origin(ht_store *store,
                              ht_instance_origin *out);
 
 /**
+ * Whether an index row names the archive file `archive_path` (one lookup in the path's unique
+ * index, so that a walk of the whole archive needs no set of every path in memory).
+ * @return 1 (indexed), 0 (not), HT_EDB.
+ */
+int ht_store_path_indexed(ht_store *store, const char *archive_path);
+
+/**
  * Locate an instance by SOP Instance UID.
  * @return HT_OK; HT_ENOTFOUND ("no instance has SOP Instance UID ..."); HT_EDB.
  */

@@ -24,7 +24,6 @@ typedef struct check_state {
     ht_ingest *ingest;
     ht_archive *archive; /* the files, read and removed beside the ingest's own handle */
     ht_store *store;     /* a reading connection to the index */
-    ht_strset *indexed;  /* archive paths of index rows */
     json_t *problems;
     int repair;
     int verify; /* read every indexed file and compare its checksum */
@@ -61,8 +60,6 @@ static int check_row(void *payload, const ht_file_entry *e)
     check_state *st = payload;
 
     st->rows++;
-    if (ht_strset_add(st->indexed, e->archive_path) < 0)
-        return HT_ENOMEM;
     if (!st->verify)
         return 0;
     int err = ht_ingest_verify(st->ingest, e);
@@ -109,7 +106,10 @@ static int check_file(void *payload, const char *rel, int is_temporary)
         return 0;
     }
     st->files++;
-    if (ht_strset_contains(st->indexed, rel))
+    int indexed = ht_store_path_indexed(st->store, rel);
+    if (indexed < 0)
+        return indexed;
+    if (indexed)
         return 0;
     if (st->repair)
         repair_orphan(st, rel);
@@ -152,7 +152,7 @@ static int open_beside(check_state *st, const char *data_dir)
 /* Every row against its file, then every file against the rows. */
 static int scan(check_state *st)
 {
-    int err = st->indexed && st->problems ? HT_OK : HT_ENOMEM;
+    int err = st->problems ? HT_OK : HT_ENOMEM;
     if (err == HT_OK)
         err = ht_store_each_file(st->store, check_row, st);
     if (err == HT_OK)
@@ -163,7 +163,6 @@ static int scan(check_state *st)
 static void check_state_free(check_state *st)
 {
     json_decref(st->problems);
-    ht_strset_free(st->indexed);
     ht_store_free(st->store);
     ht_archive_free(st->archive);
 }
@@ -177,7 +176,6 @@ int cli_recover(ht_ingest *ingest, const char *data_dir)
 
     st.ingest = ingest;
     st.repair = 1;
-    st.indexed = ht_strset_new();
     st.problems = json_array();
     err = ht_ingest_confirm_last_batch(ingest, log_unconfirmed, NULL);
     if (err >= 0)
@@ -224,7 +222,6 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         cli_error("check", "cannot open data directory '%s': %s", ctx->data_dir, ht_error_last());
         return CLI_FATAL;
     }
-    st.indexed = ht_strset_new();
     st.problems = json_array();
     err = st.repair ? ht_ingest_confirm_last_batch(st.ingest, report_unconfirmed, &st) : HT_OK;
     if (err >= 0)

@@ -32,8 +32,12 @@ int ht_store__db_error(sqlite3 *db, int rc, const char *what)
     default:
         code = HT_EDB;
     }
+    /* SQLite's "database or disk is full" does not say which: the file system is, for a
+     * database grows without a size cap here */
     return ht_error_set(code, "index database: %s: %s", what,
-                        db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+                        code == HT_ENOSPC ? "no space left on the device"
+                        : db              ? sqlite3_errmsg(db)
+                                          : sqlite3_errstr(rc));
 }
 
 int ht_store__connect(const char *path, sqlite3 **out)
@@ -67,6 +71,7 @@ int ht_store__connect(const char *path, sqlite3 **out)
 static const char *const SQL_FIND_INSTANCE =
     "SELECT archive_path, sha256, size, dataset_offset, pixel_offset, frame_bytes,"
     " pixels_as_decoded, coalesce(frames, 0), transfer_syntax FROM instances WHERE sop_uid = ?1";
+static const char *const SQL_FIND_PATH = "SELECT 1 FROM instances WHERE archive_path = ?1";
 static const char *const SQL_UPSERT_PATIENT =
     "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
     "VALUES (?1, ?2, ?3, ?4, ?5) "
@@ -148,6 +153,7 @@ void ht_store_free(ht_store *s)
     if (!s)
         return;
     sqlite3_finalize(s->find_instance);
+    sqlite3_finalize(s->find_path);
     sqlite3_finalize(s->upsert_patient);
     sqlite3_finalize(s->upsert_study);
     sqlite3_finalize(s->upsert_series);
@@ -333,6 +339,22 @@ int ht_store_defer_sync(ht_store *s)
 {
     int rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
+}
+
+int ht_store_path_indexed(ht_store *s, const char *archive_path)
+{
+    sqlite3_stmt *st;
+    int rc, err = ht_store__cached(s, &s->find_path, SQL_FIND_PATH, &st);
+    if (err < 0)
+        return err;
+    bind_text(st, 1, archive_path);
+    rc = sqlite3_step(st);
+    err = rc == SQLITE_ROW    ? 1
+          : rc == SQLITE_DONE ? 0
+                              : ht_store__db_error(s->db, rc, "looking up an archive path");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return err;
 }
 
 int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_location *out)

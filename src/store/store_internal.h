@@ -10,6 +10,7 @@ struct ht_store {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *find_instance;
+    sqlite3_stmt *find_path;
     sqlite3_stmt *upsert_patient;
     sqlite3_stmt *upsert_study;
     sqlite3_stmt *upsert_series;
