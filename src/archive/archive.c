@@ -20,8 +20,20 @@
 struct ht_archive {
     char *data_dir;
     int data_fd; /* the data directory, for *at() calls */
-    atomic_uint_fast64_t temp_counter;
 };
+
+/* Numbers temporary names with the process id: one counter for the process, so that two
+ * archive handles on one directory (a check beside an ingest, two ingests) never pick one name. */
+static atomic_uint_fast64_t temp_counter;
+
+/* A fresh temporary name in rel_path's folder (HT_ARCHIVE_TMP_PATH_MAX bytes). */
+static void temp_name(const char *rel_path, char *tmp)
+{
+    const char *slash = strrchr(rel_path, '/');
+    int folder = slash ? (int)(slash - rel_path) : 0;
+    snprintf(tmp, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu", folder, rel_path,
+             (long)getpid(), (unsigned long long)atomic_fetch_add(&temp_counter, 1));
+}
 
 static int errno_error(const char *what, const char *path)
 {
@@ -152,9 +164,7 @@ static int stage(ht_archive *archive,
 
     if (!slash)
         return ht_error_set(HT_EINVALID, "archive path '%s' has no folder", rel_path);
-    snprintf(tmp, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu", (int)(slash - rel_path),
-             rel_path, (long)getpid(),
-             (unsigned long long)atomic_fetch_add(&archive->temp_counter, 1));
+    temp_name(rel_path, tmp);
     fd = openat(archive->data_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0)
         return errno_error("cannot create", tmp);
@@ -188,10 +198,7 @@ int ht_archive_stage(
 void ht_archive_temp_path(
     ht_archive *archive, const char *rel_path, char *tmp_rel, char *tmp_abs, size_t abs_size)
 {
-    const char *slash = strrchr(rel_path, '/');
-    int folder = slash ? (int)(slash - rel_path) : 0;
-    snprintf(tmp_rel, HT_ARCHIVE_TMP_PATH_MAX, "%.*s/" TEMP_PREFIX "%ld-%llu", folder, rel_path,
-             (long)getpid(), (unsigned long long)atomic_fetch_add(&archive->temp_counter, 1));
+    temp_name(rel_path, tmp_rel);
     snprintf(tmp_abs, abs_size, "%s/%s", archive->data_dir, tmp_rel);
 }
 

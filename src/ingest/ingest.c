@@ -42,6 +42,10 @@ typedef struct pending {
     const char *uid;
     const char *stored_sha, *received_sha;
     uint64_t received_size;
+    /* a new instance another ingest on the same index (another process or node) committed
+     * first: the committer found its row, and this copy became a duplicate or a conflict */
+    ht_ingest_outcome raced;
+    char raced_sha[HT_SHA256_HEX_SIZE];
     int resolved;
     int status;
     char message[512];
@@ -115,14 +119,14 @@ static void deadline_after(struct timespec *ts, long ns)
     }
 }
 
-/* Take back a committed batch whose sync failed: its rows go (they were never acknowledged),
- * and commit_batch's caller removes its files. */
+/* Take back a committed batch whose sync failed: the rows it added go (they were never
+ * acknowledged), and commit_batch's caller removes their files. */
 static void uncommit(ht_ingest *in, pending *batch)
 {
     if (ht_store_begin(in->writer) < 0)
         return;
     for (pending *p = batch; p; p = p->next)
-        if (!p->is_conflict && ht_store_delete_instance(in->writer, p->uid) < 0) {
+        if (!p->is_conflict && !p->raced && ht_store_delete_instance(in->writer, p->uid) < 0) {
             ht_store_rollback(in->writer);
             return;
         }
@@ -130,23 +134,57 @@ static void uncommit(ht_ingest *in, pending *batch)
         ht_store_rollback(in->writer);
 }
 
-/* Publish the batch's staged files, index them in one transaction, and make both durable with
- * one sync of the file system; on any error nothing of the batch stays. The batch's number
- * goes with its rows: until the next batch commits, only this one can be short of durable when
- * the machine stops (ht_ingest_confirm_last_batch). No lock held. */
+/*
+ * Claim a new instance's row, under the index's write lock: when another ingest on the same
+ * index committed the UID since this one looked it up, this copy is a duplicate (nothing to
+ * add) or a conflict (recorded), and its file is not published, so that a stored copy is
+ * never replaced.
+ */
+static int claim_row(ht_ingest *in, pending *p)
+{
+    ht_instance_location loc;
+    int err = ht_store_locate(in->writer, p->uid, &loc);
+    if (err == HT_ENOTFOUND) {
+        ht_error_clear();
+        return ht_store_add_instance(in->writer, &p->rec);
+    }
+    if (err < 0)
+        return err;
+    snprintf(p->raced_sha, sizeof(p->raced_sha), "%s", loc.sha256);
+    if (strcmp(loc.sha256, p->rec.sha256) == 0) {
+        p->raced = HT_INGEST_DUPLICATE;
+        return HT_OK;
+    }
+    p->raced = HT_INGEST_CONFLICT;
+    return ht_store_add_conflict(in->writer, p->uid, loc.sha256, p->rec.sha256, p->rec.size,
+                                 p->rec.source, p->rec.received_at);
+}
+
+/* Remove what a failed batch left: staged files, and the files it published. */
+static void discard_files(ht_ingest *in, pending *batch)
+{
+    for (pending *p = batch; p; p = p->next) {
+        if (p->is_conflict)
+            continue;
+        if (p->tmp_path[0])
+            ht_archive_remove(in->archive, p->tmp_path);
+        else if (!p->raced)
+            ht_archive_remove(in->archive, p->rec.archive_path);
+    }
+}
+
+/* Index the batch's rows and publish their files in one transaction, then make both durable
+ * with one sync of the file system; on any error nothing of the batch stays. Rows are claimed
+ * before files move (under the index's write lock), so that of two ingests sharing an index
+ * only the one whose row stands publishes a file. The batch's number goes with its rows: until
+ * the next batch commits, only this one can be short of durable when the machine stops
+ * (ht_ingest_confirm_last_batch). No lock held. */
 static int commit_batch(ht_ingest *in, pending *batch)
 {
     int64_t number = ++in->last_batch;
-    int err = HT_OK, committed = 0;
+    int err, committed = 0;
     pending *p;
 
-    for (p = batch; p; p = p->next) {
-        if (p->is_conflict)
-            continue;
-        if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
-            goto fail;
-        p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
-    }
     if ((err = ht_store_begin(in->writer)) < 0)
         goto fail;
     for (p = batch; p; p = p->next) {
@@ -154,20 +192,33 @@ static int commit_batch(ht_ingest *in, pending *batch)
         err = p->is_conflict
                   ? ht_store_add_conflict(in->writer, p->uid, p->stored_sha, p->received_sha,
                                           p->received_size, p->rec.source, p->rec.received_at)
-                  : ht_store_add_instance(in->writer, &p->rec);
-        if (err < 0) {
-            ht_store_rollback(in->writer);
-            goto fail;
+                  : claim_row(in, p);
+        if (err < 0)
+            goto rollback;
+    }
+    for (p = batch; p; p = p->next) {
+        if (p->is_conflict)
+            continue;
+        if (p->raced) { /* the copy that stands is the other ingest's: this one goes */
+            ht_archive_remove(in->archive, p->tmp_path);
+            p->tmp_path[0] = '\0';
+            continue;
         }
+        /* replacing is safe: no committed row names this path, so no acknowledged copy lies
+         * there (only a file a crash left between publishing and committing) */
+        if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
+            goto rollback;
+        p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
     }
-    if ((err = ht_store_commit(in->writer)) < 0) {
-        ht_store_rollback(in->writer);
-        goto fail;
-    }
+    if ((err = ht_store_commit(in->writer)) < 0)
+        goto rollback;
     committed = 1;
+    /* also makes durable what another ingest committed before a raced twin was answered */
     if ((err = ht_archive_sync(in->archive)) < 0)
         goto fail;
     return HT_OK;
+rollback:
+    ht_store_rollback(in->writer);
 fail:
     if (committed) {
         char message[512];
@@ -175,14 +226,7 @@ fail:
         uncommit(in, batch);
         ht_error_set(err, "%s", message);
     }
-    for (p = batch; p; p = p->next) {
-        if (p->is_conflict)
-            continue;
-        if (p->tmp_path[0])
-            ht_archive_remove(in->archive, p->tmp_path);
-        else
-            ht_archive_remove(in->archive, p->rec.archive_path);
-    }
+    discard_files(in, batch);
     return err;
 }
 
@@ -522,8 +566,12 @@ static int ingest(ht_ingest *in,
         goto done;
     }
     if (known && strcmp(stored_sha, sha) == 0) {
-        result->outcome = HT_INGEST_DUPLICATE; /* committed, hence durable, already */
+        result->outcome = HT_INGEST_DUPLICATE;
         pthread_mutex_unlock(&in->lock);
+        /* This ingest's own rows are durable once committed (claims last until the sync), but
+         * another process's may not be yet: a sync first, so that "stored" is true (cheap when
+         * nothing is waiting to be written). */
+        err = ht_archive_sync(in->archive);
         goto done;
     }
     if (known) {
@@ -560,6 +608,13 @@ static int ingest(ht_ingest *in,
         result->outcome = HT_INGEST_NEW;
         adopted = 1; /* the batch owns the file now: published, or removed if it fails */
         err = queue_and_wait(in, &p);
+        if (err == HT_OK && p.raced) {
+            result->outcome = p.raced;
+            if (p.raced == HT_INGEST_CONFLICT) {
+                snprintf(result->stored_sha256, sizeof(result->stored_sha256), "%s", p.raced_sha);
+                snprintf(result->received_sha256, sizeof(result->received_sha256), "%s", sha);
+            }
+        }
     }
     pthread_mutex_unlock(&in->lock);
 done:

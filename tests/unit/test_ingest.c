@@ -135,6 +135,8 @@ static void *race(void *arg)
     racer *r = arg;
     ht_ingest_result res;
     r->err = ht_ingest_buffer(r->in, r->file->data, r->file->len, "race", &res);
+    if (r->err)
+        print_message("race: %s\n", ht_error_last());
     r->outcome = res.outcome;
     return NULL;
 }
@@ -194,6 +196,64 @@ static void many_threads_many_instances(void **state)
     expect_contents(f, N, N);
 }
 
+/* Every file the index names holds the data set its row's checksum says. */
+static int verify_row(void *payload, const ht_file_entry *e)
+{
+    if (ht_ingest_verify(payload, e) != HT_OK)
+        fail_msg("%s: %s", e->sop_instance_uid, ht_error_last());
+    return 0;
+}
+
+/*
+ * Two ingests on one data directory (two processes, or two nodes sharing an index) cannot see
+ * each other's claims: twins of other content arriving at both at once must still leave the
+ * first copy stored whole and the second recorded as a conflict, never a row naming a file the
+ * other overwrote. Twins of the same content: one new, one duplicate.
+ */
+static void twins_at_two_ingests_on_one_directory(void **state)
+{
+    fixture *f = *state;
+    enum { N = 24 };
+    ht_ingest *other = NULL;
+    part10 files[2 * N];
+    racer racers[2 * N];
+    pthread_t threads[2 * N];
+    char uid[64];
+
+    assert_int_equal(ht_ingest_open(&other, f->dir), HT_OK);
+    for (int i = 0; i < N; i++) {
+        snprintf(uid, sizeof(uid), "1.2.826.6.%d", i + 1);
+        for (int k = 0; k < 2; k++) {
+            part10 *p = &files[2 * i + k];
+            memset(p, 0, sizeof(*p));
+            p10_ct(p, uid, "1.2.826.6", "1.2.826.6.0");
+            if (i % 2 == 0 && k == 1)
+                p->data[p->len - 1] ^= 1; /* even pairs: other content */
+            racers[2 * i + k] = (racer){k ? other : f->in, p, -1, -1};
+        }
+    }
+    for (int i = 0; i < 2 * N; i++)
+        pthread_create(&threads[i], NULL, race, &racers[i]);
+    for (int i = 0; i < 2 * N; i++)
+        pthread_join(threads[i], NULL);
+    for (int i = 0; i < N; i++) {
+        racer *a = &racers[2 * i], *b = &racers[2 * i + 1];
+        if (a->err || b->err)
+            print_message("pair %d: %d %d: %s\n", i, a->err, b->err, ht_error_last());
+        assert_int_equal(a->err, HT_OK);
+        assert_int_equal(b->err, HT_OK);
+        int news = (a->outcome == HT_INGEST_NEW) + (b->outcome == HT_INGEST_NEW);
+        int second = a->outcome == HT_INGEST_NEW ? b->outcome : a->outcome;
+        assert_int_equal(news, 1);
+        assert_int_equal(second, i % 2 == 0 ? HT_INGEST_CONFLICT : HT_INGEST_DUPLICATE);
+        free(files[2 * i].data);
+        free(files[2 * i + 1].data);
+    }
+    expect_contents(f, N, N);
+    assert_int_equal(ht_store_each_file(f->store, verify_row, f->in), HT_OK);
+    ht_ingest_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +264,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(twins_arriving_together_give_one_new_one_conflict, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(many_threads_many_instances, setup, teardown),
+        cmocka_unit_test_setup_teardown(twins_at_two_ingests_on_one_directory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
