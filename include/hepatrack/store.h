@@ -26,7 +26,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 11
+#define HT_STORE_SCHEMA_VERSION 12
 
 /**
  * Open (creating when needed) the index database at `path` and migrate it.
@@ -270,11 +270,29 @@ typedef int (*ht_file_cb)(void *payload, const ht_file_entry *entry);
 /** Visit every indexed instance's file entry, ordered by archive path. */
 int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
 
-/** The newest ingest batch (0 when no row has one). @return HT_OK, HT_EDB. */
-int ht_store_last_batch(ht_store *store, int64_t *batch);
+/**
+ * Open an ingest batch inside the caller's write transaction: its number comes from the index,
+ * in commit order across every process sharing it, and is recorded with `node`, the machine
+ * that writes its files. With durable > 0, the node's batches up to `durable` are recorded as
+ * durable in the same transaction (the caller's syncfs returned after that batch committed).
+ * @return HT_OK; HT_EDB.
+ */
+int ht_store_batch_open(
+    ht_store *store, const char *node, int64_t durable, const char *now, int64_t *batch);
 
-/** The files of one ingest batch, as ht_store_each_file reports them. */
-int ht_store_each_file_of_batch(ht_store *store, int64_t batch, ht_file_cb cb, void *payload);
+/**
+ * Record, in a transaction of its own, that the node's batches up to `batch` (and any from
+ * before batches had nodes) are durable. @return HT_OK; HT_EDB.
+ */
+int ht_store_batch_durable(ht_store *store, const char *node, int64_t batch);
+
+/**
+ * The files of the node's batches not recorded as durable, and of the newest batch from before
+ * batches had nodes, as ht_store_each_file reports them; *newest is the newest of those batches
+ * (0: none). @return HT_OK; HT_EDB; or the callback's non-zero value.
+ */
+int ht_store_each_unconfirmed_file(
+    ht_store *store, const char *node, ht_file_cb cb, void *payload, int64_t *newest);
 
 /**
  * Commits on this connection stop waiting for their own fsync (SQLite synchronous=NORMAL in

@@ -177,7 +177,7 @@ int cli_recover(ht_ingest *ingest, const char *data_dir)
     st.ingest = ingest;
     st.repair = 1;
     st.problems = json_array();
-    err = ht_ingest_confirm_last_batch(ingest, log_unconfirmed, NULL);
+    err = ht_ingest_confirm_batches(ingest, log_unconfirmed, NULL);
     if (err >= 0)
         err = open_beside(&st, data_dir);
     if (err == HT_OK)
@@ -223,7 +223,7 @@ int cmd_check(const cli_context *ctx, int argc, char **argv)
         return CLI_FATAL;
     }
     st.problems = json_array();
-    err = st.repair ? ht_ingest_confirm_last_batch(st.ingest, report_unconfirmed, &st) : HT_OK;
+    err = st.repair ? ht_ingest_confirm_batches(st.ingest, report_unconfirmed, &st) : HT_OK;
     if (err >= 0)
         err = open_beside(&st, ctx->data_dir);
     if (err == HT_OK)

@@ -517,7 +517,7 @@ int cmd_import(const cli_context *ctx, int argc, char **argv)
         return CLI_FATAL;
     }
     if ((err = ht_ingest_open(&job.ingest, ctx->data_dir)) < 0 ||
-        (err = ht_ingest_confirm_last_batch(job.ingest, warn_unconfirmed, NULL)) < 0) {
+        (err = ht_ingest_confirm_batches(job.ingest, warn_unconfirmed, NULL)) < 0) {
         cli_error("import", "cannot open data directory '%s': %s", ctx->data_dir, ht_error_last());
         ht_ingest_free(job.ingest);
         ht_strset_free(job.seen);

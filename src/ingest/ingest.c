@@ -62,8 +62,10 @@ struct ht_ingest {
     pthread_cond_t work;  /* something was queued, or a writer finished staging */
     pthread_cond_t done;  /* a batch was resolved (claims released) */
     int stopping;
-    int staging;        /* callers between claim and queue */
-    int64_t last_batch; /* the committer's: the number of the newest batch */
+    int staging;      /* callers between claim and queue */
+    char node[256];   /* this machine: the batches it commits are recorded with it */
+    int64_t durable;  /* the committer's: its newest batch whose sync returned */
+    int64_t recorded; /* the committer's: the newest durable batch the index records */
     pending *head, **tail;
     size_t queued;
     char (*claims)[65];
@@ -176,17 +178,23 @@ static void discard_files(ht_ingest *in, pending *batch)
 /* Index the batch's rows and publish their files in one transaction, then make both durable
  * with one sync of the file system; on any error nothing of the batch stays. Rows are claimed
  * before files move (under the index's write lock), so that of two ingests sharing an index
- * only the one whose row stands publishes a file. The batch's number goes with its rows: until
- * the next batch commits, only this one can be short of durable when the machine stops
- * (ht_ingest_confirm_last_batch). No lock held. */
+ * only the one whose row stands publishes a file. The batch's number, from the index, goes with
+ * its rows, and the transaction also records the previous batch as durable: after a power loss
+ * only this machine's batches beyond its mark can be short (ht_ingest_confirm_batches). No lock
+ * held. */
 static int commit_batch(ht_ingest *in, pending *batch)
 {
-    int64_t number = ++in->last_batch;
+    int64_t number = 0;
     int err, committed = 0;
     pending *p;
+    char now[32];
 
+    ht_time_now_iso(now, sizeof(now));
     if ((err = ht_store_begin(in->writer)) < 0)
         goto fail;
+    if ((err = ht_store_batch_open(in->writer, in->node,
+                                   in->durable > in->recorded ? in->durable : 0, now, &number)) < 0)
+        goto rollback;
     for (p = batch; p; p = p->next) {
         p->rec.batch = number;
         err = p->is_conflict
@@ -213,9 +221,11 @@ static int commit_batch(ht_ingest *in, pending *batch)
     if ((err = ht_store_commit(in->writer)) < 0)
         goto rollback;
     committed = 1;
+    in->recorded = in->durable > in->recorded ? in->durable : in->recorded;
     /* also makes durable what another ingest committed before a raced twin was answered */
     if ((err = ht_archive_sync(in->archive)) < 0)
         goto fail;
+    in->durable = number;
     return HT_OK;
 rollback:
     ht_store_rollback(in->writer);
@@ -318,9 +328,10 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
             err = ht_error_wrap("data directory '%s' is not writable: ", data_dir);
         goto fail;
     }
-    if ((err = ht_store_defer_sync(in->writer)) < 0 ||
-        (err = ht_store_last_batch(in->writer, &in->last_batch)) < 0)
+    if ((err = ht_store_defer_sync(in->writer)) < 0)
         goto fail;
+    if (gethostname(in->node, sizeof(in->node) - 1) != 0 || !in->node[0])
+        snprintf(in->node, sizeof(in->node), "localhost");
     if (pthread_create(&in->committer, NULL, committer_main, in) != 0) {
         err = ht_error_set(HT_ENOMEM, "cannot start the committer thread");
         goto fail;
@@ -345,6 +356,10 @@ void ht_ingest_free(ht_ingest *in)
         pthread_cond_broadcast(&in->work);
         pthread_mutex_unlock(&in->lock);
         pthread_join(in->committer, NULL);
+        /* the last batch's sync returned: say so, or the next start verifies it again */
+        if (in->durable > in->recorded &&
+            ht_store_batch_durable(in->writer, in->node, in->durable) < 0)
+            ht_error_clear();
     }
     free(in->claims);
     ht_store_free(in->reader);
@@ -668,12 +683,13 @@ static int check_unconfirmed(void *payload, const ht_file_entry *e)
     return 0;
 }
 
-int ht_ingest_confirm_last_batch(ht_ingest *in,
-                                 int (*report)(void *payload, const char *sop_uid, const char *why),
-                                 void *payload)
+int ht_ingest_confirm_batches(ht_ingest *in,
+                              int (*report)(void *payload, const char *sop_uid, const char *why),
+                              void *payload)
 {
     unconfirmed u = {in, NULL, 0, 0, report, payload};
-    int err = ht_store_each_file_of_batch(in->writer, in->last_batch, check_unconfirmed, &u);
+    int64_t newest = 0;
+    int err = ht_store_each_unconfirmed_file(in->writer, in->node, check_unconfirmed, &u, &newest);
     if (err == HT_OK && u.n > 0 && (err = ht_store_begin(in->writer)) == HT_OK) {
         for (size_t i = 0; i < u.n && err == HT_OK; i++)
             err = ht_store_delete_instance(in->writer, u.uids[i]);
@@ -682,8 +698,10 @@ int ht_ingest_confirm_last_batch(ht_ingest *in,
         if (err < 0)
             ht_store_rollback(in->writer);
     }
-    if (err == HT_OK && u.n > 0)
-        err = ht_archive_sync(in->archive);
+    /* What was verified may sit in memory only (another process's batch, committed, its sync
+     * not yet returned): a sync before the index says it is durable. */
+    if (err == HT_OK && newest > 0 && (err = ht_archive_sync(in->archive)) == HT_OK)
+        err = ht_store_batch_durable(in->writer, in->node, newest);
     free(u.uids);
     return err < 0 ? err : (int)u.n;
 }

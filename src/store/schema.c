@@ -272,6 +272,25 @@ static const char *const migrations[] = {
      "  source TEXT PRIMARY KEY,"
      "  read_at TEXT NOT NULL,"
      "  outcome TEXT NOT NULL);"),
+
+    /* 12: ingest batches numbered by the index in commit order, whichever process commits them
+     * (serve, import and check --repair may share an index), each with the machine that wrote
+     * its files; per machine, the newest batch known durable (its syncfs returned after that
+     * batch committed). After a power loss a machine's batches beyond that mark are the ones
+     * recovery verifies. The newest batch from before is kept as node '' with no mark, so that
+     * it is verified once, as before. Also an index of study dates. */
+    ("CREATE TABLE ingest_batches ("
+     "  id INTEGER PRIMARY KEY,"
+     "  node TEXT NOT NULL,"
+     "  committed_at TEXT NOT NULL);"
+     "INSERT INTO ingest_batches (id, node, committed_at)"
+     "  SELECT max(batch), '', '' FROM instances HAVING max(batch) IS NOT NULL;"
+     "CREATE TABLE ingest_durable ("
+     "  node TEXT PRIMARY KEY,"
+     "  batch INTEGER NOT NULL);"
+     /* a date range over every study (QIDO-RS, C-FIND) in their answer's order, without a
+      * scan of the studies */
+     "CREATE INDEX studies_date ON studies(study_date, study_time, study_uid);"),
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == HT_STORE_SCHEMA_VERSION,

@@ -341,6 +341,57 @@ int ht_store_defer_sync(ht_store *s)
     return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
 }
 
+/* The node's mark, and the mark of batches from before nodes (all committed before any
+ * batch of today), moved up to `batch`. */
+static int mark_durable(ht_store *s, const char *node, int64_t batch)
+{
+    static const char *const sql =
+        "INSERT INTO ingest_durable (node, batch) VALUES (?1, ?2), ('', ?2)"
+        " ON CONFLICT (node) DO UPDATE SET batch = max(batch, excluded.batch)";
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "recording durable batches");
+    bind_text(st, 1, node);
+    sqlite3_bind_int64(st, 2, batch);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording durable batches");
+}
+
+int ht_store_batch_open(
+    ht_store *s, const char *node, int64_t durable, const char *now, int64_t *batch)
+{
+    sqlite3_stmt *st;
+    int err = durable > 0 ? mark_durable(s, node, durable) : HT_OK;
+    if (err < 0)
+        return err;
+    int rc = sqlite3_prepare_v2(
+        s->db, "INSERT INTO ingest_batches (node, committed_at) VALUES (?1, ?2) RETURNING id", -1,
+        &st, NULL);
+    if (rc != SQLITE_OK)
+        return ht_store__db_error(s->db, rc, "opening a batch");
+    bind_text(st, 1, node);
+    bind_text(st, 2, now);
+    rc = sqlite3_step(st);
+    *batch = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    err = rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "opening a batch");
+    sqlite3_finalize(st);
+    return err;
+}
+
+int ht_store_batch_durable(ht_store *s, const char *node, int64_t batch)
+{
+    int err = ht_store_begin(s);
+    if (err < 0)
+        return err;
+    if ((err = mark_durable(s, node, batch)) < 0 || (err = ht_store_commit(s)) < 0) {
+        ht_store_rollback(s);
+        return err;
+    }
+    return HT_OK;
+}
+
 int ht_store_path_indexed(ht_store *s, const char *archive_path)
 {
     sqlite3_stmt *st;
