@@ -4,9 +4,9 @@
  *
  * Each caller stages its file (written out to the device under a temporary name, in parallel
  * with the others; a file the receiver wrote as it arrived is only set writing out, and the
- * batch's sync waits for it). The committer thread takes the queued rows as one batch, renames the
- * staged files into place, inserts and commits all rows in one transaction, and makes files,
- * renames and rows durable with one sync of the file system (a single journal commit and
+ * batch's sync waits for it). The committer thread takes the queued rows as one batch and, in
+ * one transaction, claims the rows, renames the staged files into place and commits, then makes
+ * files, renames and rows durable with one sync of the file system (a single journal commit and
  * device flush for the batch). Only then are the waiting callers told, so an acknowledgement
  * always follows durability of both file and row.
  * A batch grows for up to BATCH_WAIT_NS while other threads are still staging files.
@@ -14,7 +14,9 @@
  * Lookups (is this UID indexed?) use their own connection, under the lock; the committer has
  * its own, used outside the lock, so that a commit never stalls callers parsing or staging.
  * A UID is claimed from lookup until its batch is resolved, so that twins arriving together
- * are told apart (the second waits, then finds the first: a duplicate or a conflict).
+ * are told apart (the second waits, then finds the first: a duplicate or a conflict). Another
+ * process sharing the index cannot see those claims: the committer looks each UID up again
+ * under the index's write lock (claim_row).
  */
 #define _GNU_SOURCE
 #include "hepatrack/ingest.h"

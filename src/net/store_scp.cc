@@ -154,6 +154,8 @@ outcome ht_net::serve_store(session &s, T_ASC_PresentationContextID pres, T_DIMS
     std::string meta = file_meta(req, ts, s.calling);
     int fd = ::open(tmp_abs, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     int write_errno = fd < 0 ? errno : 0;
+    /* Each instance's hash is finished below, which starts it afresh; an instance broken off
+     * mid-way ends the association, and its session with it. */
     if (!s.hash)
         s.hash = ht_sha256_new(); /* NULL (out of memory): ingest hashes instead */
     s.received.clear();
