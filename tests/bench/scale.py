@@ -3,16 +3,17 @@
 at 0, 10 %, 50 % and 100 % of N (prints a table and draws a PNG chart; not a test).
 
 At each point: C-STORE ingest with 1 and 4 storescu senders (fresh studies of --probe instances
-per sender, TCP_NODELAY, 128 KiB PDUs); query latency over one keep-alive connection (a study by
+per sender, TCP_NODELAY, 128 KiB PDUs; the median of --reps interleaved sends); query latency over one keep-alive connection (a study by
 UID through QIDO-RS and through `hepatrack ls`, a patient's studies through QIDO-RS and the API, a
 month of study dates over all studies through QIDO-RS: median and p99); `hepatrack check` (every
 file read and hashed) with its time and peak RSS; the size of the index. Between points the
-archive grows by `hepatrack import` of generated studies (--per-study 32x32 slices each, four
+archive grows by `hepatrack import` of generated studies (the ingest measurements' studies stay
+and count) (--per-study 32x32 slices each, four
 studies per patient, dates spread over 2020-2026), removed once imported.
 Targets (issue 19): ingest at N within 10 % of ingest into an empty archive; query p99 under
 20 ms at N; `check` in bounded memory (peak RSS flat as N grows).
 
-usage: scale.py BUILD_DIR [--instances 200000] [--per-study 100] [--probe 300]
+usage: scale.py BUILD_DIR [--instances 200000] [--per-study 100] [--probe 300] [--reps 3]
                 [--requests 200] [--chart scale.png] [--keep DIR]
 Needs Debian's dcmtk (storescu) and gnuplot-nox (the chart).
 """
@@ -36,6 +37,7 @@ ap.add_argument("--instances", type=int, default=200000)
 ap.add_argument("--per-study", type=int, default=100)
 ap.add_argument("--probe", type=int, default=300, help="instances per sender at each point")
 ap.add_argument("--requests", type=int, default=200, help="queries of each kind at each point")
+ap.add_argument("--reps", type=int, default=3, help="ingest measurements at each point (median)")
 ap.add_argument("--chart", default="scale.png")
 ap.add_argument("--keep", metavar="DIR", help="keep the grown data directory there")
 args = ap.parse_args()
@@ -49,6 +51,7 @@ shutil.copy(os.path.join(args.build, "hepatrack"), ht)  # a rebuild during the r
 data = os.path.join(work, "data")
 rng = random.Random(19)
 studies = []  # (study UID, patient ID, study date) of every grown study
+probed = 0  # instances the ingest measurements sent (they stay in the archive)
 EPOCH = datetime.date(2020, 1, 1)
 
 
@@ -87,7 +90,7 @@ def ingest_rate(point, senders, dicom_port):
         folder = os.path.join(work, f"probe-{point}-{senders}-{j}")
         run(gen, "--out", folder, "--patient-id", f"PROBE{point}-{senders}-{j}", "--study-date",
             "20261201", "--slices", str(args.probe), "--size", "32", "--pixel", "12.5", "--seed",
-            str(1_000_000 + point * 10 + senders * 100 + j))
+            str(1_000_000 + point * 1000 + senders * 10 + j))
         folders.append(folder)
     env = dict(os.environ, TCP_NODELAY="1")
     start = time.monotonic()
@@ -198,8 +201,13 @@ try:
                     break
                 except OSError:
                     time.sleep(0.05)
-            held = len(studies) * args.per_study
-            one, four = ingest_rate(point, 1, dicom_port), ingest_rate(point, 4, dicom_port)
+            held = len(studies) * args.per_study + probed
+            # interleaved repetitions, their median: one short send swings by a quarter here
+            rates = [(ingest_rate(point * 10 + r, 1, dicom_port),
+                      ingest_rate(point * 10 + r, 4, dicom_port)) for r in range(args.reps)]
+            probed += args.reps * 5 * args.probe
+            one = statistics.median(r[0] for r in rates)
+            four = statistics.median(r[1] for r in rates)
             q = queries()
         finally:
             serve.terminate()
@@ -242,7 +250,8 @@ table = os.path.join(work, "scale.dat")
 with open(table, "w") as f:
     for r in rows:
         f.write(f"{r['instances']} {r['ingest1']:.1f} {r['ingest4']:.1f} "
-                + " ".join(f"{r['queries'].get(n, (0, 0))[1]:.3f}" for n in names)
+                + " ".join(f"{r['queries'][n][1]:.3f}" if n in r["queries"] else "NaN"
+                           for n in names)
                 + f" {r['check_rss_mib']:.1f} {r['check_s']:.2f} {r['check_anon_mib']:.1f}\n")
 plots = ", ".join(f"'{table}' using 1:{4 + i} with linespoints title '{n}'"
                   for i, n in enumerate(names) if not n.startswith("ls "))  # HTTP only
