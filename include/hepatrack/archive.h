@@ -93,6 +93,14 @@ void ht_archive_temp_path(
  */
 int ht_archive_read_received(ht_archive *archive, const char *tmp_rel, uint8_t **out, size_t *len);
 
+/** Whether the temporary file `rel_path` belongs to another process of this machine that is
+ * running now (temporary names carry the writer's process id): it is being written, not left. */
+int ht_archive_temp_in_use(const char *rel_path);
+
+/** Remove a temporary file that was never published, without syncing its folder (nothing
+ * depends on its absence). @return HT_OK, or the errno's code. */
+int ht_archive_discard(ht_archive *archive, const char *tmp_path);
+
 /** Start writing out a file someone else wrote at a temporary path, so that it can be
  * published; durable with the next ht_archive_sync, as a staged file. */
 int ht_archive_adopt(ht_archive *archive, const char *tmp_rel);

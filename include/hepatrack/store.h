@@ -139,8 +139,12 @@ typedef struct ht_series_keyframe {
  */
 int ht_store_series_keyframe(ht_store *store, const char *series_uid, ht_series_keyframe *out);
 
-/** Remove an instance row (and its series, study, patient when they become empty). */
-int ht_store_delete_instance(ht_store *store, const char *sop_instance_uid);
+/**
+ * Remove the row of `sop_instance_uid` that ingest batch `batch` added (and its series, study,
+ * patient when they become empty); a row of another batch stays (another ingest stored the
+ * instance again since). @return 1 (removed), 0 (no such row), HT_EDB.
+ */
+int ht_store_delete_instance(ht_store *store, const char *sop_instance_uid, int64_t batch);
 
 /** Record that `sop_instance_uid` arrived again with other content; the stored copy is kept. */
 int ht_store_add_conflict(ht_store *store,
@@ -263,6 +267,7 @@ typedef struct ht_file_entry {
     const char *sha256;
     uint64_t size;
     uint64_t dataset_offset;
+    int64_t batch; /* the ingest batch that committed it (0: none) */
 } ht_file_entry;
 
 typedef int (*ht_file_cb)(void *payload, const ht_file_entry *entry);
@@ -273,26 +278,28 @@ int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
 /**
  * Open an ingest batch inside the caller's write transaction: its number comes from the index,
  * in commit order across every process sharing it, and is recorded with `node`, the machine
- * that writes its files. With durable > 0, the node's batches up to `durable` are recorded as
- * durable in the same transaction (the caller's syncfs returned after that batch committed).
+ * that writes its files. With durable > 0, every node's batches up to `durable` are recorded as
+ * durable and whole in the same transaction (the caller verified the batches left from before
+ * it started, and its syncfs returned after batch `durable` committed).
  * @return HT_OK; HT_EDB.
  */
 int ht_store_batch_open(
     ht_store *store, const char *node, int64_t durable, const char *now, int64_t *batch);
 
 /**
- * Record, in a transaction of its own, that the node's batches up to `batch` (and any from
- * before batches had nodes) are durable. @return HT_OK; HT_EDB.
+ * Record, in a transaction of its own, that the batches of every node up to `batch` are durable
+ * and whole (recovery verified them, or a verified ingest's sync returned after it).
+ * @return HT_OK; HT_EDB.
  */
-int ht_store_batch_durable(ht_store *store, const char *node, int64_t batch);
+int ht_store_batch_verified(ht_store *store, int64_t batch);
 
 /**
- * The files of the node's batches not recorded as durable, and of the newest batch from before
- * batches had nodes, as ht_store_each_file reports them; *newest is the newest of those batches
- * (0: none). @return HT_OK; HT_EDB; or the callback's non-zero value.
+ * The files of the batches not recorded as durable, whichever node committed them (an index on
+ * SQLite serves one machine, whatever its name was), as ht_store_each_file reports them;
+ * *newest is the newest of those batches (0: none).
+ * @return HT_OK; HT_EDB; or the callback's non-zero value.
  */
-int ht_store_each_unconfirmed_file(
-    ht_store *store, const char *node, ht_file_cb cb, void *payload, int64_t *newest);
+int ht_store_each_unconfirmed_file(ht_store *store, ht_file_cb cb, void *payload, int64_t *newest);
 
 /**
  * Commits on this connection stop waiting for their own fsync (SQLite synchronous=NORMAL in

@@ -3,6 +3,7 @@
 #include "hepatrack/util.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
@@ -256,6 +257,26 @@ int ht_archive_write(ht_archive *archive, const char *rel_path, const uint8_t *d
         return err;
     }
     return fsync_parent(archive, rel_path); /* on error the file is whole, its rename not durable */
+}
+
+int ht_archive_temp_in_use(const char *rel_path)
+{
+    const char *name = strrchr(rel_path, '/');
+    name = name ? name + 1 : rel_path;
+    if (strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) != 0)
+        return 0;
+    char *end;
+    long pid = strtol(name + strlen(TEMP_PREFIX), &end, 10);
+    if (end == name + strlen(TEMP_PREFIX) || *end != '-' || pid <= 0 || pid == (long)getpid())
+        return 0;
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+}
+
+int ht_archive_discard(ht_archive *archive, const char *tmp_path)
+{
+    if (unlinkat(archive->data_fd, tmp_path, 0) != 0)
+        return errno_error("cannot remove", tmp_path);
+    return HT_OK;
 }
 
 int ht_archive_remove(ht_archive *archive, const char *rel_path)

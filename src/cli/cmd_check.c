@@ -4,9 +4,10 @@
  *
  * --repair fixes what is safe: temporary files are removed; a file without a row (a crash
  * between rename and commit) is indexed again if it reads as the instance its path says, and
- * removed otherwise; rows of the newest batch whose file a power loss took (never acknowledged)
- * are removed. Other rows whose file is missing or altered are reported, never dropped: that
- * needs a person (restore from backup, or have the PACS send the study again).
+ * removed otherwise; rows of batches the index does not record as durable whose file a power
+ * loss took or cut short (never acknowledged) are removed. Other rows whose file is missing or
+ * altered are reported, never dropped: that needs a person (restore from backup, or have the PACS
+ * send the study again).
  */
 #include "cli.h"
 
@@ -36,8 +37,8 @@ void cmd_check_help(void)
     printf("usage: hepatrack check [--repair] [--json]\n\n"
            "Verify that every index row has its file and checksum, every file its row, and that\n"
            "no temporary file is left. --repair removes temporary files, re-indexes (or\n"
-           "removes, when unreadable) files without a row, and removes the rows of an\n"
-           "unacknowledged last batch whose files a power loss took. Exit status 0 only when\n"
+           "removes, when unreadable) files without a row, and removes the rows of\n"
+           "unacknowledged batches whose files a power loss took. Exit status 0 only when\n"
            "everything is consistent. Conflicts (an instance received again with other\n"
            "content) are counted, not inconsistencies.\n");
 }
@@ -100,6 +101,8 @@ static int check_file(void *payload, const char *rel, int is_temporary)
 {
     check_state *st = payload;
 
+    if (is_temporary && ht_archive_temp_in_use(rel))
+        return 0; /* a running import or receiver is writing it */
     if (is_temporary) {
         int repaired = st->repair && ht_archive_remove(st->archive, rel) == 0;
         problem(st, "temporary", rel, "left by an interrupted write", repaired);
@@ -118,8 +121,8 @@ static int check_file(void *payload, const char *rel, int is_temporary)
     return 0;
 }
 
-/* A row of the last batch that a stop of the machine left without its file: never
- * acknowledged, so --repair removes it. */
+/* A row of a batch not known durable that a stop of the machine left without its whole file:
+ * never acknowledged, so --repair removes it. */
 static int report_unconfirmed(void *payload, const char *sop_uid, const char *why)
 {
     char detail[700];

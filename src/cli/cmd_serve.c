@@ -462,7 +462,12 @@ int cmd_serve(const cli_context *ctx, int argc, char **argv)
         return CLI_FATAL;
     }
     int left = cli_recover(ingest, c.data);
-    if (left > 0)
+    if (left < 0) /* received instances stay durable; only the index's durable mark waits */
+        ht_log(HT_LOG_ERROR,
+               "event=recovery reason=\"%s: the batches a stop left unconfirmed are verified "
+               "again at the next start; run hepatrack check\"",
+               ht_error_last());
+    else if (left > 0)
         ht_log(HT_LOG_WARN,
                "event=recovery reason=\"%d problems need a person: run hepatrack "
                "check\"",

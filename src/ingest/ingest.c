@@ -68,6 +68,7 @@ struct ht_ingest {
     char node[256];   /* this machine: the batches it commits are recorded with it */
     int64_t durable;  /* the committer's: its newest batch whose sync returned */
     int64_t recorded; /* the committer's: the newest durable batch the index records */
+    int confirmed;    /* ht_ingest_confirm_batches verified what the last stop left */
     pending *head, **tail;
     size_t queued;
     char (*claims)[65];
@@ -123,17 +124,34 @@ static void deadline_after(struct timespec *ts, long ns)
     }
 }
 
-/* Take back a committed batch whose sync failed: the rows it added go (they were never
- * acknowledged), and commit_batch's caller removes their files. */
-static void uncommit(ht_ingest *in, pending *batch)
+/* Remove what a failed batch left: staged files, and the files it published (called with the
+ * index's write lock held, so that no other ingest can have published over those paths). */
+static void discard_files(ht_ingest *in, pending *batch)
+{
+    for (pending *p = batch; p; p = p->next) {
+        if (p->is_conflict)
+            continue;
+        if (p->tmp_path[0])
+            ht_archive_remove(in->archive, p->tmp_path);
+        else if (!p->raced)
+            ht_archive_remove(in->archive, p->rec.archive_path);
+    }
+}
+
+/* Take back a committed batch whose sync failed: the rows it added and their files go, under
+ * one write lock (they were never acknowledged). When the lock cannot be had, rows and files
+ * stay together, unacknowledged: a sender's retry finds them as a duplicate. */
+static void uncommit(ht_ingest *in, pending *batch, int64_t number)
 {
     if (ht_store_begin(in->writer) < 0)
         return;
     for (pending *p = batch; p; p = p->next)
-        if (!p->is_conflict && !p->raced && ht_store_delete_instance(in->writer, p->uid) < 0) {
+        if (!p->is_conflict && !p->raced &&
+            ht_store_delete_instance(in->writer, p->uid, number) < 0) {
             ht_store_rollback(in->writer);
             return;
         }
+    discard_files(in, batch);
     if (ht_store_commit(in->writer) < 0)
         ht_store_rollback(in->writer);
 }
@@ -164,19 +182,6 @@ static int claim_row(ht_ingest *in, pending *p)
                                  p->rec.source, p->rec.received_at);
 }
 
-/* Remove what a failed batch left: staged files, and the files it published. */
-static void discard_files(ht_ingest *in, pending *batch)
-{
-    for (pending *p = batch; p; p = p->next) {
-        if (p->is_conflict)
-            continue;
-        if (p->tmp_path[0])
-            ht_archive_remove(in->archive, p->tmp_path);
-        else if (!p->raced)
-            ht_archive_remove(in->archive, p->rec.archive_path);
-    }
-}
-
 /* Index the batch's rows and publish their files in one transaction, then make both durable
  * with one sync of the file system; on any error nothing of the batch stays. Rows are claimed
  * before files move (under the index's write lock), so that of two ingests sharing an index
@@ -189,13 +194,15 @@ static int commit_batch(ht_ingest *in, pending *batch)
     int64_t number = 0;
     int err, committed = 0;
     pending *p;
-    char now[32];
+    char now[32], message[512];
 
     ht_time_now_iso(now, sizeof(now));
     if ((err = ht_store_begin(in->writer)) < 0)
         goto fail;
-    if ((err = ht_store_batch_open(in->writer, in->node,
-                                   in->durable > in->recorded ? in->durable : 0, now, &number)) < 0)
+    /* recorded only by an ingest that verified what the last stop left (its sync then covers
+     * every batch before) */
+    int64_t mark = in->confirmed && in->durable > in->recorded ? in->durable : 0;
+    if ((err = ht_store_batch_open(in->writer, in->node, mark, now, &number)) < 0)
         goto rollback;
     for (p = batch; p; p = p->next) {
         p->rec.batch = number;
@@ -209,11 +216,8 @@ static int commit_batch(ht_ingest *in, pending *batch)
     for (p = batch; p; p = p->next) {
         if (p->is_conflict)
             continue;
-        if (p->raced) { /* the copy that stands is the other ingest's: this one goes */
-            ht_archive_remove(in->archive, p->tmp_path);
-            p->tmp_path[0] = '\0';
+        if (p->raced) /* the copy that stands is the other ingest's: this one goes later */
             continue;
-        }
         /* replacing is safe: no committed row names this path, so no acknowledged copy lies
          * there (only a file a crash left between publishing and committing) */
         if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
@@ -223,23 +227,29 @@ static int commit_batch(ht_ingest *in, pending *batch)
     if ((err = ht_store_commit(in->writer)) < 0)
         goto rollback;
     committed = 1;
-    in->recorded = in->durable > in->recorded ? in->durable : in->recorded;
+    in->recorded = mark > in->recorded ? mark : in->recorded;
     /* also makes durable what another ingest committed before a raced twin was answered */
     if ((err = ht_archive_sync(in->archive)) < 0)
         goto fail;
     in->durable = number;
+    for (p = batch; p; p = p->next)
+        if (p->raced) { /* never published: no folder sync needed, and none under the lock */
+            ht_archive_discard(in->archive, p->tmp_path);
+            p->tmp_path[0] = '\0';
+        }
     return HT_OK;
 rollback:
+    snprintf(message, sizeof(message), "%s", ht_error_last());
+    discard_files(in, batch); /* the write lock still held: no other ingest's file is touched */
     ht_store_rollback(in->writer);
+    return ht_error_set(err, "%s", message);
 fail:
-    if (committed) {
-        char message[512];
-        snprintf(message, sizeof(message), "%s", ht_error_last());
-        uncommit(in, batch);
-        ht_error_set(err, "%s", message);
-    }
-    discard_files(in, batch);
-    return err;
+    snprintf(message, sizeof(message), "%s", ht_error_last());
+    if (committed)
+        uncommit(in, batch, number);
+    else
+        discard_files(in, batch); /* nothing was published before the transaction began */
+    return ht_error_set(err, "%s", message);
 }
 
 static void *committer_main(void *arg)
@@ -359,8 +369,8 @@ void ht_ingest_free(ht_ingest *in)
         pthread_mutex_unlock(&in->lock);
         pthread_join(in->committer, NULL);
         /* the last batch's sync returned: say so, or the next start verifies it again */
-        if (in->durable > in->recorded &&
-            ht_store_batch_durable(in->writer, in->node, in->durable) < 0)
+        if (in->confirmed && in->durable > in->recorded &&
+            ht_store_batch_verified(in->writer, in->durable) < 0)
             ht_error_clear();
     }
     free(in->claims);
@@ -662,50 +672,86 @@ int ht_ingest_verify(ht_ingest *in, const ht_file_entry *e)
     return HT_OK;
 }
 
+/* A row of an unconfirmed batch whose file is missing or not what the row says. */
+typedef struct short_row {
+    char uid[65]; /* SOP Instance UIDs: at most 64 characters, as ingest validates */
+    char path[HT_ARCHIVE_PATH_MAX];
+    int64_t batch;
+    char why[256];
+    int removed;
+} short_row;
+
 typedef struct unconfirmed {
     ht_ingest *in;
-    char (*uids)[65]; /* SOP Instance UIDs: at most 64 characters, as ingest validates */
+    short_row *rows;
     size_t n, cap;
-    int (*report)(void *payload, const char *sop_uid, const char *why);
-    void *payload;
 } unconfirmed;
 
 static int check_unconfirmed(void *payload, const ht_file_entry *e)
 {
     unconfirmed *u = payload;
-    if (ht_ingest_verify(u->in, e) == HT_OK)
+    int err = ht_ingest_verify(u->in, e);
+    if (err == HT_OK)
         return 0;
-    int err = HT_GROW(u->uids, u->cap, u->n + 1);
-    if (err < 0)
+    if (err != HT_ENOTFOUND && err != HT_ECONFLICT)
+        return err; /* unreadable for another reason: nothing is removed on a doubt */
+    const char *why = ht_error_last();
+    if ((err = HT_GROW(u->rows, u->cap, u->n + 1)) < 0)
         return err;
-    snprintf(u->uids[u->n++], sizeof(u->uids[0]), "%s", e->sop_instance_uid);
-    if (u->report)
-        u->report(u->payload, e->sop_instance_uid, ht_error_last());
-    ht_archive_remove(u->in->archive, e->archive_path);
+    short_row *r = &u->rows[u->n++];
+    snprintf(r->uid, sizeof(r->uid), "%s", e->sop_instance_uid);
+    snprintf(r->path, sizeof(r->path), "%s", e->archive_path);
+    snprintf(r->why, sizeof(r->why), "%s", why);
+    r->batch = e->batch;
     return 0;
+}
+
+/* Remove the short rows and their files under one write lock: a row another ingest stored again
+ * since (another batch) stays, and so does its file. Returns the number removed. */
+static int remove_short(ht_ingest *in,
+                        unconfirmed *u,
+                        int (*report)(void *payload, const char *sop_uid, const char *why),
+                        void *payload)
+{
+    int err = ht_store_begin(in->writer), removed = 0;
+    for (size_t i = 0; i < u->n && err >= 0; i++) {
+        short_row *r = &u->rows[i];
+        if ((err = ht_store_delete_instance(in->writer, r->uid, r->batch)) == 1) {
+            ht_archive_remove(in->archive, r->path); /* gone already when missing */
+            ht_error_clear();
+            r->removed = 1;
+            removed++;
+        }
+    }
+    if (err >= 0 && (err = ht_store_commit(in->writer)) == HT_OK) {
+        for (size_t i = 0; i < u->n && report; i++)
+            if (u->rows[i].removed)
+                report(payload, u->rows[i].uid, u->rows[i].why);
+        return removed;
+    }
+    ht_store_rollback(in->writer);
+    return err;
 }
 
 int ht_ingest_confirm_batches(ht_ingest *in,
                               int (*report)(void *payload, const char *sop_uid, const char *why),
                               void *payload)
 {
-    unconfirmed u = {in, NULL, 0, 0, report, payload};
+    unconfirmed u = {in, NULL, 0, 0};
     int64_t newest = 0;
-    int err = ht_store_each_unconfirmed_file(in->writer, in->node, check_unconfirmed, &u, &newest);
-    if (err == HT_OK && u.n > 0 && (err = ht_store_begin(in->writer)) == HT_OK) {
-        for (size_t i = 0; i < u.n && err == HT_OK; i++)
-            err = ht_store_delete_instance(in->writer, u.uids[i]);
-        if (err == HT_OK)
-            err = ht_store_commit(in->writer);
-        if (err < 0)
-            ht_store_rollback(in->writer);
-    }
+    int removed = 0;
+    int err = ht_store_each_unconfirmed_file(in->writer, check_unconfirmed, &u, &newest);
+    if (err == HT_OK && u.n > 0)
+        err = removed = remove_short(in, &u, report, payload);
     /* What was verified may sit in memory only (another process's batch, committed, its sync
      * not yet returned): a sync before the index says it is durable. */
-    if (err == HT_OK && newest > 0 && (err = ht_archive_sync(in->archive)) == HT_OK)
-        err = ht_store_batch_durable(in->writer, in->node, newest);
-    free(u.uids);
-    return err < 0 ? err : (int)u.n;
+    if (err >= 0 && newest > 0 && (err = ht_archive_sync(in->archive)) == HT_OK)
+        err = ht_store_batch_verified(in->writer, newest);
+    free(u.rows);
+    if (err < 0)
+        return err;
+    in->confirmed = 1;
+    return removed;
 }
 
 int ht_ingest_mark_stable(ht_ingest *in,

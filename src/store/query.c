@@ -243,9 +243,9 @@ int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb
     return ht_error_set(HT_ENOTFOUND, "no study, series or instance has UID '%s'", uid);
 }
 
-/* The file entries a query of (sop_uid, archive_path, sha256, size, dataset_offset) finds,
- * with node bound to ?1 when given. */
-static int each_file(ht_store *s, const char *sql, const char *node, ht_file_cb cb, void *payload)
+/* The file entries a query of (sop_uid, archive_path, sha256, size, dataset_offset, batch)
+ * finds. */
+static int each_file(ht_store *s, const char *sql, ht_file_cb cb, void *payload)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
@@ -253,13 +253,11 @@ static int each_file(ht_store *s, const char *sql, const char *node, ht_file_cb 
 
     if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "listing files");
-    if (node)
-        sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         ht_file_entry e = {
             (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
             (const char *)sqlite3_column_text(st, 2), (uint64_t)sqlite3_column_int64(st, 3),
-            (uint64_t)sqlite3_column_int64(st, 4)};
+            (uint64_t)sqlite3_column_int64(st, 4),    sqlite3_column_int64(st, 5)};
         if ((result = cb(payload, &e)) != 0)
             break;
     }
@@ -272,25 +270,23 @@ static int each_file(ht_store *s, const char *sql, const char *node, ht_file_cb 
 int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
 {
     return each_file(s,
-                     "SELECT sop_uid, archive_path, sha256, size, dataset_offset"
+                     "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch"
                      " FROM instances ORDER BY archive_path",
-                     NULL, cb, payload);
+                     cb, payload);
 }
 
-/* The node's batches beyond its durable mark, and the unmarked batch from before nodes. */
+/* The batches beyond their node's durable mark. */
 #define UNCONFIRMED_BATCHES                                                                        \
     "SELECT b.id FROM ingest_batches b LEFT JOIN ingest_durable d ON d.node = b.node"              \
-    " WHERE b.node IN (?1, '') AND b.id > coalesce(d.batch, 0)"
+    " WHERE b.id > coalesce(d.batch, 0)"
 
-int ht_store_each_unconfirmed_file(
-    ht_store *s, const char *node, ht_file_cb cb, void *payload, int64_t *newest)
+int ht_store_each_unconfirmed_file(ht_store *s, ht_file_cb cb, void *payload, int64_t *newest)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM (" UNCONFIRMED_BATCHES ")",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "finding unconfirmed batches");
-    sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
     rc = sqlite3_step(st);
     *newest = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_finalize(st);
@@ -299,9 +295,10 @@ int ht_store_each_unconfirmed_file(
     if (!*newest)
         return HT_OK;
     return each_file(s,
-                     "SELECT sop_uid, archive_path, sha256, size, dataset_offset FROM instances"
-                     " WHERE batch IN (" UNCONFIRMED_BATCHES ") ORDER BY archive_path",
-                     node, cb, payload);
+                     "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch"
+                     " FROM instances WHERE batch IN (" UNCONFIRMED_BATCHES
+                     ") ORDER BY archive_path",
+                     cb, payload);
 }
 
 int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)

@@ -341,19 +341,18 @@ int ht_store_defer_sync(ht_store *s)
     return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
 }
 
-/* The node's mark, and the mark of batches from before nodes (all committed before any
- * batch of today), moved up to `batch`. */
-static int mark_durable(ht_store *s, const char *node, int64_t batch)
+/* Every node's batches up to `batch` are durable: on one machine a sync that returned after
+ * that batch committed flushed every earlier batch, whoever committed it. */
+static int mark_durable(ht_store *s, int64_t batch)
 {
     static const char *const sql =
-        "INSERT INTO ingest_durable (node, batch) VALUES (?1, ?2), ('', ?2)"
-        " ON CONFLICT (node) DO UPDATE SET batch = max(batch, excluded.batch)";
+        "INSERT INTO ingest_durable (node, batch) SELECT DISTINCT node, ?1 FROM ingest_batches"
+        " WHERE id <= ?1 ON CONFLICT (node) DO UPDATE SET batch = max(batch, excluded.batch)";
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "recording durable batches");
-    bind_text(st, 1, node);
-    sqlite3_bind_int64(st, 2, batch);
+    sqlite3_bind_int64(st, 1, batch);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording durable batches");
@@ -363,7 +362,7 @@ int ht_store_batch_open(
     ht_store *s, const char *node, int64_t durable, const char *now, int64_t *batch)
 {
     sqlite3_stmt *st;
-    int err = durable > 0 ? mark_durable(s, node, durable) : HT_OK;
+    int err = durable > 0 ? mark_durable(s, durable) : HT_OK;
     if (err < 0)
         return err;
     int rc = sqlite3_prepare_v2(
@@ -380,16 +379,14 @@ int ht_store_batch_open(
     return err;
 }
 
-int ht_store_batch_durable(ht_store *s, const char *node, int64_t batch)
+int ht_store_batch_verified(ht_store *s, int64_t batch)
 {
     int err = ht_store_begin(s);
     if (err < 0)
         return err;
-    if ((err = mark_durable(s, node, batch)) < 0 || (err = ht_store_commit(s)) < 0) {
+    if ((err = mark_durable(s, batch)) < 0 || (err = ht_store_commit(s)) < 0)
         ht_store_rollback(s);
-        return err;
-    }
-    return HT_OK;
+    return err;
 }
 
 int ht_store_path_indexed(ht_store *s, const char *archive_path)
@@ -441,15 +438,15 @@ int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_locat
     return err;
 }
 
-int ht_store_delete_instance(ht_store *s, const char *sop_instance_uid)
+int ht_store_delete_instance(ht_store *s, const char *sop_instance_uid, int64_t batch)
 {
     static const char *const sql =
-        "DELETE FROM instances WHERE sop_uid = ?1;"
+        "DELETE FROM instances WHERE sop_uid = ?1 AND batch IS ?2;"
         "DELETE FROM series WHERE id NOT IN (SELECT series FROM instances);"
         "DELETE FROM studies WHERE id NOT IN (SELECT study FROM series);"
         "DELETE FROM patients WHERE id NOT IN (SELECT patient FROM studies);";
     const char *tail = sql;
-    int err = HT_OK;
+    int err = HT_OK, removed = -1;
 
     while (*tail && err == HT_OK) {
         sqlite3_stmt *st = NULL;
@@ -458,14 +455,19 @@ int ht_store_delete_instance(ht_store *s, const char *sop_instance_uid)
             return ht_store__db_error(s->db, rc, "removing an instance");
         if (!st)
             break;
-        if (sqlite3_bind_parameter_count(st) > 0)
+        if (sqlite3_bind_parameter_count(st) > 0) {
             bind_text(st, 1, sop_instance_uid);
+            if (batch > 0)
+                sqlite3_bind_int64(st, 2, batch);
+        }
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
             err = ht_store__db_error(s->db, rc, "removing an instance");
+        if (removed < 0)
+            removed = sqlite3_changes(s->db) > 0;
         sqlite3_finalize(st);
     }
-    return err;
+    return err < 0 ? err : removed > 0;
 }
 
 int ht_store_add_conflict(ht_store *s,

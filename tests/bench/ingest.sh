@@ -8,8 +8,9 @@
 # usage: tests/bench/ingest.sh BUILD_DIR [REPS] [--netns]
 set -eu -o pipefail
 build=$(cd "$1" && pwd)
-reps=${2:-5}
-shift $(($# < 2 ? $# : 2))
+shift
+reps=5
+if [[ $# -gt 0 && $1 != --* ]]; then reps=$1; shift; fi
 kit=$(cd "$(dirname "$0")/../../../shared/bench" && pwd)
 # A copy of the binary, so that rebuilding during the run does not pull it away.
 work=$(mktemp -d)

@@ -37,7 +37,8 @@ ap.add_argument("--instances", type=int, default=200000)
 ap.add_argument("--per-study", type=int, default=100)
 ap.add_argument("--probe", type=int, default=300, help="instances per sender at each point")
 ap.add_argument("--requests", type=int, default=200, help="queries of each kind at each point")
-ap.add_argument("--reps", type=int, default=3, help="ingest measurements at each point (median)")
+ap.add_argument("--reps", type=int, choices=range(1, 100), default=3,
+                help="ingest measurements at each point (median)")
 ap.add_argument("--chart", default="scale.png")
 ap.add_argument("--keep", metavar="DIR", help="keep the grown data directory there")
 args = ap.parse_args()
@@ -90,7 +91,7 @@ def ingest_rate(point, senders, dicom_port):
         folder = os.path.join(work, f"probe-{point}-{senders}-{j}")
         run(gen, "--out", folder, "--patient-id", f"PROBE{point}-{senders}-{j}", "--study-date",
             "20261201", "--slices", str(args.probe), "--size", "32", "--pixel", "12.5", "--seed",
-            str(1_000_000 + point * 1000 + senders * 10 + j))
+            str(10_000_000 + point * 10 + senders + j))
         folders.append(folder)
     env = dict(os.environ, TCP_NODELAY="1")
     start = time.monotonic()
@@ -203,8 +204,8 @@ try:
                     time.sleep(0.05)
             held = len(studies) * args.per_study + probed
             # interleaved repetitions, their median: one short send swings by a quarter here
-            rates = [(ingest_rate(point * 10 + r, 1, dicom_port),
-                      ingest_rate(point * 10 + r, 4, dicom_port)) for r in range(args.reps)]
+            rates = [(ingest_rate(point * 1000 + r, 1, dicom_port),
+                      ingest_rate(point * 1000 + r, 4, dicom_port)) for r in range(args.reps)]
             probed += args.reps * 5 * args.probe
             one = statistics.median(r[0] for r in rates)
             four = statistics.median(r[1] for r in rates)

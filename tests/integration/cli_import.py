@@ -129,7 +129,12 @@ with tempfile.TemporaryDirectory() as tmp:
     t.check([p["kind"] for p in r["problems"]] == ["corrupt"], "check finds a corrupt file")
     open(victim, "wb").write(content)
     folder = os.path.dirname(victim)
-    open(os.path.join(folder, ".tmp-999-1"), "wb").write(b"partial")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a writer that died: its temporary file is left over
+    open(os.path.join(folder, f".tmp-{gone.pid}-1"), "wb").write(b"partial")
+    writer = subprocess.Popen(["sleep", "120"])  # a writer still at work: its file is in use
+    in_use = os.path.join(folder, f".tmp-{writer.pid}-1")
+    open(in_use, "wb").write(b"being written")
     orphan_src = generate(gen, os.path.join(tmp, "o"), slices=1, patient_id="IT-ORPHAN")[0]
     r = Hepatrack(binary)
     r.json("import", orphan_src)
@@ -143,6 +148,9 @@ with tempfile.TemporaryDirectory() as tmp:
     r = ht.json("check", "--repair")
     t.check(r["consistent"] and all(p["repaired"] for p in r["problems"]), "check --repair")
     t.check(ht.run("check").returncode == 0, "consistent after repair")
+    t.check(os.path.exists(in_use), "a running process's temporary file is neither reported nor removed")
+    writer.kill()
+    writer.wait()
     t.check(len(ht.json("ls", "patients")) == 3, "the orphan was indexed again")
     ht.cleanup()
 

@@ -254,6 +254,40 @@ static void twins_at_two_ingests_on_one_directory(void **state)
     ht_ingest_free(other);
 }
 
+static int count_file(void *payload, const ht_file_entry *e)
+{
+    (void)e;
+    ++*(int *)payload;
+    return 0;
+}
+
+/* A batch counts as durable only once an ingest that verified what the last stop left says
+ * so: one that did not (a signing command storing its report) leaves its batches to be verified
+ * at the next start, and confirming verifies them and records them. */
+static void only_a_confirmed_ingest_records_durable_batches(void **state)
+{
+    fixture *f = *state;
+    part10 file = {0};
+    ht_ingest_result res;
+    int64_t newest = -1;
+    int files = 0;
+
+    p10_ct(&file, "1.2.826.7.1", "1.2.826.7", "1.2.826.7.0");
+    assert_int_equal(ht_ingest_buffer(f->in, file.data, file.len, "unconfirmed", &res), HT_OK);
+    ht_ingest_free(f->in); /* never confirmed: records nothing as it stops */
+    f->in = NULL;
+    assert_int_equal(ht_store_each_unconfirmed_file(f->store, count_file, &files, &newest), HT_OK);
+    assert_true(newest > 0);
+    assert_int_equal(files, 1);
+    assert_int_equal(ht_ingest_open(&f->in, f->dir), HT_OK);
+    assert_int_equal(ht_ingest_confirm_batches(f->in, NULL, NULL), 0); /* whole: nothing removed */
+    files = 0;
+    assert_int_equal(ht_store_each_unconfirmed_file(f->store, count_file, &files, &newest), HT_OK);
+    assert_int_equal(newest, 0);
+    assert_int_equal(files, 0);
+    free(file.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +299,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(many_threads_many_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(twins_at_two_ingests_on_one_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(only_a_confirmed_ingest_records_durable_batches, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

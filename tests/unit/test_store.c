@@ -233,7 +233,10 @@ static void find_show_delete(void **state)
     assert_int_equal(kind, HT_LIST_STUDIES);
     assert_int_equal(rows, 3);
     assert_int_equal(ht_store_show(s, "7.7", &kind, count_rows, &rows), HT_ENOTFOUND);
-    assert_int_equal(ht_store_delete_instance(s, "2.1.1.1"), HT_OK);
+    /* only the row the named batch added goes: here none had a batch */
+    assert_int_equal(ht_store_delete_instance(s, "2.1.1.1", 7), 0);
+    assert_int_equal(ht_store_locate(s, "2.1.1.1", &loc), HT_OK);
+    assert_int_equal(ht_store_delete_instance(s, "2.1.1.1", 0), 1);
     assert_int_equal(ht_store_count(s, HT_LIST_PATIENTS, &n), HT_OK);
     assert_int_equal(n, 0); /* the emptied series, study and patient go too */
     ht_store_free(s);
