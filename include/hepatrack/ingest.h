@@ -139,11 +139,13 @@ int ht_ingest_mark_stable(ht_ingest *ingest,
 int ht_ingest_verify(ht_ingest *ingest, const ht_file_entry *entry);
 
 /**
- * Verify the rows of this machine's batches that the index does not record as durable (the
- * newest batch of each process that stopped without its sync returning, or before it could
- * say so), remove each whose file is missing or not what the row says, with its file (none of
- * them was acknowledged), then sync and record the rest as durable. report (may be NULL) is
- * told each removal. Call before ingesting, as recovery does.
+ * Verify the rows of the batches that the index does not record as durable (the newest batch
+ * of each process that stopped without its sync returning, or before it could say so, and
+ * those of ingests that never ran this), remove under the index's write lock each whose file
+ * is missing or not what the row says, with its file (none of them was acknowledged), then
+ * sync and record them all as durable; from then on this ingest records its own batches as it
+ * goes. A file unreadable for another reason stops it, removing nothing. report (may be NULL)
+ * is told each removal. Call before ingesting, as recovery does.
  * @return the number removed (>= 0), or HT_EDB, HT_EIO, HT_ENOMEM.
  */
 int ht_ingest_confirm_batches(ht_ingest *ingest,

@@ -276,7 +276,7 @@ static const char *const migrations[] = {
     /* 12: ingest batches numbered by the index in commit order, whichever process commits them
      * (serve, import and check --repair may share an index), each with the machine that wrote
      * its files; per machine, the newest batch known durable (its syncfs returned after that
-     * batch committed). After a power loss a machine's batches beyond that mark are the ones
+     * batch committed). After a power loss the batches beyond the marks are the ones
      * recovery verifies. The newest batch from before is kept as node '' with no mark, so that
      * it is verified once, as before. Also an index of study dates. */
     ("CREATE TABLE ingest_batches ("
