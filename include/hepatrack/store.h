@@ -277,26 +277,24 @@ int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
 
 /**
  * Open an ingest batch inside the caller's write transaction: its number comes from the index,
- * in commit order across every process sharing it, and is recorded with `node`, the machine
- * that writes its files. With durable > 0, every node's batches up to `durable` are recorded as
- * durable and whole in the same transaction (the caller verified the batches left from before
- * it started, and its syncfs returned after batch `durable` committed).
+ * in commit order across every process sharing it. With durable > 0, the batches up to
+ * `durable` are recorded as durable and whole in the same transaction (the caller verified
+ * what the last stop left, and its syncfs returned after batch `durable` committed: a sync
+ * flushes every batch committed before).
  * @return HT_OK; HT_EDB.
  */
-int ht_store_batch_open(
-    ht_store *store, const char *node, int64_t durable, const char *now, int64_t *batch);
+int ht_store_batch_open(ht_store *store, int64_t durable, int64_t *batch);
 
 /**
- * Record, in a transaction of its own, that the batches of every node up to `batch` are durable
- * and whole (recovery verified them, or a verified ingest's sync returned after it).
+ * Record, in a transaction of its own, that the batches up to `batch` are durable and whole
+ * (recovery verified them, or a verified ingest's sync returned after it).
  * @return HT_OK; HT_EDB.
  */
 int ht_store_batch_verified(ht_store *store, int64_t batch);
 
 /**
- * The files of the batches not recorded as durable, whichever node committed them (an index on
- * SQLite serves one machine, whatever its name was), as ht_store_each_file reports them;
- * *newest is the newest of those batches (0: none).
+ * The files of the batches beyond the durable mark, as ht_store_each_file reports them (in
+ * batch order); *newest is the newest batch (0: none beyond the mark).
  * @return HT_OK; HT_EDB; or the callback's non-zero value.
  */
 int ht_store_each_unconfirmed_file(ht_store *store, ht_file_cb cb, void *payload, int64_t *newest);

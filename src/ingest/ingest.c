@@ -65,7 +65,6 @@ struct ht_ingest {
     pthread_cond_t done;  /* a batch was resolved (claims released) */
     int stopping;
     int staging;      /* callers between claim and queue */
-    char node[256];   /* this machine: the batches it commits are recorded with it */
     int64_t durable;  /* the committer's: its newest batch whose sync returned */
     int64_t recorded; /* the committer's: the newest durable batch the index records */
     int confirmed;    /* ht_ingest_confirm_batches verified what the last stop left */
@@ -187,22 +186,20 @@ static int claim_row(ht_ingest *in, pending *p)
  * before files move (under the index's write lock), so that of two ingests sharing an index
  * only the one whose row stands publishes a file. The batch's number, from the index, goes with
  * its rows, and the transaction also records the previous batch as durable: after a power loss
- * only this machine's batches beyond its mark can be short (ht_ingest_confirm_batches). No lock
- * held. */
+ * only the batches beyond that mark can be short (ht_ingest_confirm_batches). No lock held. */
 static int commit_batch(ht_ingest *in, pending *batch)
 {
     int64_t number = 0;
     int err, committed = 0;
     pending *p;
-    char now[32], message[512];
+    char message[512];
 
-    ht_time_now_iso(now, sizeof(now));
     if ((err = ht_store_begin(in->writer)) < 0)
         goto fail;
     /* recorded only by an ingest that verified what the last stop left (its sync then covers
      * every batch before) */
     int64_t mark = in->confirmed && in->durable > in->recorded ? in->durable : 0;
-    if ((err = ht_store_batch_open(in->writer, in->node, mark, now, &number)) < 0)
+    if ((err = ht_store_batch_open(in->writer, mark, &number)) < 0)
         goto rollback;
     for (p = batch; p; p = p->next) {
         p->rec.batch = number;
@@ -342,8 +339,6 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
     }
     if ((err = ht_store_defer_sync(in->writer)) < 0)
         goto fail;
-    if (gethostname(in->node, sizeof(in->node) - 1) != 0 || !in->node[0])
-        snprintf(in->node, sizeof(in->node), "localhost");
     if (pthread_create(&in->committer, NULL, committer_main, in) != 0) {
         err = ht_error_set(HT_ENOMEM, "cannot start the committer thread");
         goto fail;

@@ -275,16 +275,14 @@ int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
                      cb, payload);
 }
 
-/* The batches beyond their node's durable mark. */
-#define UNCONFIRMED_BATCHES                                                                        \
-    "SELECT b.id FROM ingest_batches b LEFT JOIN ingest_durable d ON d.node = b.node"              \
-    " WHERE b.id > coalesce(d.batch, 0)"
-
 int ht_store_each_unconfirmed_file(ht_store *s, ht_file_cb cb, void *payload, int64_t *newest)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, "SELECT coalesce(max(id), 0) FROM (" UNCONFIRMED_BATCHES ")",
-                                -1, &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(s->db,
+                           "SELECT CASE WHEN last_batch > durable_batch THEN last_batch ELSE 0 END"
+                           " FROM ingest_state",
+                           -1, &st, NULL);
     if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "finding unconfirmed batches");
     rc = sqlite3_step(st);
@@ -294,10 +292,11 @@ int ht_store_each_unconfirmed_file(ht_store *s, ht_file_cb cb, void *payload, in
         return ht_store__db_error(s->db, rc, "finding unconfirmed batches");
     if (!*newest)
         return HT_OK;
+    /* the batch index's range beyond the mark: a few batches however large the archive */
     return each_file(s,
                      "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch"
-                     " FROM instances WHERE batch IN (" UNCONFIRMED_BATCHES
-                     ") ORDER BY archive_path",
+                     " FROM instances WHERE batch > (SELECT durable_batch FROM ingest_state)"
+                     " ORDER BY batch, archive_path",
                      cb, payload);
 }
 

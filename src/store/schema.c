@@ -274,20 +274,18 @@ static const char *const migrations[] = {
      "  outcome TEXT NOT NULL);"),
 
     /* 12: ingest batches numbered by the index in commit order, whichever process commits them
-     * (serve, import and check --repair may share an index), each with the machine that wrote
-     * its files; per machine, the newest batch known durable (its syncfs returned after that
-     * batch committed). After a power loss the batches beyond the marks are the ones
-     * recovery verifies. The newest batch from before is kept as node '' with no mark, so that
-     * it is verified once, as before. Also an index of study dates. */
-    ("CREATE TABLE ingest_batches ("
-     "  id INTEGER PRIMARY KEY,"
-     "  node TEXT NOT NULL,"
-     "  committed_at TEXT NOT NULL);"
-     "INSERT INTO ingest_batches (id, node, committed_at)"
-     "  SELECT max(batch), '', '' FROM instances HAVING max(batch) IS NOT NULL;"
-     "CREATE TABLE ingest_durable ("
-     "  node TEXT PRIMARY KEY,"
-     "  batch INTEGER NOT NULL);"
+     * (serve, import and check --repair may share an index), and the newest batch known durable
+     * and whole (a sync returned after it committed, in a process that had verified what the
+     * last stop left). After a power loss the batches beyond that mark are the ones recovery
+     * verifies: an instance row's batch column finds them. The newest batch from before stays
+     * beyond the mark, so that it is verified once, as before. Also an index of study dates. */
+    ("CREATE TABLE ingest_state ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  last_batch INTEGER NOT NULL,"
+     "  durable_batch INTEGER NOT NULL);"
+     "INSERT INTO ingest_state SELECT 1, coalesce(max(batch), 0), max(coalesce(max(batch), 0) - 1, "
+     "0)"
+     "  FROM instances;"
      /* a date range over every study (QIDO-RS, C-FIND) in their answer's order, without a
       * scan of the studies */
      "CREATE INDEX studies_date ON studies(study_date, study_time, study_uid);"),

@@ -341,50 +341,41 @@ int ht_store_defer_sync(ht_store *s)
     return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
 }
 
-/* Every node's batches up to `batch` are durable: on one machine a sync that returned after
- * that batch committed flushed every earlier batch, whoever committed it. */
-static int mark_durable(ht_store *s, int64_t batch)
+int ht_store_batch_open(ht_store *s, int64_t durable, int64_t *batch)
 {
-    static const char *const sql =
-        "INSERT INTO ingest_durable (node, batch) SELECT DISTINCT node, ?1 FROM ingest_batches"
-        " WHERE id <= ?1 ON CONFLICT (node) DO UPDATE SET batch = max(batch, excluded.batch)";
+    static const char *const sql = "UPDATE ingest_state SET last_batch = last_batch + 1,"
+                                   " durable_batch = max(durable_batch, ?1) RETURNING last_batch";
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
-        return ht_store__db_error(s->db, rc, "recording durable batches");
-    sqlite3_bind_int64(st, 1, batch);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording durable batches");
-}
-
-int ht_store_batch_open(
-    ht_store *s, const char *node, int64_t durable, const char *now, int64_t *batch)
-{
-    sqlite3_stmt *st;
-    int err = durable > 0 ? mark_durable(s, durable) : HT_OK;
-    if (err < 0)
-        return err;
-    int rc = sqlite3_prepare_v2(
-        s->db, "INSERT INTO ingest_batches (node, committed_at) VALUES (?1, ?2) RETURNING id", -1,
-        &st, NULL);
-    if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "opening a batch");
-    bind_text(st, 1, node);
-    bind_text(st, 2, now);
+    sqlite3_bind_int64(st, 1, durable);
     rc = sqlite3_step(st);
     *batch = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    err = rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "opening a batch");
+    int err = rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "opening a batch");
     sqlite3_finalize(st);
     return err;
 }
 
 int ht_store_batch_verified(ht_store *s, int64_t batch)
 {
+    sqlite3_stmt *st;
     int err = ht_store_begin(s);
     if (err < 0)
         return err;
-    if ((err = mark_durable(s, batch)) < 0 || (err = ht_store_commit(s)) < 0)
+    int rc = sqlite3_prepare_v2(
+        s->db, "UPDATE ingest_state SET durable_batch = max(durable_batch, ?1)", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, batch);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_DONE) {
+        err = ht_store__db_error(s->db, rc, "recording verified batches");
+        ht_store_rollback(s);
+        return err;
+    }
+    if ((err = ht_store_commit(s)) < 0)
         ht_store_rollback(s);
     return err;
 }
