@@ -165,6 +165,40 @@ static void bind_optional(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
+/*
+ * A listing's SQL with each "(?N IS NULL OR column = ?N)" narrowed to what the filter gives:
+ * "(column = ?N)" when parameter N is given, "(?N IS NULL)" when it is not. SQLite's planner
+ * cannot use a column's index through the OR, so a patient's studies were found by a scan of
+ * every study. Other predicates stay as written. Malloc'ed; NULL when out of memory.
+ */
+static char *narrowed(const char *sql, const int given[6])
+{
+    size_t n = strlen(sql);
+    char *out = malloc(n + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (const char *p = sql; *p;) {
+        int k = p[0] == '(' && p[1] == '?' && p[2] >= '1' && p[2] <= '5' ? p[2] - '0' : 0;
+        const char *expr = k && !strncmp(p + 3, " IS NULL OR ", 12) ? p + 15 : NULL;
+        const char *end = expr ? strchr(expr, ')') : NULL;
+        char tail[8];
+        snprintf(tail, sizeof(tail), "= ?%d", k);
+        size_t tn = strlen(tail);
+        if (!end || (size_t)(end - expr) < tn || strncmp(end - tn, tail, tn) ||
+            memchr(expr, '(', (size_t)(end - expr))) {
+            *o++ = *p++;
+            continue;
+        }
+        if (given[k])
+            o += sprintf(o, "(%.*s)", (int)(end - expr), expr);
+        else
+            o += sprintf(o, "(?%d IS NULL)", k);
+        p = end + 1;
+    }
+    *o = '\0';
+    return out;
+}
+
 int ht_store_list(
     ht_store *s, ht_list_kind kind, const ht_list_filter *filter, ht_row_cb cb, void *payload)
 {
@@ -176,7 +210,17 @@ int ht_store_list(
         return ht_error_set(HT_EINVALID, "unknown listing kind %d", (int)kind);
     if (!filter)
         filter = &none;
-    rc = sqlite3_prepare_v2(s->db, list_sql[kind], -1, &st, NULL);
+    const int given[6] = {0,
+                          filter->patient_id != NULL,
+                          filter->patient_id && filter->issuer,
+                          filter->study_instance_uid != NULL,
+                          filter->series_instance_uid != NULL,
+                          filter->unassigned};
+    char *sql = narrowed(list_sql[kind], given);
+    if (!sql)
+        return ht_error_set(HT_ENOMEM, "out of memory preparing a listing");
+    rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    free(sql);
     if (rc != SQLITE_OK)
         return ht_store__db_error(s->db, rc, "preparing a listing");
     bind_optional(st, 1, filter->patient_id);
