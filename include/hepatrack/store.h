@@ -99,6 +99,7 @@ typedef struct ht_instance_location {
     int pixels_as_decoded; /* decoding gives those bytes unchanged */
     uint32_t frames;       /* 0 without Pixel Data */
     char transfer_syntax[65];
+    int64_t batch; /* the ingest batch that committed it (0: none) */
 } ht_instance_location;
 
 /** The patient and study an instance belongs to: what a measurement's provenance is checked

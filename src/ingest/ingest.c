@@ -68,6 +68,8 @@ struct ht_ingest {
     int64_t durable;  /* the committer's: its newest batch whose sync returned */
     int64_t recorded; /* the committer's: the newest durable batch the index records */
     int confirmed;    /* ht_ingest_confirm_batches verified what the last stop left */
+    int64_t synced;   /* under the lock: every batch up to this one is durable (this ingest's
+                         sync returned after it committed) */
     pending *head, **tail;
     size_t queued;
     char (*claims)[65];
@@ -274,6 +276,8 @@ static void *committer_main(void *arg)
         const char *message = err < 0 ? ht_error_last() : "";
 
         pthread_mutex_lock(&in->lock);
+        if (err == HT_OK)
+            in->synced = in->durable;
         for (pending *p = batch; p; p = p->next) {
             p->status = err;
             snprintf(p->message, sizeof(p->message), "%s", message);
@@ -479,7 +483,8 @@ static void fill_result(const ht_dicom_info *info, ht_ingest_result *result)
  * with *known set when the UID is indexed (stored_sha filled), HT_OK with the UID claimed when
  * it is new, or an error.
  */
-static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *known)
+static int
+claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int64_t *stored_batch, int *known)
 {
     for (;;) {
         if (claimed(in, uid)) {
@@ -490,6 +495,7 @@ static int claim_or_find(ht_ingest *in, const char *uid, char *stored_sha, int *
         int err = ht_store_locate(in->reader, uid, &loc);
         if (err == HT_OK) {
             memcpy(stored_sha, loc.sha256, sizeof(loc.sha256));
+            *stored_batch = loc.batch;
             *known = 1;
             return HT_OK;
         }
@@ -582,18 +588,21 @@ static int ingest(ht_ingest *in,
     p.uid = info->sop_instance_uid;
 
     pthread_mutex_lock(&in->lock);
-    err = claim_or_find(in, p.uid, stored_sha, &known);
+    int64_t stored_batch = 0;
+    err = claim_or_find(in, p.uid, stored_sha, &stored_batch, &known);
     if (err < 0) {
         pthread_mutex_unlock(&in->lock);
         goto done;
     }
     if (known && strcmp(stored_sha, sha) == 0) {
         result->outcome = HT_INGEST_DUPLICATE;
+        /* A batch up to this ingest's last synced one is durable (batches are numbered in
+         * commit order); a later one is another process's, maybe not yet: a sync first, so
+         * that "stored" is true. */
+        int durable = stored_batch > 0 && stored_batch <= in->synced;
         pthread_mutex_unlock(&in->lock);
-        /* This ingest's own rows are durable once committed (claims last until the sync), but
-         * another process's may not be yet: a sync first, so that "stored" is true (cheap when
-         * nothing is waiting to be written). */
-        err = ht_archive_sync(in->archive);
+        if (!durable)
+            err = ht_archive_sync(in->archive);
         goto done;
     }
     if (known) {

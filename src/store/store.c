@@ -70,7 +70,8 @@ int ht_store__connect(const char *path, sqlite3 **out)
 /* The index's hot statements, prepared on first use (a read-only command never needs them). */
 static const char *const SQL_FIND_INSTANCE =
     "SELECT archive_path, sha256, size, dataset_offset, pixel_offset, frame_bytes,"
-    " pixels_as_decoded, coalesce(frames, 0), transfer_syntax FROM instances WHERE sop_uid = ?1";
+    " pixels_as_decoded, coalesce(frames, 0), transfer_syntax, coalesce(batch, 0)"
+    " FROM instances WHERE sop_uid = ?1";
 static const char *const SQL_FIND_PATH = "SELECT 1 FROM instances WHERE archive_path = ?1";
 static const char *const SQL_UPSERT_PATIENT =
     "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
@@ -419,6 +420,7 @@ int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_locat
         const unsigned char *ts = sqlite3_column_text(st, 8);
         snprintf(out->transfer_syntax, sizeof(out->transfer_syntax), "%s",
                  ts ? (const char *)ts : "");
+        out->batch = sqlite3_column_int64(st, 9);
     } else if (rc == SQLITE_DONE) {
         err = ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'", sop_instance_uid);
     } else {
