@@ -10,12 +10,11 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
+
+from serving import start_serve
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
@@ -35,23 +34,8 @@ if not data:
                     str(args.subjects), "--keep", data], check=True, stdout=subprocess.DEVNULL)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-port = free_port()
-log = open(os.path.join(work, "serve.log"), "w+")
-serve = subprocess.Popen([ht, "--data", data, "serve", "--http-no-auth", "--http-port", str(port),
-                          "--dicom-port", str(free_port())], stdout=log, stderr=log)
+serve, port, _ = start_serve(ht, data, os.path.join(work, "serve.log"))
 base = f"http://127.0.0.1:{port}"
-for _ in range(200):
-    try:
-        urllib.request.urlopen(base + "/api/subjects", timeout=1)
-        break
-    except OSError:
-        time.sleep(0.05)
 subject = "S00042"
 
 

@@ -12,13 +12,13 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import zlib
+
+from serving import start_serve
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
@@ -40,23 +40,8 @@ listing = subprocess.run([ht, "--data", data, "ls", "instances", "--json"], chec
 sops = [i["SOPInstanceUID"] for i in json.loads(listing)]
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-port = free_port()
-log = open(os.path.join(work, "serve.log"), "w+")
-serve = subprocess.Popen([ht, "--data", data, "serve", "--http-no-auth", "--http-port", str(port),
-                          "--dicom-port", str(free_port())], stdout=log, stderr=log)
+serve, port, _ = start_serve(ht, data, os.path.join(work, "serve.log"))
 try:
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
     conn = http.client.HTTPConnection("127.0.0.1", port)
 
     def fetch(sop, coding):

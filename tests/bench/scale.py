@@ -24,12 +24,13 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from serving import start_serve
 
 ap = argparse.ArgumentParser()
 ap.add_argument("build")
@@ -76,12 +77,6 @@ def grow(to):
             studies.append((uid, f"P{k // 4:06d}", date))
         run(ht, "--data", data, "import", batch)
         shutil.rmtree(batch)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def ingest_rate(point, senders, dicom_port):
@@ -190,18 +185,9 @@ try:
     os.makedirs(data)
     for point, fraction in enumerate((0, 0.1, 0.5, 1.0)):
         grow(int(args.instances * fraction))
-        dicom_port, http_port = free_port(), free_port()
-        log = open(os.path.join(work, "serve.log"), "a")
-        serve = subprocess.Popen([ht, "--data", data, "serve", "--aet", "HEPATRACK",
-                                  "--dicom-port", str(dicom_port), "--http-port", str(http_port),
-                                  "--http-no-auth"], stdout=log, stderr=log)
+        serve, http_port, dicom_port = start_serve(ht, data, os.path.join(work, "serve.log"),
+                                                   "--aet", "HEPATRACK")
         try:
-            for _ in range(400):
-                try:
-                    socket.create_connection(("127.0.0.1", http_port), 0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
             held = len(studies) * args.per_study + probed
             # interleaved repetitions, their median: one short send swings by a quarter here
             rates = [(ingest_rate(point * 1000 + r, 1, dicom_port),
