@@ -23,6 +23,7 @@
 
 #include "hepatrack/dicom.h"
 #include "hepatrack/util.h"
+#include "ingest_internal.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -35,46 +36,6 @@
 
 #define BATCH_WAIT_NS 2000000L
 #define BATCH_MAX 512
-
-typedef struct pending {
-    struct pending *next;
-    int is_conflict;
-    ht_instance_record rec; /* strings borrowed from the waiting caller */
-    char tmp_path[HT_ARCHIVE_TMP_PATH_MAX];
-    const char *uid;
-    const char *stored_sha, *received_sha;
-    uint64_t received_size;
-    /* a new instance another ingest on the same index (another process or node) committed
-     * first: the committer found its row, and this copy became a duplicate or a conflict */
-    ht_ingest_outcome raced;
-    char raced_sha[HT_SHA256_HEX_SIZE];
-    int resolved;
-    int status;
-    char message[512];
-} pending;
-
-struct ht_ingest {
-    ht_archive *archive;
-    ht_store *reader; /* lookups, under lock */
-    ht_store *writer; /* the committer's */
-    pthread_t committer;
-    int committer_started;
-
-    pthread_mutex_t lock; /* guards everything below */
-    pthread_cond_t work;  /* something was queued, or a writer finished staging */
-    pthread_cond_t done;  /* a batch was resolved (claims released) */
-    int stopping;
-    int staging;      /* callers between claim and queue */
-    int64_t durable;  /* the committer's: its newest batch whose sync returned */
-    int64_t recorded; /* the committer's: the newest durable batch the index records */
-    int confirmed;    /* ht_ingest_confirm_batches verified what the last stop left */
-    int64_t synced;   /* under the lock: every batch up to this one is durable (this ingest's
-                         sync returned after it committed) */
-    pending *head, **tail;
-    size_t queued;
-    char (*claims)[65];
-    size_t nclaims, capclaims;
-};
 
 void ht_ingest_staging_path(
     ht_ingest *ingest, const char *sop_instance_uid, char *tmp_rel, char *tmp_abs, size_t abs_size)
@@ -189,7 +150,7 @@ static int claim_row(ht_ingest *in, pending *p)
  * only the one whose row stands publishes a file. The batch's number, from the index, goes with
  * its rows, and the transaction also records the previous batch as durable: after a power loss
  * only the batches beyond that mark can be short (ht_ingest_confirm_batches). No lock held. */
-static int commit_batch(ht_ingest *in, pending *batch)
+static int commit_batch(ht_ingest *in, pending *batch, int64_t *synced)
 {
     int64_t number = 0;
     int err, committed = 0;
@@ -200,7 +161,7 @@ static int commit_batch(ht_ingest *in, pending *batch)
         goto fail;
     /* recorded only by an ingest that verified what the last stop left (its sync then covers
      * every batch before) */
-    int64_t mark = in->confirmed && in->durable > in->recorded ? in->durable : 0;
+    int64_t mark = in->confirmed && in->synced > in->recorded ? in->synced : 0;
     if ((err = ht_store_batch_open(in->writer, mark, &number)) < 0)
         goto rollback;
     for (p = batch; p; p = p->next) {
@@ -213,9 +174,7 @@ static int commit_batch(ht_ingest *in, pending *batch)
             goto rollback;
     }
     for (p = batch; p; p = p->next) {
-        if (p->is_conflict)
-            continue;
-        if (p->raced) /* the copy that stands is the other ingest's: this one goes later */
+        if (p->is_conflict || p->raced) /* a raced copy goes after the sync: the other stands */
             continue;
         /* replacing is safe: no committed row names this path, so no acknowledged copy lies
          * there (only a file a crash left between publishing and committing) */
@@ -230,7 +189,7 @@ static int commit_batch(ht_ingest *in, pending *batch)
     /* also makes durable what another ingest committed before a raced twin was answered */
     if ((err = ht_archive_sync(in->archive)) < 0)
         goto fail;
-    in->durable = number;
+    *synced = number;
     for (p = batch; p; p = p->next)
         if (p->raced) { /* never published: no folder sync needed, and none under the lock */
             ht_archive_discard(in->archive, p->tmp_path);
@@ -272,12 +231,13 @@ static void *committer_main(void *arg)
         in->queued = 0;
         pthread_mutex_unlock(&in->lock);
 
-        int err = commit_batch(in, batch);
+        int64_t synced = 0;
+        int err = commit_batch(in, batch, &synced);
         const char *message = err < 0 ? ht_error_last() : "";
 
         pthread_mutex_lock(&in->lock);
         if (err == HT_OK)
-            in->synced = in->durable;
+            in->synced = synced;
         for (pending *p = batch; p; p = p->next) {
             p->status = err;
             snprintf(p->message, sizeof(p->message), "%s", message);
@@ -368,8 +328,8 @@ void ht_ingest_free(ht_ingest *in)
         pthread_mutex_unlock(&in->lock);
         pthread_join(in->committer, NULL);
         /* the last batch's sync returned: say so, or the next start verifies it again */
-        if (in->confirmed && in->durable > in->recorded &&
-            ht_store_batch_verified(in->writer, in->durable) < 0)
+        if (in->confirmed && in->synced > in->recorded &&
+            ht_store_batch_verified(in->writer, in->synced) < 0)
             ht_error_clear();
     }
     free(in->claims);
@@ -653,109 +613,6 @@ done:
         ht_archive_remove(in->archive, adopt);
     ht_dicom_free(dcm);
     return err;
-}
-
-int ht_ingest_verify(ht_ingest *in, const ht_file_entry *e)
-{
-    char sha[HT_SHA256_HEX_SIZE];
-    uint8_t *data = NULL;
-    size_t len = 0;
-    int err;
-
-    if ((err = ht_archive_read(in->archive, e->archive_path, &data, &len)) < 0)
-        return err;
-    if (len != e->size || e->dataset_offset > len) {
-        ht_free(data);
-        return ht_error_set(HT_ECONFLICT, "file has %zu bytes, the index says %llu", len,
-                            (unsigned long long)e->size);
-    }
-    ht_sha256_hex(data + e->dataset_offset, len - e->dataset_offset, sha);
-    ht_free(data);
-    if (strcmp(sha, e->sha256) != 0)
-        return ht_error_set(HT_ECONFLICT, "dataset checksum differs from the index");
-    return HT_OK;
-}
-
-/* A row of an unconfirmed batch whose file is missing or not what the row says. */
-typedef struct short_row {
-    char uid[65]; /* SOP Instance UIDs: at most 64 characters, as ingest validates */
-    char path[HT_ARCHIVE_PATH_MAX];
-    int64_t batch;
-    char why[256];
-    int removed;
-} short_row;
-
-typedef struct unconfirmed {
-    ht_ingest *in;
-    short_row *rows;
-    size_t n, cap;
-} unconfirmed;
-
-static int check_unconfirmed(void *payload, const ht_file_entry *e)
-{
-    unconfirmed *u = payload;
-    int err = ht_ingest_verify(u->in, e);
-    if (err == HT_OK)
-        return 0;
-    if (err != HT_ENOTFOUND && err != HT_ECONFLICT)
-        return err; /* unreadable for another reason: nothing is removed on a doubt */
-    const char *why = ht_error_last();
-    if ((err = HT_GROW(u->rows, u->cap, u->n + 1)) < 0)
-        return err;
-    short_row *r = &u->rows[u->n++];
-    snprintf(r->uid, sizeof(r->uid), "%s", e->sop_instance_uid);
-    snprintf(r->path, sizeof(r->path), "%s", e->archive_path);
-    snprintf(r->why, sizeof(r->why), "%s", why);
-    r->batch = e->batch;
-    return 0;
-}
-
-/* Remove the short rows and their files under one write lock: a row another ingest stored again
- * since (another batch) stays, and so does its file. Returns the number removed. */
-static int remove_short(ht_ingest *in,
-                        unconfirmed *u,
-                        int (*report)(void *payload, const char *sop_uid, const char *why),
-                        void *payload)
-{
-    int err = ht_store_begin(in->writer), removed = 0;
-    for (size_t i = 0; i < u->n && err >= 0; i++) {
-        short_row *r = &u->rows[i];
-        if ((err = ht_store_delete_instance(in->writer, r->uid, r->batch)) == 1) {
-            ht_archive_remove(in->archive, r->path); /* gone already when missing */
-            ht_error_clear();
-            r->removed = 1;
-            removed++;
-        }
-    }
-    if (err >= 0 && (err = ht_store_commit(in->writer)) == HT_OK) {
-        for (size_t i = 0; i < u->n && report; i++)
-            if (u->rows[i].removed)
-                report(payload, u->rows[i].uid, u->rows[i].why);
-        return removed;
-    }
-    ht_store_rollback(in->writer);
-    return err;
-}
-
-int ht_ingest_confirm_batches(ht_ingest *in,
-                              int (*report)(void *payload, const char *sop_uid, const char *why),
-                              void *payload)
-{
-    unconfirmed u = {in, NULL, 0, 0};
-    int64_t newest = 0;
-    int removed = 0;
-    int err = ht_store_each_unconfirmed_file(in->writer, check_unconfirmed, &u, &newest);
-    if (err == HT_OK && u.n > 0)
-        err = removed = remove_short(in, &u, report, payload);
-    /* What was verified may sit in memory only (another process's batch, committed, its sync
-     * not yet returned): a sync before the index says it is durable. */
-    if (err >= 0 && newest > 0 && (err = ht_archive_sync(in->archive)) == HT_OK)
-        err = ht_store_batch_verified(in->writer, newest);
-    free(u.rows);
-    if (err < 0)
-        return err;
-    in->confirmed = 1;
-    return removed;
 }
 
 int ht_ingest_mark_stable(ht_ingest *in,
