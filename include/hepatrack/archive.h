@@ -105,7 +105,11 @@ int ht_archive_discard(ht_archive *archive, const char *tmp_path);
  * published; durable with the next ht_archive_sync, as a staged file. */
 int ht_archive_adopt(ht_archive *archive, const char *tmp_rel);
 
-/** Rename a staged file to its final path (replacing any file there). */
+/** Move a staged file to its final path without replacing a file there (RENAME_NOREPLACE, or
+ * link(2) where the file system lacks it). The caller has claimed the instance's index row, so a
+ * file already there is one no committed row names: a leftover of a process stopped between
+ * publishing and committing, never acknowledged; it is replaced, and the caller is told.
+ * @return 0 (placed), 1 (a leftover was replaced), or the errno's code. */
 int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path);
 
 /**

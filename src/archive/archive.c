@@ -233,9 +233,19 @@ int ht_archive_adopt(ht_archive *archive, const char *tmp_rel)
 
 int ht_archive_publish(ht_archive *archive, const char *tmp_path, const char *rel_path)
 {
+    if (renameat2(archive->data_fd, tmp_path, archive->data_fd, rel_path, RENAME_NOREPLACE) == 0)
+        return 0;
+    /* EINVAL: a file system without RENAME_NOREPLACE (NFS before 4.x servers that lack it):
+     * link(2) fails on an existing name everywhere */
+    if (errno == EINVAL && linkat(archive->data_fd, tmp_path, archive->data_fd, rel_path, 0) == 0) {
+        unlinkat(archive->data_fd, tmp_path, 0); /* the published name is whole either way */
+        return 0;
+    }
+    if (errno != EEXIST)
+        return errno_error("cannot move into place", rel_path);
     if (renameat(archive->data_fd, tmp_path, archive->data_fd, rel_path) != 0)
-        return errno_error("cannot rename into place", rel_path);
-    return HT_OK;
+        return errno_error("cannot move into place over a leftover", rel_path);
+    return 1;
 }
 
 int ht_archive_sync(ht_archive *archive)

@@ -97,6 +97,19 @@ static void repair_orphan(check_state *st, const char *rel)
     problem(st, "orphan", rel, detail, ht_archive_remove(archive, rel) == HT_OK);
 }
 
+/* Ask again under the index's write lock: a running ingest (serve, import, another node) moves a
+ * file into place and commits its row under that lock, so a file seen between the two is indexed
+ * once the lock is had, and only a true leftover is not. */
+static int indexed_once_settled(check_state *st, const char *rel)
+{
+    int err = ht_store_begin(st->store);
+    if (err < 0)
+        return err;
+    int indexed = ht_store_path_indexed(st->store, rel);
+    ht_store_rollback(st->store);
+    return indexed;
+}
+
 static int check_file(void *payload, const char *rel, int is_temporary)
 {
     check_state *st = payload;
@@ -110,6 +123,8 @@ static int check_file(void *payload, const char *rel, int is_temporary)
     }
     st->files++;
     int indexed = ht_store_path_indexed(st->store, rel);
+    if (indexed == 0)
+        indexed = indexed_once_settled(st, rel);
     if (indexed < 0)
         return indexed;
     if (indexed)

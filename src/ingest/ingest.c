@@ -22,6 +22,7 @@
 #include "hepatrack/ingest.h"
 
 #include "hepatrack/dicom.h"
+#include "hepatrack/log.h"
 #include "hepatrack/util.h"
 #include "ingest_internal.h"
 
@@ -176,10 +177,15 @@ static int commit_batch(ht_ingest *in, pending *batch, int64_t *synced)
     for (p = batch; p; p = p->next) {
         if (p->is_conflict || p->raced) /* a raced copy goes after the sync: the other stands */
             continue;
-        /* replacing is safe: no committed row names this path, so no acknowledged copy lies
-         * there (only a file a crash left between publishing and committing) */
+        /* never over a stored copy: this row's claim stands, so a file already there is one a
+         * stopped process left between publishing and committing (never acknowledged) */
         if ((err = ht_archive_publish(in->archive, p->tmp_path, p->rec.archive_path)) < 0)
             goto rollback;
+        if (err == 1)
+            ht_log(HT_LOG_WARN,
+                   "event=leftover path=%s detail=\"a file without an index row "
+                   "(an interrupted ingest's, never acknowledged) replaced by this copy\"",
+                   p->rec.archive_path);
         p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
     }
     if ((err = ht_store_commit(in->writer)) < 0)

@@ -85,7 +85,9 @@ static const char *const SQL_UPSERT_PATIENT =
 static const char *const SQL_UPSERT_STUDY =
     "INSERT INTO studies (patient, study_uid, study_date, study_time, "
     "  accession, description, last_received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
-    "ON CONFLICT (study_uid) DO UPDATE SET last_received_at = excluded.last_received_at, "
+    "ON CONFLICT (study_uid) DO UPDATE SET last_received_at = "
+    /* the latest receipt, whichever process commits last (several receivers share a study) */
+    "  max(coalesce(last_received_at, ''), excluded.last_received_at), "
     "  stable_at = NULL "
     "RETURNING id";
 static const char *const SQL_UPSERT_SERIES =

@@ -83,8 +83,15 @@ static void write_read_remove_and_walk(void **state)
     assert_int_equal(c.files, 1);
     assert_int_equal(c.temporary, 1);
     assert_int_equal(ht_archive_read(a, path, &data, &len), HT_ENOTFOUND);
-    assert_int_equal(ht_archive_publish(a, tmp, path), HT_OK);
+    assert_int_equal(ht_archive_publish(a, tmp, path), 0);
     assert_int_equal(ht_archive_sync(a), HT_OK);
+
+    /* A file already at the path is said to have been replaced, never silently. */
+    assert_int_equal(ht_archive_stage(a, path, (const uint8_t *)"again", 5, tmp), HT_OK);
+    assert_int_equal(ht_archive_publish(a, tmp, path), 1);
+    assert_int_equal(ht_archive_read(a, path, &data, &len), HT_OK);
+    assert_memory_equal(data, "again", 5);
+    ht_free(data);
     c.files = c.temporary = 0;
     assert_int_equal(ht_archive_walk(a, count_walked, &c), HT_OK);
     assert_int_equal(c.files, 2);
