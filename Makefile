@@ -26,6 +26,8 @@ CHECK_PACKAGES += r-cran-haven python3-pandas libxml2-utils poppler-utils
 # The SR tests' independent checker: dciodvfy (dicom3tools) validates the Measurement Reports
 # hepatrack writes against the IOD (dsrdump comes with dcmtk).
 CHECK_PACKAGES += dicom3tools
+# The several-receivers test's load balancer: Debian's HAProxy (TCP mode).
+CHECK_PACKAGES += haproxy
 E2E_NODE := $(BUILD)/e2e-node
 
 .PHONY: all deps e2e-deps ohif build asan check demo docs-images clean format
