@@ -13,7 +13,7 @@ RESET    ?= 0
 DEBIAN_PACKAGES := cmake make gcc g++ pkg-config clang clang-format libclang-rt-14-dev \
 	libdcmtk-dev dcmtk libopenjp2-7-dev libsqlite3-dev sqlite3 libjansson-dev libcmocka-dev \
 	libssl-dev zlib1g-dev libpng-dev libdeflate-dev libjpeg62-turbo-dev libinih-dev libcrypt-dev libmicrohttpd-dev python3 util-linux openssl \
-	libreadstat-dev libxml2-dev libzip-dev libcairo2-dev fonts-dejavu-core
+	libreadstat-dev libxml2-dev libzip-dev libcairo2-dev fonts-dejavu-core libpq-dev
 
 # The browser test's: Debian's chromium, and Node.js from Debian only when npm is missing.
 CHECK_PACKAGES := chromium

@@ -1,12 +1,14 @@
 /*
- * hepatrack — the index: a SQLite database (WAL mode) of patients, studies, series and instances.
+ * hepatrack — the index of patients, studies, series and instances, the ledger, users: a SQLite
+ * database (WAL mode) beside the archive, or a PostgreSQL database shared by several nodes.
  *
- * All SQL of hepatrack lives in src/store/, so that another database can replace SQLite as one
- * module's change. The schema is versioned with PRAGMA user_version and migrated forward when
- * the store is opened.
+ * All SQL of hepatrack lives in src/store/, over one small database interface (src/store/db.h)
+ * with a SQLite and a PostgreSQL side. The schema is versioned and migrated forward when the
+ * store is opened.
  *
  * Threads: one ht_store is used by one thread at a time; callers serialize (ingest holds its own
- * lock). Several processes may open the same database: WAL lets readers run beside a writer.
+ * lock). Several processes may open the same index: WAL (or PostgreSQL) lets readers run beside
+ * a writer, and writers take the index's one write lock in turn (ht_store_begin).
  *
  * Ownership: ht_store_open returns an object freed with ht_store_free. Rows passed to callbacks
  * are borrowed and valid only during the call.
@@ -29,23 +31,35 @@ typedef struct ht_store ht_store;
 #define HT_STORE_SCHEMA_VERSION 12
 
 /**
- * Open (creating when needed) the index database at `path` and migrate it.
+ * Open (creating when needed) the index a locator names (ht_store_index_path: a SQLite file, or
+ * a PostgreSQL URL, postgresql://…) and migrate it.
  * @return HT_OK; HT_EDB when the file is not a database or is newer than this build; HT_EPERM,
  *         HT_ENOSPC, HT_EIO for file-system failures.
  */
 int ht_store_open(ht_store **out, const char *path);
 
-/** Path of the index database under a data directory, malloc'ed (free with ht_free); NULL with
- * HT_ENOMEM. */
+/** The file under a data directory that says where its index is (INI, section [index]:
+ * backend = sqlite|postgresql, url = postgresql://…). Without it the index is DATA/index.sqlite.
+ * It belongs to the data directory, so that every command on it (serve, import, ls, check…)
+ * opens the same index. */
+#define HT_STORE_INDEX_SETTINGS "index.ini"
+
+/** The locator of a data directory's index for ht_store_open: the path of its SQLite file, or
+ * the PostgreSQL URL its index.ini names. Malloc'ed (free with ht_free); NULL with the error set
+ * (HT_EINVALID naming the bad setting of index.ini, HT_ENOMEM). */
 char *ht_store_index_path(const char *data_dir);
+
+/** Whether a locator names a SQLite file (which may not exist yet) rather than a server. */
+int ht_store_index_is_file(const char *locator);
 
 /** Close the database. Accepts NULL. */
 void ht_store_free(ht_store *store);
 
-/** The database's schema version (PRAGMA user_version). */
+/** The index's schema version. */
 int ht_store_schema_version(ht_store *store);
 
-/** Start, commit or roll back a transaction. Commit makes it durable (synchronous=FULL). */
+/** Start, commit or roll back a transaction. A write transaction holds the index's one write
+ * lock from its start; commit makes it durable (SQLite synchronous=FULL, PostgreSQL's own). */
 int ht_store_begin(ht_store *store);
 /* A read transaction: every query until ht_store_commit (or rollback) sees one snapshot. */
 int ht_store_begin_read(ht_store *store);
@@ -303,7 +317,9 @@ int ht_store_each_unconfirmed_file(ht_store *store, ht_file_cb cb, void *payload
 /**
  * Commits on this connection stop waiting for their own fsync (SQLite synchronous=NORMAL in
  * WAL mode: never corrupt, but the last commits may be lost with the machine). For a caller
- * that makes them durable itself, with ht_archive_sync after each commit, as ingest does.
+ * that makes them durable itself, with ht_archive_sync after each commit, as ingest does. On
+ * PostgreSQL a commit stays durable when it returns (the archive's sync cannot flush the
+ * server's log), and this does nothing.
  * @return HT_OK, HT_EDB.
  */
 int ht_store_defer_sync(ht_store *store);

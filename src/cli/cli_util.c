@@ -132,7 +132,7 @@ int cli_wants_help(int argc, char **argv)
 int cli_open_store(const cli_context *ctx, const char *cmd, ht_store **store)
 {
     char *path = ht_store_index_path(ctx->data_dir);
-    int err = path ? ht_mkdir_p(ctx->data_dir) : HT_ENOMEM;
+    int err = path ? ht_mkdir_p(ctx->data_dir) : ht_error_code();
     if (err == HT_OK)
         err = ht_store_open(store, path);
     if (err < 0)

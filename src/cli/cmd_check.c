@@ -160,7 +160,7 @@ static int log_unconfirmed(void *payload, const char *sop_uid, const char *why)
 static int open_beside(check_state *st, const char *data_dir)
 {
     char *path = ht_store_index_path(data_dir);
-    int err = path ? ht_archive_open(&st->archive, data_dir) : HT_ENOMEM;
+    int err = path ? ht_archive_open(&st->archive, data_dir) : ht_error_code();
     if (err == HT_OK)
         err = ht_store_open(&st->store, path);
     free(path);

@@ -47,9 +47,12 @@ static int open_index(const cli_context *ctx, const char *cmd, ht_store **store)
 {
     char *path = ht_store_index_path(ctx->data_dir);
     int err;
-    if (!path)
-        return HT_ENOMEM;
-    if (access(ctx->data_dir, F_OK) != 0 || access(path, F_OK) != 0) {
+    if (!path) {
+        cli_error(cmd, "cannot open the index in '%s': %s", ctx->data_dir, ht_error_last());
+        return ht_error_code();
+    }
+    if (access(ctx->data_dir, F_OK) != 0 ||
+        (ht_store_index_is_file(path) && access(path, F_OK) != 0)) {
         free(path);
         *store = NULL;
         return HT_ENOTFOUND;

@@ -219,8 +219,13 @@ int ht_http_start(ht_http **out, const ht_http_config *config)
     }
     h->data_dir = ht_strdup(config->data_dir);
     h->index_path = ht_store_index_path(config->data_dir);
+    if (!h->index_path) {
+        err = ht_error_code();
+        ht_http_stop(h);
+        return err;
+    }
     h->brake = ht_auth_brake_new();
-    if (!h->data_dir || !h->index_path || !h->brake || ht_http__guard_start(&h->guard) < 0) {
+    if (!h->data_dir || !h->brake || ht_http__guard_start(&h->guard) < 0) {
         ht_http_stop(h);
         return ht_error_set(HT_ENOMEM, "out of memory starting the HTTP server");
     }

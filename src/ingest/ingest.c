@@ -295,7 +295,7 @@ int ht_ingest_open(ht_ingest **out, const char *data_dir)
     if ((err = ht_archive_open(&in->archive, data_dir)) < 0)
         goto fail;
     if (!(index_path = ht_store_index_path(data_dir))) {
-        err = HT_ENOMEM;
+        err = ht_error_code();
         goto fail;
     }
     if ((err = ht_store_open(&in->writer, index_path)) < 0 ||

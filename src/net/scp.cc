@@ -157,7 +157,7 @@ int ht_net::session::open_index()
         return ht_error_set(HT_EIO, "the receiver was started without a data directory");
     char *path = ht_store_index_path(scp->data_dir.c_str());
     if (!path)
-        return HT_ENOMEM;
+        return ht_error_code();
     int err = store ? HT_OK : ht_store_open(&store, path);
     std::free(path);
     if (err == HT_OK && !archive)

@@ -3,7 +3,9 @@
  * over the index (PS3.4 C.2.2.2: universal, single value, wildcard, range and UID list
  * matching), and each row comes back with the level's return attributes as DICOM keywords.
  */
-#define _GNU_SOURCE
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* strndup */
+#endif
 #include "store_internal.h"
 
 #include "hepatrack/util.h"
@@ -30,51 +32,54 @@ typedef struct attribute {
     const char *sql; /* over p (patients), s (studies), se (series), i (instances) */
     match how;
     int computed; /* a count or a summary: returned only at its own level */
+    int number;   /* an integer, never '' */
 } attribute;
 
 #define COUNT_SQL(what) "(SELECT count(*) FROM " what ")"
 
 static const attribute ATTRIBUTES[] = {
-    {"PatientID", HT_FIND_PATIENT, "p.patient_id", MATCH_TEXT, 0},
-    {"IssuerOfPatientID", HT_FIND_PATIENT, "p.issuer", MATCH_TEXT, 0},
-    {"PatientName", HT_FIND_PATIENT, "p.name", MATCH_NAME, 0},
-    {"PatientBirthDate", HT_FIND_PATIENT, "p.birth_date", MATCH_DATE, 0},
-    {"PatientSex", HT_FIND_PATIENT, "p.sex", MATCH_TEXT, 0},
+    {"PatientID", HT_FIND_PATIENT, "p.patient_id", MATCH_TEXT, 0, 0},
+    {"IssuerOfPatientID", HT_FIND_PATIENT, "p.issuer", MATCH_TEXT, 0, 0},
+    {"PatientName", HT_FIND_PATIENT, "p.name", MATCH_NAME, 0, 0},
+    {"PatientBirthDate", HT_FIND_PATIENT, "p.birth_date", MATCH_DATE, 0, 0},
+    {"PatientSex", HT_FIND_PATIENT, "p.sex", MATCH_TEXT, 0, 0},
     {"NumberOfPatientRelatedStudies", HT_FIND_PATIENT,
-     COUNT_SQL("studies x WHERE x.patient = p.id"), MATCH_NONE, 1},
+     COUNT_SQL("studies x WHERE x.patient = p.id"), MATCH_NONE, 1, 1},
     {"NumberOfPatientRelatedSeries", HT_FIND_PATIENT,
-     COUNT_SQL("series x JOIN studies y ON x.study = y.id WHERE y.patient = p.id"), MATCH_NONE, 1},
+     COUNT_SQL("series x JOIN studies y ON x.study = y.id WHERE y.patient = p.id"), MATCH_NONE, 1,
+     1},
     {"NumberOfPatientRelatedInstances", HT_FIND_PATIENT,
      COUNT_SQL("instances x JOIN series y ON x.series = y.id JOIN studies z ON y.study = z.id"
                " WHERE z.patient = p.id"),
-     MATCH_NONE, 1},
-    {"StudyInstanceUID", HT_FIND_STUDY, "s.study_uid", MATCH_UID, 0},
-    {"StudyDate", HT_FIND_STUDY, "s.study_date", MATCH_DATE, 0},
-    {"StudyTime", HT_FIND_STUDY, "s.study_time", MATCH_TIME, 0},
-    {"AccessionNumber", HT_FIND_STUDY, "s.accession", MATCH_TEXT, 0},
-    {"StudyDescription", HT_FIND_STUDY, "s.description", MATCH_TEXT, 0},
+     MATCH_NONE, 1, 1},
+    {"StudyInstanceUID", HT_FIND_STUDY, "s.study_uid", MATCH_UID, 0, 0},
+    {"StudyDate", HT_FIND_STUDY, "s.study_date", MATCH_DATE, 0, 0},
+    {"StudyTime", HT_FIND_STUDY, "s.study_time", MATCH_TIME, 0, 0},
+    {"AccessionNumber", HT_FIND_STUDY, "s.accession", MATCH_TEXT, 0, 0},
+    {"StudyDescription", HT_FIND_STUDY, "s.description", MATCH_TEXT, 0, 0},
     {"ModalitiesInStudy", HT_FIND_STUDY,
-     "(SELECT group_concat(m, '\\') FROM (SELECT DISTINCT x.modality AS m FROM series x"
-     " WHERE x.study = s.id AND x.modality != '' ORDER BY 1))",
-     MATCH_MODALITIES, 1},
+     "(SELECT string_agg(m, '\\') FROM (SELECT DISTINCT x.modality AS m FROM series x"
+     " WHERE x.study = s.id AND x.modality != '' ORDER BY 1) AS d)",
+     MATCH_MODALITIES, 1, 0},
     {"NumberOfStudyRelatedSeries", HT_FIND_STUDY, COUNT_SQL("series x WHERE x.study = s.id"),
-     MATCH_NONE, 1},
+     MATCH_NONE, 1, 1},
     {"NumberOfStudyRelatedInstances", HT_FIND_STUDY,
-     COUNT_SQL("instances x JOIN series y ON x.series = y.id WHERE y.study = s.id"), MATCH_NONE, 1},
-    {"SeriesInstanceUID", HT_FIND_SERIES, "se.series_uid", MATCH_UID, 0},
-    {"Modality", HT_FIND_SERIES, "se.modality", MATCH_TEXT, 0},
-    {"SeriesNumber", HT_FIND_SERIES, "se.series_number", MATCH_NUMBER, 0},
-    {"SeriesDescription", HT_FIND_SERIES, "se.description", MATCH_TEXT, 0},
-    {"BodyPartExamined", HT_FIND_SERIES, "se.body_part", MATCH_TEXT, 0},
+     COUNT_SQL("instances x JOIN series y ON x.series = y.id WHERE y.study = s.id"), MATCH_NONE, 1,
+     1},
+    {"SeriesInstanceUID", HT_FIND_SERIES, "se.series_uid", MATCH_UID, 0, 0},
+    {"Modality", HT_FIND_SERIES, "se.modality", MATCH_TEXT, 0, 0},
+    {"SeriesNumber", HT_FIND_SERIES, "se.series_number", MATCH_NUMBER, 0, 1},
+    {"SeriesDescription", HT_FIND_SERIES, "se.description", MATCH_TEXT, 0, 0},
+    {"BodyPartExamined", HT_FIND_SERIES, "se.body_part", MATCH_TEXT, 0, 0},
     {"NumberOfSeriesRelatedInstances", HT_FIND_SERIES,
-     COUNT_SQL("instances x WHERE x.series = se.id"), MATCH_NONE, 1},
-    {"SOPInstanceUID", HT_FIND_INSTANCE, "i.sop_uid", MATCH_UID, 0},
-    {"SOPClassUID", HT_FIND_INSTANCE, "i.sop_class", MATCH_UID, 0},
-    {"InstanceNumber", HT_FIND_INSTANCE, "i.instance_number", MATCH_NUMBER, 0},
-    {"Rows", HT_FIND_INSTANCE, "i.rows", MATCH_NUMBER, 0},
-    {"Columns", HT_FIND_INSTANCE, "i.columns", MATCH_NUMBER, 0},
-    {"NumberOfFrames", HT_FIND_INSTANCE, "i.frames", MATCH_NUMBER, 0},
-    {"AvailableTransferSyntaxUID", HT_FIND_INSTANCE, "i.transfer_syntax", MATCH_NONE, 0},
+     COUNT_SQL("instances x WHERE x.series = se.id"), MATCH_NONE, 1, 1},
+    {"SOPInstanceUID", HT_FIND_INSTANCE, "i.sop_uid", MATCH_UID, 0, 0},
+    {"SOPClassUID", HT_FIND_INSTANCE, "i.sop_class", MATCH_UID, 0, 0},
+    {"InstanceNumber", HT_FIND_INSTANCE, "i.instance_number", MATCH_NUMBER, 0, 1},
+    {"Rows", HT_FIND_INSTANCE, "i.rows", MATCH_NUMBER, 0, 1},
+    {"Columns", HT_FIND_INSTANCE, "i.columns", MATCH_NUMBER, 0, 1},
+    {"NumberOfFrames", HT_FIND_INSTANCE, "i.frames", MATCH_NUMBER, 0, 1},
+    {"AvailableTransferSyntaxUID", HT_FIND_INSTANCE, "i.transfer_syntax", MATCH_NONE, 0, 0},
 };
 
 #define NATTRIBUTES (sizeof(ATTRIBUTES) / sizeof(ATTRIBUTES[0]))
@@ -91,8 +96,10 @@ static const char *const FROM[] = {
 static const char *const ORDER[] = {
     [HT_FIND_PATIENT] = " ORDER BY p.patient_id, p.issuer",
     [HT_FIND_STUDY] = " ORDER BY s.study_date, s.study_time, s.study_uid",
-    [HT_FIND_SERIES] = " ORDER BY s.study_date, s.study_uid, se.series_number, se.series_uid",
-    [HT_FIND_INSTANCE] = " ORDER BY se.series_uid, i.instance_number, i.sop_uid",
+    /* numbers may be NULL: first, as SQLite orders them (PostgreSQL would put them last) */
+    [HT_FIND_SERIES] = (" ORDER BY s.study_date, s.study_uid, se.series_number NULLS FIRST,"
+                        " se.series_uid"),
+    [HT_FIND_INSTANCE] = " ORDER BY se.series_uid, i.instance_number NULLS FIRST, i.sop_uid",
 };
 
 static const char *const LEVEL_NAMES[] = {"PATIENT", "STUDY", "SERIES", "IMAGE"};
@@ -120,8 +127,9 @@ typedef struct statement {
     size_t len, cap;
     char *params[MAX_PARAMS]; /* text, owned; bound as ?1, ?2... */
     int nparams;
-    int failed;   /* out of memory or of parameters */
-    int too_many; /* of parameters */
+    int failed;     /* out of memory or of parameters */
+    int too_many;   /* of parameters */
+    int postgresql; /* for PostgreSQL: LIKE for GLOB, LIMIT ALL for LIMIT -1 */
 } statement;
 
 static void append(statement *st, const char *fmt, ...) HT_PRINTF_(2, 3);
@@ -182,6 +190,49 @@ static char *glob_pattern(const char *value)
     }
     *o = '\0';
     return out;
+}
+
+/* DICOM's * and ? are LIKE's % and _ (PostgreSQL, which has no GLOB); a literal %, _ or \ is
+ * escaped with a backslash (ESCAPE '\'). */
+static char *like_pattern(const char *value)
+{
+    size_t n = strlen(value), escaped = 0;
+    for (size_t k = 0; k < n; k++)
+        escaped += strchr("%_\\", value[k]) != NULL;
+    char *out = malloc(n + escaped + 1), *o = out;
+    if (!out)
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        char c = value[k];
+        if (c == '*') {
+            *o++ = '%';
+        } else if (c == '?') {
+            *o++ = '_';
+        } else {
+            if (c == '%' || c == '_' || c == '\\')
+                *o++ = '\\';
+            *o++ = c;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The wildcard match of the statement's database: the operator, the pattern for a DICOM value
+ * and what follows the pattern's parameter. */
+static const char *wildcard_op(const statement *st)
+{
+    return st->postgresql ? "LIKE" : "GLOB";
+}
+
+static char *wildcard_pattern(const statement *st, const char *value)
+{
+    return st->postgresql ? like_pattern(value) : glob_pattern(value);
+}
+
+static const char *wildcard_end(const statement *st)
+{
+    return st->postgresql ? " ESCAPE '\\'" : "";
 }
 
 static int has_wildcard(const char *v)
@@ -257,8 +308,8 @@ static void match_modalities(statement *st, const char *value)
     for (const char *p = value;;) {
         size_t n = strcspn(p, "\\");
         char *one = strndup(p, n);
-        append(st, "%sx.modality GLOB ?%d", p == value ? "" : " OR ",
-               param(st, one ? glob_pattern(one) : NULL));
+        append(st, "%sx.modality %s ?%d%s", p == value ? "" : " OR ", wildcard_op(st),
+               param(st, one ? wildcard_pattern(st, one) : NULL), wildcard_end(st));
         free(one);
         if (!p[n])
             break;
@@ -300,11 +351,12 @@ static int match_key(statement *st, const attribute *a, const char *value, int i
         break;
     }
     int fold = a->how == MATCH_NAME && ignore_case, wild = has_wildcard(value);
-    int n = param(st, wild ? glob_pattern(value) : strdup(value));
+    int n = param(st, wild ? wildcard_pattern(st, value) : strdup(value));
+    const char *op = wild ? wildcard_op(st) : "=", *end = wild ? wildcard_end(st) : "";
     if (fold)
-        append(st, " AND lower(%s) %s lower(?%d)", a->sql, wild ? "GLOB" : "=", n);
+        append(st, " AND lower(%s) %s lower(?%d)%s", a->sql, op, n, end);
     else
-        append(st, " AND %s %s ?%d", a->sql, wild ? "GLOB" : "=", n);
+        append(st, " AND %s %s ?%d%s", a->sql, op, n, end);
     return HT_OK;
 }
 
@@ -318,11 +370,15 @@ static void select_columns(statement *st, ht_find_level level)
         const attribute *a = &ATTRIBUTES[k];
         if (a->level > level || (a->computed && a->level != level))
             continue;
-        /* "" is how the index keeps an absent value: a query answers it as absent */
-        append(st, "%snullif(%s, '') AS %s", first ? "" : ", ", a->sql, a->keyword);
+        /* "" is how the index keeps an absent value: a query answers it as absent (a number
+         * is NULL when absent); the keyword quoted, for PostgreSQL would fold it */
+        if (a->number)
+            append(st, "%s%s AS \"%s\"", first ? "" : ", ", a->sql, a->keyword);
+        else
+            append(st, "%snullif(%s, '') AS \"%s\"", first ? "" : ", ", a->sql, a->keyword);
         first = 0;
     }
-    append(st, "%s WHERE 1", FROM[level]);
+    append(st, "%s WHERE 1 = 1", FROM[level]);
 }
 
 static int build(statement *st, const ht_find_query *q)
@@ -342,8 +398,11 @@ static int build(statement *st, const ht_find_query *q)
         if (err < 0)
             return err;
     }
-    append(st, "%s LIMIT %lld OFFSET %lld", ORDER[q->level], q->limit ? (long long)q->limit : -1LL,
-           (long long)q->offset);
+    if (q->limit)
+        append(st, "%s LIMIT %lld", ORDER[q->level], (long long)q->limit);
+    else /* none: PostgreSQL takes no negative limit, SQLite needs one before an offset */
+        append(st, "%s LIMIT %s", ORDER[q->level], st->postgresql ? "ALL" : "-1");
+    append(st, " OFFSET %lld", (long long)q->offset);
     if (st->too_many)
         return ht_error_set(HT_EINVALID, "a query may hold at most %d values", MAX_PARAMS);
     return st->failed ? ht_error_set(HT_ENOMEM, "out of memory building a query") : HT_OK;
@@ -352,11 +411,12 @@ static int build(statement *st, const ht_find_query *q)
 int ht_store_find(ht_store *s, const ht_find_query *q, ht_row_cb cb, void *payload)
 {
     statement st = {0};
-    sqlite3_stmt *prepared;
+    ht_db_stmt *prepared;
     int err;
 
     if ((unsigned)q->level > HT_FIND_INSTANCE)
         return ht_error_set(HT_EINVALID, "unknown query level %d", (int)q->level);
+    st.postgresql = ht_db_backend_of(s->db) == HT_DB_POSTGRESQL;
     if ((err = build(&st, q)) < 0) {
         statement_free(&st);
         return err;
@@ -366,7 +426,7 @@ int ht_store_find(ht_store *s, const ht_find_query *q, ht_row_cb cb, void *paylo
         return err;
     }
     for (int i = 0; i < st.nparams; i++)
-        sqlite3_bind_text(prepared, i + 1, st.params[i], -1, SQLITE_STATIC);
+        ht_db_bind_text(prepared, i + 1, st.params[i]);
     err = ht_store__rows(s, prepared, cb, payload, NULL);
     statement_free(&st);
     return err;

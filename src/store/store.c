@@ -3,69 +3,11 @@
 
 #include "hepatrack/util.h"
 
+#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int ht_store__db_error(sqlite3 *db, int rc, const char *what)
-{
-    int code;
-    switch (rc & 0xFF) {
-    case SQLITE_FULL:
-        code = HT_ENOSPC;
-        break;
-    case SQLITE_READONLY:
-    case SQLITE_PERM:
-    case SQLITE_CANTOPEN:
-    case SQLITE_AUTH:
-        code = HT_EPERM;
-        break;
-    case SQLITE_NOMEM:
-        code = HT_ENOMEM;
-        break;
-    case SQLITE_IOERR:
-        code = HT_EIO;
-        break;
-    case SQLITE_CONSTRAINT:
-        code = HT_EEXISTS;
-        break;
-    default:
-        code = HT_EDB;
-    }
-    /* SQLite's "database or disk is full" does not say which: the file system is, for a
-     * database grows without a size cap here */
-    return ht_error_set(code, "index database: %s: %s", what,
-                        code == HT_ENOSPC ? "no space left on the device"
-                        : db              ? sqlite3_errmsg(db)
-                                          : sqlite3_errstr(rc));
-}
-
-int ht_store__connect(const char *path, sqlite3 **out)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2(
-        path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-    *out = NULL;
-    if (rc != SQLITE_OK) {
-        int err = ht_store__db_error(db, rc, path);
-        sqlite3_close(db);
-        return err;
-    }
-    sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, 10000);
-    /* WAL: readers beside the writer; synchronous=FULL: a commit is durable when it returns. */
-    rc = sqlite3_exec(db,
-                      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-                      " PRAGMA mmap_size=268435456;",
-                      NULL, NULL, NULL);
-    if (rc != SQLITE_OK) {
-        int err = ht_store__db_error(db, rc, path);
-        sqlite3_close(db);
-        return err;
-    }
-    *out = db;
-    return HT_OK;
-}
+#include <unistd.h>
 
 /* The index's hot statements, prepared on first use (a read-only command never needs them). */
 static const char *const SQL_FIND_INSTANCE =
@@ -77,17 +19,18 @@ static const char *const SQL_UPSERT_PATIENT =
     "INSERT INTO patients (patient_id, issuer, name, birth_date, sex) "
     "VALUES (?1, ?2, ?3, ?4, ?5) "
     "ON CONFLICT (patient_id, issuer) DO UPDATE SET "
-    "  name = CASE WHEN name = '' THEN excluded.name ELSE name END, "
-    "  birth_date = CASE WHEN birth_date = '' THEN excluded.birth_date "
-    "               ELSE birth_date END, "
-    "  sex = CASE WHEN sex = '' THEN excluded.sex ELSE sex END "
+    "  name = CASE WHEN patients.name = '' THEN excluded.name ELSE patients.name END, "
+    "  birth_date = CASE WHEN patients.birth_date = '' THEN excluded.birth_date "
+    "               ELSE patients.birth_date END, "
+    "  sex = CASE WHEN patients.sex = '' THEN excluded.sex ELSE patients.sex END "
     "RETURNING id";
 static const char *const SQL_UPSERT_STUDY =
     "INSERT INTO studies (patient, study_uid, study_date, study_time, "
     "  accession, description, last_received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
     "ON CONFLICT (study_uid) DO UPDATE SET last_received_at = "
     /* the latest receipt, whichever process commits last (several receivers share a study) */
-    "  max(coalesce(last_received_at, ''), excluded.last_received_at), "
+    "  CASE WHEN studies.last_received_at > excluded.last_received_at"
+    "  THEN studies.last_received_at ELSE excluded.last_received_at END, "
     "  stable_at = NULL "
     "RETURNING id";
 static const char *const SQL_UPSERT_SERIES =
@@ -96,7 +39,8 @@ static const char *const SQL_UPSERT_SERIES =
     "  pixel_spacing, rows, columns, frame_of_reference) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) "
     "ON CONFLICT (series_uid) DO UPDATE SET frame_of_reference = CASE "
-    "  WHEN frame_of_reference = '' THEN excluded.frame_of_reference ELSE frame_of_reference END "
+    "  WHEN series.frame_of_reference = '' THEN excluded.frame_of_reference"
+    "  ELSE series.frame_of_reference END "
     "RETURNING id";
 static const char *const SQL_INSERT_INSTANCE =
     "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
@@ -110,17 +54,22 @@ static const char *const SQL_INSERT_CONFLICT =
     "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
     "ON CONFLICT (sop_uid, received_sha256) DO NOTHING";
 
-int ht_store__cached(ht_store *s, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out)
+int ht_store__cached(
+    ht_store *s, ht_db_stmt **slot, const char *sql, const char *what, ht_db_stmt **out)
 {
     if (!*slot) {
-        int rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
-        if (rc != SQLITE_OK)
-            return ht_store__db_error(s->db, rc, "preparing a statement");
+        int err = ht_db_prepare(s->db, sql, 1, what, slot);
+        if (err < 0)
+            return err;
     }
-    sqlite3_reset(*slot);
-    sqlite3_clear_bindings(*slot);
+    ht_db_reset(*slot);
     *out = *slot;
     return HT_OK;
+}
+
+int ht_store__prepare(ht_store *s, const char *sql, const char *what, ht_db_stmt **out)
+{
+    return ht_db_prepare(s->db, sql, 0, what, out);
 }
 
 int ht_store_open(ht_store **out, const char *path)
@@ -137,7 +86,7 @@ int ht_store_open(ht_store **out, const char *path)
         free(s);
         return HT_ENOMEM;
     }
-    if ((err = ht_store__connect(path, &s->db)) < 0 ||
+    if ((err = ht_db_open(path, &s->db)) < 0 ||
         (err = ht_store__migrate(s->db, HT_STORE_SCHEMA_VERSION)) < 0) {
         ht_store_free(s);
         return err;
@@ -146,323 +95,349 @@ int ht_store_open(ht_store **out, const char *path)
     return HT_OK;
 }
 
+typedef struct index_settings {
+    char backend[16];
+    char *url;
+    char problem[160];
+} index_settings;
+
+static int index_setting(void *user, const char *section, const char *name, const char *value)
+{
+    index_settings *is = user;
+    if (strcmp(section, "index") != 0 || is->problem[0])
+        return 1;
+    if (!strcmp(name, "backend") && (!strcmp(value, "sqlite") || !strcmp(value, "postgresql")))
+        snprintf(is->backend, sizeof(is->backend), "%s", value);
+    else if (!strcmp(name, "url") && !is->url)
+        is->url = ht_strdup(value);
+    else
+        snprintf(is->problem, sizeof(is->problem), "[index] %s = %.64s: %s", name, value,
+                 !strcmp(name, "backend") ? "backend is sqlite or postgresql"
+                                          : "unknown or repeated setting");
+    return 1;
+}
+
 char *ht_store_index_path(const char *data_dir)
 {
-    return ht_strprintf("%s/index.sqlite", data_dir);
+    char *ini = ht_strprintf("%s/" HT_STORE_INDEX_SETTINGS, data_dir);
+    index_settings is = {"sqlite", NULL, ""};
+    if (!ini) {
+        ht_error_set(HT_ENOMEM, "out of memory locating the index");
+        return NULL;
+    }
+    int line = access(ini, F_OK) == 0 ? ini_parse(ini, index_setting, &is) : 0;
+    char *locator = NULL;
+    if (line != 0 || is.problem[0])
+        ht_error_set(HT_EINVALID, "%s: %s", ini,
+                     is.problem[0] ? is.problem
+                     : line < 0    ? "cannot be read"
+                                   : "not an INI file");
+    else if (!strcmp(is.backend, "postgresql") &&
+             (!is.url ||
+              (strncmp(is.url, "postgresql://", 13) && strncmp(is.url, "postgres://", 11))))
+        ht_error_set(HT_EINVALID, "%s: backend = postgresql needs url = postgresql://...", ini);
+    else if (!strcmp(is.backend, "postgresql"))
+        locator = ht_strdup(is.url);
+    else
+        locator = ht_strprintf("%s/index.sqlite", data_dir);
+    if (!locator && ht_error_code() == HT_OK)
+        ht_error_set(HT_ENOMEM, "out of memory locating the index");
+    free(is.url);
+    free(ini);
+    return locator;
+}
+
+int ht_store_index_is_file(const char *locator)
+{
+    return strncmp(locator, "postgresql://", 13) != 0 && strncmp(locator, "postgres://", 11) != 0;
 }
 
 void ht_store_free(ht_store *s)
 {
     if (!s)
         return;
-    sqlite3_finalize(s->find_instance);
-    sqlite3_finalize(s->find_path);
-    sqlite3_finalize(s->upsert_patient);
-    sqlite3_finalize(s->upsert_study);
-    sqlite3_finalize(s->upsert_series);
-    sqlite3_finalize(s->insert_instance);
-    sqlite3_finalize(s->insert_conflict);
-    sqlite3_finalize(s->ledger_append);
-    sqlite3_finalize(s->ledger_current);
-    sqlite3_finalize(s->ledger_current_packed);
-    sqlite3_finalize(s->ledger_uncurrent);
-    sqlite3_finalize(s->audit_add);
-    sqlite3_finalize(s->subject_find);
+    ht_db_stmt *cached[] = {s->find_instance,         s->find_path,        s->upsert_patient,
+                            s->upsert_study,          s->upsert_series,    s->insert_instance,
+                            s->insert_conflict,       s->ledger_append,    s->ledger_current,
+                            s->ledger_current_packed, s->ledger_uncurrent, s->audit_add,
+                            s->subject_find};
+    for (size_t i = 0; i < sizeof(cached) / sizeof(cached[0]); i++)
+        ht_db_finalize(cached[i]);
     for (size_t i = 0; i < sizeof(s->queries) / sizeof(s->queries[0]); i++) {
-        sqlite3_finalize(s->queries[i].st);
+        ht_db_finalize(s->queries[i].st);
         free(s->queries[i].sql);
     }
-    sqlite3_close(s->db);
+    ht_db_close(s->db);
     free(s->path);
     free(s);
 }
 
 int ht_store_schema_version(ht_store *s)
 {
-    sqlite3_stmt *st;
-    int v = -1;
-    if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
-        sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-static int exec(ht_store *s, const char *sql, const char *what)
-{
-    int rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, what);
+    int v;
+    return ht_db_schema_version(s->db, &v) == HT_OK ? v : -1;
 }
 
 int ht_store_begin(ht_store *s)
 {
-    return exec(s, "BEGIN IMMEDIATE", "starting a transaction");
+    return ht_db_begin(s->db, 1);
 }
 
 int ht_store_begin_read(ht_store *s)
 {
-    /* Deferred: the first read takes a snapshot (WAL) that every later read of the transaction
-     * sees, however many commits others make meanwhile. */
-    return exec(s, "BEGIN DEFERRED", "starting a read");
+    return ht_db_begin(s->db, 0);
 }
 
 int ht_store_commit(ht_store *s)
 {
-    return exec(s, "COMMIT", "committing");
+    return ht_db_commit(s->db);
 }
 
 int ht_store_rollback(ht_store *s)
 {
-    if (sqlite3_get_autocommit(s->db))
-        return HT_OK; /* SQLite already rolled back (after SQLITE_FULL, for one) */
-    return exec(s, "ROLLBACK", "rolling back");
+    return ht_db_rollback(s->db);
 }
 
-/* Run a statement that returns one id (RETURNING id). */
-static int step_id(ht_store *s, sqlite3_stmt *st, int64_t *id, const char *what)
+/* Run a cached statement that returns one id (RETURNING id). */
+static int step_id(ht_db_stmt *st, int64_t *id)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *id = sqlite3_column_int64(st, 0);
-        rc = sqlite3_step(st);
+    int rc = ht_db_step(st);
+    if (rc == HT_DB_ROW) {
+        *id = ht_db_int64(st, 0);
+        rc = ht_db_step(st);
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return ht_store__db_error(s->db, rc, what);
-    return HT_OK;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-    sqlite3_bind_text(st, i, v ? v : "", -1, SQLITE_STATIC);
+    ht_db_reset(st);
+    return rc < 0 ? rc : HT_OK;
 }
 
 /* DICOM multi-valued DS text ("0.7\0.7"), or NULL when absent. */
-static void bind_numbers(sqlite3_stmt *st, int i, int has, const double *v, int n)
+static void bind_numbers(ht_db_stmt *st, int i, int has, const double *v, int n)
 {
     char buf[256];
     size_t len = 0;
     if (!has) {
-        sqlite3_bind_null(st, i);
+        ht_db_bind_null(st, i);
         return;
     }
     for (int k = 0; k < n; k++)
         len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%.10g", k ? "\\" : "", v[k]);
-    sqlite3_bind_text(st, i, buf, (int)len, SQLITE_TRANSIENT);
+    ht_db_bind_text(st, i, buf);
+}
+
+/* Strings of a record may be "" but not NULL; NULL binds "". */
+static void bind_text(ht_db_stmt *st, int i, const char *v)
+{
+    ht_db_bind_text(st, i, v ? v : "");
 }
 
 int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
 {
     int64_t patient = 0, study = 0, series = 0;
-    sqlite3_stmt *st;
-    int err, rc;
+    ht_db_stmt *st;
+    int err;
 
-    if ((err = ht_store__cached(s, &s->upsert_patient, SQL_UPSERT_PATIENT, &st)) < 0)
+    if ((err = ht_store__cached(s, &s->upsert_patient, SQL_UPSERT_PATIENT, "adding a patient",
+                                &st)) < 0)
         return err;
     bind_text(st, 1, r->patient_id);
     bind_text(st, 2, r->issuer_of_patient_id);
     bind_text(st, 3, r->patient_name);
     bind_text(st, 4, r->patient_birth_date);
     bind_text(st, 5, r->patient_sex);
-    if ((err = step_id(s, st, &patient, "adding a patient")) < 0)
+    if ((err = step_id(st, &patient)) < 0)
         return err;
 
-    if ((err = ht_store__cached(s, &s->upsert_study, SQL_UPSERT_STUDY, &st)) < 0)
+    if ((err = ht_store__cached(s, &s->upsert_study, SQL_UPSERT_STUDY, "adding a study", &st)) < 0)
         return err;
-    sqlite3_bind_int64(st, 1, patient);
+    ht_db_bind_int64(st, 1, patient);
     bind_text(st, 2, r->study_instance_uid);
     bind_text(st, 3, r->study_date);
     bind_text(st, 4, r->study_time);
     bind_text(st, 5, r->accession_number);
     bind_text(st, 6, r->study_description);
     bind_text(st, 7, r->received_at);
-    if ((err = step_id(s, st, &study, "adding a study")) < 0)
+    if ((err = step_id(st, &study)) < 0)
         return err;
 
-    if ((err = ht_store__cached(s, &s->upsert_series, SQL_UPSERT_SERIES, &st)) < 0)
+    if ((err = ht_store__cached(s, &s->upsert_series, SQL_UPSERT_SERIES, "adding a series", &st)) <
+        0)
         return err;
-    sqlite3_bind_int64(st, 1, study);
+    ht_db_bind_int64(st, 1, study);
     bind_text(st, 2, r->series_instance_uid);
     bind_text(st, 3, r->modality);
     if (r->has_series_number)
-        sqlite3_bind_int(st, 4, r->series_number);
+        ht_db_bind_int64(st, 4, r->series_number);
     bind_text(st, 5, r->series_description);
     bind_text(st, 6, r->body_part_examined);
     bind_text(st, 7, r->contrast_bolus_agent);
     if (r->has_slice_thickness)
-        sqlite3_bind_double(st, 8, r->slice_thickness);
+        ht_db_bind_double(st, 8, r->slice_thickness);
     bind_numbers(st, 9, r->has_pixel_spacing, r->pixel_spacing, 2);
     if (r->rows)
-        sqlite3_bind_int64(st, 10, r->rows);
+        ht_db_bind_int64(st, 10, r->rows);
     if (r->columns)
-        sqlite3_bind_int64(st, 11, r->columns);
+        ht_db_bind_int64(st, 11, r->columns);
     bind_text(st, 12, r->frame_of_reference_uid);
-    if ((err = step_id(s, st, &series, "adding a series")) < 0)
+    if ((err = step_id(st, &series)) < 0)
         return err;
 
-    if ((err = ht_store__cached(s, &s->insert_instance, SQL_INSERT_INSTANCE, &st)) < 0)
+    if ((err = ht_store__cached(s, &s->insert_instance, SQL_INSERT_INSTANCE, "adding an instance",
+                                &st)) < 0)
         return err;
-    sqlite3_bind_int64(st, 1, series);
+    ht_db_bind_int64(st, 1, series);
     bind_text(st, 2, r->sop_instance_uid);
     bind_text(st, 3, r->sop_class_uid);
     bind_text(st, 4, r->transfer_syntax_uid);
     if (r->has_instance_number)
-        sqlite3_bind_int(st, 5, r->instance_number);
+        ht_db_bind_int64(st, 5, r->instance_number);
     bind_numbers(st, 6, r->has_image_position, r->image_position, 3);
     bind_numbers(st, 7, r->has_image_orientation, r->image_orientation, 6);
     if (r->rows)
-        sqlite3_bind_int64(st, 8, r->rows);
+        ht_db_bind_int64(st, 8, r->rows);
     if (r->columns)
-        sqlite3_bind_int64(st, 9, r->columns);
+        ht_db_bind_int64(st, 9, r->columns);
     if (r->number_of_frames)
-        sqlite3_bind_int64(st, 10, r->number_of_frames);
+        ht_db_bind_int64(st, 10, r->number_of_frames);
     bind_text(st, 11, r->archive_path);
-    sqlite3_bind_int64(st, 12, (sqlite3_int64)r->size);
-    sqlite3_bind_int64(st, 13, (sqlite3_int64)r->dataset_offset);
+    ht_db_bind_int64(st, 12, (int64_t)r->size);
+    ht_db_bind_int64(st, 13, (int64_t)r->dataset_offset);
     bind_text(st, 14, r->sha256);
     bind_text(st, 15, r->received_at);
     bind_text(st, 16, r->source);
     if (r->batch > 0)
-        sqlite3_bind_int64(st, 17, r->batch);
+        ht_db_bind_int64(st, 17, r->batch);
     if (r->frame_bytes) {
-        sqlite3_bind_int64(st, 18, (sqlite3_int64)r->pixel_offset);
-        sqlite3_bind_int64(st, 19, (sqlite3_int64)r->frame_bytes);
-        sqlite3_bind_int(st, 20, r->pixels_as_decoded);
+        ht_db_bind_int64(st, 18, (int64_t)r->pixel_offset);
+        ht_db_bind_int64(st, 19, (int64_t)r->frame_bytes);
+        ht_db_bind_int64(st, 20, r->pixels_as_decoded);
     }
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    if (rc != SQLITE_DONE)
-        return ht_store__db_error(s->db, rc, "adding an instance");
-    return HT_OK;
+    err = ht_db_step(st);
+    ht_db_reset(st);
+    return err < 0 ? err : HT_OK;
 }
 
 int ht_store_defer_sync(ht_store *s)
 {
-    int rc = sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
-    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "deferring commits' fsync");
+    return ht_db_defer_sync(s->db);
+}
+
+/* Run a one-use statement binding int64 parameters, reading one int64 from its row (when out
+ * is not NULL); finalized. */
+static int
+run_ints(ht_store *s, const char *sql, const char *what, const int64_t *params, int n, int64_t *out)
+{
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s, sql, what, &st);
+    if (err < 0)
+        return err;
+    for (int i = 0; i < n; i++)
+        ht_db_bind_int64(st, i + 1, params[i]);
+    err = ht_db_step(st);
+    if (err == HT_DB_ROW && out)
+        *out = ht_db_int64(st, 0);
+    else if (err == HT_DB_DONE && out)
+        err = ht_error_set(HT_EDB, "index database: %s: no row", what);
+    ht_db_finalize(st);
+    return err < 0 ? err : HT_OK;
 }
 
 int ht_store_batch_open(ht_store *s, int64_t durable, int64_t *batch)
 {
-    static const char *const sql = "UPDATE ingest_state SET last_batch = last_batch + 1,"
-                                   " durable_batch = max(durable_batch, ?1) RETURNING last_batch";
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return ht_store__db_error(s->db, rc, "opening a batch");
-    sqlite3_bind_int64(st, 1, durable);
-    rc = sqlite3_step(st);
-    *batch = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-    int err = rc == SQLITE_ROW ? HT_OK : ht_store__db_error(s->db, rc, "opening a batch");
-    sqlite3_finalize(st);
-    return err;
+    *batch = 0;
+    return run_ints(s,
+                    "UPDATE ingest_state SET last_batch = last_batch + 1, durable_batch ="
+                    " CASE WHEN durable_batch > ?1 THEN durable_batch ELSE ?1 END"
+                    " RETURNING last_batch",
+                    "opening a batch", &durable, 1, batch);
 }
 
 int ht_store_batch_verified(ht_store *s, int64_t batch)
 {
-    sqlite3_stmt *st;
     int err = ht_store_begin(s);
     if (err < 0)
         return err;
-    int rc = sqlite3_prepare_v2(
-        s->db, "UPDATE ingest_state SET durable_batch = max(durable_batch, ?1)", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, batch);
-        rc = sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
-    if (rc != SQLITE_DONE) {
-        err = ht_store__db_error(s->db, rc, "recording verified batches");
-        ht_store_rollback(s);
-        return err;
-    }
-    if ((err = ht_store_commit(s)) < 0)
+    err = run_ints(s,
+                   "UPDATE ingest_state SET durable_batch ="
+                   " CASE WHEN durable_batch > ?1 THEN durable_batch ELSE ?1 END",
+                   "recording verified batches", &batch, 1, NULL);
+    if (err == HT_OK)
+        err = ht_store_commit(s);
+    if (err < 0)
         ht_store_rollback(s);
     return err;
 }
 
 int ht_store_path_indexed(ht_store *s, const char *archive_path)
 {
-    sqlite3_stmt *st;
-    int rc, err = ht_store__cached(s, &s->find_path, SQL_FIND_PATH, &st);
+    ht_db_stmt *st;
+    int err = ht_store__cached(s, &s->find_path, SQL_FIND_PATH, "looking up an archive path", &st);
     if (err < 0)
         return err;
     bind_text(st, 1, archive_path);
-    rc = sqlite3_step(st);
-    err = rc == SQLITE_ROW    ? 1
-          : rc == SQLITE_DONE ? 0
-                              : ht_store__db_error(s->db, rc, "looking up an archive path");
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return err;
+    err = ht_db_step(st);
+    ht_db_reset(st);
+    return err; /* 1 (a row), 0 (none) or an error */
+}
+
+/* Copy a text column into a fixed buffer ("" for NULL). */
+static void copy_text(char *dst, size_t size, ht_db_stmt *st, int i)
+{
+    const char *t = ht_db_text(st, i);
+    snprintf(dst, size, "%s", t ? t : "");
 }
 
 int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_location *out)
 {
-    sqlite3_stmt *st;
-    int rc, err = ht_store__cached(s, &s->find_instance, SQL_FIND_INSTANCE, &st);
-
+    ht_db_stmt *st;
+    int err =
+        ht_store__cached(s, &s->find_instance, SQL_FIND_INSTANCE, "looking up an instance", &st);
     if (err < 0)
         return err;
     bind_text(st, 1, sop_instance_uid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const unsigned char *path = sqlite3_column_text(st, 0), *h = sqlite3_column_text(st, 1);
-        snprintf(out->archive_path, sizeof(out->archive_path), "%s",
-                 path ? (const char *)path : "");
-        snprintf(out->sha256, sizeof(out->sha256), "%s", h ? (const char *)h : "");
-        out->size = (uint64_t)sqlite3_column_int64(st, 2);
-        out->dataset_offset = (uint64_t)sqlite3_column_int64(st, 3);
-        out->pixel_offset = (uint64_t)sqlite3_column_int64(st, 4);
-        out->frame_bytes = (uint64_t)sqlite3_column_int64(st, 5);
-        out->pixels_as_decoded = sqlite3_column_int(st, 6);
-        out->frames = (uint32_t)sqlite3_column_int64(st, 7);
-        const unsigned char *ts = sqlite3_column_text(st, 8);
-        snprintf(out->transfer_syntax, sizeof(out->transfer_syntax), "%s",
-                 ts ? (const char *)ts : "");
-        out->batch = sqlite3_column_int64(st, 9);
-    } else if (rc == SQLITE_DONE) {
+    err = ht_db_step(st);
+    if (err == HT_DB_ROW) {
+        copy_text(out->archive_path, sizeof(out->archive_path), st, 0);
+        copy_text(out->sha256, sizeof(out->sha256), st, 1);
+        out->size = (uint64_t)ht_db_int64(st, 2);
+        out->dataset_offset = (uint64_t)ht_db_int64(st, 3);
+        out->pixel_offset = (uint64_t)ht_db_int64(st, 4);
+        out->frame_bytes = (uint64_t)ht_db_int64(st, 5);
+        out->pixels_as_decoded = (int)ht_db_int64(st, 6);
+        out->frames = (uint32_t)ht_db_int64(st, 7);
+        copy_text(out->transfer_syntax, sizeof(out->transfer_syntax), st, 8);
+        out->batch = ht_db_int64(st, 9);
+        err = HT_OK;
+    } else if (err == HT_DB_DONE) {
         err = ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'", sop_instance_uid);
-    } else {
-        err = ht_store__db_error(s->db, rc, "looking up an instance");
     }
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
+    ht_db_reset(st);
     return err;
 }
 
 int ht_store_delete_instance(ht_store *s, const char *sop_instance_uid, int64_t batch)
 {
-    static const char *const sql =
-        "DELETE FROM instances WHERE sop_uid = ?1 AND batch IS ?2;"
-        "DELETE FROM series WHERE id NOT IN (SELECT series FROM instances);"
-        "DELETE FROM studies WHERE id NOT IN (SELECT study FROM series);"
-        "DELETE FROM patients WHERE id NOT IN (SELECT patient FROM studies);";
-    const char *tail = sql;
-    int err = HT_OK, removed = -1;
-
-    while (*tail && err == HT_OK) {
-        sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(s->db, tail, -1, &st, &tail);
-        if (rc != SQLITE_OK)
-            return ht_store__db_error(s->db, rc, "removing an instance");
-        if (!st)
-            break;
-        if (sqlite3_bind_parameter_count(st) > 0) {
-            bind_text(st, 1, sop_instance_uid);
-            if (batch > 0)
-                sqlite3_bind_int64(st, 2, batch);
-        }
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            err = ht_store__db_error(s->db, rc, "removing an instance");
-        if (removed < 0)
-            removed = sqlite3_changes(s->db) > 0;
-        sqlite3_finalize(st);
-    }
-    return err < 0 ? err : removed > 0;
+    /* the instance (only the row that batch added), then whatever it leaves empty above it */
+    static const char *const emptied[] = {
+        "DELETE FROM series WHERE id NOT IN (SELECT series FROM instances)",
+        "DELETE FROM studies WHERE id NOT IN (SELECT study FROM series)",
+        "DELETE FROM patients WHERE id NOT IN (SELECT patient FROM studies)",
+    };
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s,
+                                "DELETE FROM instances WHERE sop_uid = ?1"
+                                " AND batch IS NOT DISTINCT FROM ?2",
+                                "removing an instance", &st);
+    if (err < 0)
+        return err;
+    bind_text(st, 1, sop_instance_uid);
+    if (batch > 0)
+        ht_db_bind_int64(st, 2, batch);
+    err = ht_db_step(st);
+    int removed = err == HT_DB_DONE && ht_db_changes(st) > 0;
+    ht_db_finalize(st);
+    for (size_t i = 0; i < sizeof(emptied) / sizeof(emptied[0]) && err >= 0; i++)
+        err = ht_db_exec(s->db, emptied[i], "removing an instance");
+    return err < 0 ? err : removed;
 }
 
 int ht_store_add_conflict(ht_store *s,
@@ -473,21 +448,20 @@ int ht_store_add_conflict(ht_store *s,
                           const char *source,
                           const char *received_at)
 {
-    sqlite3_stmt *st;
-    int rc, err = ht_store__cached(s, &s->insert_conflict, SQL_INSERT_CONFLICT, &st);
-
+    ht_db_stmt *st;
+    int err =
+        ht_store__cached(s, &s->insert_conflict, SQL_INSERT_CONFLICT, "recording a conflict", &st);
     if (err < 0)
         return err;
     bind_text(st, 1, sop_instance_uid);
     bind_text(st, 2, stored_sha256);
     bind_text(st, 3, received_sha256);
-    sqlite3_bind_int64(st, 4, (sqlite3_int64)received_size);
+    ht_db_bind_int64(st, 4, (int64_t)received_size);
     bind_text(st, 5, source);
     bind_text(st, 6, received_at);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? HT_OK : ht_store__db_error(s->db, rc, "recording a conflict");
+    err = ht_db_step(st);
+    ht_db_reset(st);
+    return err < 0 ? err : HT_OK;
 }
 
 /* The middle image: OFFSET is half the series' images, counted by the same filter. */
@@ -495,36 +469,29 @@ static const char *const SQL_SERIES_KEYFRAME =
     "WITH images AS (SELECT i.* FROM instances i JOIN series se ON i.series = se.id"
     "  WHERE se.series_uid = ?1 AND i.rows IS NOT NULL)"
     " SELECT sop_uid, archive_path, sha256, size, dataset_offset, coalesce(frames, 1)"
-    " FROM images ORDER BY instance_number, sop_uid"
+    " FROM images ORDER BY instance_number NULLS FIRST, sop_uid"
     " LIMIT 1 OFFSET (SELECT count(*) / 2 FROM images)";
 
 int ht_store_series_keyframe(ht_store *s, const char *series_uid, ht_series_keyframe *out)
 {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(s->db, SQL_SERIES_KEYFRAME, -1, &st, NULL), err = HT_OK;
-
-    if (rc != SQLITE_OK)
-        return ht_store__db_error(s->db, rc, "choosing a series' thumbnail");
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s, SQL_SERIES_KEYFRAME, "choosing a series' thumbnail", &st);
+    if (err < 0)
+        return err;
     bind_text(st, 1, series_uid);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        const char *text[3];
-        for (int i = 0; i < 3; i++) {
-            text[i] = (const char *)sqlite3_column_text(st, i);
-            text[i] = text[i] ? text[i] : "";
-        }
-        snprintf(out->sop_instance_uid, sizeof(out->sop_instance_uid), "%s", text[0]);
-        snprintf(out->location.archive_path, sizeof(out->location.archive_path), "%s", text[1]);
-        snprintf(out->location.sha256, sizeof(out->location.sha256), "%s", text[2]);
-        out->location.size = (uint64_t)sqlite3_column_int64(st, 3);
-        out->location.dataset_offset = (uint64_t)sqlite3_column_int64(st, 4);
-        out->frame = (uint32_t)((sqlite3_column_int64(st, 5) + 1) / 2);
-    } else if (rc == SQLITE_DONE) {
+    err = ht_db_step(st);
+    if (err == HT_DB_ROW) {
+        copy_text(out->sop_instance_uid, sizeof(out->sop_instance_uid), st, 0);
+        copy_text(out->location.archive_path, sizeof(out->location.archive_path), st, 1);
+        copy_text(out->location.sha256, sizeof(out->location.sha256), st, 2);
+        out->location.size = (uint64_t)ht_db_int64(st, 3);
+        out->location.dataset_offset = (uint64_t)ht_db_int64(st, 4);
+        out->frame = (uint32_t)((ht_db_int64(st, 5) + 1) / 2);
+        err = HT_OK;
+    } else if (err == HT_DB_DONE) {
         err = ht_error_set(HT_ENOTFOUND, "no series with images has Series Instance UID '%s'",
                            series_uid);
-    } else {
-        err = ht_store__db_error(s->db, rc, "choosing a series' thumbnail");
     }
-    sqlite3_finalize(st);
+    ht_db_finalize(st);
     return err;
 }

@@ -1,53 +1,50 @@
-/* Internals of the store module: the connection, cached statements, error helpers. */
+/* Internals of the store module: the connection, cached statements, row helpers. */
 #ifndef HEPATRACK_STORE_INTERNAL_H
 #define HEPATRACK_STORE_INTERNAL_H
 
-#include <sqlite3.h>
-
+#include "db.h"
 #include "hepatrack/store.h"
 
 struct ht_store {
-    sqlite3 *db;
-    char *path;
-    sqlite3_stmt *find_instance;
-    sqlite3_stmt *find_path;
-    sqlite3_stmt *upsert_patient;
-    sqlite3_stmt *upsert_study;
-    sqlite3_stmt *upsert_series;
-    sqlite3_stmt *insert_instance;
-    sqlite3_stmt *insert_conflict;
+    ht_db *db;
+    char *path; /* the locator it was opened with */
+    ht_db_stmt *find_instance;
+    ht_db_stmt *find_path;
+    ht_db_stmt *upsert_patient;
+    ht_db_stmt *upsert_study;
+    ht_db_stmt *upsert_series;
+    ht_db_stmt *insert_instance;
+    ht_db_stmt *insert_conflict;
     /* the ledger's hot statements, prepared on first use */
-    sqlite3_stmt *ledger_append;
-    sqlite3_stmt *ledger_current, *ledger_current_packed, *ledger_uncurrent;
-    sqlite3_stmt *audit_add;
-    sqlite3_stmt *subject_find;
-    /* statements made from query text (ht_store_find), the latest kept for the next request */
+    ht_db_stmt *ledger_append;
+    ht_db_stmt *ledger_current, *ledger_current_packed, *ledger_uncurrent;
+    ht_db_stmt *audit_add;
+    ht_db_stmt *subject_find;
+    /* statements made from query text (ht_store_find...), the latest kept for the next request */
     struct {
         char *sql;
-        sqlite3_stmt *st;
+        ht_db_stmt *st;
     } queries[16];
     unsigned next_query;
 };
 
-/* A statement for sql: prepared once per connection, the last 16 kept. ht_store__rows resets a
- * kept one (and finalizes others) when done. */
-int ht_store__query(ht_store *store, const char *sql, sqlite3_stmt **out);
+/* A statement for sql, prepared once per connection, the last 16 kept: the caller resets it
+ * (ht_db_reset) when done, never finalizes it; ht_store__rows does either as it should. */
+int ht_store__query(ht_store *store, const char *sql, ht_db_stmt **out);
 
-/* A cached statement, prepared on first use and reset for the caller. */
-int ht_store__cached(ht_store *store, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **out);
+/* A cached statement in *slot, prepared on first use and reset for the caller. */
+int ht_store__cached(
+    ht_store *store, ht_db_stmt **slot, const char *sql, const char *what, ht_db_stmt **out);
+
+/* Prepare a statement for one use (finalize it, or let ht_store__rows). */
+int ht_store__prepare(ht_store *store, const char *sql, const char *what, ht_db_stmt **out);
 
 /* Step a prepared query, handing each row to cb (columns named as the query names them) and
  * counting them in *rows (when not NULL). Finalizes st, or resets it when ht_store__query keeps
- * it. Returns HT_OK, cb's non-zero, HT_EDB. */
-int ht_store__rows(ht_store *store, sqlite3_stmt *st, ht_row_cb cb, void *payload, int *rows);
-
-/* Record an SQLite failure as an hepatrack error (HT_ENOSPC for SQLITE_FULL...). */
-int ht_store__db_error(sqlite3 *db, int rc, const char *what);
+ * it. Returns HT_OK, cb's non-zero, or an error. */
+int ht_store__rows(ht_store *store, ht_db_stmt *st, ht_row_cb cb, void *payload, int *rows);
 
 /* Apply the migrations after the database's current version, up to `target`. */
-int ht_store__migrate(sqlite3 *db, int target);
-
-/* Open a raw connection with hepatrack's pragmas, without migrating (tests use this). */
-int ht_store__connect(const char *path, sqlite3 **out);
+int ht_store__migrate(ht_db *db, int target);
 
 #endif

@@ -6,58 +6,52 @@
 #include <stdio.h>
 #include <string.h>
 
-static int prepare(ht_store *s, const char *sql, sqlite3_stmt **st)
+static void copy_text(char *dst, size_t size, ht_db_stmt *st, int col)
 {
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? HT_OK : ht_store__db_error(s->db, rc, "preparing a users query");
-}
-
-static void copy_text(char *dst, size_t size, sqlite3_stmt *st, int col)
-{
-    const unsigned char *t = sqlite3_column_text(st, col);
-    snprintf(dst, size, "%s", t ? (const char *)t : "");
+    const char *t = ht_db_text(st, col);
+    snprintf(dst, size, "%s", t ? t : "");
 }
 
 /* Columns name, role, password_hash, disabled, created_at from column 0. */
-static void read_user(sqlite3_stmt *st, ht_user_row *out)
+static void read_user(ht_db_stmt *st, ht_user_row *out)
 {
     copy_text(out->name, sizeof(out->name), st, 0);
     copy_text(out->role, sizeof(out->role), st, 1);
     copy_text(out->password_hash, sizeof(out->password_hash), st, 2);
-    out->disabled = sqlite3_column_int(st, 3);
+    out->disabled = (int)ht_db_int64(st, 3);
     copy_text(out->created_at, sizeof(out->created_at), st, 4);
 }
 
-/* Step a write; HT_ENOTFOUND when it changed no row and `must_change`. */
-static int step_write(ht_store *s, sqlite3_stmt *st, int must_change, const char *what)
+/* Step a write and finalize it; HT_ENOTFOUND when it changed no row and `must_change`. A
+ * constraint it breaks comes back as HT_EEXISTS with the database's message. */
+static int step_write(ht_db_stmt *st, int must_change, const char *what)
 {
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return ht_error_set(HT_EEXISTS, "%s: already exists", what);
-    if (rc != SQLITE_DONE)
-        return ht_store__db_error(s->db, rc, what);
-    if (must_change && sqlite3_changes(s->db) == 0)
+    int rc = ht_db_step(st);
+    int64_t changed = rc == HT_DB_DONE ? ht_db_changes(st) : 0;
+    ht_db_finalize(st);
+    if (rc < 0)
+        return rc;
+    if (must_change && changed == 0)
         return ht_error_set(HT_ENOTFOUND, "%s: no such user or credential", what);
     return HT_OK;
 }
 
-static void bind_texts(sqlite3_stmt *st, const char *const *texts, int n)
+static void bind_texts(ht_db_stmt *st, const char *const *texts, int n)
 {
     for (int i = 0; i < n; i++)
-        sqlite3_bind_text(st, i + 1, texts[i], -1, SQLITE_STATIC);
+        ht_db_bind_text(st, i + 1, texts[i]);
 }
 
 /* INSERT binding texts[0..n) to ?1..?n. */
 static int
 insert_texts(ht_store *s, const char *sql, const char *const *texts, int n, const char *what)
 {
-    sqlite3_stmt *st;
-    int err = prepare(s, sql, &st);
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s, sql, what, &st);
     if (err < 0)
         return err;
     bind_texts(st, texts, n);
-    return step_write(s, st, 0, what);
+    return step_write(st, 0, what);
 }
 
 int ht_store_user_add(ht_store *s, const char *name, const char *role, const char *hash)
@@ -83,18 +77,18 @@ static int select_user(ht_store *s,
                        ht_user_row *out,
                        const char *what)
 {
-    sqlite3_stmt *st;
-    int err = prepare(s, sql, &st);
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s, sql, what, &st);
     if (err < 0)
         return err;
     bind_texts(st, texts, n);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    int rc = ht_db_step(st);
+    if (rc == HT_DB_ROW)
         read_user(st, out);
-    sqlite3_finalize(st);
-    if (rc == SQLITE_ROW)
+    ht_db_finalize(st);
+    if (rc == HT_DB_ROW)
         return HT_OK;
-    return rc == SQLITE_DONE ? HT_ENOTFOUND : ht_store__db_error(s->db, rc, what);
+    return rc == HT_DB_DONE ? HT_ENOTFOUND : rc;
 }
 
 int ht_store_user_get(ht_store *s, const char *name, ht_user_row *out)
@@ -110,16 +104,16 @@ int ht_store_user_get(ht_store *s, const char *name, ht_user_row *out)
 static int
 set_user_column(ht_store *s, const char *sql, const char *name, const char *text, int number)
 {
-    sqlite3_stmt *st;
-    int err = prepare(s, sql, &st);
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s, sql, "updating a user", &st);
     if (err < 0)
         return err;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    ht_db_bind_text(st, 1, name);
     if (text)
-        sqlite3_bind_text(st, 2, text, -1, SQLITE_STATIC);
+        ht_db_bind_text(st, 2, text);
     else
-        sqlite3_bind_int(st, 2, number);
-    err = step_write(s, st, 1, "updating a user");
+        ht_db_bind_int64(st, 2, number);
+    err = step_write(st, 1, "updating a user");
     return err == HT_ENOTFOUND ? ht_error_set(HT_ENOTFOUND, "no user '%s'", name) : err;
 }
 
@@ -136,23 +130,23 @@ int ht_store_user_set_disabled(ht_store *s, const char *name, int disabled)
 
 int ht_store_user_each(ht_store *s, int (*cb)(void *payload, const ht_user_row *row), void *payload)
 {
-    sqlite3_stmt *st;
-    int err = prepare(s,
-                      "SELECT name, role, password_hash, disabled, created_at FROM users"
-                      " ORDER BY name",
-                      &st),
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s,
+                                "SELECT name, role, password_hash, disabled, created_at FROM users"
+                                " ORDER BY name",
+                                "listing users", &st),
         rc;
     if (err < 0)
         return err;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = ht_db_step(st)) == HT_DB_ROW) {
         ht_user_row row;
         read_user(st, &row);
         if ((err = cb(payload, &row)) != 0)
             break;
     }
-    if (err == HT_OK && rc != SQLITE_DONE)
-        err = ht_store__db_error(s->db, rc, "listing users");
-    sqlite3_finalize(st);
+    if (err == HT_OK && rc < 0)
+        err = rc;
+    ht_db_finalize(st);
     return err;
 }
 
@@ -163,7 +157,7 @@ int ht_store_credential_add(
     ht_time_now_iso(now, sizeof(now));
     const char *values[] = {digest, user, kind, now, expires_at};
     return insert_texts(s,
-                        "INSERT INTO credentials (digest, user, kind, created_at, expires_at)"
+                        "INSERT INTO credentials (digest, \"user\", kind, created_at, expires_at)"
                         " VALUES (?1, ?2, ?3, ?4, ?5)",
                         values, 5, "recording a credential");
 }
@@ -174,25 +168,26 @@ int ht_store_credential_user(
     const char *values[] = {digest, now, kind};
     int err = select_user(s,
                           "SELECT u.name, u.role, u.password_hash, u.disabled, u.created_at"
-                          " FROM credentials c JOIN users u ON u.name = c.user"
+                          " FROM credentials c JOIN users u ON u.name = c.\"user\""
                           " WHERE c.digest = ?1 AND c.revoked_at IS NULL AND c.expires_at > ?2"
-                          " AND u.disabled = 0 AND (?3 IS NULL OR c.kind = ?3)",
+                          " AND u.disabled = 0 AND (CAST(?3 AS TEXT) IS NULL OR c.kind = ?3)",
                           values, 3, out, "checking a credential");
     return err == HT_ENOTFOUND ? ht_error_set(HT_ENOTFOUND, "no live credential") : err;
 }
 
 int ht_store_credential_revoke(ht_store *s, const char *digest, const char *user, const char *now)
 {
-    sqlite3_stmt *st;
-    int err = prepare(s,
-                      digest ? "UPDATE credentials SET revoked_at = ?2 WHERE digest = ?1"
-                               " AND revoked_at IS NULL"
-                             : "UPDATE credentials SET revoked_at = ?2 WHERE user = ?1"
-                               " AND revoked_at IS NULL",
-                      &st);
+    ht_db_stmt *st;
+    int err =
+        ht_store__prepare(s,
+                          digest ? "UPDATE credentials SET revoked_at = ?2 WHERE digest = ?1"
+                                   " AND revoked_at IS NULL"
+                                 : "UPDATE credentials SET revoked_at = ?2 WHERE \"user\" = ?1"
+                                   " AND revoked_at IS NULL",
+                          "revoking a credential", &st);
     if (err < 0)
         return err;
-    sqlite3_bind_text(st, 1, digest ? digest : user, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-    return step_write(s, st, 1, "revoking a credential");
+    ht_db_bind_text(st, 1, digest ? digest : user);
+    ht_db_bind_text(st, 2, now);
+    return step_write(st, 1, "revoking a credential");
 }

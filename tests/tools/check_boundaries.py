@@ -7,6 +7,7 @@ import sys
 ROOT = pathlib.Path(sys.argv[1])
 RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]sqlite3\.h[>"]'), ["src/store"]),
+    (re.compile(r'#\s*include\s*[<"]libpq-fe\.h[>"]'), ["src/store"]),
     (re.compile(r'#\s*include\s*[<"]png\.h[>"]'), ["src/render"]),
     (re.compile(r'#\s*include\s*[<"]jpeglib\.h[>"]'), ["src/render"]),
     # dcmseg, dcmfg and dcmiod (segmentations) belong to the file layer only
@@ -24,7 +25,7 @@ RULES = [  # (include pattern, folders allowed to include it)
     (re.compile(r'#\s*include\s*[<"]crypt\.h[>"]'), ["src/auth"]),
     (re.compile(r'#\s*include\s*[<"]zlib\.h[>"]'), ["src/dicom", "src/render"]),
     (re.compile(r'#\s*include\s*[<"]libdeflate\.h[>"]'), ["src/render"]),
-    (re.compile(r'#\s*include\s*[<"]ini\.h[>"]'), ["src/cli"]),
+    (re.compile(r'#\s*include\s*[<"]ini\.h[>"]'), ["src/cli", "src/store"]),
     (re.compile(r'#\s*include\s*[<"]cairo(-\w+)?\.h[>"]'), ["src/plot"]),
     (re.compile(r'#\s*include\s*[<"]readstat\.h[>"]'), ["src/export"]),
     (re.compile(r'#\s*include\s*[<"]libxml/'), ["src/export"]),

@@ -8,13 +8,14 @@
 
 #include "hepatrack/store.h"
 #include "hepatrack/util.h"
+#include "scratch.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static char path[64];
+static char path[512];
 
 /* Three patients, four studies, five series, seven instances. */
 typedef struct fixture {
@@ -36,6 +37,15 @@ static int setup(void **state)
 {
     (void)state;
     snprintf(path, sizeof(path), "/tmp/ht-find-%d.sqlite", (int)getpid());
+    if (scratch_pg_url()) { /* the same fixture on PostgreSQL, emptied first */
+        char dir[] = "/tmp/ht-find-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(scratch_index(dir), 0);
+        char *locator = ht_store_index_path(dir);
+        snprintf(path, sizeof(path), "%s", locator);
+        free(locator);
+        assert_int_equal(scratch_remove(dir), 0);
+    }
     ht_store *s;
     assert_int_equal(ht_store_open(&s, path), HT_OK);
     for (size_t k = 0; k < sizeof(FIXTURES) / sizeof(FIXTURES[0]); k++) {
@@ -74,9 +84,11 @@ static int teardown(void **state)
 {
     (void)state;
     char *wal = ht_strprintf("%s-wal", path), *shm = ht_strprintf("%s-shm", path);
-    unlink(path);
-    unlink(wal);
-    unlink(shm);
+    if (!scratch_pg_url()) {
+        unlink(path);
+        unlink(wal);
+        unlink(shm);
+    }
     free(wal);
     free(shm);
     return 0;

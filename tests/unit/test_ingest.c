@@ -28,9 +28,9 @@ static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
     char *index = NULL;
-    if (!f || !(f->dir = scratch_dir("ingest")) || ht_ingest_open(&f->in, f->dir) != HT_OK ||
-        !(index = ht_store_index_path(f->dir)) || ht_store_open(&f->store, index) != HT_OK ||
-        ht_archive_open(&f->archive, f->dir) != HT_OK)
+    if (!f || !(f->dir = scratch_dir("ingest")) || scratch_index(f->dir) != 0 ||
+        ht_ingest_open(&f->in, f->dir) != HT_OK || !(index = ht_store_index_path(f->dir)) ||
+        ht_store_open(&f->store, index) != HT_OK || ht_archive_open(&f->archive, f->dir) != HT_OK)
         return -1;
     free(index);
     *state = f;

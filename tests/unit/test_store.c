@@ -15,8 +15,27 @@
 #include <string.h>
 #include <unistd.h>
 
+/* With HT_TEST_PG_URL (tests/tools/pgcluster.py), every test runs on that PostgreSQL database,
+ * emptied first; else on a new SQLite file. */
+static const char *pg_url(void)
+{
+    const char *url = getenv("HT_TEST_PG_URL");
+    return url && *url ? url : NULL;
+}
+
 static char *db_path(void)
 {
+    if (pg_url()) {
+        ht_db *db = NULL;
+        assert_int_equal(ht_db_open(pg_url(), &db), HT_OK);
+        assert_int_equal(ht_db_exec(db,
+                                    "DROP SCHEMA public CASCADE; CREATE SCHEMA public;"
+                                    " DROP TABLE IF EXISTS hepatrack_schema",
+                                    "emptying the test database"),
+                         HT_OK);
+        ht_db_close(db);
+        return strdup(pg_url());
+    }
     char tmpl[] = "/tmp/ht-store-XXXXXX";
     int fd = mkstemp(tmpl);
     assert_true(fd >= 0);
@@ -28,12 +47,23 @@ static char *db_path(void)
 static void drop_db(char *path)
 {
     char *wal = ht_strprintf("%s-wal", path), *shm = ht_strprintf("%s-shm", path);
-    unlink(path);
-    unlink(wal);
-    unlink(shm);
+    if (!pg_url()) {
+        unlink(path);
+        unlink(wal);
+        unlink(shm);
+    }
     free(wal);
     free(shm);
     free(path);
+}
+
+/* A raw connection at schema version `version`. */
+static ht_db *at_version(const char *path, int version)
+{
+    ht_db *db = NULL;
+    assert_int_equal(ht_db_open(path, &db), HT_OK);
+    assert_int_equal(ht_store__migrate(db, version), HT_OK);
+    return db;
 }
 
 static ht_instance_record record(
@@ -90,18 +120,16 @@ static void migrates_each_version_from_the_previous(void **state)
     (void)state;
     for (int v = 1; v < HT_STORE_SCHEMA_VERSION; v++) {
         char *path = db_path();
-        sqlite3 *db = NULL;
         ht_store *s = NULL;
         int64_t n = -1;
-        assert_int_equal(ht_store__connect(path, &db), HT_OK);
-        assert_int_equal(ht_store__migrate(db, v), HT_OK);
+        ht_db *db = at_version(path, v);
         /* Data written at version v survives the migration to the next ones. */
-        assert_int_equal(sqlite3_exec(db,
-                                      "INSERT INTO patients (patient_id) VALUES ('OLD');"
-                                      "INSERT INTO studies (patient, study_uid) VALUES (1, '1.9');",
-                                      NULL, NULL, NULL),
-                         SQLITE_OK);
-        sqlite3_close(db);
+        assert_int_equal(ht_db_exec(db,
+                                    "INSERT INTO patients (patient_id) VALUES ('OLD');"
+                                    "INSERT INTO studies (patient, study_uid) VALUES (1, '1.9');",
+                                    "writing at an old version"),
+                         HT_OK);
+        ht_db_close(db);
         assert_int_equal(ht_store_open(&s, path), HT_OK);
         assert_int_equal(ht_store_schema_version(s), HT_STORE_SCHEMA_VERSION);
         assert_int_equal(ht_store_count(s, HT_LIST_STUDIES, &n), HT_OK);
@@ -133,23 +161,21 @@ static void append(ht_store *s, int64_t subject, const char *key, int version, c
 static void current_versions_follow_every_append(void **state)
 {
     char *path = db_path();
-    sqlite3 *db = NULL;
     ht_store *s = NULL;
     int64_t subject;
     char seen[512] = "";
     (void)state;
-    assert_int_equal(ht_store__connect(path, &db), HT_OK);
-    assert_int_equal(ht_store__migrate(db, 9), HT_OK);
+    ht_db *db = at_version(path, 9);
     assert_int_equal(
-        sqlite3_exec(db,
-                     "INSERT INTO subjects (subject_id, created_at) VALUES ('S1', 'now');"
-                     "INSERT INTO ledger_records (subject, kind, key, version, body, reader,"
-                     " recorded_at) VALUES (1, 'assessment', 'T1/BL', 1, '{\"long_axis\":400}',"
-                     " 'dr', 'then'), (1, 'assessment', 'T1/BL', 2, '{\"long_axis\":410}',"
-                     " 'dr', 'then');",
-                     NULL, NULL, NULL),
-        SQLITE_OK);
-    sqlite3_close(db);
+        ht_db_exec(db,
+                   "INSERT INTO subjects (subject_id, created_at) VALUES ('S1', 'now');"
+                   "INSERT INTO ledger_records (subject, kind, key, version, body, reader,"
+                   " recorded_at) VALUES (1, 'assessment', 'T1/BL', 1, '{\"long_axis\":400}',"
+                   " 'dr', 'then'), (1, 'assessment', 'T1/BL', 2, '{\"long_axis\":410}',"
+                   " 'dr', 'then');",
+                   "writing at version 9"),
+        HT_OK);
+    ht_db_close(db);
     assert_int_equal(ht_store_open(&s, path), HT_OK);
     assert_int_equal(ht_store_subject_find(s, "S1", &subject), HT_OK);
     assert_int_equal(ht_store_ledger_fields(s, NULL, collect_fields, seen), HT_OK);
@@ -171,12 +197,11 @@ static void current_versions_follow_every_append(void **state)
 static void refuses_a_newer_schema(void **state)
 {
     char *path = db_path();
-    sqlite3 *db = NULL;
     ht_store *s = NULL;
     (void)state;
-    assert_int_equal(ht_store__connect(path, &db), HT_OK);
-    assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 999", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    ht_db *db = at_version(path, 1);
+    assert_int_equal(ht_db_set_schema_version(db, 999), HT_OK);
+    ht_db_close(db);
     assert_int_equal(ht_store_open(&s, path), HT_EDB);
     assert_non_null(strstr(ht_error_last(), "999"));
     drop_db(path);
@@ -261,15 +286,69 @@ static void conflicts_are_recorded_once(void **state)
 
 static void not_a_database_is_an_error(void **state)
 {
+    (void)state;
+    if (pg_url()) { /* no server behind the socket: an I/O error naming the connection */
+        ht_store *s = NULL;
+        assert_int_equal(ht_store_open(&s, "postgresql:///x?host=/nonexistent"), HT_EIO);
+        assert_null(s);
+        assert_non_null(strstr(ht_error_last(), "connecting"));
+        return;
+    }
     char *path = db_path();
     FILE *f = fopen(path, "w");
     ht_store *s = NULL;
-    (void)state;
     fputs("this is not an SQLite database, not at all, no header here at all", f);
     fclose(f);
     assert_true(ht_store_open(&s, path) < 0);
     assert_null(s);
     drop_db(path);
+}
+
+/* A data directory's index.ini says where its index is; a wrong setting is named. */
+static void index_settings_name_the_index(void **state)
+{
+    char dir[] = "/tmp/ht-index-XXXXXX";
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    char *ini = ht_strprintf("%s/%s", dir, HT_STORE_INDEX_SETTINGS);
+    char *locator = ht_store_index_path(dir);
+    char *expected = ht_strprintf("%s/index.sqlite", dir);
+    assert_string_equal(locator, expected); /* no index.ini: the SQLite file */
+    assert_true(ht_store_index_is_file(locator));
+    free(locator);
+    free(expected);
+    static const struct {
+        const char *text, *locator, *error;
+    } cases[] = {
+        {"[index]\nbackend = postgresql\nurl = postgresql:///ht?host=/run/pg\n",
+         "postgresql:///ht?host=/run/pg", NULL},
+        {"[index]\nbackend = sqlite\n", "index.sqlite", NULL},
+        {"[index]\nbackend = oracle\n", NULL, "backend is sqlite or postgresql"},
+        {"[index]\nbackend = postgresql\n", NULL, "needs url"},
+        {"[index]\nbackend = postgresql\nurl = mysql://x\n", NULL, "needs url"},
+        {"[index]\ncolour = blue\n", NULL, "colour"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(ini, "w");
+        assert_non_null(f);
+        fputs(cases[i].text, f);
+        fclose(f);
+        locator = ht_store_index_path(dir);
+        if (cases[i].locator) {
+            assert_non_null(locator);
+            assert_non_null(strstr(locator, cases[i].locator));
+            assert_int_equal(ht_store_index_is_file(locator), !strstr(locator, "://"));
+        } else {
+            assert_null(locator);
+            assert_int_equal(ht_error_code(), HT_EINVALID);
+            assert_non_null(strstr(ht_error_last(), cases[i].error));
+            assert_non_null(strstr(ht_error_last(), "index.ini"));
+        }
+        free(locator);
+    }
+    unlink(ini);
+    rmdir(dir);
+    free(ini);
 }
 
 int main(void)
@@ -283,6 +362,7 @@ int main(void)
         cmocka_unit_test(find_show_delete),
         cmocka_unit_test(conflicts_are_recorded_once),
         cmocka_unit_test(not_a_database_is_an_error),
+        cmocka_unit_test(index_settings_name_the_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
