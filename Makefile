@@ -26,8 +26,9 @@ CHECK_PACKAGES += r-cran-haven python3-pandas libxml2-utils poppler-utils
 # The SR tests' independent checker: dciodvfy (dicom3tools) validates the Measurement Reports
 # hepatrack writes against the IOD (dsrdump comes with dcmtk).
 CHECK_PACKAGES += dicom3tools
-# The several-receivers test's load balancer: Debian's HAProxy (TCP mode).
-CHECK_PACKAGES += haproxy
+# The several-receivers test's load balancer: Debian's HAProxy (TCP mode); the PostgreSQL index's
+# tests' throwaway clusters: Debian's PostgreSQL server (initdb, pg_ctl, psql).
+CHECK_PACKAGES += haproxy postgresql
 E2E_NODE := $(BUILD)/e2e-node
 
 .PHONY: all deps e2e-deps ohif build asan check demo docs-images clean format

@@ -32,6 +32,27 @@ class Hepatrack:
         shutil.rmtree(self.data, ignore_errors=True)
 
 
+_databases = 0
+
+
+def data_dir(path):
+    """A data directory for a test: made, and when the test runs on PostgreSQL
+    (tests/tools/pgcluster.py sets HT_TEST_PG_ADMIN) given a new database of its own through its
+    index.ini. Returns path."""
+    global _databases
+    os.makedirs(path, exist_ok=True)
+    admin = os.environ.get("HT_TEST_PG_ADMIN")
+    if admin:
+        _databases += 1
+        name = f"t{os.getpid()}_{_databases}"
+        subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", admin, "-c",
+                        f'CREATE DATABASE "{name}"'], check=True, capture_output=True)
+        url = admin.replace("postgresql:///postgres?", f"postgresql:///{name}?", 1)
+        with open(os.path.join(path, "index.ini"), "w") as f:
+            f.write(f"[index]\nbackend = postgresql\nurl = {url}\n")
+    return path
+
+
 def free_port():
     """A TCP port on loopback that nothing listens on now."""
     with socket.socket() as s:

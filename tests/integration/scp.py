@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from common import Checks, Hepatrack, free_port, generate  # noqa: E402
+from common import Checks, Hepatrack, data_dir, free_port, generate  # noqa: E402
 
 binary, gen, sender = sys.argv[1:4]
 if not shutil.which("storescu"):
@@ -65,11 +65,11 @@ for i, s in enumerate(studies):
     generate(gen, s, slices=120 if i == 0 else 30, patient_id=f"SCP-{i}")
 
 # What the same files give when imported: the reference for what must arrive.
-ref = os.path.join(work, "ref")
+ref = data_dir(os.path.join(work, "ref"))
 Hepatrack(binary, ref).run("import", studies[0], expect=0)
 expected = uids_and_hashes(ref)
 
-data = os.path.join(work, "data")
+data = data_dir(os.path.join(work, "data"))
 srv = Server(data)
 p = subprocess.run(["echoscu", "-aec", "HEPATRACK", "127.0.0.1", str(srv.port)],
                    capture_output=True, text=True)
@@ -138,7 +138,7 @@ t.check(srv.stop() == 0, "exit 0 on SIGTERM after a reload")
 
 # A broken peer: an unindexable dataset and a mismatched UID are refused while the association
 # goes on; a sender that drops mid-instance or stalls past the timeout leaves nothing.
-data2 = os.path.join(work, "data2")
+data2 = data_dir(os.path.join(work, "data2"))
 srv = Server(data2, "--timeout", "2")
 one = os.path.join(studies[2], "CT0001.dcm")
 p = subprocess.run([sender, str(srv.port), "HEPATRACK", "nostudy,mismatch,good", one],
@@ -216,7 +216,7 @@ t.check("no whole association request within the handshake time" in srv.text(),
         "a silent connection is logged with its reason")
 
 # Study stability: quiet for --stable-seconds makes a study stable; a new instance undoes it.
-data3 = os.path.join(work, "data3")
+data3 = data_dir(os.path.join(work, "data3"))
 srv = Server(data3, "--stable-seconds", "1")
 t.check(store(srv.port, "+sd", studies[3]).returncode == 0, "a study for stability")
 h3 = Hepatrack(binary, data3)
@@ -240,7 +240,7 @@ sources = {i["Source"][len("import:"):]: i["SOPInstanceUID"]
 files = sorted(os.path.join(studies[0], f) for f in os.listdir(studies[0]))
 rng = random.Random(5)
 for trial in range(3):
-    d = os.path.join(work, f"kill{trial}")
+    d = data_dir(os.path.join(work, f"kill{trial}"))
     srv = Server(d)
     sending = subprocess.Popen(["storescu", "-v", "-aec", "HEPATRACK", "-aet", "PACS",
                                 "127.0.0.1", str(srv.port), *files],
@@ -266,7 +266,7 @@ if os.geteuid() == 0:
     small = tempfile.mkdtemp(prefix="ht-scp-full-")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=6m", "tmpfs", small], check=True)
     try:
-        srv = Server(os.path.join(small, "data"))
+        srv = Server(data_dir(os.path.join(small, "data")))
         p = store(srv.port, "-v", "+sd", studies[1])
         t.check("Refused: OutOfResources" in p.stderr + p.stdout,
                 f"disk full answers Out of Resources: {(p.stderr + p.stdout)[-400:]}")
@@ -286,8 +286,7 @@ if os.geteuid() == 0 and shutil.which("setpriv") and subprocess.run(
 elif os.geteuid() == 0 and shutil.which("setpriv"):
     ro = tempfile.mkdtemp(prefix="ht-scp-ro-")
     os.chmod(ro, 0o755)
-    ro_data = os.path.join(ro, "data")
-    os.mkdir(ro_data)
+    ro_data = data_dir(os.path.join(ro, "data"))
     os.chown(ro_data, 65534, 65534)  # the server makes its index and folders as that user
     srv = Server(ro_data, prefix=UNPRIVILEGED)
     t.check(store(srv.port, os.path.join(studies[1], "CT0001.dcm")).returncode == 0,

@@ -44,6 +44,7 @@ class Cluster:
         self.bin = binaries()
         if not self.bin:
             raise FileNotFoundError("PostgreSQL's server programs are not installed")
+        base = os.path.abspath(base)
         os.makedirs(base, exist_ok=True)
         # short: a Unix socket's path is limited to 107 bytes
         self.root = tempfile.mkdtemp(prefix="pg-", dir=base)
