@@ -52,6 +52,20 @@ char *ht_store_index_path(const char *data_dir);
 /** Whether a locator names a SQLite file (which may not exist yet) rather than a server. */
 int ht_store_index_is_file(const char *locator);
 
+/**
+ * Copy this SQLite index into the empty PostgreSQL database at url (its schema made first), in
+ * one transaction there while this index is held under its write lock (writers wait), then
+ * compare every table's rows on both sides. progress (may be NULL) hears each table's rows as
+ * copied (verified 0) and as compared (verified 1).
+ * @return HT_OK; HT_EINVALID (this index is not SQLite, url not PostgreSQL, the database not
+ *         empty, a table this build does not know); HT_ECONFLICT naming the first difference
+ *         (the copy is committed but must not be used); HT_EIO, HT_EDB.
+ */
+int ht_store_copy_to(ht_store *store,
+                     const char *url,
+                     int (*progress)(void *payload, const char *table, int64_t rows, int verified),
+                     void *payload);
+
 /** Close the database. Accepts NULL. */
 void ht_store_free(ht_store *store);
 

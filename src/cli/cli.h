@@ -29,6 +29,8 @@ int cmd_show(const cli_context *ctx, int argc, char **argv);
 void cmd_show_help(void);
 int cmd_check(const cli_context *ctx, int argc, char **argv);
 void cmd_check_help(void);
+int cmd_index(const cli_context *ctx, int argc, char **argv);
+void cmd_index_help(void);
 int cmd_serve(const cli_context *ctx, int argc, char **argv);
 void cmd_serve_help(void);
 int cmd_measurements(const cli_context *ctx, int argc, char **argv);

@@ -20,6 +20,8 @@ static const cli_command commands[] = {
     {"ls", "list patients, studies, series, instances or conflicts", cmd_ls, cmd_ls_help},
     {"show", "describe the study, series or instance with a UID", cmd_show, cmd_show_help},
     {"check", "verify the archive against the index (and repair)", cmd_check, cmd_check_help},
+    {"index", "where the index is; migrate a SQLite index to PostgreSQL", cmd_index,
+     cmd_index_help},
     {"measurements", "import lesion measurements (JSON)", cmd_measurements, cmd_measurements_help},
     {"timeline", "a subject's responses (RECIST 1.1, mRECIST, Choi)", cmd_timeline,
      cmd_timeline_help},

@@ -287,14 +287,11 @@ int ht_store_show(ht_store *s, const char *uid, ht_list_kind *kind, ht_row_cb cb
     return ht_error_set(HT_ENOTFOUND, "no study, series or instance has UID '%s'", uid);
 }
 
-/* The file entries a query of (sop_uid, archive_path, sha256, size, dataset_offset, batch)
- * finds. */
-static int each_file(ht_store *s, const char *sql, ht_file_cb cb, void *payload)
+/* The file entries a prepared query of (sop_uid, archive_path, sha256, size, dataset_offset,
+ * batch) finds; finalizes it. */
+static int each_rows(ht_db_stmt *st, ht_file_cb cb, void *payload)
 {
-    ht_db_stmt *st;
-    int rc, result = ht_store__prepare(s, sql, "listing files", &st);
-    if (result < 0)
-        return result;
+    int rc, result = HT_OK;
     while ((rc = ht_db_step(st)) == HT_DB_ROW) {
         ht_file_entry e = {ht_db_text(st, 0),
                            ht_db_text(st, 1),
@@ -311,12 +308,50 @@ static int each_file(ht_store *s, const char *sql, ht_file_cb cb, void *payload)
     return result;
 }
 
+static int each_file(ht_store *s, const char *sql, ht_file_cb cb, void *payload)
+{
+    ht_db_stmt *st;
+    int err = ht_store__prepare(s, sql, "listing files", &st);
+    return err < 0 ? err : each_rows(st, cb, payload);
+}
+
+/* A page of ht_store_each_file: the callback's walk, and the last path it saw. */
+typedef struct file_page {
+    ht_file_cb cb;
+    void *payload;
+    char last[256]; /* an archive path (under 100 bytes) */
+    int rows;
+} file_page;
+
+static int page_file(void *payload, const ht_file_entry *e)
+{
+    file_page *p = payload;
+    snprintf(p->last, sizeof(p->last), "%s", e->archive_path);
+    p->rows++;
+    return p->cb(p->payload, e);
+}
+
 int ht_store_each_file(ht_store *s, ht_file_cb cb, void *payload)
 {
-    return each_file(s,
-                     "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch"
-                     " FROM instances ORDER BY archive_path",
-                     cb, payload);
+    /* in pages of the path index's order, so that a server's client (PostgreSQL's reads a
+     * statement's rows whole) holds one page however large the archive */
+    enum { PAGE = 10000 };
+    file_page p = {cb, payload, "", 0};
+    int err;
+    do {
+        ht_db_stmt *st;
+        p.rows = 0;
+        err = ht_store__prepare(s,
+                                "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch"
+                                " FROM instances WHERE archive_path > ?1 ORDER BY archive_path"
+                                " LIMIT 10000",
+                                "listing files", &st);
+        if (err < 0)
+            return err;
+        ht_db_bind_text(st, 1, p.last);
+        err = each_rows(st, page_file, &p);
+    } while (err == HT_OK && p.rows == PAGE);
+    return err;
 }
 
 /* A one-use query's first column of its one row as an integer (0 when it has no row). */
