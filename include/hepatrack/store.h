@@ -28,7 +28,7 @@ extern "C" {
 typedef struct ht_store ht_store;
 
 /** The schema version this build writes; ht_store_open migrates older databases up to it. */
-#define HT_STORE_SCHEMA_VERSION 12
+#define HT_STORE_SCHEMA_VERSION 13
 
 /**
  * Open (creating when needed) the index a locator names (ht_store_index_path: a SQLite file, or
@@ -304,12 +304,16 @@ typedef int (*ht_file_cb)(void *payload, const ht_file_entry *entry);
 /** Visit every indexed instance's file entry, ordered by archive path. */
 int ht_store_each_file(ht_store *store, ht_file_cb cb, void *payload);
 
+/** The node this process writes as, for recovery per node: $HEPATRACK_NODE, else the host's
+ * name. Processes of one machine share a node (a power loss takes them together). */
+const char *ht_store_node_name(void);
+
 /**
  * Open an ingest batch inside the caller's write transaction: its number comes from the index,
- * in commit order across every process sharing it. With durable > 0, the batches up to
- * `durable` are recorded as durable and whole in the same transaction (the caller verified
- * what the last stop left, and its syncfs returned after batch `durable` committed: a sync
- * flushes every batch committed before).
+ * in commit order across every process sharing it; the instances it adds name this node. With
+ * durable > 0, this node's batches up to `durable` are recorded as durable and whole in the same
+ * transaction (the caller verified what the node's last stop left, and its syncfs returned after
+ * batch `durable` committed: a sync flushes every batch the node committed before).
  * @return HT_OK; HT_EDB.
  */
 int ht_store_batch_open(ht_store *store, int64_t durable, int64_t *batch);
@@ -322,8 +326,9 @@ int ht_store_batch_open(ht_store *store, int64_t durable, int64_t *batch);
 int ht_store_batch_verified(ht_store *store, int64_t batch);
 
 /**
- * The files of the batches beyond the durable mark, as ht_store_each_file reports them (in
- * batch order); *newest is the newest batch (0: none beyond the mark).
+ * The files of this node's batches beyond its durable mark (and of rows from before nodes,
+ * beyond the index's old mark), as ht_store_each_file reports them (in batch order); another
+ * node's rows are never among them. *newest is the newest such batch (0: none).
  * @return HT_OK; HT_EDB; or the callback's non-zero value.
  */
 int ht_store_each_unconfirmed_file(ht_store *store, ht_file_cb cb, void *payload, int64_t *newest);

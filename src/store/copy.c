@@ -16,7 +16,7 @@
 #define PAGE 5000
 #define MAX_KEY 3
 
-/* Every table of the schema (HT_STORE_SCHEMA_VERSION 12) in an order that meets its references;
+/* Every table of the schema (HT_STORE_SCHEMA_VERSION 13) in an order that meets its references;
  * the key columns come first in `columns`. Generated columns are each database's own. */
 typedef struct table {
     const char *name, *columns, *key;
@@ -36,7 +36,7 @@ static const table TABLES[] = {
     {"instances",
      "id, series, sop_uid, sop_class, transfer_syntax, instance_number, image_position,"
      " image_orientation, rows, columns, frames, archive_path, size, dataset_offset, sha256,"
-     " received_at, source, batch, pixel_offset, frame_bytes, pixels_as_decoded",
+     " received_at, source, batch, pixel_offset, frame_bytes, pixels_as_decoded, node",
      "id", 1, 1},
     {"conflicts", "id, sop_uid, stored_sha256, received_sha256, received_size, source, received_at",
      "id", 1, 1},
@@ -55,6 +55,7 @@ static const table TABLES[] = {
     {"reports_written", "sop_uid, subject, timepoint, written_at", "sop_uid", 1, 0},
     {"report_imports", "source, read_at, outcome", "source", 1, 0},
     {"ingest_state", "id, last_batch, durable_batch", "id", 1, 0},
+    {"ingest_nodes", "id, name, durable_batch", "id", 1, 1},
 };
 
 #define NTABLES (sizeof(TABLES) / sizeof(TABLES[0]))

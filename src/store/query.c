@@ -308,11 +308,18 @@ static int each_rows(ht_db_stmt *st, ht_file_cb cb, void *payload)
     return result;
 }
 
-static int each_file(ht_store *s, const char *sql, ht_file_cb cb, void *payload)
+/* The callback of ht_store_each_unconfirmed_file, and the newest batch it was given. */
+typedef struct newest_batch {
+    ht_file_cb cb;
+    void *payload;
+    int64_t newest;
+} newest_batch;
+
+static int note_newest(void *payload, const ht_file_entry *e)
 {
-    ht_db_stmt *st;
-    int err = ht_store__prepare(s, sql, "listing files", &st);
-    return err < 0 ? err : each_rows(st, cb, payload);
+    newest_batch *nb = payload;
+    nb->newest = e->batch > nb->newest ? e->batch : nb->newest;
+    return nb->cb(nb->payload, e);
 }
 
 /* A page of ht_store_each_file: the callback's walk, and the last path it saw. */
@@ -369,18 +376,27 @@ static int one_int(ht_store *s, const char *sql, const char *what, int64_t *out)
 
 int ht_store_each_unconfirmed_file(ht_store *s, ht_file_cb cb, void *payload, int64_t *newest)
 {
-    int err = one_int(s,
-                      "SELECT CASE WHEN last_batch > durable_batch THEN last_batch ELSE 0 END"
-                      " FROM ingest_state",
-                      "finding unconfirmed batches", newest);
-    if (err < 0 || !*newest)
+    /* each a range of the batch index beyond a mark: a few batches however large the archive */
+    static const char *const mine =
+        "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch FROM instances"
+        " WHERE batch > (SELECT durable_batch FROM ingest_nodes WHERE id = ?1) AND node = ?1"
+        " UNION ALL"
+        " SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch FROM instances"
+        " WHERE batch > (SELECT durable_batch FROM ingest_state) AND node IS NULL"
+        " ORDER BY 6, 2";
+    ht_db_stmt *st;
+    int64_t node;
+    newest_batch nb = {cb, payload, 0};
+    int err = ht_store__node(s, &node);
+    *newest = 0;
+    if (err == HT_OK)
+        err = ht_store__prepare(s, mine, "finding unconfirmed batches", &st);
+    if (err < 0)
         return err;
-    /* the batch index's range beyond the mark: a few batches however large the archive */
-    return each_file(s,
-                     "SELECT sop_uid, archive_path, sha256, size, dataset_offset, batch"
-                     " FROM instances WHERE batch > (SELECT durable_batch FROM ingest_state)"
-                     " ORDER BY batch, archive_path",
-                     cb, payload);
+    ht_db_bind_int64(st, 1, node);
+    err = each_rows(st, note_newest, &nb);
+    *newest = nb.newest;
+    return err;
 }
 
 int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)

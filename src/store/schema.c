@@ -291,6 +291,17 @@ static const char *const sqlite_migrations[] = {
      /* a date range over every study (QIDO-RS, C-FIND) in their answer's order, without a
       * scan of the studies */
      "CREATE INDEX studies_date ON studies(study_date, study_time, study_uid);"),
+
+    /* 13: recovery per node. Several machines may share an index (PostgreSQL); a power loss
+     * takes one of them, and only its own batches can be short. Each instance row names the
+     * node whose batch committed it, and each node keeps its own mark of the newest batch known
+     * durable: a node restarting verifies only its own batches beyond it, never another node's
+     * rows in flight. Rows from before (node NULL) keep ingest_state's mark. */
+    ("CREATE TABLE ingest_nodes ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL UNIQUE,"
+     "  durable_batch INTEGER NOT NULL DEFAULT 0);"
+     "ALTER TABLE instances ADD COLUMN node INTEGER;"),
 };
 
 /* Text compares and sorts byte by byte, as in SQLite: every text column is of the domain ctext
@@ -503,6 +514,13 @@ static const char *const postgresql_migrations[] = {
     "INSERT INTO ingest_state SELECT 1, coalesce(max(batch), 0),"
     "  greatest(coalesce(max(batch), 0) - 1, 0) FROM instances;"
     "CREATE INDEX studies_date ON studies(study_date, study_time, study_uid);",
+
+    /* 13 */
+    "CREATE TABLE ingest_nodes ("
+    "  id " PG_ID ","
+    "  name ctext NOT NULL UNIQUE,"
+    "  durable_batch bigint NOT NULL DEFAULT 0);"
+    "ALTER TABLE instances ADD COLUMN node bigint;",
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))

@@ -46,9 +46,9 @@ static const char *const SQL_INSERT_INSTANCE =
     "INSERT INTO instances (series, sop_uid, sop_class, transfer_syntax, "
     "  instance_number, image_position, image_orientation, rows, columns, "
     "  frames, archive_path, size, dataset_offset, sha256, received_at, "
-    "  source, batch, pixel_offset, frame_bytes, pixels_as_decoded) "
+    "  source, batch, pixel_offset, frame_bytes, pixels_as_decoded, node) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-    "  ?15, ?16, ?17, ?18, ?19, ?20)";
+    "  ?15, ?16, ?17, ?18, ?19, ?20, ?21)";
 static const char *const SQL_INSERT_CONFLICT =
     "INSERT INTO conflicts (sop_uid, stored_sha256, received_sha256, "
     "  received_size, source, received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
@@ -306,6 +306,8 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     bind_text(st, 16, r->source);
     if (r->batch > 0)
         ht_db_bind_int64(st, 17, r->batch);
+    if (r->batch > 0 && s->node_id > 0)
+        ht_db_bind_int64(st, 21, s->node_id);
     if (r->frame_bytes) {
         ht_db_bind_int64(st, 18, (int64_t)r->pixel_offset);
         ht_db_bind_int64(st, 19, (int64_t)r->frame_bytes);
@@ -341,25 +343,79 @@ run_ints(ht_store *s, const char *sql, const char *what, const int64_t *params, 
     return err < 0 ? err : HT_OK;
 }
 
+const char *ht_store_node_name(void)
+{
+    static char name[256];
+    const char *env = getenv("HEPATRACK_NODE");
+    if (env && *env)
+        return env;
+    if (!name[0] && gethostname(name, sizeof(name) - 1) != 0)
+        snprintf(name, sizeof(name), "localhost");
+    return name;
+}
+
+int ht_store__node(ht_store *s, int64_t *id)
+{
+    ht_db_stmt *st;
+    int err = HT_OK;
+    if (!s->node_id) {
+        err = ht_store__prepare(s,
+                                "INSERT INTO ingest_nodes (name) VALUES (?1)"
+                                " ON CONFLICT (name) DO UPDATE SET name = excluded.name"
+                                " RETURNING id",
+                                "naming this node", &st);
+        if (err < 0)
+            return err;
+        ht_db_bind_text(st, 1, ht_store_node_name());
+        err = ht_db_step(st);
+        s->node_id = err == HT_DB_ROW ? ht_db_int64(st, 0) : 0;
+        ht_db_finalize(st);
+        err = err < 0 ? err : HT_OK;
+    }
+    *id = s->node_id;
+    return err;
+}
+
+/* This node's mark (and the index's, which rows from before nodes keep) moved up to durable. */
+static int mark_durable(ht_store *s, int64_t node, int64_t durable)
+{
+    int64_t params[] = {durable, node};
+    int err = run_ints(s,
+                       "UPDATE ingest_nodes SET durable_batch ="
+                       " CASE WHEN durable_batch > ?1 THEN durable_batch ELSE ?1 END"
+                       " WHERE id = ?2",
+                       "recording durable batches", params, 2, NULL);
+    if (err == HT_OK)
+        err = run_ints(s,
+                       "UPDATE ingest_state SET durable_batch ="
+                       " CASE WHEN durable_batch > ?1 THEN durable_batch ELSE ?1 END",
+                       "recording durable batches", params, 1, NULL);
+    return err;
+}
+
 int ht_store_batch_open(ht_store *s, int64_t durable, int64_t *batch)
 {
+    int64_t node;
+    int err = ht_store__node(s, &node);
     *batch = 0;
-    return run_ints(s,
-                    "UPDATE ingest_state SET last_batch = last_batch + 1, durable_batch ="
-                    " CASE WHEN durable_batch > ?1 THEN durable_batch ELSE ?1 END"
-                    " RETURNING last_batch",
-                    "opening a batch", &durable, 1, batch);
+    if (err == HT_OK && durable > 0)
+        err = mark_durable(s, node, durable);
+    if (err == HT_OK)
+        err =
+            run_ints(s, "UPDATE ingest_state SET last_batch = last_batch + 1 RETURNING last_batch",
+                     "opening a batch", NULL, 0, batch);
+    return err;
 }
 
 int ht_store_batch_verified(ht_store *s, int64_t batch)
 {
+    int64_t node;
     int err = ht_store_begin(s);
     if (err < 0)
         return err;
-    err = run_ints(s,
-                   "UPDATE ingest_state SET durable_batch ="
-                   " CASE WHEN durable_batch > ?1 THEN durable_batch ELSE ?1 END",
-                   "recording verified batches", &batch, 1, NULL);
+    err = ht_store__node(s, &node);
+    if (err == HT_OK)
+        err = mark_durable(s, node, batch);
     if (err == HT_OK)
         err = ht_store_commit(s);
     if (err < 0)

@@ -7,7 +7,8 @@
 
 struct ht_store {
     ht_db *db;
-    char *path; /* the locator it was opened with */
+    char *path;      /* the locator it was opened with */
+    int64_t node_id; /* this node's row of ingest_nodes (0: not looked up yet) */
     ht_db_stmt *find_instance;
     ht_db_stmt *find_path;
     ht_db_stmt *upsert_patient;
@@ -43,6 +44,9 @@ int ht_store__prepare(ht_store *store, const char *sql, const char *what, ht_db_
  * counting them in *rows (when not NULL). Finalizes st, or resets it when ht_store__query keeps
  * it. Returns HT_OK, cb's non-zero, or an error. */
 int ht_store__rows(ht_store *store, ht_db_stmt *st, ht_row_cb cb, void *payload, int *rows);
+
+/* This node's id in ingest_nodes, made on first use. */
+int ht_store__node(ht_store *store, int64_t *id);
 
 /* Apply the migrations after the database's current version, up to `target`. */
 int ht_store__migrate(ht_db *db, int target);

@@ -167,10 +167,12 @@ for f in sorted(os.listdir(study)):
     ht.run("import", os.path.join(study, f), expect=0)  # one batch per file
 db = sqlite3.connect(os.path.join(ht.data, "index.sqlite"))
 rows = db.execute("SELECT batch, sop_uid, archive_path FROM instances ORDER BY batch").fetchall()
-state = db.execute("SELECT last_batch, durable_batch FROM ingest_state").fetchall()
+state = db.execute("SELECT last_batch, n.durable_batch FROM ingest_state, ingest_nodes n").fetchall()
 t.check([r[0] for r in rows] == list(range(1, 7)), f"each import committed its own batch: {[r[0] for r in rows]}")
-t.check(state == [(6, 6)], f"batches numbered by the index, all recorded durable: {state}")
-db.execute("UPDATE ingest_state SET durable_batch = 5")  # the power loss: batch 6 never said so
+t.check(state == [(6, 6)], f"batches numbered by the index, all recorded durable by the node: {state}")
+nodes = db.execute("SELECT DISTINCT node FROM instances").fetchall()
+t.check(len(nodes) == 1 and nodes[0][0] is not None, f"each row names its node: {nodes}")
+db.execute("UPDATE ingest_nodes SET durable_batch = 5")  # the power loss: batch 6 never said so
 db.commit()
 db.close()
 last, earlier = rows[-1], rows[1]

@@ -84,10 +84,10 @@ p = h.run("index", "migrate", "--to", url)
 t.check(p.returncode == 0, f"index migrate: {p.stderr}")
 print(p.stdout)
 identical = [line for line in p.stdout.splitlines() if line.endswith("identical")]
-t.check(len(identical) == 16, f"every table compared ({len(identical)} of 16)")
+t.check(len(identical) == 17, f"every table compared ({len(identical)} of 17)")
 t.check("ledger_records" in p.stdout and "instances" in p.stdout, "tables named")
 show = h.run("index", "show", expect=0).stdout
-t.check("backend: postgresql" in show and "schema version: 12" in show, f"index show: {show}")
+t.check("backend: postgresql" in show and "schema version: 13" in show, f"index show: {show}")
 after = answers()
 for key in before:
     t.check(before[key] == after[key], f"{key}: the same answer from PostgreSQL")

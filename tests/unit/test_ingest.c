@@ -288,6 +288,40 @@ static void only_a_confirmed_ingest_records_durable_batches(void **state)
     free(file.data);
 }
 
+/* Recovery is per node: a node restarting verifies its own unconfirmed batches only, never
+ * another node's rows in flight (here a row whose file another node has not made whole yet). */
+static void recovery_leaves_other_nodes_rows(void **state)
+{
+    fixture *f = *state;
+    part10 file = {0};
+    ht_ingest_result res;
+    ht_ingest *b = NULL;
+    ht_instance_location loc;
+    char path[512];
+
+    setenv("HEPATRACK_NODE", "node-a", 1);
+    p10_ct(&file, "1.2.826.8.1", "1.2.826.8", "1.2.826.8.0");
+    assert_int_equal(ht_ingest_buffer(f->in, file.data, file.len, "node a", &res), HT_OK);
+    ht_ingest_free(f->in); /* stops before recording the batch durable */
+    f->in = NULL;
+    assert_int_equal(ht_store_locate(f->store, "1.2.826.8.1", &loc), HT_OK);
+    snprintf(path, sizeof(path), "%s/%s", f->dir, loc.archive_path);
+    assert_int_equal(truncate(path, 100), 0); /* not whole: as if still in flight */
+
+    setenv("HEPATRACK_NODE", "node-b", 1);
+    assert_int_equal(ht_ingest_open(&b, f->dir), HT_OK);
+    assert_int_equal(ht_ingest_confirm_batches(b, NULL, NULL), 0); /* not its row: left */
+    assert_int_equal(ht_store_locate(f->store, "1.2.826.8.1", &loc), HT_OK);
+    ht_ingest_free(b);
+
+    setenv("HEPATRACK_NODE", "node-a", 1);
+    assert_int_equal(ht_ingest_open(&f->in, f->dir), HT_OK);
+    assert_int_equal(ht_ingest_confirm_batches(f->in, NULL, NULL), 1); /* its own: removed */
+    assert_int_equal(ht_store_locate(f->store, "1.2.826.8.1", &loc), HT_ENOTFOUND);
+    unsetenv("HEPATRACK_NODE");
+    free(file.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -299,6 +333,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(many_threads_many_instances, setup, teardown),
         cmocka_unit_test_setup_teardown(twins_at_two_ingests_on_one_directory, setup, teardown),
+        cmocka_unit_test_setup_teardown(recovery_leaves_other_nodes_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(only_a_confirmed_ingest_records_durable_batches, setup,
                                         teardown),
     };
