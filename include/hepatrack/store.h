@@ -73,7 +73,9 @@ void ht_store_free(ht_store *store);
 int ht_store_schema_version(ht_store *store);
 
 /** Start, commit or roll back a transaction. A write transaction holds the index's one write
- * lock from its start; commit makes it durable (SQLite synchronous=FULL, PostgreSQL's own). */
+ * lock from its start; commit makes it durable (SQLite synchronous=FULL, PostgreSQL's own).
+ * A commit that fails with HT_EIO may have landed (the connection to a server lost before its
+ * answer; an I/O error on a file); any other failure left nothing. */
 int ht_store_begin(ht_store *store);
 /* A read transaction: every query until ht_store_commit (or rollback) sees one snapshot. */
 int ht_store_begin_read(ht_store *store);

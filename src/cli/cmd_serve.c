@@ -175,6 +175,13 @@ static int set_key(serve_config *c, const char *section, const char *key, const 
         }
         return 0;
     }
+    if (!strcmp(section, "index")) { /* one place for every command on the data directory */
+        snprintf(c->error, sizeof(c->error),
+                 "[index] %s: the index's settings belong in the data directory's index.ini, so "
+                 "that import, ls, check and the rest open the same index (docs/deployment.md)",
+                 key);
+        return -1;
+    }
     if (!strcmp(section, "dicom") && !strcmp(key, "aet")) {
         if (!*value || strlen(value) > 16) {
             snprintf(c->error, sizeof(c->error), "[dicom] aet must be 1 to 16 characters");

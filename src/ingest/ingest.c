@@ -188,8 +188,11 @@ static int commit_batch(ht_ingest *in, pending *batch, int64_t *synced)
                    p->rec.archive_path);
         p->tmp_path[0] = '\0'; /* published: on failure remove the final file instead */
     }
-    if ((err = ht_store_commit(in->writer)) < 0)
+    if ((err = ht_store_commit(in->writer)) < 0) {
+        if (err == HT_EIO)
+            goto unknown;
         goto rollback;
+    }
     committed = 1;
     in->recorded = mark > in->recorded ? mark : in->recorded;
     /* also makes durable what another ingest committed before a raced twin was answered */
@@ -205,6 +208,18 @@ static int commit_batch(ht_ingest *in, pending *batch, int64_t *synced)
 rollback:
     snprintf(message, sizeof(message), "%s", ht_error_last());
     discard_files(in, batch); /* the write lock still held: no other ingest's file is touched */
+    ht_store_rollback(in->writer);
+    return ht_error_set(err, "%s", message);
+unknown:
+    /* A commit that failed may still have landed (a server's answer lost with its connection):
+     * the published files stay, so that a row that did commit has its file; one whose row did
+     * not is a leftover, replaced by the sender's next copy or indexed by check --repair. */
+    snprintf(message, sizeof(message), "%s", ht_error_last());
+    for (p = batch; p; p = p->next)
+        if (p->tmp_path[0] && !p->is_conflict) {
+            ht_archive_discard(in->archive, p->tmp_path);
+            p->tmp_path[0] = '\0';
+        }
     ht_store_rollback(in->writer);
     return ht_error_set(err, "%s", message);
 fail:

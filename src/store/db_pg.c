@@ -21,14 +21,17 @@ typedef struct pg_db {
     ht_db base;
     PGconn *conn;
     unsigned next_name;
+    unsigned generation; /* of the connection: reset after the server went away */
+    int in_transaction;  /* as begun by ht_db_begin: never silently reconnected */
 } pg_db;
 
 typedef struct pg_stmt {
     ht_db_stmt base;
     pg_db *db;
     const char *what;
-    char *sql;     /* with $N parameters */
-    char name[24]; /* "" for a one-use statement */
+    char *sql;           /* with $N parameters */
+    char name[24];       /* "" for a one-use statement */
+    unsigned generation; /* the connection's a kept statement was prepared on */
     int nparams;
     char **values; /* nparams texts, NULL for SQL NULL */
     Oid *types;    /* 0 (the server infers it) or text, for a number the SQL skips */
@@ -82,10 +85,16 @@ static void pg_close(ht_db *db)
     free(d);
 }
 
+static int reconnected(pg_db *d);
+
 static int pg_exec(ht_db *db, const char *sql, const char *what)
 {
     pg_db *d = (pg_db *)db;
     PGresult *res = PQexec(d->conn, sql);
+    if (PQresultStatus(res) == PGRES_FATAL_ERROR && reconnected(d)) {
+        PQclear(res);
+        res = PQexec(d->conn, sql);
+    }
     ExecStatusType status = PQresultStatus(res);
     int err =
         status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK ? HT_OK : pg_error(d, res, what);
@@ -118,21 +127,35 @@ static int pg_open(const char *locator, ht_db **out)
 
 static int pg_begin(ht_db *db, int write)
 {
-    if (!write)
-        return pg_exec(db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", "starting a read");
+    pg_db *d = (pg_db *)db;
     char sql[96];
-    snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%d)", WRITE_LOCK_KEY);
-    return pg_exec(db, sql, "starting a transaction");
+    if (write)
+        snprintf(sql, sizeof(sql), "BEGIN; SELECT pg_advisory_xact_lock(%d)", WRITE_LOCK_KEY);
+    int err = pg_exec(db, write ? sql : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                      write ? "starting a transaction" : "starting a read");
+    d->in_transaction = err == HT_OK;
+    if (err < 0 && PQtransactionStatus(d->conn) != PQTRANS_IDLE)
+        PQclear(PQexec(d->conn, "ROLLBACK")); /* BEGIN ran, the lock did not */
+    return err;
 }
 
 static int pg_commit(ht_db *db)
 {
-    return pg_exec(db, "COMMIT", "committing");
+    pg_db *d = (pg_db *)db;
+    int err = pg_exec(db, "COMMIT", "committing");
+    d->in_transaction = 0;
+    return err;
 }
 
 static int pg_rollback(ht_db *db)
 {
-    if (PQtransactionStatus(((pg_db *)db)->conn) == PQTRANS_IDLE)
+    pg_db *d = (pg_db *)db;
+    d->in_transaction = 0;
+    if (PQstatus(d->conn) == CONNECTION_BAD) {
+        reconnected(d); /* the transaction went with the connection */
+        return HT_OK;
+    }
+    if (PQtransactionStatus(d->conn) == PQTRANS_IDLE)
         return HT_OK;
     return pg_exec(db, "ROLLBACK", "rolling back");
 }
@@ -229,6 +252,44 @@ static void clear_result(pg_stmt *s)
     s->rows = 0;
 }
 
+/* A kept statement prepared on the connection as it is now. */
+static int prepare_on_server(pg_stmt *s)
+{
+    PGresult *res = PQprepare(s->db->conn, s->name, s->sql, s->nparams, s->types);
+    int err = PQresultStatus(res) == PGRES_COMMAND_OK ? HT_OK : pg_error(s->db, res, s->what);
+    PQclear(res);
+    s->generation = s->db->generation;
+    return err;
+}
+
+/*
+ * When the server went away (restarted, failed over, a dropped socket) and no transaction was
+ * open, connect again once: a statement outside a transaction can simply run again, and kept
+ * statements are prepared again as they are next used. 1 when reconnected.
+ */
+static int reconnected(pg_db *d)
+{
+    if (d->in_transaction || PQstatus(d->conn) != CONNECTION_BAD)
+        return 0;
+    PQreset(d->conn);
+    if (PQstatus(d->conn) != CONNECTION_OK)
+        return 0;
+    d->generation++;
+    PGresult *res = PQexec(d->conn, "SET TIME ZONE 'UTC'; SET client_encoding = 'UTF8'");
+    PQclear(res);
+    return 1;
+}
+
+static PGresult *run(pg_stmt *s)
+{
+    const char *const *values = (const char *const *)s->values;
+    if (s->name[0] && s->generation != s->db->generation && prepare_on_server(s) < 0)
+        return NULL;
+    return s->name[0]
+               ? PQexecPrepared(s->db->conn, s->name, s->nparams, values, NULL, NULL, 0)
+               : PQexecParams(s->db->conn, s->sql, s->nparams, s->types, values, NULL, NULL, 0);
+}
+
 static int pg_prepare(ht_db *db, const char *sql, int keep, const char *what, ht_db_stmt **out)
 {
     pg_db *d = (pg_db *)db;
@@ -250,9 +311,7 @@ static int pg_prepare(ht_db *db, const char *sql, int keep, const char *what, ht
     }
     if (keep) {
         snprintf(s->name, sizeof(s->name), "ht%u", d->next_name++);
-        PGresult *res = PQprepare(d->conn, s->name, s->sql, s->nparams, s->types);
-        int err = PQresultStatus(res) == PGRES_COMMAND_OK ? HT_OK : pg_error(d, res, what);
-        PQclear(res);
+        int err = prepare_on_server(s);
         if (err < 0) {
             free(s->sql);
             free(s->types);
@@ -309,11 +368,11 @@ static int pg_step(ht_db_stmt *st)
 {
     pg_stmt *s = (pg_stmt *)st;
     if (!s->res) {
-        const char *const *values = (const char *const *)s->values;
-        s->res =
-            s->name[0]
-                ? PQexecPrepared(s->db->conn, s->name, s->nparams, values, NULL, NULL, 0)
-                : PQexecParams(s->db->conn, s->sql, s->nparams, s->types, values, NULL, NULL, 0);
+        s->res = run(s);
+        if (PQresultStatus(s->res) == PGRES_FATAL_ERROR && reconnected(s->db)) {
+            PQclear(s->res);
+            s->res = run(s);
+        }
         ExecStatusType status = PQresultStatus(s->res);
         if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
             int err = pg_error(s->db, s->res, s->what);

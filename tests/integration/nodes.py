@@ -254,6 +254,21 @@ try:
     subjects = http_request(a.base, "/api/subjects", headers=cookie)[2]
     t.check("N01" in str(subjects), "node a lists the subject node b enrolled")
 
+    # 4b. On PostgreSQL: the database server restarted under running nodes (its sessions cut,
+    # as a failover does). Each node connects again at its next statement; nothing is resent
+    # by hand.
+    if os.environ.get("HT_TEST_PG_RESTART"):
+        subprocess.run(os.environ["HT_TEST_PG_RESTART"], shell=True, check=True)
+        again = generate(gen, os.path.join(work, "again"), slices=20, size=64, patient_id="NODES-5")
+        results = send_all(front_dicom, split(again, 2))
+        t.check(all(r.returncode == 0 for r in results),
+                "after a restart of PostgreSQL the nodes store again: "
+                + " | ".join(r.stderr[-200:] for r in results))
+        patients = {p["PatientID"] for p in h.json("ls", "patients")}
+        t.check("NODES-5" in patients, "the study is indexed")
+        status, _, _ = http_request(b.base, "/api/studies", headers=cookie)
+        t.check(status == 200, f"the HTTP API answers after the restart: {status}")
+
     # 5. SIGKILL of node a while 4 senders send 400 instances through HAProxy.
     before = index_of(h)
     groups = split(killed, 4)

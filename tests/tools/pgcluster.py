@@ -6,7 +6,8 @@ socket in a folder under the build tree (no TCP port), removed when done.
 As a module: `with Cluster(base) as pg: url = pg.database("name")`.
 As a command: `pgcluster.py BASE -- COMMAND...` runs COMMAND with HT_TEST_PG_URL set to a fresh
 database's URL and HT_TEST_PG_ADMIN to the cluster's maintenance database (tests make their own
-databases from it), and exits with COMMAND's status; 77 (skipped) when PostgreSQL is missing.
+databases from it) and HT_TEST_PG_RESTART to a shell command restarting the server, and exits
+with COMMAND's status; 77 (skipped) when PostgreSQL is missing.
 """
 import glob
 import os
@@ -101,6 +102,14 @@ class Cluster:
         self.psql(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
+    def restart_command(self):
+        """A shell command that restarts the server (fast: sessions cut, as a failover does)."""
+        ctl = (f"{os.path.join(self.bin, 'pg_ctl')} -D {self.data} -w -s -m fast -l "
+               f"{os.path.join(self.root, 'server.log')} restart")
+        if os.geteuid() == 0:
+            ctl = f"setpriv --reuid={self.uid} --regid={self.gid} --clear-groups {ctl}"
+        return ctl
+
     def stop(self):
         self._as_user([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-w", "-s", "-m",
                        "immediate", "stop"])
@@ -123,7 +132,7 @@ def main():
         sys.exit(77)
     with cluster as pg:
         env = dict(os.environ, HT_TEST_PG_URL=pg.database("hepatrack"),
-                   HT_TEST_PG_ADMIN=pg.url("postgres"))
+                   HT_TEST_PG_ADMIN=pg.url("postgres"), HT_TEST_PG_RESTART=pg.restart_command())
         sys.exit(subprocess.run(sys.argv[3:], env=env).returncode)
 
 
