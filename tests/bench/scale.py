@@ -42,6 +42,8 @@ ap.add_argument("--reps", type=int, choices=range(1, 100), default=3,
                 help="ingest measurements at each point (median)")
 ap.add_argument("--chart", default="scale.png")
 ap.add_argument("--keep", metavar="DIR", help="keep the grown data directory there")
+ap.add_argument("--postgresql", action="store_true",
+                help="the index on a throwaway PostgreSQL server (tests/tools/pgcluster.py)")
 args = ap.parse_args()
 for tool in ("storescu", "gnuplot"):
     if not shutil.which(tool):
@@ -176,13 +178,27 @@ def check():
 
 
 def index_mb():
+    if pg:
+        size = run("psql", "-X", "-A", "-t", "-d", pg_url, "-c",
+                   "SELECT pg_database_size(current_database())").stdout
+        return int(size) / 1e6
     return sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data)
                if f.startswith("index.sqlite")) / 1e6
 
 
+pg = pg_url = None
+if args.postgresql:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+    from pgcluster import Cluster  # noqa: E402
+    pg = Cluster(os.path.join(os.path.abspath(args.build), "pg")).start()
+    pg_url = pg.database("scale")
+
 rows = []
 try:
     os.makedirs(data)
+    if pg:
+        with open(os.path.join(data, "index.ini"), "w") as f:
+            f.write(f"[index]\nbackend = postgresql\nurl = {pg_url}\n")
     for point, fraction in enumerate((0, 0.1, 0.5, 1.0)):
         grow(int(args.instances * fraction))
         serve, http_port, dicom_port = start_serve(ht, data, os.path.join(work, "serve.log"),
@@ -212,6 +228,8 @@ try:
 finally:
     if args.keep and os.path.isdir(data):
         shutil.move(data, args.keep)
+    if pg:
+        pg.stop()
 
 names = list(rows[-1]["queries"])
 print("\ninstances  ingest 1  ingest 4  " + "  ".join(f"{n + ' med/p99 ms':>24}" for n in names)
