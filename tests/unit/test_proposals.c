@@ -21,6 +21,7 @@
 #include "hepatrack/sr.h"
 #include "hepatrack/store.h"
 #include "hepatrack/util.h"
+#include "scratch.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ static const char SUBJECT[] =
     " \"assessments\": [{\"lesion\": \"T1\", \"timepoint\": \"BL\", \"long_axis_mm\": 40}]}";
 
 typedef struct fixture {
-    char path[64];
+    char path[512];
     ht_store *store;
 } fixture;
 
@@ -51,7 +52,16 @@ static int setup(void **state)
     int fd = mkstemp(f->path);
     assert_true(fd >= 0);
     close(fd);
-    unlink(f->path); /* a fresh index at that path */
+    unlink(f->path);        /* a fresh index at that path */
+    if (scratch_pg_url()) { /* or the PostgreSQL test database, emptied */
+        char dir[] = "/tmp/ht-proposals-pg-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(scratch_index(dir), 0);
+        char *locator = ht_store_index_path(dir);
+        snprintf(f->path, sizeof(f->path), "%s", locator);
+        free(locator);
+        assert_int_equal(scratch_remove(dir), 0);
+    }
     assert_int_equal(ht_store_open(&f->store, f->path), HT_OK);
     assert_int_equal(ht_ledger_import(f->store, SUBJECT, strlen(SUBJECT), "test", &sum), HT_OK);
     *state = f;
@@ -61,13 +71,15 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    char side[80];
+    char side[540];
     ht_store_free(f->store);
-    unlink(f->path);
-    snprintf(side, sizeof(side), "%s-wal", f->path);
-    unlink(side);
-    snprintf(side, sizeof(side), "%s-shm", f->path);
-    unlink(side);
+    if (!scratch_pg_url()) {
+        unlink(f->path);
+        snprintf(side, sizeof(side), "%s-wal", f->path);
+        unlink(side);
+        snprintf(side, sizeof(side), "%s-shm", f->path);
+        unlink(side);
+    }
     free(f);
     return 0;
 }
