@@ -3,9 +3,7 @@
  * over the index (PS3.4 C.2.2.2: universal, single value, wildcard, range and UID list
  * matching), and each row comes back with the level's return attributes as DICOM keywords.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* strndup */
-#endif
+#define _GNU_SOURCE
 #include "store_internal.h"
 
 #include "hepatrack/util.h"
@@ -421,7 +419,7 @@ int ht_store_find(ht_store *s, const ht_find_query *q, ht_row_cb cb, void *paylo
         statement_free(&st);
         return err;
     }
-    if ((err = ht_store__query(s, st.sql, &prepared)) < 0) {
+    if ((err = ht_store__query(s, st.sql, "querying the index", &prepared)) < 0) {
         statement_free(&st);
         return err;
     }

@@ -277,13 +277,7 @@ int ht_store_ledger_append(ht_store *s, int64_t subject, const ht_ledger_row *ro
     ht_db_bind_text(st, 8, row->reason ? row->reason : "");
     ht_db_bind_text(st, 9, row->recorded_at);
     int64_t id = 0;
-    err = ht_db_step(st);
-    if (err == HT_DB_ROW) {
-        id = ht_db_int64(st, 0);
-        err = ht_db_step(st);
-    }
-    ht_db_reset(st);
-    if (err < 0)
+    if ((err = ht_store__step_id(st, &id)) < 0)
         return err;
     return keep_current(s, subject, row, id);
 }

@@ -7,26 +7,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Step a write to its end and finalize it: HT_OK, with the rows it changed in *changed (when
+/* Step a kept write to its end and reset it: HT_OK, with the rows it changed in *changed (when
  * not NULL), or the error (set). */
 static int run_write(ht_db_stmt *st, int64_t *changed)
 {
     int rc = ht_db_step(st);
     if (changed)
         *changed = rc == HT_DB_DONE ? ht_db_changes(st) : 0;
-    ht_db_finalize(st);
+    ht_db_reset(st);
     return rc < 0 ? rc : HT_OK;
 }
 
 int ht_store_proposal_add(ht_store *s, const ht_proposal_row *row)
 {
     ht_db_stmt *st;
-    int err = ht_store__prepare(s,
-                                "INSERT INTO proposals (source, item, subject, timepoint, lesion,"
-                                " new_lesion, fields, status, reason, received_at)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
-                                " ON CONFLICT (source, item) DO NOTHING",
-                                "recording a proposal", &st);
+    int err = ht_store__query(s,
+                              "INSERT INTO proposals (source, item, subject, timepoint, lesion,"
+                              " new_lesion, fields, status, reason, received_at)"
+                              " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                              " ON CONFLICT (source, item) DO NOTHING",
+                              "recording a proposal", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, row->source);
@@ -53,7 +53,7 @@ int ht_store_proposals_each(ht_store *s,
                             void *payload)
 {
     ht_db_stmt *st;
-    int rc, err = ht_store__prepare(
+    int rc, err = ht_store__query(
                 s,
                 "SELECT id, source, item, subject, timepoint, lesion, new_lesion, fields, status,"
                 " reason, received_at, decided_by, decided_at FROM proposals"
@@ -75,7 +75,7 @@ int ht_store_proposals_each(ht_store *s,
         if ((err = cb(payload, &row)) != 0)
             break;
     }
-    ht_db_finalize(st);
+    ht_db_reset(st);
     if (err == HT_OK && rc < 0)
         err = rc;
     return err;
@@ -85,12 +85,12 @@ int ht_store_proposal_decide(
     ht_store *s, int64_t id, const char *status, const char *by, const char *at, const char *reason)
 {
     ht_db_stmt *st;
-    int err = ht_store__prepare(
-        s,
-        "UPDATE proposals SET status = ?2, decided_by = ?3, decided_at = ?4,"
-        " reason = ?5 WHERE id = ?1"
-        " AND (status = 'proposed' OR (status = 'unmatched' AND ?2 = 'rejected'))",
-        "deciding a proposal", &st);
+    int err =
+        ht_store__query(s,
+                        "UPDATE proposals SET status = ?2, decided_by = ?3, decided_at = ?4,"
+                        " reason = ?5 WHERE id = ?1"
+                        " AND (status = 'proposed' OR (status = 'unmatched' AND ?2 = 'rejected'))",
+                        "deciding a proposal", &st);
     if (err < 0)
         return err;
     ht_db_bind_int64(st, 1, id);
@@ -104,17 +104,17 @@ int ht_store_proposal_decide(
     if (changed)
         return HT_OK;
     int exists = 0;
-    if (ht_store__prepare(s, "SELECT count(*) FROM proposals WHERE id = ?1", "deciding a proposal",
-                          &st) == HT_OK) {
+    if (ht_store__query(s, "SELECT count(*) FROM proposals WHERE id = ?1", "deciding a proposal",
+                        &st) == HT_OK) {
         ht_db_bind_int64(st, 1, id);
         exists = ht_db_step(st) == HT_DB_ROW && ht_db_int64(st, 0) > 0;
-        ht_db_finalize(st);
+        ht_db_reset(st);
     }
     return exists ? ht_error_set(HT_ECONFLICT, "proposal %lld was decided already", (long long)id)
                   : ht_error_set(HT_ENOTFOUND, "no proposal %lld", (long long)id);
 }
 
-/* The first column of the first row as text into out (65 bytes), finalizing st; HT_ENOTFOUND
+/* The first column of the first row as text into out (65 bytes), resetting st; HT_ENOTFOUND
  * when there are no rows, or more than one when unique is asked. */
 static int one_text(ht_db_stmt *st, int unique, char *out)
 {
@@ -128,7 +128,7 @@ static int one_text(ht_db_stmt *st, int unique, char *out)
     } else {
         err = rc;
     }
-    ht_db_finalize(st);
+    ht_db_reset(st);
     return err;
 }
 
@@ -137,21 +137,21 @@ int ht_store_subject_of_patient(ht_store *s, const char *patient_id, const char 
     ht_db_stmt *st;
     char key[300];
     snprintf(key, sizeof(key), "%s\t%s", patient_id, issuer ? issuer : "");
-    int err = ht_store__prepare(s,
-                                "SELECT DISTINCT sj.subject_id FROM ledger_current c JOIN subjects"
-                                " sj ON sj.id = c.subject WHERE c.kind = 'patient' AND c.key = ?1",
-                                "matching a patient", &st);
+    int err = ht_store__query(s,
+                              "SELECT DISTINCT sj.subject_id FROM ledger_current c JOIN subjects"
+                              " sj ON sj.id = c.subject WHERE c.kind = 'patient' AND c.key = ?1",
+                              "matching a patient", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, key);
     if ((err = one_text(st, 1, out)) != HT_ENOTFOUND || (issuer && *issuer))
         return err;
     /* A report without an issuer: the Patient ID alone, when one subject has it. */
-    if ((err = ht_store__prepare(s,
-                                 "SELECT DISTINCT sj.subject_id FROM ledger_current c JOIN subjects"
-                                 " sj ON sj.id = c.subject WHERE c.kind = 'patient'"
-                                 " AND substr(c.key, 1, length(?1) + 1) = ?1 || '\t'",
-                                 "matching a patient", &st)) < 0)
+    if ((err = ht_store__query(s,
+                               "SELECT DISTINCT sj.subject_id FROM ledger_current c JOIN subjects"
+                               " sj ON sj.id = c.subject WHERE c.kind = 'patient'"
+                               " AND substr(c.key, 1, length(?1) + 1) = ?1 || '\t'",
+                               "matching a patient", &st)) < 0)
         return err;
     ht_db_bind_text(st, 1, patient_id);
     return one_text(st, 1, out);
@@ -163,13 +163,13 @@ int ht_store_timepoint_of_study(ht_store *s,
                                 char *out)
 {
     ht_db_stmt *st;
-    int err = ht_store__prepare(s,
-                                "SELECT r.key FROM subjects sj JOIN ledger_current c"
-                                " ON c.subject = sj.id AND c.kind = 'timepoint'"
-                                " JOIN ledger_records r ON r.id = c.record,"
-                                " json_each(r.f_study_uids) j"
-                                " WHERE sj.subject_id = ?1 AND j.value = ?2",
-                                "matching a study to a time point", &st);
+    int err = ht_store__query(s,
+                              "SELECT r.key FROM subjects sj JOIN ledger_current c"
+                              " ON c.subject = sj.id AND c.kind = 'timepoint'"
+                              " JOIN ledger_records r ON r.id = c.record,"
+                              " json_each(r.f_study_uids) j"
+                              " WHERE sj.subject_id = ?1 AND j.value = ?2",
+                              "matching a study to a time point", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, subject_id);
@@ -184,7 +184,7 @@ int ht_store_reports_unread(
 {
     ht_db_stmt *st;
     int rc,
-        err = ht_store__prepare(
+        err = ht_store__query(
             s,
             "SELECT i.sop_uid, i.sop_class, i.archive_path FROM instances i WHERE i.sop_class IN"
             " ('1.2.840.10008.5.1.4.1.1.88.11', '1.2.840.10008.5.1.4.1.1.88.22',"
@@ -211,7 +211,7 @@ int ht_store_reports_unread(
         snprintf(rows[n].path, sizeof(rows[n].path), "%s", ht_db_text(st, 2));
         n++;
     }
-    ht_db_finalize(st);
+    ht_db_reset(st);
     if (err == HT_OK && rc < 0)
         err = rc;
     for (size_t i = 0; i < n && err == HT_OK; i++)
@@ -223,11 +223,11 @@ int ht_store_reports_unread(
 int ht_store_report_read(ht_store *s, const char *sop_uid, const char *at, const char *outcome)
 {
     ht_db_stmt *st;
-    int err = ht_store__prepare(s,
-                                "INSERT INTO report_imports (source, read_at, outcome)"
-                                " VALUES (?1, ?2, ?3) ON CONFLICT (source) DO UPDATE SET"
-                                " read_at = excluded.read_at, outcome = excluded.outcome",
-                                "recording a report read", &st);
+    int err = ht_store__query(s,
+                              "INSERT INTO report_imports (source, read_at, outcome)"
+                              " VALUES (?1, ?2, ?3) ON CONFLICT (source) DO UPDATE SET"
+                              " read_at = excluded.read_at, outcome = excluded.outcome",
+                              "recording a report read", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, sop_uid);
@@ -240,10 +240,10 @@ int ht_store_report_written(
     ht_store *s, const char *sop_uid, const char *subject, const char *timepoint, const char *at)
 {
     ht_db_stmt *st;
-    int err = ht_store__prepare(s,
-                                "INSERT INTO reports_written (sop_uid, subject, timepoint,"
-                                " written_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                                "recording a report written", &st);
+    int err = ht_store__query(s,
+                              "INSERT INTO reports_written (sop_uid, subject, timepoint,"
+                              " written_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                              "recording a report written", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, sop_uid);
@@ -256,13 +256,13 @@ int ht_store_report_written(
 int ht_store_report_is_ours(ht_store *s, const char *sop_uid)
 {
     ht_db_stmt *st;
-    int err = ht_store__prepare(s, "SELECT 1 FROM reports_written WHERE sop_uid = ?1",
-                                "looking up a report written", &st);
+    int err = ht_store__query(s, "SELECT 1 FROM reports_written WHERE sop_uid = ?1",
+                              "looking up a report written", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, sop_uid);
     int rc = ht_db_step(st);
-    ht_db_finalize(st);
+    ht_db_reset(st);
     if (rc < 0)
         return rc;
     return rc == HT_DB_ROW;
@@ -292,16 +292,16 @@ int ht_store_ledger_stamp(ht_store *s, int64_t *stamp_out, char *where, size_t s
     ht_db_stmt *st;
     /* Every ledger write and trial parameter change writes the audit log; a study arriving may
      * date a time point (A16): the two largest ids change whenever a result may. */
-    int err = ht_store__prepare(s,
-                                "SELECT (SELECT coalesce(max(id), 0) FROM audit) * 4294967296"
-                                " + (SELECT coalesce(max(id), 0) FROM studies)",
-                                "reading the ledger's stamp", &st);
+    int err = ht_store__query(s,
+                              "SELECT (SELECT coalesce(max(id), 0) FROM audit) * 4294967296"
+                              " + (SELECT coalesce(max(id), 0) FROM studies)",
+                              "reading the ledger's stamp", &st);
     if (err < 0)
         return err;
     int rc = ht_db_step(st);
     if (rc == HT_DB_ROW)
         *stamp_out = ht_db_int64(st, 0);
-    ht_db_finalize(st);
+    ht_db_reset(st);
     if (rc == HT_DB_DONE) /* a SELECT without FROM has its row */
         return ht_error_set(HT_EDB, "index database: reading the ledger's stamp: no row");
     return rc < 0 ? rc : HT_OK;
@@ -313,12 +313,11 @@ int ht_store_proposals_supersede(ht_store *s,
                                  const char *at)
 {
     ht_db_stmt *st;
-    int err =
-        ht_store__prepare(s,
-                          "UPDATE proposals SET status = 'rejected', decided_by = 'hepatrack',"
-                          " decided_at = ?3, reason = 'superseded by report ' || ?2"
-                          " WHERE source = ?1 AND status = 'proposed'",
-                          "superseding proposals", &st);
+    int err = ht_store__query(s,
+                              "UPDATE proposals SET status = 'rejected', decided_by = 'hepatrack',"
+                              " decided_at = ?3, reason = 'superseded by report ' || ?2"
+                              " WHERE source = ?1 AND status = 'proposed'",
+                              "superseding proposals", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, old_source);

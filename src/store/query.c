@@ -134,7 +134,7 @@ const char *ht_row_value(const ht_row *row, const char *name)
     return NULL;
 }
 
-int ht_store__query(ht_store *s, const char *sql, ht_db_stmt **out)
+int ht_store__query(ht_store *s, const char *sql, const char *what, ht_db_stmt **out)
 {
     size_t n = sizeof(s->queries) / sizeof(s->queries[0]);
     for (size_t i = 0; i < n; i++)
@@ -145,7 +145,7 @@ int ht_store__query(ht_store *s, const char *sql, ht_db_stmt **out)
     char *copy = strdup(sql);
     if (!copy)
         return ht_error_set(HT_ENOMEM, "out of memory preparing a query");
-    int err = ht_db_prepare(s->db, sql, 1, "reading the index", out);
+    int err = ht_db_prepare(s->db, sql, 1, what, out);
     if (err < 0) {
         free(copy);
         return err;
@@ -413,13 +413,6 @@ int ht_store_count(ht_store *s, ht_list_kind kind, int64_t *count)
     return one_int(s, sql[kind], "counting", count);
 }
 
-/* Copy a text column into a fixed buffer ("" for NULL). */
-static void copy_text(char *dst, size_t size, ht_db_stmt *st, int i)
-{
-    const char *t = ht_db_text(st, i);
-    snprintf(dst, size, "%s", t ? t : "");
-}
-
 int ht_store_instance_origin(ht_store *s, const char *sop_instance_uid, ht_instance_origin *out)
 {
     ht_db_stmt *st;
@@ -434,9 +427,9 @@ int ht_store_instance_origin(ht_store *s, const char *sop_instance_uid, ht_insta
     ht_db_bind_text(st, 1, sop_instance_uid);
     err = ht_db_step(st);
     if (err == HT_DB_ROW) {
-        copy_text(out->patient_id, sizeof(out->patient_id), st, 0);
-        copy_text(out->issuer, sizeof(out->issuer), st, 1);
-        copy_text(out->study_uid, sizeof(out->study_uid), st, 2);
+        ht_store__copy_text(out->patient_id, sizeof(out->patient_id), st, 0);
+        ht_store__copy_text(out->issuer, sizeof(out->issuer), st, 1);
+        ht_store__copy_text(out->study_uid, sizeof(out->study_uid), st, 2);
         err = HT_OK;
     } else if (err == HT_DB_DONE) {
         err = ht_error_set(HT_ENOTFOUND, "no instance has SOP Instance UID '%s'", sop_instance_uid);
@@ -469,7 +462,7 @@ int ht_store_study_modalities(ht_store *s, const char *study_instance_uid, char 
                               "SELECT DISTINCT se.modality FROM series se"
                               " JOIN studies st ON st.id = se.study WHERE st.study_uid = ?1"
                               " AND se.modality <> '' ORDER BY se.modality",
-                              &st);
+                              "looking up a study's modalities", &st);
     if (err < 0)
         return err;
     ht_db_bind_text(st, 1, study_instance_uid);

@@ -198,8 +198,7 @@ int ht_store_rollback(ht_store *s)
     return ht_db_rollback(s->db);
 }
 
-/* Run a cached statement that returns one id (RETURNING id). */
-static int step_id(ht_db_stmt *st, int64_t *id)
+int ht_store__step_id(ht_db_stmt *st, int64_t *id)
 {
     int rc = ht_db_step(st);
     if (rc == HT_DB_ROW) {
@@ -244,7 +243,7 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     bind_text(st, 3, r->patient_name);
     bind_text(st, 4, r->patient_birth_date);
     bind_text(st, 5, r->patient_sex);
-    if ((err = step_id(st, &patient)) < 0)
+    if ((err = ht_store__step_id(st, &patient)) < 0)
         return err;
 
     if ((err = ht_store__cached(s, &s->upsert_study, SQL_UPSERT_STUDY, "adding a study", &st)) < 0)
@@ -256,7 +255,7 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     bind_text(st, 5, r->accession_number);
     bind_text(st, 6, r->study_description);
     bind_text(st, 7, r->received_at);
-    if ((err = step_id(st, &study)) < 0)
+    if ((err = ht_store__step_id(st, &study)) < 0)
         return err;
 
     if ((err = ht_store__cached(s, &s->upsert_series, SQL_UPSERT_SERIES, "adding a series", &st)) <
@@ -278,7 +277,7 @@ int ht_store_add_instance(ht_store *s, const ht_instance_record *r)
     if (r->columns)
         ht_db_bind_int64(st, 11, r->columns);
     bind_text(st, 12, r->frame_of_reference_uid);
-    if ((err = step_id(st, &series)) < 0)
+    if ((err = ht_store__step_id(st, &series)) < 0)
         return err;
 
     if ((err = ht_store__cached(s, &s->insert_instance, SQL_INSERT_INSTANCE, "adding an instance",
@@ -435,8 +434,7 @@ int ht_store_path_indexed(ht_store *s, const char *archive_path)
     return err; /* 1 (a row), 0 (none) or an error */
 }
 
-/* Copy a text column into a fixed buffer ("" for NULL). */
-static void copy_text(char *dst, size_t size, ht_db_stmt *st, int i)
+void ht_store__copy_text(char *dst, size_t size, ht_db_stmt *st, int i)
 {
     const char *t = ht_db_text(st, i);
     snprintf(dst, size, "%s", t ? t : "");
@@ -452,15 +450,15 @@ int ht_store_locate(ht_store *s, const char *sop_instance_uid, ht_instance_locat
     bind_text(st, 1, sop_instance_uid);
     err = ht_db_step(st);
     if (err == HT_DB_ROW) {
-        copy_text(out->archive_path, sizeof(out->archive_path), st, 0);
-        copy_text(out->sha256, sizeof(out->sha256), st, 1);
+        ht_store__copy_text(out->archive_path, sizeof(out->archive_path), st, 0);
+        ht_store__copy_text(out->sha256, sizeof(out->sha256), st, 1);
         out->size = (uint64_t)ht_db_int64(st, 2);
         out->dataset_offset = (uint64_t)ht_db_int64(st, 3);
         out->pixel_offset = (uint64_t)ht_db_int64(st, 4);
         out->frame_bytes = (uint64_t)ht_db_int64(st, 5);
         out->pixels_as_decoded = (int)ht_db_int64(st, 6);
         out->frames = (uint32_t)ht_db_int64(st, 7);
-        copy_text(out->transfer_syntax, sizeof(out->transfer_syntax), st, 8);
+        ht_store__copy_text(out->transfer_syntax, sizeof(out->transfer_syntax), st, 8);
         out->batch = ht_db_int64(st, 9);
         err = HT_OK;
     } else if (err == HT_DB_DONE) {
@@ -537,9 +535,9 @@ int ht_store_series_keyframe(ht_store *s, const char *series_uid, ht_series_keyf
     bind_text(st, 1, series_uid);
     err = ht_db_step(st);
     if (err == HT_DB_ROW) {
-        copy_text(out->sop_instance_uid, sizeof(out->sop_instance_uid), st, 0);
-        copy_text(out->location.archive_path, sizeof(out->location.archive_path), st, 1);
-        copy_text(out->location.sha256, sizeof(out->location.sha256), st, 2);
+        ht_store__copy_text(out->sop_instance_uid, sizeof(out->sop_instance_uid), st, 0);
+        ht_store__copy_text(out->location.archive_path, sizeof(out->location.archive_path), st, 1);
+        ht_store__copy_text(out->location.sha256, sizeof(out->location.sha256), st, 2);
         out->location.size = (uint64_t)ht_db_int64(st, 3);
         out->location.dataset_offset = (uint64_t)ht_db_int64(st, 4);
         out->frame = (uint32_t)((ht_db_int64(st, 5) + 1) / 2);

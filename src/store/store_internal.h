@@ -29,9 +29,10 @@ struct ht_store {
     unsigned next_query;
 };
 
-/* A statement for sql, prepared once per connection, the last 16 kept: the caller resets it
- * (ht_db_reset) when done, never finalizes it; ht_store__rows does either as it should. */
-int ht_store__query(ht_store *store, const char *sql, ht_db_stmt **out);
+/* A statement for sql, prepared once per connection, the last 16 kept (`what` names it in
+ * errors): the caller resets it (ht_db_reset) when done, never finalizes it; ht_store__rows
+ * does either as it should. */
+int ht_store__query(ht_store *store, const char *sql, const char *what, ht_db_stmt **out);
 
 /* A cached statement in *slot, prepared on first use and reset for the caller. */
 int ht_store__cached(
@@ -47,6 +48,12 @@ int ht_store__rows(ht_store *store, ht_db_stmt *st, ht_row_cb cb, void *payload,
 
 /* This node's id in ingest_nodes, made on first use. */
 int ht_store__node(ht_store *store, int64_t *id);
+
+/* Run a statement that returns one id (RETURNING id) to its end and reset it. */
+int ht_store__step_id(ht_db_stmt *st, int64_t *id);
+
+/* A text column into a fixed buffer ("" for NULL). */
+void ht_store__copy_text(char *dst, size_t size, ht_db_stmt *st, int i);
 
 /* Apply the migrations after the database's current version, up to `target`. */
 int ht_store__migrate(ht_db *db, int target);

@@ -6,20 +6,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static void copy_text(char *dst, size_t size, ht_db_stmt *st, int col)
-{
-    const char *t = ht_db_text(st, col);
-    snprintf(dst, size, "%s", t ? t : "");
-}
-
 /* Columns name, role, password_hash, disabled, created_at from column 0. */
 static void read_user(ht_db_stmt *st, ht_user_row *out)
 {
-    copy_text(out->name, sizeof(out->name), st, 0);
-    copy_text(out->role, sizeof(out->role), st, 1);
-    copy_text(out->password_hash, sizeof(out->password_hash), st, 2);
+    ht_store__copy_text(out->name, sizeof(out->name), st, 0);
+    ht_store__copy_text(out->role, sizeof(out->role), st, 1);
+    ht_store__copy_text(out->password_hash, sizeof(out->password_hash), st, 2);
     out->disabled = (int)ht_db_int64(st, 3);
-    copy_text(out->created_at, sizeof(out->created_at), st, 4);
+    ht_store__copy_text(out->created_at, sizeof(out->created_at), st, 4);
 }
 
 /* Step a write and finalize it; HT_ENOTFOUND when it changed no row and `must_change`. A
